@@ -1,0 +1,467 @@
+//! signet's own operations, carried by `SSH_AGENTC_EXTENSION` as `NAME@signet`.
+//!
+//! Request: `byte 27, string name, <fields>`: the fields follow the name
+//! directly, as in OpenSSH's `session-bind@openssh.com`. Success: `byte 29
+//! (SSH_AGENT_EXTENSION_RESPONSE), string name, <reply fields>`. Failure of a
+//! signet extension: `byte 28 (SSH_AGENT_EXTENSION_FAILURE), uint32 code, string
+//! reason` (see [`ExtensionError`]), so the reason reaches the user. An
+//! extension signet does not know gets a bare `SSH_AGENT_FAILURE`.
+//!
+//! [`PROTOCOL_VERSION`] changes whenever any payload here changes shape; clients
+//! send `version@signet` first and refuse to talk to a different version.
+
+use crate::encord::Scheme;
+use crate::error::{Error, Field, Result};
+use crate::wire::{Reader, WireWrite};
+
+/// The version of signet's extension payloads.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The standard extension that lists supported extensions (RFC 9987 §3.8.1).
+pub const QUERY: &str = "query";
+/// Protocol version handshake: request `uint32 version`; reply `uint32 version,
+/// string agent version`.
+pub const VERSION: &str = "version@signet";
+/// Sign an Encord HTTP request: see [`SignHttpRequest`] and [`SignHttpReply`].
+pub const SIGN_REQUEST: &str = "sign-request@signet";
+/// List loaded keys with their details: see [`KeyInfo`].
+pub const LIST: &str = "list@signet";
+/// Daemon status: see [`Status`].
+pub const STATUS: &str = "status@signet";
+/// Ask the daemon to shut down gracefully (replies first, then stops).
+pub const STOP: &str = "stop@signet";
+/// OpenSSH's session binding, sent by `ssh` before it uses agent keys. signet
+/// acknowledges it (it keeps no per-session destination rules yet).
+pub const SESSION_BIND: &str = "session-bind@openssh.com";
+
+/// Every extension signetd answers, as listed by `query`.
+pub const SUPPORTED: &[&str] = &[QUERY, VERSION, SIGN_REQUEST, LIST, STATUS, STOP];
+
+/// Why a signet extension failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// No loaded key matches the selector.
+    NoSuchKey,
+    /// The agent is locked.
+    Locked,
+    /// Refused by policy or by the user (the reason says which).
+    Refused,
+    /// The request was malformed.
+    BadRequest,
+    /// Several keys are loaded and the request named none.
+    AmbiguousKey,
+    /// Not supported by this agent.
+    Unsupported,
+    /// Something went wrong inside the agent.
+    Internal,
+    /// Client and agent speak different protocol versions.
+    VersionMismatch,
+    /// A code this build does not know.
+    Other(u32),
+}
+
+impl ErrorCode {
+    /// The wire value.
+    pub fn to_u32(self) -> u32 {
+        match self {
+            ErrorCode::NoSuchKey => 1,
+            ErrorCode::Locked => 2,
+            ErrorCode::Refused => 3,
+            ErrorCode::BadRequest => 4,
+            ErrorCode::AmbiguousKey => 5,
+            ErrorCode::Unsupported => 6,
+            ErrorCode::Internal => 7,
+            ErrorCode::VersionMismatch => 8,
+            ErrorCode::Other(n) => n,
+        }
+    }
+
+    /// From the wire value.
+    pub fn from_u32(n: u32) -> Self {
+        match n {
+            1 => ErrorCode::NoSuchKey,
+            2 => ErrorCode::Locked,
+            3 => ErrorCode::Refused,
+            4 => ErrorCode::BadRequest,
+            5 => ErrorCode::AmbiguousKey,
+            6 => ErrorCode::Unsupported,
+            7 => ErrorCode::Internal,
+            8 => ErrorCode::VersionMismatch,
+            n => ErrorCode::Other(n),
+        }
+    }
+}
+
+/// The payload of `SSH_AGENT_EXTENSION_FAILURE` for signet's extensions.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct ExtensionError {
+    /// What kind of failure.
+    pub code: ErrorCode,
+    /// A sentence for the user: what went wrong and what to do.
+    pub reason: String,
+}
+
+impl ExtensionError {
+    /// A failure with a reason.
+    pub fn new(code: ErrorCode, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+        }
+    }
+
+    /// Encodes the payload (after the message type byte).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.put_u32(self.code.to_u32());
+        out.put_string(self.reason.as_bytes());
+    }
+
+    /// Decodes the payload; an empty payload (a non-signet agent) yields `None`.
+    pub fn decode(contents: &[u8]) -> Result<Option<Self>> {
+        if contents.is_empty() {
+            return Ok(None);
+        }
+        let mut r = Reader::new(contents);
+        let code = ErrorCode::from_u32(r.u32("error code")?);
+        let reason = String::from_utf8_lossy(r.string("reason")?).into_owned();
+        r.finish()?;
+        Ok(Some(Self { code, reason }))
+    }
+}
+
+/// `version@signet` request contents.
+pub fn encode_version_request(out: &mut Vec<u8>) {
+    out.put_u32(PROTOCOL_VERSION);
+}
+
+/// `version@signet` reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionReply {
+    /// The agent's [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// The agent's release, e.g. `0.1.0`.
+    pub agent_version: String,
+}
+
+impl VersionReply {
+    /// Encodes the reply contents.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.put_u32(self.protocol);
+        out.put_string(self.agent_version.as_bytes());
+    }
+
+    /// Decodes the reply contents.
+    pub fn decode(contents: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(contents);
+        let protocol = r.u32("protocol version")?;
+        let agent_version = r.utf8("agent version")?.to_owned();
+        r.finish()?;
+        Ok(Self {
+            protocol,
+            agent_version,
+        })
+    }
+}
+
+/// `query` reply contents: the extension names, one `string` each, to the end.
+pub fn encode_query_reply(out: &mut Vec<u8>, names: &[&str]) {
+    for n in names {
+        out.put_string(n.as_bytes());
+    }
+}
+
+/// Decodes a `query` reply.
+pub fn decode_query_reply(contents: &[u8]) -> Result<Vec<String>> {
+    let mut r = Reader::new(contents);
+    let mut names = Vec::new();
+    while !r.is_empty() {
+        names.push(r.utf8("extension name")?.to_owned());
+    }
+    Ok(names)
+}
+
+/// `sign-request@signet` request: sign an HTTP request the Encord way.
+///
+/// The body never crosses the socket, only its SHA-256 digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignHttpRequest<'a> {
+    /// Which key: a name, key id or fingerprint; empty for the only loaded key.
+    pub key: &'a str,
+    /// Which signing scheme.
+    pub scheme: Scheme,
+    /// The HTTP method (the agent upper-cases it).
+    pub method: &'a str,
+    /// The request target: path, plus `?query` when there is one.
+    pub target: &'a str,
+    /// SHA-256 of the body bytes exactly as sent.
+    pub body_sha256: [u8; 32],
+}
+
+impl<'a> SignHttpRequest<'a> {
+    /// Encodes the request contents (after the extension name).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.put_string(self.key.as_bytes());
+        out.put_string(self.scheme.as_str().as_bytes());
+        out.put_string(self.method.as_bytes());
+        out.put_string(self.target.as_bytes());
+        out.put_string(&self.body_sha256);
+    }
+
+    /// Decodes the request contents.
+    pub fn decode(contents: &'a [u8]) -> Result<Self> {
+        let mut r = Reader::new(contents);
+        let key = r.utf8("key")?;
+        let scheme_name = r.utf8("scheme")?;
+        let scheme = Scheme::parse(scheme_name).ok_or(Error::Invalid {
+            field: Field("scheme"),
+            reason: "expected encord-v1 or encord-v2",
+        })?;
+        let method = r.utf8("method")?;
+        let target = r.utf8("request target")?;
+        let body_sha256 = r.fixed::<32>("body digest")?;
+        r.finish()?;
+        Ok(Self {
+            key,
+            scheme,
+            method,
+            target,
+            body_sha256,
+        })
+    }
+}
+
+/// `sign-request@signet` reply: the headers to add to the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignHttpReply {
+    /// The `created` time the agent put in the signature (0 for v1).
+    pub created: u64,
+    /// Header names and values, in the order to send them.
+    pub headers: Vec<(String, String)>,
+}
+
+impl SignHttpReply {
+    /// Encodes the reply contents.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.put_u64(self.created);
+        out.put_u32(u32::try_from(self.headers.len()).unwrap_or(u32::MAX));
+        for (name, value) in &self.headers {
+            out.put_string(name.as_bytes());
+            out.put_string(value.as_bytes());
+        }
+    }
+
+    /// Decodes the reply contents.
+    pub fn decode(contents: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(contents);
+        let created = r.u64("created")?;
+        let n = r.u32("header count")? as usize;
+        let mut headers = Vec::with_capacity(n.min(r.remaining() / 8));
+        for _ in 0..n {
+            headers.push((
+                r.utf8("header name")?.to_owned(),
+                r.utf8("header value")?.to_owned(),
+            ));
+        }
+        r.finish()?;
+        Ok(Self { created, headers })
+    }
+}
+
+/// One loaded key, as `list@signet` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// The public key blob.
+    pub key_blob: Vec<u8>,
+    /// The key's name (its comment when added with `ssh-add`).
+    pub name: String,
+    /// Seconds until the key is removed, if it has a lifetime.
+    pub expires_in: Option<u64>,
+    /// Whether every use must be confirmed.
+    pub confirm: bool,
+    /// Where the key came from (`agent` for keys added over the socket).
+    pub source: String,
+}
+
+/// Encodes a `list@signet` reply.
+pub fn encode_list_reply(out: &mut Vec<u8>, keys: &[KeyInfo]) {
+    out.put_u32(u32::try_from(keys.len()).unwrap_or(u32::MAX));
+    for k in keys {
+        out.put_string(&k.key_blob);
+        out.put_string(k.name.as_bytes());
+        match k.expires_in {
+            Some(s) => {
+                out.put_u8(1);
+                out.put_u64(s);
+            }
+            None => out.put_u8(0),
+        }
+        out.put_u8(u8::from(k.confirm));
+        out.put_string(k.source.as_bytes());
+    }
+}
+
+/// Decodes a `list@signet` reply.
+pub fn decode_list_reply(contents: &[u8]) -> Result<Vec<KeyInfo>> {
+    let mut r = Reader::new(contents);
+    let n = r.u32("key count")? as usize;
+    let mut keys = Vec::with_capacity(n.min(r.remaining() / 8));
+    for _ in 0..n {
+        let key_blob = r.string("key blob")?.to_vec();
+        let name = r.utf8("name")?.to_owned();
+        let expires_in = match r.u8("has lifetime")? {
+            0 => None,
+            _ => Some(r.u64("expires in")?),
+        };
+        let confirm = r.u8("confirm")? != 0;
+        let source = r.utf8("source")?.to_owned();
+        keys.push(KeyInfo {
+            key_blob,
+            name,
+            expires_in,
+            confirm,
+            source,
+        });
+    }
+    r.finish()?;
+    Ok(keys)
+}
+
+/// `status@signet` reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The agent's [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// The agent's release.
+    pub agent_version: String,
+    /// The daemon's process id.
+    pub pid: u32,
+    /// Whether the agent is locked.
+    pub locked: bool,
+    /// How many keys are loaded.
+    pub keys: u32,
+    /// Seconds since the daemon started.
+    pub uptime_secs: u64,
+    /// The socket the daemon listens on.
+    pub socket: String,
+}
+
+impl Status {
+    /// Encodes the reply contents.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.put_u32(self.protocol);
+        out.put_string(self.agent_version.as_bytes());
+        out.put_u32(self.pid);
+        out.put_u8(u8::from(self.locked));
+        out.put_u32(self.keys);
+        out.put_u64(self.uptime_secs);
+        out.put_string(self.socket.as_bytes());
+    }
+
+    /// Decodes the reply contents.
+    pub fn decode(contents: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(contents);
+        let s = Self {
+            protocol: r.u32("protocol version")?,
+            agent_version: r.utf8("agent version")?.to_owned(),
+            pid: r.u32("pid")?,
+            locked: r.u8("locked")? != 0,
+            keys: r.u32("key count")?,
+            uptime_secs: r.u64("uptime")?,
+            socket: r.utf8("socket")?.to_owned(),
+        };
+        r.finish()?;
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_http_round_trip() {
+        let req = SignHttpRequest {
+            key: "ci-bot",
+            scheme: Scheme::EncordV2,
+            method: "post",
+            target: "/v2/public/projects?x=1",
+            body_sha256: [4; 32],
+        };
+        let mut out = Vec::new();
+        req.encode(&mut out);
+        assert_eq!(SignHttpRequest::decode(&out), Ok(req));
+        let reply = SignHttpReply {
+            created: 1_700_000_000,
+            headers: vec![("Signature".into(), "encord-sig=:AA==:".into())],
+        };
+        let mut out = Vec::new();
+        reply.encode(&mut out);
+        assert_eq!(SignHttpReply::decode(&out), Ok(reply));
+    }
+
+    #[test]
+    fn unknown_scheme_is_rejected() {
+        let mut out = Vec::new();
+        out.put_string(b"");
+        out.put_string(b"encord-v9");
+        assert!(matches!(
+            SignHttpRequest::decode(&out),
+            Err(Error::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn extension_error_round_trip_and_empty() {
+        let e = ExtensionError::new(ErrorCode::Locked, "agent is locked: run `signet unlock`");
+        let mut out = Vec::new();
+        e.encode(&mut out);
+        assert_eq!(ExtensionError::decode(&out), Ok(Some(e)));
+        assert_eq!(ExtensionError::decode(&[]), Ok(None));
+        assert_eq!(ErrorCode::from_u32(99), ErrorCode::Other(99));
+    }
+
+    #[test]
+    fn list_and_status_round_trip() {
+        let keys = vec![
+            KeyInfo {
+                key_blob: vec![1, 2],
+                name: "a".into(),
+                expires_in: Some(30),
+                confirm: true,
+                source: "agent".into(),
+            },
+            KeyInfo {
+                key_blob: vec![],
+                name: "b".into(),
+                expires_in: None,
+                confirm: false,
+                source: "keyring".into(),
+            },
+        ];
+        let mut out = Vec::new();
+        encode_list_reply(&mut out, &keys);
+        assert_eq!(decode_list_reply(&out), Ok(keys));
+        let st = Status {
+            protocol: 1,
+            agent_version: "0.1.0".into(),
+            pid: 42,
+            locked: true,
+            keys: 2,
+            uptime_secs: 9,
+            socket: "/run/x".into(),
+        };
+        let mut out = Vec::new();
+        st.encode(&mut out);
+        assert_eq!(Status::decode(&out), Ok(st));
+    }
+
+    #[test]
+    fn query_reply_round_trip() {
+        let mut out = Vec::new();
+        encode_query_reply(&mut out, SUPPORTED);
+        let names = decode_query_reply(&out).unwrap_or_default();
+        assert_eq!(names, SUPPORTED);
+    }
+}
