@@ -1,1 +1,190 @@
-fn main() {}
+//! # signetd
+//!
+//! The signet agent daemon. **Owns** the socket, every connection to it, and
+//! every private key signet holds in memory; it is the only crate that does
+//! either. It speaks the SSH agent protocol (RFC 9987) plus signet's
+//! `NAME@signet` extensions, defined in `signet-proto`.
+//!
+//! **Must not**: write a private key or passphrase anywhere (disk, logs,
+//! error messages, child processes' arguments or environment), log a request
+//! with `{:?}`, or let one client's bad input affect another client.
+//!
+//! Runs in the foreground (for systemd and launchd); `signet start` detaches it.
+//!
+//! Exit codes: 0 clean shutdown; 1 error (configuration, socket, runtime);
+//! 2 usage; 3 another agent already answers on the socket.
+
+mod caller;
+mod config;
+mod confirm;
+mod dispatch;
+mod hardening;
+mod keys;
+mod listener;
+mod lock;
+mod session;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::config::ConfigSource;
+use crate::dispatch::Agent;
+use crate::listener::BindError;
+
+/// Exit code when another agent already answers on the socket.
+const EXIT_ALREADY_RUNNING: u8 = 3;
+
+/// signet's agent daemon: holds Ed25519 keys and signs over a local socket.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None, after_help = "Exit codes: 0 clean shutdown, 1 error, 2 usage, 3 another agent already running on the socket.")]
+struct Args {
+    /// Socket path [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock,
+    /// else <tmp>/signet-<uid>/agent.sock].
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Configuration file [default: $SIGNET_CONFIG, else $XDG_CONFIG_HOME/signet/config.toml].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it.
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    log_level: String,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(&args.log_level);
+    hardening::apply();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("{e:#}");
+            if e.downcast_ref::<BindError>()
+                .is_some_and(|b| matches!(b, BindError::AlreadyRunning(_)))
+            {
+                ExitCode::from(EXIT_ALREADY_RUNNING)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn socket_path(flag: Option<PathBuf>, configured: Option<PathBuf>) -> PathBuf {
+    if let Some(p) = flag {
+        return p;
+    }
+    let env = std::env::var("SIGNET_AUTH_SOCK").ok();
+    if env.as_deref().is_some_and(|e| !e.is_empty()) || configured.is_none() {
+        let xdg = std::env::var("XDG_RUNTIME_DIR").ok();
+        return signet_proto::paths::socket_path(
+            env.as_deref(),
+            xdg.as_deref(),
+            &std::env::temp_dir(),
+            rustix::process::geteuid().as_raw(),
+        );
+    }
+    configured.unwrap_or_default()
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let source = ConfigSource::resolve(args.config);
+    let config = source.load()?;
+    let path = socket_path(args.socket, config.agent.socket.clone());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("signetd")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(path, config, source))
+}
+
+async fn serve(path: PathBuf, config: config::Config, source: ConfigSource) -> anyhow::Result<()> {
+    let bound = listener::bind(&path)?;
+    let shutdown = CancellationToken::new();
+    let max = config.agent.max_connections;
+    let grace = Duration::from_secs(config.agent.shutdown_grace_secs);
+    let agent = Arc::new(Agent::new(
+        config,
+        path.display().to_string(),
+        shutdown.clone(),
+    ));
+    spawn_signal_handlers(agent.clone(), source)?;
+    let reaper = tokio::spawn(reap(agent.clone()));
+    info!(socket = %path.display(), pid = std::process::id(), "signetd {} listening", env!("CARGO_PKG_VERSION"));
+
+    listener::run(&bound.listener, agent.clone(), max, grace).await;
+
+    reaper.abort();
+    let dropped = agent.keys.clear();
+    bound.remove();
+    info!("shut down: {dropped} keys wiped, socket removed");
+    Ok(())
+}
+
+/// Removes keys when their lifetime ends: one task, sleeping until the next
+/// expiry on the monotonic clock, woken early when a key is added.
+async fn reap(agent: Arc<Agent>) {
+    loop {
+        let next = agent.keys.next_expiry();
+        tokio::select! {
+            _ = agent.shutdown.cancelled() => return,
+            _ = agent.keys.changed() => {}
+            _ = async {
+                match next {
+                    Some(t) => tokio::time::sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                for name in agent.keys.reap(Instant::now()) {
+                    info!(key = %name, "key lifetime ended; removed");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn spawn_signal_handlers(agent: Arc<Agent>, source: ConfigSource) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    let mut usr1 = signal(SignalKind::user_defined1()).context("cannot handle SIGUSR1")?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => { info!("SIGTERM: shutting down"); agent.shutdown.cancel(); return; }
+                _ = int.recv() => { info!("SIGINT: shutting down"); agent.shutdown.cancel(); return; }
+                _ = agent.shutdown.cancelled() => return,
+                _ = hup.recv() => match source.load() {
+                    Ok(cfg) => { agent.set_config(cfg); info!("SIGHUP: configuration reloaded from {}", source.path().display()); }
+                    Err(e) => warn!("SIGHUP: keeping the previous configuration: {e:#}"),
+                },
+                _ = usr1.recv() => {
+                    let n = agent.keys.clear();
+                    info!("SIGUSR1: dropped all {n} keys");
+                }
+            }
+        }
+    });
+    Ok(())
+}

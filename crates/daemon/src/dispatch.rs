@@ -1,0 +1,396 @@
+//! One request in, exactly one reply out.
+//!
+//! Handlers return `Result`; [`Agent::handle`] turns an error into
+//! `SSH_AGENT_FAILURE` (or, for signet's extensions, `SSH_AGENT_EXTENSION_FAILURE`
+//! with a code and a reason for the user) and logs why. Nothing here closes a
+//! connection: only framing errors do, in `session`.
+
+use std::sync::{Arc, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use signet_proto::encord;
+use signet_proto::extension::{
+    self, ErrorCode, ExtensionError, SignHttpRequest, Status, VersionReply,
+};
+use signet_proto::key::{blob_algorithm, parse_ed25519_blob};
+use signet_proto::message::{encode_ed25519_sign_response, encode_status};
+use signet_proto::{AddIdentity, Constraint, NewKey, Request, Response, SignRequest};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::caller::Peer;
+use crate::config::Config;
+use crate::confirm;
+use crate::keys::{KeyError, KeyTable, LoadedKey};
+use crate::lock::{AgentLock, LockError};
+
+/// The agent's shared state.
+pub struct Agent {
+    /// Loaded keys.
+    pub keys: KeyTable,
+    /// The lock.
+    pub lock: AgentLock,
+    config: RwLock<Arc<Config>>,
+    started: Instant,
+    socket: String,
+    /// Cancelled to shut the daemon down.
+    pub shutdown: CancellationToken,
+}
+
+/// Why a request failed. `Plain` becomes `SSH_AGENT_FAILURE`; `Ext` becomes
+/// `SSH_AGENT_EXTENSION_FAILURE` with a reason the client can show.
+enum Failure {
+    Plain(String),
+    Ext(ExtensionError),
+}
+
+impl Failure {
+    fn plain(why: impl Into<String>) -> Self {
+        Failure::Plain(why.into())
+    }
+}
+
+type Outcome = Result<(), Failure>;
+
+impl Agent {
+    /// A new agent with no keys.
+    pub fn new(config: Config, socket: String, shutdown: CancellationToken) -> Self {
+        Self {
+            keys: KeyTable::default(),
+            lock: AgentLock::default(),
+            config: RwLock::new(Arc::new(config)),
+            started: Instant::now(),
+            socket,
+            shutdown,
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Replaces the configuration (SIGHUP).
+    pub fn set_config(&self, config: Config) {
+        let mut slot = self.config.write().unwrap_or_else(|p| p.into_inner());
+        *slot = Arc::new(config);
+    }
+
+    /// Handles one message body and appends exactly one reply frame to `out`.
+    pub async fn handle(&self, body: &[u8], peer: &Peer, out: &mut Vec<u8>) {
+        let msg_type = body.first().copied().unwrap_or(0);
+        let outcome = match Request::decode(body) {
+            Ok(req) => self.dispatch(req, peer, out).await,
+            Err(e) => Err(Failure::plain(format!(
+                "malformed message (type {msg_type}): {e}"
+            ))),
+        };
+        match outcome {
+            Ok(()) => {}
+            Err(Failure::Plain(why)) => {
+                debug!(%peer, msg_type, "request failed: {why}");
+                encode_status(out, false);
+            }
+            Err(Failure::Ext(err)) => {
+                debug!(%peer, msg_type, code = err.code.to_u32(), "extension failed: {}", err.reason);
+                let mut contents = Vec::new();
+                err.encode(&mut contents);
+                Response::ExtensionFailure(contents).encode_frame(out);
+            }
+        }
+    }
+
+    async fn dispatch(&self, req: Request<'_>, peer: &Peer, out: &mut Vec<u8>) -> Outcome {
+        let locked = self.lock.is_locked();
+        match req {
+            Request::Sign(sign) => self.sign(sign, peer, out, locked).await,
+            Request::RequestIdentities => {
+                let ids = if locked {
+                    Vec::new()
+                } else {
+                    self.keys
+                        .snapshot(Instant::now())
+                        .iter()
+                        .map(|k| signet_proto::Identity {
+                            key_blob: k.blob.clone(),
+                            comment: k.name.clone(),
+                        })
+                        .collect()
+                };
+                Response::Identities(ids).encode_frame(out);
+                Ok(())
+            }
+            Request::AddIdentity(add) => {
+                refuse_if_locked(locked)?;
+                self.add(add, peer)?;
+                encode_status(out, true);
+                Ok(())
+            }
+            Request::RemoveIdentity { key_blob } => {
+                refuse_if_locked(locked)?;
+                let public = parse_ed25519_blob(key_blob)
+                    .map_err(|e| Failure::plain(format!("cannot remove: {e}")))?;
+                if !self.keys.remove(&public) {
+                    return Err(Failure::plain("cannot remove: no such key"));
+                }
+                info!(%peer, "removed a key");
+                encode_status(out, true);
+                Ok(())
+            }
+            Request::RemoveAllIdentities => {
+                refuse_if_locked(locked)?;
+                let n = self.keys.clear();
+                info!(%peer, "removed all keys ({n})");
+                encode_status(out, true);
+                Ok(())
+            }
+            Request::Lock(p) => {
+                self.lock
+                    .lock(p)
+                    .await
+                    .map_err(|e| Failure::plain(e.to_string()))?;
+                info!(%peer, "agent locked");
+                encode_status(out, true);
+                Ok(())
+            }
+            Request::Unlock(p) => match self.lock.unlock(p).await {
+                Ok(()) => {
+                    info!(%peer, "agent unlocked");
+                    encode_status(out, true);
+                    Ok(())
+                }
+                Err(e @ LockError::WrongPassphrase(_)) => {
+                    warn!(%peer, "{e}");
+                    Err(Failure::plain(e.to_string()))
+                }
+                Err(e) => Err(Failure::plain(e.to_string())),
+            },
+            Request::Extension { name, contents } => {
+                self.extension(name, contents, peer, out, locked).await
+            }
+            Request::Unsupported { msg_type } => Err(Failure::plain(format!(
+                "message type {msg_type} is not supported by signetd"
+            ))),
+        }
+    }
+
+    async fn sign(
+        &self,
+        req: SignRequest<'_>,
+        peer: &Peer,
+        out: &mut Vec<u8>,
+        locked: bool,
+    ) -> Outcome {
+        refuse_if_locked(locked)?;
+        let public = parse_ed25519_blob(req.key_blob).map_err(|_| {
+            Failure::plain(format!(
+                "sign request for a {} key, which signetd does not hold",
+                blob_algorithm(req.key_blob).unwrap_or("malformed")
+            ))
+        })?;
+        let key = self
+            .keys
+            .get(&public, Instant::now())
+            .ok_or_else(|| Failure::plain("sign request for a key that is not loaded"))?;
+        if key.confirm {
+            let prompt = format!(
+                "Allow use of key \"{}\" to sign {} bytes?\nRequested by {}",
+                key.name,
+                req.data.len(),
+                peer.describe()
+            );
+            confirm::ask(&prompt).await.map_err(Failure::Plain)?;
+        }
+        let sig = key.sign(req.data);
+        encode_ed25519_sign_response(out, &sig);
+        Ok(())
+    }
+
+    fn add(&self, add: AddIdentity, peer: &Peer) -> Result<(), Failure> {
+        let (public, seed) = match add.key {
+            NewKey::Ed25519 { public, seed } => (public, seed),
+            NewKey::Unsupported { algorithm } => {
+                warn!(%peer, "refused to add a {algorithm} key: signetd holds only Ed25519 keys");
+                return Err(Failure::plain(format!("unsupported key type {algorithm}")));
+            }
+        };
+        let now = Instant::now();
+        let mut expires_at = None;
+        let mut confirm = false;
+        for c in add.constraints {
+            match c {
+                // As OpenSSH: the lifetime counts from now; 0 means already expired.
+                Constraint::Lifetime(secs) => {
+                    expires_at = Some(now + std::time::Duration::from_secs(u64::from(secs)))
+                }
+                Constraint::Confirm => confirm = true,
+                Constraint::Extension { name, .. } => {
+                    warn!(%peer, "refused to add a key with unknown constraint {name:?}");
+                    return Err(Failure::plain(format!("unsupported key constraint {name}")));
+                }
+            }
+        }
+        let name = add.comment;
+        let key = LoadedKey::new(
+            &seed,
+            public,
+            name.clone(),
+            expires_at,
+            confirm,
+            "agent".into(),
+        )
+        .map_err(|e: KeyError| Failure::plain(format!("cannot add key: {e}")))?;
+        self.keys.add(key);
+        info!(%peer, key = %name, lifetime_secs = ?expires_at.map(|t| t.saturating_duration_since(now).as_secs()), confirm, "key added");
+        Ok(())
+    }
+
+    async fn extension(
+        &self,
+        name: &str,
+        contents: &[u8],
+        peer: &Peer,
+        out: &mut Vec<u8>,
+        locked: bool,
+    ) -> Outcome {
+        let mut reply = Vec::new();
+        match name {
+            extension::QUERY => extension::encode_query_reply(&mut reply, extension::SUPPORTED),
+            extension::VERSION => VersionReply {
+                protocol: extension::PROTOCOL_VERSION,
+                agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+            }
+            .encode(&mut reply),
+            extension::STATUS => Status {
+                protocol: extension::PROTOCOL_VERSION,
+                agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+                pid: std::process::id(),
+                locked,
+                keys: if locked {
+                    0
+                } else {
+                    u32::try_from(self.keys.snapshot(Instant::now()).len()).unwrap_or(u32::MAX)
+                },
+                uptime_secs: self.started.elapsed().as_secs(),
+                socket: self.socket.clone(),
+            }
+            .encode(&mut reply),
+            extension::LIST => {
+                let infos = if locked {
+                    Vec::new()
+                } else {
+                    self.keys.infos(Instant::now())
+                };
+                extension::encode_list_reply(&mut reply, &infos);
+            }
+            extension::STOP => {
+                info!(%peer, "stop requested over the socket");
+                self.shutdown.cancel();
+            }
+            extension::SIGN_REQUEST => self
+                .sign_http(contents, peer, &mut reply, locked)
+                .await
+                .map_err(Failure::Ext)?,
+            other => {
+                return Err(Failure::plain(format!("unknown extension {other:?}")));
+            }
+        }
+        Response::ExtensionResponse {
+            name: name.to_owned(),
+            contents: reply,
+        }
+        .encode_frame(out);
+        Ok(())
+    }
+
+    async fn sign_http(
+        &self,
+        contents: &[u8],
+        peer: &Peer,
+        reply: &mut Vec<u8>,
+        locked: bool,
+    ) -> Result<(), ExtensionError> {
+        let req = SignHttpRequest::decode(contents).map_err(|e| {
+            ExtensionError::new(
+                ErrorCode::BadRequest,
+                format!("malformed sign-request: {e}"),
+            )
+        })?;
+        if locked {
+            return Err(locked_error());
+        }
+        let key = self
+            .keys
+            .select(req.key, Instant::now())
+            .map_err(|e| match e {
+                KeyError::Ambiguous(_) => {
+                    ExtensionError::new(ErrorCode::AmbiguousKey, e.to_string())
+                }
+                KeyError::NotFound(sel) if sel.is_empty() => ExtensionError::new(
+                    ErrorCode::NoSuchKey,
+                    "no key is loaded: load one with `signet add` or `signet load`",
+                ),
+                KeyError::NotFound(sel) => ExtensionError::new(
+                    ErrorCode::NoSuchKey,
+                    format!("key {sel:?} is not loaded: `signet list` shows the loaded keys"),
+                ),
+                KeyError::PublicMismatch => ExtensionError::new(ErrorCode::Internal, e.to_string()),
+            })?;
+        let created = unix_now().saturating_add_signed(self.config().encord.created_offset_secs);
+        let prepared = encord::prepare(
+            req.scheme,
+            req.method,
+            req.target,
+            &req.body_sha256,
+            &key.public,
+            created,
+        )
+        .map_err(|e| {
+            ExtensionError::new(
+                ErrorCode::BadRequest,
+                format!("cannot sign this request: {e}"),
+            )
+        })?;
+        if key.confirm {
+            let prompt = format!(
+                "Allow key \"{}\" to sign {} {}?\nRequested by {}",
+                key.name,
+                req.method.to_ascii_uppercase(),
+                req.target,
+                peer.describe()
+            );
+            confirm::ask(&prompt).await.map_err(|why| {
+                ExtensionError::new(ErrorCode::Refused, format!("key {}: {why}", key.name))
+            })?;
+        }
+        let sig = key.sign(prepared.message());
+        prepared.into_headers(&sig).encode(reply);
+        Ok(())
+    }
+}
+
+fn refuse_if_locked(locked: bool) -> Result<(), Failure> {
+    if locked {
+        Err(Failure::plain("the agent is locked"))
+    } else {
+        Ok(())
+    }
+}
+
+fn locked_error() -> ExtensionError {
+    ExtensionError::new(
+        ErrorCode::Locked,
+        "the agent is locked: unlock it with `signet unlock`",
+    )
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

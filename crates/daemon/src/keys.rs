@@ -1,0 +1,274 @@
+//! The keys the agent holds in memory, and their lifetimes.
+//!
+//! Each key lives in one [`LoadedKey`] behind an `Arc`, so that signing happens
+//! outside the table's lock; the signing key zeroizes itself when the last
+//! reference drops. Lifetimes use the monotonic clock (`tokio::time::Instant`,
+//! which tests can pause) and one reaper task removes expired keys.
+
+use std::sync::{Arc, RwLock};
+
+use ed25519_dalek::{Signer as _, SigningKey};
+use signet_proto::extension::KeyInfo;
+use signet_proto::key::{ed25519_blob, KeySelector};
+use signet_proto::Ed25519Seed;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// One key held by the agent.
+pub struct LoadedKey {
+    /// The 32-byte public key.
+    pub public: [u8; 32],
+    /// Its SSH public key blob, precomputed for listing.
+    pub blob: Vec<u8>,
+    /// Name (the comment sent with the key).
+    pub name: String,
+    /// When the key must be removed, if it has a lifetime.
+    pub expires_at: Option<Instant>,
+    /// Whether every use needs the user's confirmation.
+    pub confirm: bool,
+    /// Where the key came from.
+    pub source: String,
+    signing: SigningKey,
+}
+
+impl LoadedKey {
+    /// Builds a key from its seed; fails if `public` does not belong to it.
+    pub fn new(
+        seed: &Ed25519Seed,
+        public: [u8; 32],
+        name: String,
+        expires_at: Option<Instant>,
+        confirm: bool,
+        source: String,
+    ) -> Result<Self, KeyError> {
+        let signing = SigningKey::from_bytes(seed.expose());
+        if signing.verifying_key().to_bytes() != public {
+            return Err(KeyError::PublicMismatch);
+        }
+        Ok(Self {
+            blob: ed25519_blob(&public),
+            public,
+            name,
+            expires_at,
+            confirm,
+            source,
+            signing,
+        })
+    }
+
+    /// Signs `message` with this key.
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.signing.sign(message).to_bytes()
+    }
+
+    fn expired(&self, now: Instant) -> bool {
+        self.expires_at.is_some_and(|t| t <= now)
+    }
+}
+
+/// Why a key could not be added or found.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeyError {
+    /// The private key does not produce the public key sent with it.
+    #[error("the private key does not match its public key")]
+    PublicMismatch,
+    /// No key matches.
+    #[error("no loaded key matches {0:?}")]
+    NotFound(String),
+    /// More than one key matches.
+    #[error("{0} keys are loaded: name the one to use (signet list shows them)")]
+    Ambiguous(usize),
+}
+
+/// The table of loaded keys.
+#[derive(Default)]
+pub struct KeyTable {
+    keys: RwLock<Vec<Arc<LoadedKey>>>,
+    changed: Notify,
+}
+
+impl KeyTable {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<LoadedKey>>> {
+        // A panic while holding the lock cannot leave the Vec inconsistent.
+        self.keys.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Arc<LoadedKey>>> {
+        self.keys.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a key, replacing one with the same public key (as OpenSSH does,
+    /// which lets `ssh-add` update a key's lifetime or comment).
+    pub fn add(&self, key: LoadedKey) {
+        let mut keys = self.write();
+        keys.retain(|k| k.public != key.public);
+        keys.push(Arc::new(key));
+        drop(keys);
+        self.changed.notify_one();
+    }
+
+    /// Removes the key with this public key; false if it was not there.
+    pub fn remove(&self, public: &[u8; 32]) -> bool {
+        let mut keys = self.write();
+        let before = keys.len();
+        keys.retain(|k| k.public != *public);
+        before != keys.len()
+    }
+
+    /// Removes every key and returns how many there were.
+    pub fn clear(&self) -> usize {
+        let mut keys = self.write();
+        let n = keys.len();
+        keys.clear();
+        n
+    }
+
+    /// The key with this public key, unless it has expired.
+    pub fn get(&self, public: &[u8; 32], now: Instant) -> Option<Arc<LoadedKey>> {
+        self.read()
+            .iter()
+            .find(|k| k.public == *public && !k.expired(now))
+            .cloned()
+    }
+
+    /// Resolves a user's key selector among live keys.
+    pub fn select(&self, selector: &str, now: Instant) -> Result<Arc<LoadedKey>, KeyError> {
+        let sel = KeySelector::parse(selector);
+        let keys = self.read();
+        let mut live = keys.iter().filter(|k| !k.expired(now));
+        if sel == KeySelector::Only {
+            let first = live.next().cloned();
+            let rest = live.count();
+            return match (first, rest) {
+                (Some(k), 0) => Ok(k),
+                (None, _) => Err(KeyError::NotFound(String::new())),
+                (Some(_), n) => Err(KeyError::Ambiguous(n + 1)),
+            };
+        }
+        let mut found = live.filter(|k| sel.matches(&k.public, &k.name));
+        match (found.next().cloned(), found.next()) {
+            (Some(k), None) => Ok(k),
+            (None, _) => Err(KeyError::NotFound(selector.to_owned())),
+            (Some(_), Some(_)) => Err(KeyError::Ambiguous(2)),
+        }
+    }
+
+    /// Live keys, in the order they were added.
+    pub fn snapshot(&self, now: Instant) -> Vec<Arc<LoadedKey>> {
+        self.read()
+            .iter()
+            .filter(|k| !k.expired(now))
+            .cloned()
+            .collect()
+    }
+
+    /// Details of every live key for `list@signet`.
+    pub fn infos(&self, now: Instant) -> Vec<KeyInfo> {
+        self.snapshot(now)
+            .iter()
+            .map(|k| KeyInfo {
+                key_blob: k.blob.clone(),
+                name: k.name.clone(),
+                expires_in: k
+                    .expires_at
+                    .map(|t| t.saturating_duration_since(now).as_secs()),
+                confirm: k.confirm,
+                source: k.source.clone(),
+            })
+            .collect()
+    }
+
+    /// Removes expired keys; returns their names (for the log).
+    pub fn reap(&self, now: Instant) -> Vec<String> {
+        let mut keys = self.write();
+        let mut gone = Vec::new();
+        keys.retain(|k| {
+            let dead = k.expired(now);
+            if dead {
+                gone.push(k.name.clone());
+            }
+            !dead
+        });
+        gone
+    }
+
+    /// The earliest expiry among held keys.
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.read().iter().filter_map(|k| k.expires_at).min()
+    }
+
+    /// Number of keys held (expired ones not yet reaped included).
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Resolves when a key has been added (the reaper re-plans then).
+    pub async fn changed(&self) {
+        self.changed.notified().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn key(seed: u8, name: &str, expires_at: Option<Instant>) -> LoadedKey {
+        let s = Ed25519Seed::new([seed; 32]);
+        let public = SigningKey::from_bytes(s.expose())
+            .verifying_key()
+            .to_bytes();
+        match LoadedKey::new(&s, public, name.into(), expires_at, false, "agent".into()) {
+            Ok(k) => k,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn wrong_public_is_refused() {
+        let s = Ed25519Seed::new([1; 32]);
+        assert_eq!(
+            LoadedKey::new(&s, [0; 32], "x".into(), None, false, "agent".into()).err(),
+            Some(KeyError::PublicMismatch)
+        );
+    }
+
+    #[test]
+    fn select_only_and_by_name() {
+        let now = Instant::now();
+        let t = KeyTable::default();
+        assert!(matches!(t.select("", now), Err(KeyError::NotFound(_))));
+        t.add(key(1, "a", None));
+        assert_eq!(t.select("", now).map(|k| k.name.clone()), Ok("a".into()));
+        t.add(key(2, "b", None));
+        assert!(matches!(t.select("", now), Err(KeyError::Ambiguous(2))));
+        assert_eq!(t.select("b", now).map(|k| k.name.clone()), Ok("b".into()));
+    }
+
+    #[test]
+    fn re_adding_replaces() {
+        let now = Instant::now();
+        let t = KeyTable::default();
+        t.add(key(1, "a", None));
+        t.add(key(1, "renamed", None));
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.snapshot(now)[0].name, "renamed");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expiry_is_exact_on_the_monotonic_clock() {
+        let t = KeyTable::default();
+        let start = Instant::now();
+        t.add(key(1, "short", Some(start + Duration::from_secs(2))));
+        t.add(key(2, "long", None));
+        assert_eq!(t.next_expiry(), Some(start + Duration::from_secs(2)));
+        tokio::time::advance(Duration::from_millis(1999)).await;
+        assert_eq!(t.snapshot(Instant::now()).len(), 2);
+        tokio::time::advance(Duration::from_millis(1)).await;
+        // Expired keys are invisible at once, even before the reaper runs.
+        assert_eq!(t.snapshot(Instant::now()).len(), 1);
+        assert_eq!(t.reap(Instant::now()), vec!["short".to_string()]);
+        assert_eq!(t.len(), 1);
+    }
+}

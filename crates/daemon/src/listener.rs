@@ -1,0 +1,227 @@
+//! The socket: creating it safely, accepting connections, checking peers.
+//!
+//! The socket's directory is made 0700 and the socket is bound under umask
+//! 0177, so it is never accessible to others even for an instant (no chmod
+//! after bind). A socket file nobody answers on is stale and replaced; one
+//! that answers means another agent runs there, and start-up stops. Every
+//! accepted connection's peer uid is checked (SO_PEERCRED): only the
+//! daemon's own uid and root may talk to it. A semaphore caps concurrent
+//! connections; past the cap a new connection is closed at once and existing
+//! ones are unaffected. Accept errors (e.g. out of file descriptors) back off
+//! instead of ending the daemon.
+
+use std::io;
+use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
+use std::os::unix::net::UnixStream as StdUnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustix::fs::Mode;
+use tokio::net::UnixListener;
+use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+use crate::caller::Peer;
+use crate::dispatch::Agent;
+use crate::session;
+
+/// Why the socket could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    /// Another agent answers on the socket.
+    #[error("another agent is already running on {0} (stop it with `signet stop`, or choose another --socket)")]
+    AlreadyRunning(PathBuf),
+    /// Anything else.
+    #[error("cannot create the socket {path}: {source}")]
+    Io {
+        /// The socket path.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// A non-socket file is in the way.
+    #[error("{0} exists and is not a socket: move it away or choose another --socket")]
+    NotASocket(PathBuf),
+}
+
+/// The bound socket and what is needed to remove exactly it at the end.
+pub struct BoundSocket {
+    /// The listener.
+    pub listener: UnixListener,
+    path: PathBuf,
+    identity: (u64, u64),
+}
+
+impl BoundSocket {
+    /// Removes the socket file if it is still the one this daemon created.
+    pub fn remove(&self) {
+        match std::fs::symlink_metadata(&self.path) {
+            Ok(m) if (m.dev(), m.ino()) == self.identity => {
+                if let Err(e) = std::fs::remove_file(&self.path) {
+                    warn!("cannot remove socket {}: {e}", self.path.display());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Creates the directory and the socket. Must run inside the tokio runtime.
+pub fn bind(path: &Path) -> Result<BoundSocket, BindError> {
+    let io_err = |source| BindError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io_err)?;
+        } else if let Ok(meta) = dir.metadata() {
+            if meta.permissions().mode() & 0o002 != 0 && meta.permissions().mode() & 0o1000 == 0 {
+                warn!(
+                    "socket directory {} is world-writable without the sticky bit: others could replace the socket",
+                    dir.display()
+                );
+            }
+        }
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => {
+            use std::os::unix::fs::FileTypeExt as _;
+            if !meta.file_type().is_socket() {
+                return Err(BindError::NotASocket(path.to_owned()));
+            }
+            match StdUnixStream::connect(path) {
+                Ok(_) => return Err(BindError::AlreadyRunning(path.to_owned())),
+                Err(e)
+                    if e.kind() == io::ErrorKind::ConnectionRefused
+                        || e.kind() == io::ErrorKind::NotFound =>
+                {
+                    info!("replacing stale socket {}", path.display());
+                    std::fs::remove_file(path).map_err(io_err)?;
+                }
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err(e)),
+    }
+    // umask is process-wide; nothing else creates files while we start up.
+    let old = rustix::process::umask(Mode::from_raw_mode(0o177));
+    let bound = std::os::unix::net::UnixListener::bind(path);
+    rustix::process::umask(old);
+    let std_listener = bound.map_err(io_err)?;
+    std_listener.set_nonblocking(true).map_err(io_err)?;
+    let meta = std::fs::symlink_metadata(path).map_err(io_err)?;
+    let listener = UnixListener::from_std(std_listener).map_err(io_err)?;
+    Ok(BoundSocket {
+        listener,
+        path: path.to_owned(),
+        identity: (meta.dev(), meta.ino()),
+    })
+}
+
+/// Whether this peer may use the agent.
+pub fn peer_allowed(peer: &Peer, own_uid: u32) -> bool {
+    peer.uid == own_uid || peer.uid == 0
+}
+
+/// Accepts connections until shutdown, then waits up to `grace` for the
+/// connections in flight.
+pub async fn run(
+    listener: &UnixListener,
+    agent: Arc<Agent>,
+    max_connections: usize,
+    grace: Duration,
+) {
+    let own_uid = rustix::process::geteuid().as_raw();
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let tracker = TaskTracker::new();
+    let mut backoff = Duration::ZERO;
+    loop {
+        let accepted = tokio::select! {
+            _ = agent.shutdown.cancelled() => break,
+            r = listener.accept() => r,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => {
+                backoff = Duration::ZERO;
+                stream
+            }
+            Err(e) => {
+                backoff = (backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
+                error!("accept failed: {e}; retrying in {backoff:?}");
+                tokio::select! {
+                    _ = agent.shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => continue,
+                }
+            }
+        };
+        let peer = match Peer::of(&stream) {
+            Ok(p) => p,
+            Err(e) => {
+                warn!("refused connection: cannot read peer credentials: {e}");
+                continue;
+            }
+        };
+        if !peer_allowed(&peer, own_uid) {
+            warn!(uid = peer.uid, pid = ?peer.pid, "refused connection from {peer}: only uid {own_uid} and root may use this agent");
+            continue;
+        }
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            warn!(%peer, "refused connection: {max_connections} connections already open (agent.max_connections)");
+            continue;
+        };
+        tracker.spawn(session::serve(stream, peer, agent.clone(), permit));
+    }
+    tracker.close();
+    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+        warn!(
+            "{} connections still open after {grace:?}; closing them",
+            tracker.len()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_owner_and_root() {
+        let p = |uid| Peer {
+            uid,
+            gid: 0,
+            pid: None,
+        };
+        assert!(peer_allowed(&p(1000), 1000));
+        assert!(peer_allowed(&p(0), 1000));
+        assert!(!peer_allowed(&p(65534), 1000));
+    }
+
+    #[tokio::test]
+    async fn socket_is_private_and_stale_one_replaced() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("sub").join("agent.sock");
+        let bound = bind(&path)?;
+        let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let dmode = std::fs::metadata(path.parent().ok_or("no parent")?)?
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(dmode, 0o700);
+        assert!(matches!(bind(&path), Err(BindError::AlreadyRunning(_))));
+        // Dropping the listener without removing the file leaves a stale socket.
+        drop(bound);
+        let again = bind(&path)?;
+        again.remove();
+        assert!(!path.exists());
+        Ok(())
+    }
+}

@@ -1,0 +1,156 @@
+//! One client connection: read frames, dispatch, write replies.
+//!
+//! Reads go into one reusable buffer, grown only to the size a validated
+//! length prefix announces (never past `MAX_FRAME_LEN`), so a frame costs one
+//! `read` in the common case. Once a frame has started, the rest of it must
+//! arrive within the frame timeout (slow-loris); between frames the idle
+//! timeout applies. Framing errors, EOF, timeouts and shutdown end the
+//! connection; nothing else does. Buffers that held a key or passphrase are
+//! wiped before they are reused or freed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use signet_proto::{frame, Request};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::UnixStream;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::{timeout_at, Instant};
+use tracing::debug;
+use zeroize::Zeroize as _;
+
+use crate::caller::Peer;
+use crate::dispatch::Agent;
+
+const INITIAL_BUFFER: usize = 4096;
+
+/// Serves one connection until it ends.
+pub async fn serve(
+    mut stream: UnixStream,
+    peer: Peer,
+    agent: Arc<Agent>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let mut buf = WipedBuffer(Vec::with_capacity(INITIAL_BUFFER));
+    let mut out = Vec::with_capacity(INITIAL_BUFFER);
+    let why = loop {
+        let cfg = agent.config();
+        match next_frame(
+            &mut stream,
+            &mut buf.0,
+            &agent,
+            cfg.agent.idle_timeout(),
+            cfg.agent.frame_timeout(),
+        )
+        .await
+        {
+            Ok(Some(total)) => {
+                let body = &buf.0[frame::LEN_PREFIX..total];
+                let secret = body.first().is_some_and(|t| Request::carries_secret(*t));
+                agent.handle(body, &peer, &mut out).await;
+                if secret {
+                    buf.0[..total].zeroize();
+                }
+                buf.0.drain(..total);
+                if buf.0.capacity() > 16 * INITIAL_BUFFER && buf.0.len() < INITIAL_BUFFER {
+                    // Give back the room a large frame needed; wipe it first.
+                    let mut small = Vec::with_capacity(INITIAL_BUFFER);
+                    small.extend_from_slice(&buf.0);
+                    buf.0.zeroize();
+                    buf.0 = small;
+                }
+                let write = timeout_at(
+                    Instant::now() + cfg.agent.frame_timeout(),
+                    stream.write_all(&out),
+                )
+                .await;
+                out.clear();
+                match write {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => break format!("write failed: {e}"),
+                    Err(_) => break "client stopped reading replies".to_owned(),
+                }
+            }
+            Ok(None) => break "closed".to_owned(),
+            Err(why) => break why,
+        }
+    };
+    debug!(%peer, "connection ended: {why}");
+}
+
+/// Reads until `buf` starts with a whole frame and returns the frame's total
+/// length; `None` on a clean end (EOF between frames, idle timeout, shutdown).
+async fn next_frame(
+    stream: &mut UnixStream,
+    buf: &mut Vec<u8>,
+    agent: &Agent,
+    idle: Option<Duration>,
+    frame_timeout: Duration,
+) -> Result<Option<usize>, String> {
+    let mut deadline: Option<Instant> = None;
+    loop {
+        match frame::split(buf) {
+            Ok(Some((_, total))) => return Ok(Some(total)),
+            Ok(None) => {}
+            Err(e) => return Err(format!("framing error: {e}")),
+        }
+        // The prefix (if complete) is valid: make room for the whole frame, no more.
+        let want = match buf.first_chunk::<{ frame::LEN_PREFIX }>() {
+            Some(p) => frame::LEN_PREFIX + frame::body_len(*p).map_err(|e| e.to_string())?,
+            None => INITIAL_BUFFER,
+        };
+        if buf.capacity() < want {
+            // Grow into a fresh allocation and wipe the old one, which may hold
+            // the start of a frame carrying a key.
+            let mut bigger = Vec::with_capacity(want);
+            bigger.extend_from_slice(buf);
+            buf.zeroize();
+            *buf = bigger;
+        }
+        let started = !buf.is_empty();
+        if started && deadline.is_none() {
+            deadline = Some(Instant::now() + frame_timeout);
+        }
+        let read = async {
+            if buf.len() >= INITIAL_BUFFER.max(want) {
+                // Cannot happen: split would have found the frame.
+                return Ok(0);
+            }
+            stream.read_buf(buf).await
+        };
+        let n = tokio::select! {
+            biased;
+            _ = agent.shutdown.cancelled(), if !started => return Ok(None),
+            r = with_deadline(read, deadline.or(idle.map(|d| Instant::now() + d))) => r,
+        };
+        match n {
+            Some(Ok(0)) if started => {
+                return Err("connection closed in the middle of a frame".into())
+            }
+            Some(Ok(0)) => return Ok(None),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(format!("read failed: {e}")),
+            None if started => return Err("frame not completed within the frame timeout".into()),
+            None => return Ok(None),
+        }
+    }
+}
+
+async fn with_deadline<F: std::future::Future>(
+    f: F,
+    deadline: Option<Instant>,
+) -> Option<F::Output> {
+    match deadline {
+        Some(d) => timeout_at(d, f).await.ok(),
+        None => Some(f.await),
+    }
+}
+
+/// A read buffer that is wiped when the connection ends.
+struct WipedBuffer(Vec<u8>);
+
+impl Drop for WipedBuffer {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}

@@ -1,0 +1,362 @@
+"""Client for the signet agent's `sign-request@signet` extension (stdlib only).
+
+Framing is the SSH agent protocol: uint32 big-endian length, then the body;
+body[0] is the message type; a `string` is uint32 length + bytes.
+"""
+
+import errno
+import os
+import socket
+import struct
+import tempfile
+import threading
+from typing import List, NamedTuple, Optional, Tuple
+
+from .errors import (
+    AgentLocked,
+    AgentNotRunning,
+    AgentRefused,
+    KeyNotLoaded,
+    ProtocolMismatch,
+    SignetError,
+)
+
+PROTOCOL_VERSION = 1
+MAX_FRAME = 256 * 1024
+
+SSH_AGENT_FAILURE = 5
+SSH_AGENTC_EXTENSION = 27
+SSH_AGENT_EXTENSION_FAILURE = 28
+SSH_AGENT_EXTENSION_RESPONSE = 29
+
+EXT_SIGN_REQUEST = "sign-request@signet"
+EXT_VERSION = "version@signet"
+
+SCHEME_V1 = "encord-v1"
+SCHEME_V2 = "encord-v2"
+
+# Failure codes carried by SSH_AGENT_EXTENSION_FAILURE.
+FAIL_NO_SUCH_KEY = 1
+FAIL_LOCKED = 2
+FAIL_REFUSED = 3
+FAIL_BAD_REQUEST = 4
+FAIL_AMBIGUOUS_KEY = 5
+FAIL_UNSUPPORTED = 6
+FAIL_INTERNAL = 7
+FAIL_VERSION_MISMATCH = 8
+
+DEFAULT_TIMEOUT = 120.0  # seconds; the agent may wait for a user confirmation
+
+
+class SignResponse(NamedTuple):
+    """Agent reply: `created` (Unix seconds, 0 for v1) and ordered (name, value) headers."""
+
+    created: int
+    headers: List[Tuple[str, str]]
+
+
+class VersionInfo(NamedTuple):
+    protocol_version: int
+    agent_version: str
+
+
+def default_socket_path() -> str:
+    """`$SIGNET_AUTH_SOCK`, else `$XDG_RUNTIME_DIR/signet/agent.sock`, else `<tmp>/signet-<uid>/agent.sock`."""
+    env = os.environ.get("SIGNET_AUTH_SOCK")
+    if env:
+        return env
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg:
+        return os.path.join(xdg, "signet", "agent.sock")
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return os.path.join(tempfile.gettempdir(), "signet-%d" % uid, "agent.sock")
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def encode_string(value) -> bytes:
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    return struct.pack(">I", len(value)) + bytes(value)
+
+
+def frame(body: bytes) -> bytes:
+    """Prefix a message body with its uint32 length."""
+    if not body or len(body) > MAX_FRAME:
+        raise ValueError("message body must be 1..%d bytes" % MAX_FRAME)
+    return struct.pack(">I", len(body)) + body
+
+
+def encode_sign_request(key: str, scheme: str, method: str, request_target: str, body_sha256: bytes) -> bytes:
+    """Body of a `sign-request@signet` SSH_AGENTC_EXTENSION message."""
+    if len(body_sha256) != 32:
+        raise ValueError("body_sha256 must be exactly 32 raw bytes")
+    return (
+        bytes([SSH_AGENTC_EXTENSION])
+        + encode_string(EXT_SIGN_REQUEST)
+        + encode_string(key or "")
+        + encode_string(scheme)
+        + encode_string(method)
+        + encode_string(request_target)
+        + encode_string(body_sha256)
+    )
+
+
+def encode_version_request(version: int = PROTOCOL_VERSION) -> bytes:
+    """Body of a `version@signet` probe."""
+    return bytes([SSH_AGENTC_EXTENSION]) + encode_string(EXT_VERSION) + struct.pack(">I", version)
+
+
+class Reader:
+    """Bounds-checked reader over a message body; malformed input raises ProtocolMismatch."""
+
+    def __init__(self, data: bytes):
+        self._data = data
+        self._pos = 0
+
+    def _take(self, n: int) -> bytes:
+        if self._pos + n > len(self._data):
+            raise ProtocolMismatch("truncated message from signet agent")
+        out = self._data[self._pos : self._pos + n]
+        self._pos += n
+        return out
+
+    def byte(self) -> int:
+        return self._take(1)[0]
+
+    def uint32(self) -> int:
+        return struct.unpack(">I", self._take(4))[0]
+
+    def uint64(self) -> int:
+        return struct.unpack(">Q", self._take(8))[0]
+
+    def string(self) -> bytes:
+        return self._take(self.uint32())
+
+    def text(self) -> str:
+        raw = self.string()
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolMismatch("non-UTF-8 string in signet agent reply") from None
+
+    def end(self) -> None:
+        if self._pos != len(self._data):
+            raise ProtocolMismatch("trailing bytes in signet agent reply")
+
+
+def raise_for_failure(body: bytes, key: str = "") -> None:
+    """Raise the exception for a failure reply; return if `body` is not a failure."""
+    if not body:
+        raise ProtocolMismatch("empty reply from signet agent")
+    if body[0] == SSH_AGENT_FAILURE:
+        raise AgentRefused("the agent returned a generic failure (SSH_AGENT_FAILURE)")
+    if body[0] != SSH_AGENT_EXTENSION_FAILURE:
+        return
+    r = Reader(body)
+    r.byte()
+    code = r.uint32()
+    reason = r.text()
+    r.end()
+    if code == FAIL_NO_SUCH_KEY:
+        raise KeyNotLoaded(key, reason)
+    if code == FAIL_LOCKED:
+        raise AgentLocked(reason)
+    if code == FAIL_VERSION_MISMATCH:
+        raise ProtocolMismatch("signet agent reports a protocol version mismatch: %s" % reason)
+    raise AgentRefused(reason or "failure code %d" % code, code)
+
+
+def _expect_extension_response(body: bytes, name: str) -> Reader:
+    if body[0] != SSH_AGENT_EXTENSION_RESPONSE:
+        raise ProtocolMismatch("unexpected message type %d from signet agent" % body[0])
+    r = Reader(body)
+    r.byte()
+    if r.string() != name.encode():
+        raise ProtocolMismatch("signet agent answered a different extension than %s" % name)
+    return r
+
+
+def decode_sign_response(body: bytes, key: str = "") -> SignResponse:
+    """Decode a `sign-request@signet` reply, raising the mapped exception on failure."""
+    raise_for_failure(body, key)
+    r = _expect_extension_response(body, EXT_SIGN_REQUEST)
+    created = r.uint64()
+    n = r.uint32()
+    headers = []
+    for _ in range(n):
+        name = r.text()
+        value = r.text()
+        headers.append((name, value))
+    r.end()
+    return SignResponse(created, headers)
+
+
+def decode_version_response(body: bytes) -> VersionInfo:
+    """Decode a `version@signet` reply; any failure means the peer is not a compatible signet."""
+    if not body or body[0] == SSH_AGENT_FAILURE:
+        raise ProtocolMismatch("the agent does not understand version@signet; it is not a signet agent")
+    if body[0] == SSH_AGENT_EXTENSION_FAILURE:
+        r = Reader(body)
+        r.byte()
+        code = r.uint32()
+        reason = r.text()
+        raise ProtocolMismatch("signet agent rejected the version probe (code %d): %s" % (code, reason))
+    r = _expect_extension_response(body, EXT_VERSION)
+    proto = r.uint32()
+    agent_version = r.text()
+    r.end()
+    return VersionInfo(proto, agent_version)
+
+
+# ---------------------------------------------------------------- client
+
+
+class _ConnectionLost(Exception):
+    pass
+
+
+class AgentClient:
+    """One reusable, lock-protected connection to a signet agent.
+
+    The connection is opened lazily, probed once with `version@signet`, reused
+    for every call, and re-opened once if the agent dropped it.
+    """
+
+    def __init__(self, socket_path: Optional[str] = None, timeout: Optional[float] = DEFAULT_TIMEOUT):
+        self.socket_path = socket_path or default_socket_path()
+        self.timeout = timeout
+        self.version_info = None  # type: Optional[VersionInfo]
+        self._lock = threading.Lock()
+        self._sock = None  # type: Optional[socket.socket]
+        self._pid = None  # type: Optional[int]
+
+    # pickling/forking: never share a socket across processes
+    def __getstate__(self):
+        return {"socket_path": self.socket_path, "timeout": self.timeout}
+
+    def __setstate__(self, state):
+        self.__init__(state["socket_path"], state["timeout"])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def ping(self) -> VersionInfo:
+        """Connect (if needed) and return the agent's version info."""
+        with self._lock:
+            self._ensure_connected()
+            assert self.version_info is not None
+            return self.version_info
+
+    def sign_request(
+        self, scheme: str, method: str, request_target: str, body_sha256: bytes, key: Optional[str] = None
+    ) -> SignResponse:
+        """Ask the agent to sign; returns its `created` and the headers to add."""
+        key = key or ""
+        body = encode_sign_request(key, scheme, method, request_target, body_sha256)
+        reply = self.call(body)
+        return decode_sign_response(reply, key)
+
+    def call(self, body: bytes) -> bytes:
+        """Send one request body and return the reply body (reconnecting once if the connection broke)."""
+        with self._lock:
+            for attempt in (0, 1):
+                fresh = self._ensure_connected()
+                try:
+                    return self._exchange(body)
+                except _ConnectionLost:
+                    self._drop()
+                    if fresh or attempt == 1:
+                        raise SignetError("the signet agent at %s closed the connection" % self.socket_path)
+            raise AssertionError("unreachable")
+
+    # -- internals (called with the lock held)
+
+    def _drop(self) -> None:
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+        self._sock = None
+        self._pid = None
+        self.version_info = None
+
+    def _ensure_connected(self) -> bool:
+        """Connect and probe if needed; True if a new connection was made."""
+        if self._sock is not None and self._pid == os.getpid():
+            return False
+        if self._sock is not None:  # inherited across fork: the parent keeps using it
+            try:
+                self._sock.close()  # closes only this process's descriptor
+            except OSError:
+                pass
+            self._sock = None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.socket_path)
+        except (FileNotFoundError, ConnectionRefusedError) as e:
+            sock.close()
+            raise AgentNotRunning(self.socket_path) from e
+        except OSError as e:
+            sock.close()
+            if e.errno in (errno.ENOENT, errno.ECONNREFUSED, errno.ENOTDIR):
+                raise AgentNotRunning(self.socket_path) from e
+            raise SignetError("cannot connect to the signet agent at %s: %s" % (self.socket_path, e.strerror)) from e
+        self._sock = sock
+        self._pid = os.getpid()
+        try:
+            info = decode_version_response(self._exchange(encode_version_request(PROTOCOL_VERSION)))
+        except _ConnectionLost:
+            self._drop()
+            raise ProtocolMismatch(
+                "the agent at %s closed the connection on the version probe; it is not a signet agent"
+                % self.socket_path
+            ) from None
+        except BaseException:
+            self._drop()
+            raise
+        if info.protocol_version != PROTOCOL_VERSION:
+            self._drop()
+            raise ProtocolMismatch(
+                "signet agent %s speaks protocol %d, this client speaks %d; upgrade the older side"
+                % (info.agent_version, info.protocol_version, PROTOCOL_VERSION)
+            )
+        self.version_info = info
+        return True
+
+    def _exchange(self, body: bytes) -> bytes:
+        sock = self._sock
+        assert sock is not None
+        try:
+            sock.sendall(frame(body))
+            header = self._recv_exact(sock, 4)
+            length = struct.unpack(">I", header)[0]
+            if length == 0 or length > MAX_FRAME:
+                self._drop()
+                raise ProtocolMismatch("invalid frame length %d from signet agent" % length)
+            return self._recv_exact(sock, length)
+        except socket.timeout:
+            self._drop()
+            raise SignetError("timed out after %ss waiting for the signet agent" % self.timeout) from None
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            raise _ConnectionLost() from None
+
+    @staticmethod
+    def _recv_exact(sock: socket.socket, n: int) -> bytes:
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = sock.recv(n - len(buf))
+            if not chunk:
+                raise _ConnectionLost()
+            buf += chunk
+        return bytes(buf)

@@ -1,0 +1,68 @@
+"""Exceptions raised by signet_encord. None of them ever carries key material."""
+
+from typing import Optional
+
+
+class SignetError(Exception):
+    """Base class for every signet_encord error."""
+
+
+class AgentNotRunning(SignetError):
+    """No signet agent is listening on the socket."""
+
+    def __init__(self, socket_path: str, detail: Optional[str] = None):
+        self.socket_path = socket_path
+        msg = "signet agent is not running (no agent listening at %s); run `signet start`" % socket_path
+        if detail:
+            msg += " (%s)" % detail
+        super().__init__(msg)
+
+
+class KeyNotLoaded(SignetError):
+    """The requested key is not loaded in the agent."""
+
+    def __init__(self, key: str, reason: str = ""):
+        self.key = key
+        self.reason = reason
+        if key:
+            msg = "key %r is not loaded in the signet agent" % key
+        else:
+            msg = "no key is loaded in the signet agent"
+        msg += "; check `signet list`, then `signet add` / `signet load` it"
+        if reason:
+            msg += " (agent: %s)" % reason
+        super().__init__(msg)
+
+
+class AgentLocked(SignetError):
+    """The agent is locked."""
+
+    def __init__(self, reason: str = ""):
+        self.reason = reason
+        msg = "the signet agent is locked; run `signet unlock`"
+        if reason:
+            msg += " (agent: %s)" % reason
+        super().__init__(msg)
+
+
+class AgentRefused(SignetError):
+    """The agent refused to sign; `reason` is the agent's explanation, `code` its failure code."""
+
+    def __init__(self, reason: str, code: Optional[int] = None):
+        self.reason = reason
+        self.code = code
+        super().__init__("the signet agent refused to sign: %s" % reason)
+
+
+class ProtocolMismatch(SignetError):
+    """The peer is not a compatible signet agent (wrong protocol version or malformed reply)."""
+
+
+__all__ = [
+    "SignetError",
+    "AgentNotRunning",
+    "KeyNotLoaded",
+    "AgentLocked",
+    "AgentRefused",
+    "ProtocolMismatch",
+]
