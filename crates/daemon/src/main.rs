@@ -20,8 +20,11 @@ mod confirm;
 mod dispatch;
 mod hardening;
 mod keys;
+#[cfg(unix)]
 mod listener;
 mod lock;
+#[cfg(windows)]
+mod pipe;
 mod session;
 
 use std::path::PathBuf;
@@ -37,6 +40,7 @@ use tracing::{error, info, warn};
 
 use crate::config::ConfigSource;
 use crate::dispatch::Agent;
+#[cfg(unix)]
 use crate::listener::BindError;
 
 /// Exit code when another agent already answers on the socket.
@@ -66,15 +70,26 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             error!("{e:#}");
-            if e.downcast_ref::<BindError>()
-                .is_some_and(|b| matches!(b, BindError::AlreadyRunning(_)))
-            {
+            if already_running(&e) {
                 ExitCode::from(EXIT_ALREADY_RUNNING)
             } else {
                 ExitCode::FAILURE
             }
         }
     }
+}
+
+#[cfg(unix)]
+fn already_running(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<BindError>()
+        .is_some_and(|b| matches!(b, BindError::AlreadyRunning(_)))
+}
+
+#[cfg(windows)]
+fn already_running(e: &anyhow::Error) -> bool {
+    // first_pipe_instance fails with ERROR_ACCESS_DENIED when the pipe exists.
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
 }
 
 fn init_logging(level: &str) {
@@ -88,6 +103,18 @@ fn init_logging(level: &str) {
         .init();
 }
 
+#[cfg(windows)]
+fn socket_path(flag: Option<PathBuf>, configured: Option<PathBuf>) -> PathBuf {
+    flag.or_else(|| {
+        std::env::var_os("SIGNET_AUTH_SOCK")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+    })
+    .or(configured)
+    .unwrap_or_else(|| PathBuf::from(pipe::DEFAULT_PIPE))
+}
+
+#[cfg(unix)]
 fn socket_path(flag: Option<PathBuf>, configured: Option<PathBuf>) -> PathBuf {
     if let Some(p) = flag {
         return p;
@@ -117,6 +144,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     runtime.block_on(serve(path, config, source))
 }
 
+#[cfg(unix)]
 async fn serve(path: PathBuf, config: config::Config, source: ConfigSource) -> anyhow::Result<()> {
     let bound = listener::bind(&path)?;
     let shutdown = CancellationToken::new();
@@ -137,6 +165,27 @@ async fn serve(path: PathBuf, config: config::Config, source: ConfigSource) -> a
     let dropped = agent.keys.clear();
     bound.remove();
     info!("shut down: {dropped} keys wiped, socket removed");
+    Ok(())
+}
+
+#[cfg(windows)]
+async fn serve(path: PathBuf, config: config::Config, _source: ConfigSource) -> anyhow::Result<()> {
+    let name = path.display().to_string();
+    let shutdown = CancellationToken::new();
+    let max = config.agent.max_connections;
+    let grace = Duration::from_secs(config.agent.shutdown_grace_secs);
+    let agent = Arc::new(Agent::new(config, name.clone(), shutdown.clone()));
+    let ctrl_c = agent.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            ctrl_c.shutdown.cancel();
+        }
+    });
+    let reaper = tokio::spawn(reap(agent.clone()));
+    info!(pipe = %name, "signetd {} listening", env!("CARGO_PKG_VERSION"));
+    pipe::run(&name, agent.clone(), max, grace).await?;
+    reaper.abort();
+    agent.keys.clear();
     Ok(())
 }
 

@@ -1,4 +1,5 @@
-//! One client connection: read frames, dispatch, write replies.
+//! One client connection: read frames, dispatch, write replies. Generic over
+//! the stream, so a Unix socket and a Windows named pipe share it.
 //!
 //! Reads go into one reusable buffer, grown only to the size a validated
 //! length prefix announces (never past `MAX_FRAME_LEN`), so a frame costs one
@@ -12,8 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use signet_proto::{frame, Request};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::UnixStream;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{timeout_at, Instant};
 use tracing::debug;
@@ -25,12 +25,10 @@ use crate::dispatch::Agent;
 const INITIAL_BUFFER: usize = 4096;
 
 /// Serves one connection until it ends.
-pub async fn serve(
-    mut stream: UnixStream,
-    peer: Peer,
-    agent: Arc<Agent>,
-    _permit: OwnedSemaphorePermit,
-) {
+pub async fn serve<S>(mut stream: S, peer: Peer, agent: Arc<Agent>, _permit: OwnedSemaphorePermit)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut buf = WipedBuffer(Vec::with_capacity(INITIAL_BUFFER));
     let mut out = Vec::with_capacity(INITIAL_BUFFER);
     let why = loop {
@@ -80,8 +78,8 @@ pub async fn serve(
 
 /// Reads until `buf` starts with a whole frame and returns the frame's total
 /// length; `None` on a clean end (EOF between frames, idle timeout, shutdown).
-async fn next_frame(
-    stream: &mut UnixStream,
+async fn next_frame<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buf: &mut Vec<u8>,
     agent: &Agent,
     idle: Option<Duration>,
