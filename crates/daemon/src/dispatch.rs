@@ -338,7 +338,9 @@ impl Agent {
                     ErrorCode::NoSuchKey,
                     format!("key {sel:?} is not loaded: `signet list` shows the loaded keys"),
                 ),
-                KeyError::PublicMismatch => ExtensionError::new(ErrorCode::Internal, e.to_string()),
+                KeyError::PublicMismatch | KeyError::Memory(_) => {
+                    ExtensionError::new(ErrorCode::Internal, e.to_string())
+                }
             })?;
         let created = unix_now().saturating_add_signed(self.config().encord.created_offset_secs);
         let prepared = encord::prepare(

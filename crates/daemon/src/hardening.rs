@@ -30,3 +30,158 @@ pub fn apply() {
         }
     }
 }
+
+pub use locked::LockedBox;
+
+/// Key memory that is never swapped out and never written to a core file.
+///
+/// The only `unsafe` code in signet. Each [`LockedBox`] owns one anonymous
+/// private mapping of whole pages, `mlock`ed (a failure — e.g.
+/// `RLIMIT_MEMLOCK` — is logged once and is not fatal) and marked
+/// `MADV_DONTDUMP`, holding exactly one value. On drop the value's own
+/// destructor runs (ed25519-dalek's keys zeroize themselves), then the whole
+/// mapping is overwritten with zeros before it is unlocked and unmapped. A
+/// page per key costs 4 KiB of address space per loaded key, which is nothing
+/// next to the dozens of keys an agent holds.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+mod locked {
+    use std::ffi::c_void;
+    use std::ops::Deref;
+    use std::ptr::NonNull;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use rustix::mm::{self, Advice, MapFlags, ProtFlags};
+    use tracing::warn;
+
+    static MLOCK_WARNED: AtomicBool = AtomicBool::new(false);
+
+    /// A value of `T` in its own locked, non-dumpable pages.
+    pub struct LockedBox<T> {
+        ptr: NonNull<T>,
+        len: usize,
+    }
+
+    // SAFETY: LockedBox owns its T exclusively, like Box<T>; sending or sharing
+    // it is as safe as sending or sharing the T.
+    unsafe impl<T: Send> Send for LockedBox<T> {}
+    // SAFETY: as above: &LockedBox<T> only hands out &T.
+    unsafe impl<T: Sync> Sync for LockedBox<T> {}
+
+    impl<T> LockedBox<T> {
+        /// Moves `value` into fresh locked pages. The caller's copy of the
+        /// value (moved in) is gone; its stack slot may still hold the bytes
+        /// until overwritten, so callers build secrets as late as possible.
+        pub fn new(value: T) -> std::io::Result<Self> {
+            let page = rustix::param::page_size();
+            let size = std::mem::size_of::<T>().max(1);
+            let len = size.div_ceil(page) * page;
+            debug_assert!(std::mem::align_of::<T>() <= page);
+            // SAFETY: a new anonymous private mapping at an address the kernel
+            // chooses; it aliases nothing.
+            let raw = unsafe {
+                mm::mmap_anonymous(
+                    std::ptr::null_mut(),
+                    len,
+                    ProtFlags::READ | ProtFlags::WRITE,
+                    MapFlags::PRIVATE,
+                )
+            }?;
+            // SAFETY: `raw..raw+len` is the mapping made above, owned here.
+            if let Err(e) = unsafe { mm::mlock(raw, len) } {
+                if !MLOCK_WARNED.swap(true, Ordering::Relaxed) {
+                    warn!("cannot lock key memory against swapping ({e}); raise RLIMIT_MEMLOCK (LimitMEMLOCK= under systemd) to enable it");
+                }
+            }
+            // SAFETY: same mapping; MADV_DONTDUMP only changes core-dump policy.
+            if let Err(e) = unsafe { mm::madvise(raw, len, Advice::LinuxDontDump) } {
+                warn!("cannot exclude key memory from core dumps (MADV_DONTDUMP): {e}");
+            }
+            let ptr = NonNull::new(raw.cast::<T>())
+                .ok_or_else(|| std::io::Error::other("mmap returned null"))?;
+            // SAFETY: the mapping is at least size_of::<T>() bytes, page-aligned
+            // (so aligned for T), writable, and holds no value yet.
+            unsafe { ptr.as_ptr().write(value) };
+            Ok(Self { ptr, len })
+        }
+    }
+
+    impl<T> Deref for LockedBox<T> {
+        type Target = T;
+        fn deref(&self) -> &T {
+            // SAFETY: `ptr` holds an initialised T for as long as self lives,
+            // and is only mutated in drop.
+            unsafe { self.ptr.as_ref() }
+        }
+    }
+
+    impl<T> Drop for LockedBox<T> {
+        fn drop(&mut self) {
+            let raw = self.ptr.as_ptr().cast::<c_void>();
+            // SAFETY: the T was initialised in new() and is dropped exactly once.
+            unsafe { std::ptr::drop_in_place(self.ptr.as_ptr()) };
+            // SAFETY: the mapping is ours and `len` bytes long; volatile writes
+            // so the wipe is not optimised away before munmap.
+            unsafe {
+                let bytes = raw.cast::<u8>();
+                for i in 0..self.len {
+                    bytes.add(i).write_volatile(0);
+                }
+            }
+            // SAFETY: unlock and unmap the mapping made in new(); nothing
+            // refers to it any more.
+            unsafe {
+                let _ = mm::munlock(raw, self.len);
+                let _ = mm::munmap(raw, self.len);
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn holds_and_drops_the_value() -> std::io::Result<()> {
+            use std::sync::Arc;
+            let marker = Arc::new(());
+            let b = LockedBox::new((Arc::clone(&marker), [7u8; 100]))?;
+            assert_eq!(b.1[99], 7);
+            assert_eq!(Arc::strong_count(&marker), 2);
+            // While it lives, the kernel counts its page as locked (mlock needs
+            // CAP_IPC_LOCK or RLIMIT_MEMLOCK room, which root and CI have).
+            let status = std::fs::read_to_string("/proc/self/status")?;
+            let locked_kb: u64 = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmLck:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or(0);
+            assert!(locked_kb >= 4, "VmLck is {locked_kb} kB");
+            drop(b);
+            assert_eq!(Arc::strong_count(&marker), 1);
+            Ok(())
+        }
+    }
+}
+
+/// Elsewhere: an ordinary box (no mlock); the README says which platforms
+/// lock key memory.
+#[cfg(not(target_os = "linux"))]
+mod locked {
+    /// A plain heap box standing in for locked memory.
+    pub struct LockedBox<T>(Box<T>);
+
+    impl<T> LockedBox<T> {
+        /// Boxes `value`.
+        pub fn new(value: T) -> std::io::Result<Self> {
+            Ok(Self(Box::new(value)))
+        }
+    }
+
+    impl<T> std::ops::Deref for LockedBox<T> {
+        type Target = T;
+        fn deref(&self) -> &T {
+            &self.0
+        }
+    }
+}

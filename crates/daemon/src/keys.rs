@@ -14,6 +14,8 @@ use signet_proto::Ed25519Seed;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::hardening::LockedBox;
+
 /// One key held by the agent.
 pub struct LoadedKey {
     /// The 32-byte public key.
@@ -28,7 +30,7 @@ pub struct LoadedKey {
     pub confirm: bool,
     /// Where the key came from.
     pub source: String,
-    signing: SigningKey,
+    signing: LockedBox<SigningKey>,
 }
 
 impl LoadedKey {
@@ -41,7 +43,10 @@ impl LoadedKey {
         confirm: bool,
         source: String,
     ) -> Result<Self, KeyError> {
-        let signing = SigningKey::from_bytes(seed.expose());
+        // Built straight into locked memory: the key never sits in an
+        // ordinary heap allocation.
+        let signing = LockedBox::new(SigningKey::from_bytes(seed.expose()))
+            .map_err(|e| KeyError::Memory(e.to_string()))?;
         if signing.verifying_key().to_bytes() != public {
             return Err(KeyError::PublicMismatch);
         }
@@ -72,6 +77,9 @@ pub enum KeyError {
     /// The private key does not produce the public key sent with it.
     #[error("the private key does not match its public key")]
     PublicMismatch,
+    /// Memory for the key could not be allocated.
+    #[error("cannot allocate locked memory for the key: {0}")]
+    Memory(String),
     /// No key matches.
     #[error("no loaded key matches {0:?}")]
     NotFound(String),
