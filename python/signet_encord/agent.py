@@ -165,7 +165,10 @@ def raise_for_failure(body: bytes, key: str = "") -> None:
         raise AgentLocked(reason)
     if code == FAIL_VERSION_MISMATCH:
         raise ProtocolMismatch("signet agent reports a protocol version mismatch: %s" % reason)
-    raise AgentRefused(reason or "failure code %d" % code, code)
+    hint = None
+    if code == FAIL_AMBIGUOUS_KEY:
+        hint = 'name a key: signet_encord.user_client(key="<name>") or SignetConfig(key="<name>") (`signet list` shows them)'
+    raise AgentRefused(reason or "failure code %d" % code, code, hint)
 
 
 def _expect_extension_response(body: bytes, name: str) -> Reader:

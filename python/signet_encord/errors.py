@@ -48,10 +48,13 @@ class AgentLocked(SignetError):
 class AgentRefused(SignetError):
     """The agent refused to sign; `reason` is the agent's explanation, `code` its failure code."""
 
-    def __init__(self, reason: str, code: Optional[int] = None):
+    def __init__(self, reason: str, code: Optional[int] = None, hint: Optional[str] = None):
         self.reason = reason
         self.code = code
-        super().__init__("the signet agent refused to sign: %s" % reason)
+        msg = "the signet agent refused to sign: %s" % reason
+        if hint:
+            msg += "; " + hint
+        super().__init__(msg)
 
 
 class ProtocolMismatch(SignetError):

@@ -1,0 +1,286 @@
+//! One function per subcommand. Data goes to stdout; messages for people go
+//! to stderr.
+
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use base64::Engine as _;
+use serde::Serialize;
+use signet_client::{Client, Error as ClientError, Scheme};
+
+use crate::args::{
+    AddArgs, Cli, Command, EnvArgs, PassphraseArgs, RemoveArgs, SignArgs, SignRequestArgs,
+};
+use crate::lifecycle;
+use crate::output::{self, HeaderFormat, KeyRow, Shell};
+use crate::secrets::{self, PassphraseSource};
+
+/// Runs the command line.
+pub fn run(cli: Cli) -> Result<()> {
+    let socket = cli.socket.clone().unwrap_or_else(Client::socket_path);
+    let json = cli.json;
+    match cli.command {
+        Command::Start => start(&socket),
+        Command::Env(a) => env(&socket, &a),
+        Command::Stop => stop(&socket),
+        Command::Status => status(&socket, json),
+        Command::Add(a) => add(&socket, a),
+        Command::List => list(&socket, json),
+        Command::Remove(a) => remove(&socket, a),
+        Command::Lock(a) => lock(&socket, &a),
+        Command::Unlock(a) => unlock(&socket, &a),
+        Command::SignRequest(a) => sign_request(&socket, a, json),
+        Command::Sign(a) => sign(&socket, a, json),
+    }
+}
+
+fn out(text: &str) -> Result<()> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .context("could not write to stdout")
+}
+
+fn connect(socket: &Path) -> Result<Client> {
+    Ok(Client::connect_to(socket)?)
+}
+
+fn export_line(socket: &Path) -> String {
+    format!(
+        "export SIGNET_AUTH_SOCK={};\n",
+        output::shell_quote(&socket.to_string_lossy())
+    )
+}
+
+fn start(socket: &Path) -> Result<()> {
+    if let Some(v) = lifecycle::probe(socket)? {
+        eprintln!(
+            "signet: signetd {} is already running at {}",
+            v.agent_version,
+            socket.display()
+        );
+        return out(&export_line(socket));
+    }
+    let v = lifecycle::spawn_and_wait(socket)?;
+    eprintln!(
+        "signet: started signetd {} at {}",
+        v.agent_version,
+        socket.display()
+    );
+    out(&export_line(socket))
+}
+
+fn env(socket: &Path, a: &EnvArgs) -> Result<()> {
+    let shell = if a.fish {
+        Shell::Fish
+    } else if a.csh {
+        Shell::Csh
+    } else {
+        Shell::Posix
+    };
+    out(&output::env_line(socket, shell))
+}
+
+fn stop(socket: &Path) -> Result<()> {
+    connect(socket)?.stop()?;
+    lifecycle::wait_until_stopped(socket)?;
+    eprintln!("signet: stopped the agent at {}", socket.display());
+    Ok(())
+}
+
+fn status(socket: &Path, json: bool) -> Result<()> {
+    let st = match connect(socket).and_then(|mut c| Ok(c.status()?)) {
+        Ok(st) => st,
+        Err(e) => {
+            if json && not_running(&e) {
+                // Scripts get a document as well as exit code 3.
+                let doc = serde_json::json!({
+                    "running": false,
+                    "socket": socket.to_string_lossy(),
+                });
+                out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
+            }
+            return Err(e);
+        }
+    };
+    if json {
+        out(&(serde_json::to_string_pretty(&output::StatusJson::from(&st))? + "\n"))
+    } else {
+        out(&output::status_text(&st))
+    }
+}
+
+fn not_running(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<ClientError>(),
+        Some(ClientError::NotRunning { .. })
+    )
+}
+
+fn add(socket: &Path, a: AddArgs) -> Result<()> {
+    // Connect first: no point asking for a passphrase with no agent running.
+    let mut client = connect(socket)?;
+    let source = if a.passphrase_stdin {
+        PassphraseSource::Stdin
+    } else {
+        PassphraseSource::Terminal
+    };
+    let key = secrets::read_key_file(&a.file, source)?;
+    let name = match a.name {
+        Some(n) => n,
+        None if !key.comment.is_empty() => key.comment.clone(),
+        None => default_name(&a.file),
+    };
+    client
+        .add_ed25519(&key.seed, &key.public, &name, a.lifetime, a.confirm)
+        .with_context(|| format!("could not add {}", secrets::display_path(&a.file)))?;
+    let fp = signet_proto::key::fingerprint(&signet_proto::key::ed25519_blob(&key.public));
+    drop(key);
+    let mut line = format!("signet: added {name} ({fp})");
+    if let Some(l) = a.lifetime {
+        line.push_str(&format!(
+            ", removed in {}",
+            crate::duration::human(l.as_secs())
+        ));
+    }
+    if a.confirm {
+        line.push_str(", each use confirmed");
+    }
+    eprintln!("{line}");
+    Ok(())
+}
+
+fn default_name(file: &Path) -> String {
+    if file.as_os_str() == "-" {
+        return "stdin".to_owned();
+    }
+    file.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "key".to_owned())
+}
+
+fn list(socket: &Path, json: bool) -> Result<()> {
+    let mut client = connect(socket)?;
+    let keys = client.list_keys()?;
+    if keys.is_empty() && client.status()?.locked {
+        // A locked agent lists nothing; say why instead of "no keys loaded".
+        return Err(ClientError::Locked.into());
+    }
+    let rows: Vec<KeyRow> = keys.iter().map(KeyRow::from).collect();
+    if json {
+        out(&(serde_json::to_string_pretty(&rows)? + "\n"))
+    } else {
+        out(&output::key_table(&rows))
+    }
+}
+
+fn remove(socket: &Path, a: RemoveArgs) -> Result<()> {
+    let mut client = connect(socket)?;
+    if a.all {
+        client.remove_all()?;
+        eprintln!("signet: removed all keys");
+        return Ok(());
+    }
+    let key = client.resolve(a.key.as_deref().unwrap_or_default())?;
+    client.remove(&key.key_blob)?;
+    eprintln!("signet: removed {} ({})", key.name, key.fingerprint());
+    Ok(())
+}
+
+fn lock(socket: &Path, a: &PassphraseArgs) -> Result<()> {
+    let mut client = connect(socket)?;
+    if client.status()?.locked {
+        eprintln!("signet: the agent is already locked");
+        return Ok(());
+    }
+    let pass = secrets::read_lock_passphrase(a.passphrase_stdin, true)?;
+    client.lock(&pass)?;
+    eprintln!("signet: locked the agent; `signet unlock` to use its keys again");
+    Ok(())
+}
+
+fn unlock(socket: &Path, a: &PassphraseArgs) -> Result<()> {
+    let mut client = connect(socket)?;
+    if !client.status()?.locked {
+        eprintln!("signet: the agent is not locked");
+        return Ok(());
+    }
+    let pass = secrets::read_lock_passphrase(a.passphrase_stdin, false)?;
+    client.unlock(&pass)?;
+    eprintln!("signet: unlocked the agent");
+    Ok(())
+}
+
+fn sign_request(socket: &Path, a: SignRequestArgs, json: bool) -> Result<()> {
+    let mut client = connect(socket)?;
+    let scheme = Scheme::from(a.scheme);
+    let key = a.key.as_deref();
+    let signed = match (&a.body_file, &a.body) {
+        (Some(f), _) if f.as_os_str() == "-" => {
+            client.sign_request_reader(key, scheme, &a.method, &a.url, io::stdin().lock())?
+        }
+        (Some(f), _) => {
+            let file = std::fs::File::open(f)
+                .with_context(|| format!("could not open the body file {}", f.display()))?;
+            client.sign_request_reader(key, scheme, &a.method, &a.url, file)?
+        }
+        (None, Some(body)) => {
+            client.sign_request_body(key, scheme, &a.method, &a.url, body.as_bytes())?
+        }
+        (None, None) => client.sign_request_body(key, scheme, &a.method, &a.url, b"")?,
+    };
+    let format = a.format.unwrap_or(if json {
+        HeaderFormat::Json
+    } else {
+        HeaderFormat::Headers
+    });
+    out(&output::headers(signed.created, &signed.headers, format)?)
+}
+
+#[derive(Serialize)]
+struct SignatureJson {
+    name: String,
+    key_id: String,
+    fingerprint: String,
+    signature: String,
+}
+
+fn sign(socket: &Path, a: SignArgs, json: bool) -> Result<()> {
+    let data = read_limited(&a.file)?;
+    let mut client = connect(socket)?;
+    let key = client.resolve(a.key.as_deref().unwrap_or_default())?;
+    let sig = client.sign(&key.key_blob, &data)?;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(sig.as_bytes());
+    if json {
+        let doc = SignatureJson {
+            name: key.name.clone(),
+            key_id: key.key_id(),
+            fingerprint: key.fingerprint(),
+            signature: b64,
+        };
+        out(&(serde_json::to_string_pretty(&doc)? + "\n"))
+    } else {
+        out(&(b64 + "\n"))
+    }
+}
+
+/// Reads at most one byte more than the agent accepts, so an oversized file
+/// is refused by the client without being read whole.
+fn read_limited(path: &PathBuf) -> Result<Vec<u8>> {
+    let limit = signet_proto::MAX_FRAME_LEN as u64 + 1;
+    let mut data = Vec::new();
+    if path.as_os_str() == "-" {
+        io::stdin()
+            .lock()
+            .take(limit)
+            .read_to_end(&mut data)
+            .context("could not read stdin")?;
+    } else {
+        std::fs::File::open(path)
+            .and_then(|f| f.take(limit).read_to_end(&mut data))
+            .with_context(|| format!("could not read {}", path.display()))?;
+    }
+    Ok(data)
+}

@@ -1,0 +1,361 @@
+//! How results are printed: signed headers as lines, JSON or curl arguments;
+//! the key list; the status report; shell export lines.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+use signet_client::{Header, KeyInfo, Status};
+
+use crate::duration;
+
+/// `signet sign-request --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HeaderFormat {
+    /// One `Name: value` line per header.
+    Headers,
+    /// `{"created": N, "headers": [{"name": …, "value": …}]}`.
+    Json,
+    /// `-H 'Name: value'` arguments for curl, shell-quoted, on one line.
+    Curl,
+}
+
+#[derive(Serialize)]
+struct HeaderJson<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+struct SignedJson<'a> {
+    created: u64,
+    headers: Vec<HeaderJson<'a>>,
+}
+
+/// Formats signed headers; the result ends with a newline.
+pub fn headers(
+    created: u64,
+    headers: &[Header],
+    format: HeaderFormat,
+) -> serde_json::Result<String> {
+    Ok(match format {
+        HeaderFormat::Headers => headers
+            .iter()
+            .map(|h| format!("{}: {}\n", h.name, h.value))
+            .collect(),
+        HeaderFormat::Json => {
+            let doc = SignedJson {
+                created,
+                headers: headers
+                    .iter()
+                    .map(|h| HeaderJson {
+                        name: &h.name,
+                        value: &h.value,
+                    })
+                    .collect(),
+            };
+            serde_json::to_string_pretty(&doc)? + "\n"
+        }
+        HeaderFormat::Curl => {
+            let args: Vec<String> = headers
+                .iter()
+                .map(|h| format!("-H {}", shell_quote(&format!("{}: {}", h.name, h.value))))
+                .collect();
+            args.join(" ") + "\n"
+        }
+    })
+}
+
+/// Quotes `s` for a POSIX shell: bare when it is plainly safe, else in
+/// single quotes with each `'` written as `'\''`.
+pub fn shell_quote(s: &str) -> String {
+    let safe = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:,@%=".contains(&b));
+    if safe {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Which shell `signet env` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shell {
+    /// sh, bash, zsh.
+    Posix,
+    /// fish.
+    Fish,
+    /// csh, tcsh.
+    Csh,
+}
+
+/// `SIGNET_AUTH_SOCK=PATH; export SIGNET_AUTH_SOCK;`, as `ssh-agent -s` prints.
+pub fn env_line(socket: &Path, shell: Shell) -> String {
+    let p = shell_quote(&socket.to_string_lossy());
+    match shell {
+        Shell::Posix => format!("SIGNET_AUTH_SOCK={p}; export SIGNET_AUTH_SOCK;\n"),
+        Shell::Fish => format!("set -x SIGNET_AUTH_SOCK {p};\n"),
+        Shell::Csh => format!("setenv SIGNET_AUTH_SOCK {p};\n"),
+    }
+}
+
+/// One loaded key as `signet list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyRow {
+    /// Name (comment).
+    pub name: String,
+    /// Encord key id (hex of the raw public key).
+    pub key_id: String,
+    /// `SHA256:` fingerprint.
+    pub fingerprint: String,
+    /// Seconds until removal, `null` for no lifetime.
+    pub expires_in_secs: Option<u64>,
+    /// Whether each use is confirmed.
+    pub confirm: bool,
+    /// Where the key came from.
+    pub source: String,
+    /// The `ssh-ed25519 AAAA… name` public key line.
+    pub public_key: String,
+}
+
+impl From<&KeyInfo> for KeyRow {
+    fn from(k: &KeyInfo) -> Self {
+        Self {
+            name: k.name.clone(),
+            key_id: k.key_id(),
+            fingerprint: k.fingerprint(),
+            expires_in_secs: k.expires_in.map(|d| d.as_secs()),
+            confirm: k.confirm,
+            source: k.source.clone(),
+            public_key: k.openssh_line(),
+        }
+    }
+}
+
+/// "expires in 14m" or "no lifetime".
+pub fn expiry(expires_in_secs: Option<u64>) -> String {
+    match expires_in_secs {
+        Some(s) => format!("expires in {}", duration::human(s)),
+        None => "no lifetime".to_owned(),
+    }
+}
+
+/// The human key list: a header and one aligned line per key, or
+/// `no keys loaded`.
+pub fn key_table(rows: &[KeyRow]) -> String {
+    if rows.is_empty() {
+        return "no keys loaded\n".to_owned();
+    }
+    let header = [
+        "NAME",
+        "FINGERPRINT",
+        "EXPIRES",
+        "CONFIRM",
+        "SOURCE",
+        "KEY ID",
+    ];
+    let lines: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.name.clone(),
+                r.fingerprint.clone(),
+                expiry(r.expires_in_secs),
+                if r.confirm { "yes" } else { "no" }.to_owned(),
+                r.source.clone(),
+                r.key_id.clone(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for l in &lines {
+        for (w, cell) in widths.iter_mut().zip(l) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut row = |cells: &[&str]| {
+        let last = cells.len() - 1;
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i == last {
+                out.push_str(cell);
+            } else {
+                let _ = write!(out, "{cell:<w$}  ");
+            }
+        }
+        out.push('\n');
+    };
+    row(&header);
+    for l in &lines {
+        let cells: Vec<&str> = l.iter().map(String::as_str).collect();
+        row(&cells);
+    }
+    out
+}
+
+/// `signet status --json`.
+#[derive(Debug, Serialize)]
+pub struct StatusJson<'a> {
+    /// Always true here (not running exits with code 3).
+    pub running: bool,
+    /// The agent's release.
+    pub agent_version: &'a str,
+    /// Its protocol version.
+    pub protocol: u32,
+    /// Its pid.
+    pub pid: u32,
+    /// Its socket.
+    pub socket: &'a str,
+    /// Whether it is locked.
+    pub locked: bool,
+    /// Loaded keys.
+    pub keys: u32,
+    /// Seconds since it started.
+    pub uptime_secs: u64,
+}
+
+impl<'a> From<&'a Status> for StatusJson<'a> {
+    fn from(s: &'a Status) -> Self {
+        Self {
+            running: true,
+            agent_version: &s.agent_version,
+            protocol: s.protocol,
+            pid: s.pid,
+            socket: &s.socket,
+            locked: s.locked,
+            keys: s.keys,
+            uptime_secs: s.uptime_secs,
+        }
+    }
+}
+
+/// The human status report.
+pub fn status_text(s: &Status) -> String {
+    format!(
+        "signetd {} (protocol {})\n\
+         pid:     {}\n\
+         socket:  {}\n\
+         locked:  {}\n\
+         keys:    {}\n\
+         uptime:  {}\n",
+        s.agent_version,
+        s.protocol,
+        s.pid,
+        s.socket,
+        if s.locked { "yes" } else { "no" },
+        s.keys,
+        duration::human(s.uptime_secs),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<Header> {
+        vec![
+            Header {
+                name: "Content-Digest".into(),
+                value: "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:".into(),
+            },
+            Header {
+                name: "Signature-Input".into(),
+                value: "encord-sig=(\"@method\");created=1;keyid=\"ab\";alg=\"ed25519\"".into(),
+            },
+            Header {
+                name: "X-Quote".into(),
+                value: "it's".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn header_lines() -> serde_json::Result<()> {
+        let out = headers(1, &sample(), HeaderFormat::Headers)?;
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(
+            lines[0],
+            "Content-Digest: sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn header_json() -> serde_json::Result<()> {
+        let out = headers(1_700_000_000, &sample(), HeaderFormat::Json)?;
+        let v: serde_json::Value = serde_json::from_str(&out)?;
+        assert_eq!(v["created"], 1_700_000_000);
+        assert_eq!(v["headers"][1]["name"], "Signature-Input");
+        assert_eq!(v["headers"][2]["value"], "it's");
+        Ok(())
+    }
+
+    #[test]
+    fn header_curl_is_shell_quoted() -> serde_json::Result<()> {
+        let out = headers(1, &sample(), HeaderFormat::Curl)?;
+        assert!(out.starts_with(
+            "-H 'Content-Digest: sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:' -H "
+        ));
+        assert!(out.contains(
+            r#"-H 'Signature-Input: encord-sig=("@method");created=1;keyid="ab";alg="ed25519"'"#
+        ));
+        assert!(out.ends_with("-H 'X-Quote: it'\\''s'\n"));
+        Ok(())
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(
+            shell_quote("/run/user/1000/signet/agent.sock"),
+            "/run/user/1000/signet/agent.sock"
+        );
+        assert_eq!(shell_quote("/tmp/a b"), "'/tmp/a b'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("$(x)"), "'$(x)'");
+    }
+
+    #[test]
+    fn env_lines() {
+        let p = Path::new("/tmp/s.sock");
+        assert_eq!(
+            env_line(p, Shell::Posix),
+            "SIGNET_AUTH_SOCK=/tmp/s.sock; export SIGNET_AUTH_SOCK;\n"
+        );
+        assert_eq!(
+            env_line(p, Shell::Fish),
+            "set -x SIGNET_AUTH_SOCK /tmp/s.sock;\n"
+        );
+        assert_eq!(
+            env_line(p, Shell::Csh),
+            "setenv SIGNET_AUTH_SOCK /tmp/s.sock;\n"
+        );
+    }
+
+    #[test]
+    fn key_list() -> serde_json::Result<()> {
+        assert_eq!(key_table(&[]), "no keys loaded\n");
+        let row = KeyRow {
+            name: "ci-bot".into(),
+            key_id: "ab".repeat(32),
+            fingerprint: "SHA256:xyz".into(),
+            expires_in_secs: Some(840),
+            confirm: false,
+            source: "agent".into(),
+            public_key: "ssh-ed25519 AAAA ci-bot".into(),
+        };
+        let mut second = row.clone();
+        second.name = "other".into();
+        second.expires_in_secs = None;
+        let table = key_table(&[row.clone(), second]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].starts_with("NAME    FINGERPRINT  EXPIRES"));
+        assert!(lines[1].contains("expires in 14m"));
+        assert!(lines[2].contains("no lifetime"));
+        let v = serde_json::to_value(&row)?;
+        assert_eq!(v["expires_in_secs"], 840);
+        assert_eq!(v["key_id"], "ab".repeat(32));
+        Ok(())
+    }
+}

@@ -1,0 +1,509 @@
+//! The blocking client: one connection, reused for every request.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use signet_proto::encord::Scheme;
+use signet_proto::extension::{SignHttpRequest, Status, VersionReply};
+use signet_proto::{frame, Ed25519Seed, Identity, Passphrase, Response};
+use zeroize::Zeroize;
+
+use crate::error::{Error, Result};
+use crate::http::{self, SignedHeaders};
+use crate::keys::{self, KeyInfo, Signature};
+use crate::ops;
+use crate::socket;
+
+#[cfg(unix)]
+type Stream = std::os::unix::net::UnixStream;
+#[cfg(windows)]
+type Stream = std::fs::File;
+
+#[cfg(unix)]
+fn open(path: &Path) -> io::Result<Stream> {
+    Stream::connect(path)
+}
+
+#[cfg(windows)]
+fn open(path: &Path) -> io::Result<Stream> {
+    // A named pipe opens like a file; signetd serves each open as a connection.
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+}
+
+#[cfg(unix)]
+fn set_timeouts(stream: &Stream, timeout: Option<Duration>) -> io::Result<()> {
+    stream.set_read_timeout(timeout)?;
+    stream.set_write_timeout(timeout)
+}
+
+#[cfg(windows)]
+fn set_timeouts(_stream: &Stream, _timeout: Option<Duration>) -> io::Result<()> {
+    // std offers no timeouts on pipe handles.
+    Ok(())
+}
+
+/// Why one exchange failed: `Closed` may be retried on a fresh connection.
+enum Failure {
+    Closed(io::Error),
+    Fatal(Error),
+}
+
+/// A connection to `signetd`.
+///
+/// Every method sends one request and waits for its one reply on the same
+/// connection; requests are encoded into a buffer the client keeps, and
+/// buffers that held a key or passphrase are zeroed right after the request.
+/// If the agent has closed an idle connection, the client reconnects once and
+/// resends.
+///
+/// Before the first signet extension (`list_keys`, `status`, `sign_request`,
+/// `stop`) the client checks the agent's protocol version with
+/// [`Client::version`], once per client.
+///
+/// ```no_run
+/// # fn main() -> Result<(), signet_client::Error> {
+/// let mut agent = signet_client::Client::connect()?;
+/// for key in agent.list_keys()? {
+///     println!("{} {}", key.name, key.fingerprint());
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Client {
+    path: PathBuf,
+    stream: Option<Stream>,
+    out: Vec<u8>,
+    inbuf: Vec<u8>,
+    timeout: Option<Duration>,
+    agent: Option<VersionReply>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("path", &self.path)
+            .field("connected", &self.stream.is_some())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Connects to the agent at [`Client::socket_path`].
+    ///
+    /// Fails with [`Error::NotRunning`] when nothing listens there.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), signet_client::Error> {
+    /// let mut agent = signet_client::Client::connect()?;
+    /// let v = agent.version()?;
+    /// println!("signetd {} (protocol {})", v.agent_version, v.protocol);
+    /// # Ok(()) }
+    /// ```
+    pub fn connect() -> Result<Self> {
+        Self::connect_to(Self::socket_path())
+    }
+
+    /// Connects to the agent at `path` (a Unix socket; on Windows a named
+    /// pipe such as `\\.\pipe\signet-agent`).
+    pub fn connect_to(path: impl Into<PathBuf>) -> Result<Self> {
+        let path = path.into();
+        let stream = open(&path).map_err(|e| ops::connect_error(&path, e))?;
+        Ok(Self {
+            path,
+            stream: Some(stream),
+            out: Vec::new(),
+            inbuf: Vec::new(),
+            timeout: None,
+            agent: None,
+        })
+    }
+
+    /// Where the agent listens: `$SIGNET_AUTH_SOCK`, else
+    /// `$XDG_RUNTIME_DIR/signet/agent.sock`, else
+    /// `<temp dir>/signet-<uid>/agent.sock` (the rule of
+    /// [`signet_proto::paths::socket_path`]). On Windows: `$SIGNET_AUTH_SOCK`,
+    /// else `\\.\pipe\signet-agent`.
+    pub fn socket_path() -> PathBuf {
+        socket::default_path()
+    }
+
+    /// The socket this client talks to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Sets a deadline for each read and write (`None`, the default, waits
+    /// for as long as the agent takes, e.g. while a user confirms a key use).
+    /// Unix only; ignored on Windows.
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.timeout = timeout;
+        if let Some(s) = &self.stream {
+            set_timeouts(s, timeout).map_err(|e| self.io_error(e))?;
+        }
+        Ok(())
+    }
+
+    fn io_error(&self, source: io::Error) -> Error {
+        Error::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Encodes a request with `encode`, sends it and reads the reply.
+    fn call(
+        &mut self,
+        secret: bool,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+    ) -> Result<Response> {
+        self.out.clear();
+        if secret {
+            self.out.reserve(ops::SECRET_RESERVE);
+        }
+        let result = encode(&mut self.out)
+            .and_then(|()| ops::check_size(&self.out))
+            .and_then(|()| self.send_and_receive());
+        if secret {
+            self.out.zeroize();
+        }
+        result
+    }
+
+    fn send_and_receive(&mut self) -> Result<Response> {
+        let reused = self.stream.is_some();
+        match self.exchange() {
+            Ok(r) => Ok(r),
+            Err(Failure::Closed(_)) if reused => {
+                // The agent closed the idle connection: reconnect and resend once.
+                self.agent = None;
+                self.exchange().map_err(|f| self.failure(f))
+            }
+            Err(f) => Err(self.failure(f)),
+        }
+    }
+
+    fn failure(&self, f: Failure) -> Error {
+        match f {
+            Failure::Closed(e) => self.io_error(e),
+            Failure::Fatal(e) => e,
+        }
+    }
+
+    fn exchange(&mut self) -> std::result::Result<Response, Failure> {
+        let result = self.exchange_inner();
+        if result.is_err() {
+            // After any error the stream's position is unknown: start afresh.
+            self.stream = None;
+        }
+        result
+    }
+
+    fn exchange_inner(&mut self) -> std::result::Result<Response, Failure> {
+        if self.stream.is_none() {
+            let s =
+                open(&self.path).map_err(|e| Failure::Fatal(ops::connect_error(&self.path, e)))?;
+            set_timeouts(&s, self.timeout).map_err(|e| Failure::Fatal(self.io_error(e)))?;
+            self.stream = Some(s);
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(Failure::Fatal(
+                self.io_error(io::ErrorKind::NotConnected.into()),
+            ));
+        };
+        let io_fail = |e: io::Error| {
+            if ops::is_closed(&e) {
+                Failure::Closed(e)
+            } else {
+                Failure::Fatal(Error::Io {
+                    path: self.path.clone(),
+                    source: e,
+                })
+            }
+        };
+        stream
+            .write_all(&self.out)
+            .and_then(|()| stream.flush())
+            .map_err(io_fail)?;
+        let mut prefix = [0u8; frame::LEN_PREFIX];
+        stream.read_exact(&mut prefix).map_err(io_fail)?;
+        let len = frame::body_len(prefix).map_err(|e| Failure::Fatal(e.into()))?;
+        self.inbuf.clear();
+        self.inbuf.resize(len, 0);
+        stream.read_exact(&mut self.inbuf).map_err(|e| {
+            Failure::Fatal(Error::Io {
+                path: self.path.clone(),
+                source: e,
+            })
+        })?;
+        Response::decode(&self.inbuf).map_err(|e| Failure::Fatal(e.into()))
+    }
+
+    fn ensure_signet(&mut self) -> Result<()> {
+        if self.agent.is_none() {
+            self.version()?;
+        }
+        Ok(())
+    }
+
+    /// Checks that the agent is signetd speaking this client's protocol
+    /// version (`version@signet`), and returns its versions.
+    ///
+    /// Fails with [`Error::ProtocolMismatch`] for another protocol version,
+    /// and [`Error::NotSignet`] when the socket is a plain SSH agent.
+    pub fn version(&mut self) -> Result<VersionReply> {
+        let resp = self.call(false, |out| {
+            ops::encode_version(out);
+            Ok(())
+        })?;
+        let reply = ops::version_reply(resp, &self.path)?;
+        self.agent = Some(reply.clone());
+        Ok(reply)
+    }
+
+    /// The extensions the agent supports (the standard `query` extension).
+    pub fn query(&mut self) -> Result<Vec<String>> {
+        let resp = self.call(false, |out| {
+            ops::encode_query(out);
+            Ok(())
+        })?;
+        ops::query_reply(resp)
+    }
+
+    /// The agent's status: versions, pid, socket, lock state, key count,
+    /// uptime.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), signet_client::Error> {
+    /// let st = signet_client::Client::connect()?.status()?;
+    /// println!("pid {} locked {} keys {}", st.pid, st.locked, st.keys);
+    /// # Ok(()) }
+    /// ```
+    pub fn status(&mut self) -> Result<Status> {
+        self.ensure_signet()?;
+        let resp = self.call(false, |out| {
+            ops::encode_status(out);
+            Ok(())
+        })?;
+        ops::status_reply(resp)
+    }
+
+    /// The standard `REQUEST_IDENTITIES`: public key blobs and comments, as
+    /// `ssh-add -L` sees them.
+    pub fn list_identities(&mut self) -> Result<Vec<Identity>> {
+        let resp = self.call(false, |out| {
+            ops::encode(out, &signet_proto::Request::RequestIdentities);
+            Ok(())
+        })?;
+        ops::identities_reply(resp)
+    }
+
+    /// The loaded keys with their details (`list@signet`).
+    pub fn list_keys(&mut self) -> Result<Vec<KeyInfo>> {
+        self.ensure_signet()?;
+        let resp = self.call(false, |out| {
+            ops::encode_list(out);
+            Ok(())
+        })?;
+        ops::list_reply(resp)
+    }
+
+    /// The one loaded key that `selector` names: a name (comment), a key id
+    /// (64 hex digits) or a `SHA256:` fingerprint; an empty selector names the
+    /// only loaded key.
+    ///
+    /// Fails with [`Error::NoSuchKey`] or [`Error::AmbiguousKey`].
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), signet_client::Error> {
+    /// let mut agent = signet_client::Client::connect()?;
+    /// let key = agent.resolve("ci-bot")?;
+    /// let sig = agent.sign(&key.key_blob, b"hello")?;
+    /// assert_eq!(sig.as_bytes().len(), 64);
+    /// # Ok(()) }
+    /// ```
+    pub fn resolve(&mut self, selector: &str) -> Result<KeyInfo> {
+        let keys = self.list_keys()?;
+        keys::resolve_in(keys, selector)
+    }
+
+    /// Signs `data` with the key whose public key blob is `key_blob`
+    /// (`SIGN_REQUEST`), returning the raw Ed25519 signature.
+    pub fn sign(&mut self, key_blob: &[u8], data: &[u8]) -> Result<Signature> {
+        let resp = self.call(false, |out| {
+            ops::encode_sign(out, key_blob, data);
+            Ok(())
+        })?;
+        ops::sign_reply(resp, key_blob)
+    }
+
+    /// Adds an Ed25519 key named `name`, removed after `lifetime` if given,
+    /// and confirmed by the user on every use if `confirm`.
+    ///
+    /// The seed is copied only into the request buffer, which is zeroed once
+    /// the request is sent.
+    pub fn add_ed25519(
+        &mut self,
+        seed: &Ed25519Seed,
+        public: &[u8; 32],
+        name: &str,
+        lifetime: Option<Duration>,
+        confirm: bool,
+    ) -> Result<()> {
+        let resp = self.call(true, |out| {
+            ops::encode_add(out, seed, public, name, lifetime, confirm)
+        })?;
+        ops::success(resp, ops::ADD_REFUSED, name)
+    }
+
+    /// Removes the key whose public key blob is `key_blob`.
+    pub fn remove(&mut self, key_blob: &[u8]) -> Result<()> {
+        let resp = self.call(false, |out| {
+            ops::encode_remove(out, key_blob);
+            Ok(())
+        })?;
+        ops::success(
+            resp,
+            ops::REMOVE_REFUSED,
+            &signet_proto::key::fingerprint(key_blob),
+        )
+    }
+
+    /// Removes every key.
+    pub fn remove_all(&mut self) -> Result<()> {
+        let resp = self.call(false, |out| {
+            ops::encode(out, &signet_proto::Request::RemoveAllIdentities);
+            Ok(())
+        })?;
+        ops::success(resp, ops::REMOVE_ALL_REFUSED, "")
+    }
+
+    /// Locks the agent with `passphrase`: it refuses to sign or list keys until
+    /// unlocked.
+    pub fn lock(&mut self, passphrase: &Passphrase) -> Result<()> {
+        let resp = self.call(true, |out| {
+            ops::encode_lock(out, passphrase, true);
+            Ok(())
+        })?;
+        ops::success(resp, ops::LOCK_REFUSED, "")
+    }
+
+    /// Unlocks the agent.
+    pub fn unlock(&mut self, passphrase: &Passphrase) -> Result<()> {
+        let resp = self.call(true, |out| {
+            ops::encode_lock(out, passphrase, false);
+            Ok(())
+        })?;
+        ops::success(resp, ops::UNLOCK_REFUSED, "")
+    }
+
+    /// Asks the agent to shut down (`stop@signet`). It replies, then stops;
+    /// this client's connection is closed.
+    pub fn stop(&mut self) -> Result<()> {
+        self.ensure_signet()?;
+        let resp = self.call(false, |out| {
+            ops::encode_stop(out);
+            Ok(())
+        })?;
+        self.stream = None;
+        self.agent = None;
+        ops::stop_reply(resp)
+    }
+
+    /// Signs an Encord HTTP request (`sign-request@signet`) and returns the
+    /// headers to add to it.
+    ///
+    /// `key` names the key (name, key id or fingerprint; `None`: the only
+    /// loaded key). `url_or_target` is a full URL or a path with an optional
+    /// query. Only `body_sha256` crosses the socket, never the body.
+    ///
+    /// ```no_run
+    /// use signet_client::{Client, Scheme};
+    /// # fn main() -> Result<(), signet_client::Error> {
+    /// let body = br#"{"query":1}"#;
+    /// let mut agent = Client::connect()?;
+    /// let signed = agent.sign_request(
+    ///     Some("ci-bot"),
+    ///     Scheme::EncordV2,
+    ///     "POST",
+    ///     "https://api.encord.com/v2/public/projects",
+    ///     signet_client::sha256(body),
+    /// )?;
+    /// for (name, value) in signed.iter() {
+    ///     println!("{name}: {value}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn sign_request(
+        &mut self,
+        key: Option<&str>,
+        scheme: Scheme,
+        method: &str,
+        url_or_target: &str,
+        body_sha256: [u8; 32],
+    ) -> Result<SignedHeaders> {
+        let target = http::request_target(method, url_or_target)?;
+        let selector = key.unwrap_or("");
+        let req = SignHttpRequest {
+            key: selector,
+            scheme,
+            method,
+            target,
+            body_sha256,
+        };
+        self.ensure_signet()?;
+        let resp = self.call(false, |out| {
+            ops::encode_sign_request(out, &req);
+            Ok(())
+        })?;
+        ops::sign_request_reply(resp, selector)
+    }
+
+    /// [`Client::sign_request`] for a body held in memory.
+    pub fn sign_request_body(
+        &mut self,
+        key: Option<&str>,
+        scheme: Scheme,
+        method: &str,
+        url_or_target: &str,
+        body: &[u8],
+    ) -> Result<SignedHeaders> {
+        self.sign_request(key, scheme, method, url_or_target, http::sha256(body))
+    }
+
+    /// [`Client::sign_request`] for a body read from `body`, hashed through a
+    /// fixed buffer: a multi-gigabyte upload is never held in memory. Read
+    /// the body again (or from its file) to send it.
+    ///
+    /// ```no_run
+    /// use signet_client::{Client, Scheme};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let file = std::fs::File::open("video.mp4")?;
+    /// let signed = Client::connect()?.sign_request_reader(
+    ///     None,
+    ///     Scheme::EncordV2,
+    ///     "PUT",
+    ///     "/v2/public/upload",
+    ///     file,
+    /// )?;
+    /// assert!(signed.get("content-digest").is_some());
+    /// # Ok(()) }
+    /// ```
+    pub fn sign_request_reader(
+        &mut self,
+        key: Option<&str>,
+        scheme: Scheme,
+        method: &str,
+        url_or_target: &str,
+        body: impl Read,
+    ) -> Result<SignedHeaders> {
+        // Validate before reading a possibly huge body.
+        http::request_target(method, url_or_target)?;
+        let digest = http::sha256_reader(body).map_err(Error::ReadBody)?;
+        self.sign_request(key, scheme, method, url_or_target, digest)
+    }
+}

@@ -1,0 +1,187 @@
+//! The one error type of the client, with messages that say what to do.
+
+use std::io;
+use std::path::PathBuf;
+
+use signet_proto::extension::ErrorCode;
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong talking to `signetd`.
+///
+/// Every variant's message says what happened and what to do about it, so a
+/// CLI can print it as it is. New variants may be added in minor releases.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Nothing listens at the socket (it does not exist, or connecting was
+    /// refused).
+    #[error("no agent running at {}: start one with `signet start`", path.display())]
+    NotRunning {
+        /// The socket path tried.
+        path: PathBuf,
+        /// The error from connecting.
+        #[source]
+        source: io::Error,
+    },
+
+    /// Reading from or writing to the agent's socket failed.
+    #[error(
+        "I/O error talking to the agent at {}: {source}: check that it still runs with `signet status`",
+        path.display()
+    )]
+    Io {
+        /// The socket path.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// Reading the data to sign (a request body) failed.
+    #[error("could not read the request body: {0}")]
+    ReadBody(#[source] io::Error),
+
+    /// The agent refused the request. `reason` is the agent's own sentence, or
+    /// a generic one when the agent answered with a bare `SSH_AGENT_FAILURE`.
+    #[error("{reason}")]
+    Refused {
+        /// What went wrong and what to do.
+        reason: String,
+        /// signet's error code, when the agent sent one.
+        code: Option<ErrorCode>,
+    },
+
+    /// The agent is locked.
+    #[error("the agent is locked: unlock it with `signet unlock`")]
+    Locked,
+
+    /// No loaded key matches the selector.
+    #[error("{}", no_such_key(selector))]
+    NoSuchKey {
+        /// The name, key id or fingerprint asked for (empty: none named).
+        selector: String,
+    },
+
+    /// Several loaded keys match the selector (or none was named and several
+    /// are loaded).
+    #[error("{}", ambiguous_key(selector, candidates))]
+    AmbiguousKey {
+        /// The name asked for (empty: none named).
+        selector: String,
+        /// Fingerprints of the matching keys, when known.
+        candidates: Vec<String>,
+    },
+
+    /// The agent speaks a different version of signet's protocol.
+    #[error("{}", protocol_mismatch(path, *agent, *client))]
+    ProtocolMismatch {
+        /// The socket path.
+        path: PathBuf,
+        /// The agent's protocol version, when it said.
+        agent: Option<u32>,
+        /// This client's protocol version.
+        client: u32,
+    },
+
+    /// The socket answers the SSH agent protocol but not signet's extensions.
+    #[error(
+        "the agent at {} is not signetd (an ssh-agent?): point SIGNET_AUTH_SOCK at signetd's socket, or run `signet start`",
+        path.display()
+    )]
+    NotSignet {
+        /// The socket path.
+        path: PathBuf,
+    },
+
+    /// A request would exceed the agent's message size limit.
+    #[error(
+        "the request is {len} bytes, over the agent's {max}-byte message limit: sign a digest of large data instead"
+    )]
+    TooLarge {
+        /// The request size.
+        len: usize,
+        /// The limit ([`signet_proto::MAX_FRAME_LEN`]).
+        max: usize,
+    },
+
+    /// An argument was not valid (an unparsable URL, a bad method, a lifetime
+    /// out of range); nothing was sent.
+    #[error("invalid {what}: {reason}")]
+    InvalidInput {
+        /// What was invalid.
+        what: &'static str,
+        /// Why, and what is expected.
+        reason: String,
+    },
+
+    /// The agent's reply was well-formed but not what the request expects.
+    #[error(
+        "unexpected reply from the agent: {reason}: check that signet and signetd are the same version (`signet status`)"
+    )]
+    BadReply {
+        /// What was wrong.
+        reason: String,
+    },
+
+    /// The agent sent a malformed or unexpected reply.
+    #[error(
+        "malformed reply from the agent: {0}: check that signet and signetd are the same version (`signet status`)"
+    )]
+    Protocol(#[from] signet_proto::Error),
+}
+
+impl Error {
+    /// The agent's error code, when it sent one (see [`Error::Refused`]);
+    /// [`ErrorCode::Locked`] etc. for the variants that stand for one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Error::Refused { code, .. } => *code,
+            Error::Locked => Some(ErrorCode::Locked),
+            Error::NoSuchKey { .. } => Some(ErrorCode::NoSuchKey),
+            Error::AmbiguousKey { .. } => Some(ErrorCode::AmbiguousKey),
+            Error::ProtocolMismatch { .. } => Some(ErrorCode::VersionMismatch),
+            _ => None,
+        }
+    }
+}
+
+fn no_such_key(selector: &str) -> String {
+    if selector.is_empty() {
+        "no key is loaded: add one with `signet add FILE`".to_owned()
+    } else {
+        format!("no loaded key matches {selector:?}: see the loaded keys with `signet list`")
+    }
+}
+
+fn ambiguous_key(selector: &str, candidates: &[String]) -> String {
+    let which = if selector.is_empty() {
+        "several keys are loaded and none was named".to_owned()
+    } else {
+        format!("several loaded keys match {selector:?}")
+    };
+    let list = if candidates.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", candidates.join(", "))
+    };
+    let how = if selector.is_empty() {
+        "name one by its name, key id or SHA256 fingerprint"
+    } else {
+        "name one by its key id or SHA256 fingerprint"
+    };
+    format!("{which}{list}: {how} (see `signet list`)")
+}
+
+fn protocol_mismatch(path: &std::path::Path, agent: Option<u32>, client: u32) -> String {
+    let agent = match agent {
+        Some(v) => format!("protocol {v}"),
+        None => "another protocol version".to_owned(),
+    };
+    format!(
+        "the agent at {} speaks signet {agent}, this client speaks protocol {client}: \
+         restart the agent from the same release (`signet stop && signet start`)",
+        path.display()
+    )
+}
