@@ -5,9 +5,11 @@ body[0] is the message type; a `string` is uint32 length + bytes.
 """
 
 import errno
+import functools
 import os
 import socket
 import struct
+import sys
 import tempfile
 import threading
 from typing import List, NamedTuple, Optional, Tuple
@@ -88,19 +90,36 @@ def frame(body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + body
 
 
-def encode_sign_request(key: str, scheme: str, method: str, request_target: str, body_sha256: bytes) -> bytes:
-    """Body of a `sign-request@signet` SSH_AGENTC_EXTENSION message."""
+_pack_u32 = struct.Struct(">I").pack
+_unpack_u32 = struct.Struct(">I").unpack_from
+_unpack_u64_u32 = struct.Struct(">QI").unpack_from
+_DIGEST_LEN = _pack_u32(32)
+
+
+@functools.lru_cache(maxsize=64)
+def _sign_request_head(key: str, scheme: str) -> bytes:
+    """The constant start of a sign-request body for one (key, scheme): encoded once, then reused."""
+    return (
+        bytes([SSH_AGENTC_EXTENSION]) + encode_string(EXT_SIGN_REQUEST) + encode_string(key) + encode_string(scheme)
+    )
+
+
+def encode_sign_frame(key: str, scheme: str, method: str, request_target: str, body_sha256: bytes) -> bytes:
+    """A complete framed `sign-request@signet` message (uint32 length + body), ready for one sendall."""
     if len(body_sha256) != 32:
         raise ValueError("body_sha256 must be exactly 32 raw bytes")
-    return (
-        bytes([SSH_AGENTC_EXTENSION])
-        + encode_string(EXT_SIGN_REQUEST)
-        + encode_string(key or "")
-        + encode_string(scheme)
-        + encode_string(method)
-        + encode_string(request_target)
-        + encode_string(body_sha256)
-    )
+    head = _sign_request_head(key or "", scheme)
+    m = method.encode("utf-8")
+    t = request_target.encode("utf-8")
+    n = len(head) + len(m) + len(t) + 44  # 3 string lengths (12) + 32-byte digest
+    if n > MAX_FRAME:
+        raise ValueError("message body must be 1..%d bytes" % MAX_FRAME)
+    return b"".join((_pack_u32(n), head, _pack_u32(len(m)), m, _pack_u32(len(t)), t, _DIGEST_LEN, bytes(body_sha256)))
+
+
+def encode_sign_request(key: str, scheme: str, method: str, request_target: str, body_sha256: bytes) -> bytes:
+    """Body of a `sign-request@signet` SSH_AGENTC_EXTENSION message."""
+    return encode_sign_frame(key, scheme, method, request_target, body_sha256)[4:]
 
 
 def encode_version_request(version: int = PROTOCOL_VERSION) -> bytes:
@@ -181,8 +200,38 @@ def _expect_extension_response(body: bytes, name: str) -> Reader:
     return r
 
 
+_SIGN_REPLY_HEAD = bytes([SSH_AGENT_EXTENSION_RESPONSE]) + encode_string(EXT_SIGN_REQUEST)
+
+
+def _decode_sign_reply_fast(body: bytes) -> Optional[SignResponse]:
+    """The common case, a well-formed success reply, decoded in one pass; None = use the checked decoder."""
+    if not body.startswith(_SIGN_REPLY_HEAD):
+        return None
+    try:
+        pos = len(_SIGN_REPLY_HEAD)
+        created, count = _unpack_u64_u32(body, pos)
+        pos += 12
+        headers = []
+        for _ in range(count):
+            (ln,) = _unpack_u32(body, pos)
+            end = pos + 4 + ln
+            name = body[pos + 4 : end].decode("utf-8")
+            (ln,) = _unpack_u32(body, end)
+            pos = end + 4 + ln
+            value = body[end + 4 : pos].decode("utf-8")
+            headers.append((name, value))
+        if pos != len(body):
+            return None
+    except (struct.error, UnicodeDecodeError):
+        return None
+    return SignResponse(created, headers)
+
+
 def decode_sign_response(body: bytes, key: str = "") -> SignResponse:
     """Decode a `sign-request@signet` reply, raising the mapped exception on failure."""
+    fast = _decode_sign_reply_fast(body)
+    if fast is not None:
+        return fast
     raise_for_failure(body, key)
     r = _expect_extension_response(body, EXT_SIGN_REQUEST)
     created = r.uint64()
@@ -220,11 +269,54 @@ class _ConnectionLost(Exception):
     pass
 
 
+class _Timeout(Exception):
+    pass
+
+
+# Bumped in every forked child, so a client notices a fork without a getpid() syscall per request.
+_fork_generation = 0
+
+
+def _after_fork_in_child() -> None:
+    global _fork_generation
+    _fork_generation += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+_TIMEVAL = struct.Struct("@ll")  # struct timeval {time_t tv_sec; suseconds_t tv_usec} (padded on every LP64 ABI)
+
+
+def _set_kernel_timeouts(sock: socket.socket, timeout: Optional[float]) -> bool:
+    """Blocking socket + SO_RCVTIMEO/SO_SNDTIMEO: the kernel enforces the timeout, so each send/recv
+    is one syscall (a Python-level timeout adds a poll() before every one). False = not available."""
+    if timeout is None:
+        sock.settimeout(None)
+        return True
+    if sys.platform == "win32" or not hasattr(socket, "SO_RCVTIMEO"):
+        return False
+    sec = int(timeout)
+    usec = int((timeout - sec) * 1e6)
+    if sec == 0 and usec == 0:
+        usec = 1  # 0 would mean "no timeout"
+    tv = _TIMEVAL.pack(sec, usec)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+    except OSError:
+        return False
+    sock.settimeout(None)
+    return True
+
+
 class AgentClient:
     """One reusable, lock-protected connection to a signet agent.
 
     The connection is opened lazily, probed once with `version@signet`, reused
-    for every call, and re-opened once if the agent dropped it.
+    for every call, and re-opened once if the agent dropped it. Hot path per
+    signature: one `sendall` of a pre-framed message, normally one `recv_into`
+    a preallocated buffer.
     """
 
     def __init__(self, socket_path: Optional[str] = None, timeout: Optional[float] = DEFAULT_TIMEOUT):
@@ -233,7 +325,9 @@ class AgentClient:
         self.version_info = None  # type: Optional[VersionInfo]
         self._lock = threading.Lock()
         self._sock = None  # type: Optional[socket.socket]
-        self._pid = None  # type: Optional[int]
+        self._generation = -1
+        self._buf = bytearray(4096)  # grows up to MAX_FRAME + 4 for an unusually long reply
+        self._view = memoryview(self._buf)
 
     # pickling/forking: never share a socket across processes
     def __getstate__(self):
@@ -264,17 +358,19 @@ class AgentClient:
     ) -> SignResponse:
         """Ask the agent to sign; returns its `created` and the headers to add."""
         key = key or ""
-        body = encode_sign_request(key, scheme, method, request_target, body_sha256)
-        reply = self.call(body)
+        reply = self._call_framed(encode_sign_frame(key, scheme, method, request_target, body_sha256))
         return decode_sign_response(reply, key)
 
     def call(self, body: bytes) -> bytes:
         """Send one request body and return the reply body (reconnecting once if the connection broke)."""
+        return self._call_framed(frame(body))
+
+    def _call_framed(self, framed: bytes) -> bytes:
         with self._lock:
             for attempt in (0, 1):
                 fresh = self._ensure_connected()
                 try:
-                    return self._exchange(body)
+                    return self._exchange(framed)
                 except _ConnectionLost:
                     self._drop()
                     if fresh or attempt == 1:
@@ -290,12 +386,12 @@ class AgentClient:
             except OSError:
                 pass
         self._sock = None
-        self._pid = None
+        self._generation = -1
         self.version_info = None
 
     def _ensure_connected(self) -> bool:
         """Connect and probe if needed; True if a new connection was made."""
-        if self._sock is not None and self._pid == os.getpid():
+        if self._sock is not None and self._generation == _fork_generation:
             return False
         if self._sock is not None:  # inherited across fork: the parent keeps using it
             try:
@@ -315,10 +411,11 @@ class AgentClient:
             if e.errno in (errno.ENOENT, errno.ECONNREFUSED, errno.ENOTDIR):
                 raise AgentNotRunning(self.socket_path) from e
             raise SignetError("cannot connect to the signet agent at %s: %s" % (self.socket_path, e.strerror)) from e
+        _set_kernel_timeouts(sock, self.timeout)  # else the Python-level timeout set above stays
         self._sock = sock
-        self._pid = os.getpid()
+        self._generation = _fork_generation
         try:
-            info = decode_version_response(self._exchange(encode_version_request(PROTOCOL_VERSION)))
+            info = decode_version_response(self._exchange(frame(encode_version_request(PROTOCOL_VERSION))))
         except _ConnectionLost:
             self._drop()
             raise ProtocolMismatch(
@@ -337,29 +434,44 @@ class AgentClient:
         self.version_info = info
         return True
 
-    def _exchange(self, body: bytes) -> bytes:
+    def _exchange(self, framed: bytes) -> bytes:
+        """Send one framed request; return the reply body."""
         sock = self._sock
         assert sock is not None
         try:
-            sock.sendall(frame(body))
-            header = self._recv_exact(sock, 4)
-            length = struct.unpack(">I", header)[0]
+            sock.sendall(framed)
+            view = self._view
+            got = sock.recv_into(view)
+            while got < 4:
+                if got == 0 or not (n := sock.recv_into(view[got:])):
+                    raise _ConnectionLost()
+                got += n
+            (length,) = _unpack_u32(view, 0)
             if length == 0 or length > MAX_FRAME:
                 self._drop()
                 raise ProtocolMismatch("invalid frame length %d from signet agent" % length)
-            return self._recv_exact(sock, length)
-        except socket.timeout:
+            total = 4 + length
+            if total > len(self._buf):
+                self._grow(total, got)
+                view = self._view
+            while got < total:
+                n = sock.recv_into(view[got:total])
+                if not n:
+                    raise _ConnectionLost()
+                got += n
+            if got != total:  # more than one reply: the agent broke the one-request-one-reply rule
+                self._drop()
+                raise ProtocolMismatch("signet agent sent data that answers no request")
+            return bytes(view[4:total])
+        except (socket.timeout, BlockingIOError):  # Python-level / kernel (SO_RCVTIMEO: EAGAIN) timeout
             self._drop()
             raise SignetError("timed out after %ss waiting for the signet agent" % self.timeout) from None
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             raise _ConnectionLost() from None
 
-    @staticmethod
-    def _recv_exact(sock: socket.socket, n: int) -> bytes:
-        buf = bytearray()
-        while len(buf) < n:
-            chunk = sock.recv(n - len(buf))
-            if not chunk:
-                raise _ConnectionLost()
-            buf += chunk
-        return bytes(buf)
+    def _grow(self, size: int, keep: int) -> None:
+        """A larger buffer holding the first `keep` bytes already received."""
+        buf = bytearray(max(size, 2 * len(self._buf)))
+        buf[:keep] = self._view[:keep]
+        self._buf = buf
+        self._view = memoryview(buf)

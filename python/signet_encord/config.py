@@ -35,6 +35,8 @@ def request_body_bytes(request: PreparedRequest) -> bytes:
 
 
 def _check(headers, required):
+    if len(headers) == len(required) and all(h[0] == r for h, r in zip(headers, required)):
+        return  # the usual reply: exactly the expected headers, in the SDK's order
     names = {name.lower() for name, _ in headers}
     missing = [h for h in required if h.lower() not in names]
     if missing:
@@ -67,13 +69,16 @@ class SignetConfig(Config):
         if user_agent_suffix is not None:
             kwargs["user_agent_suffix"] = user_agent_suffix
         super().__init__(domain=domain, requests_settings=requests_settings, **kwargs)
+        self._v1_target = ("", "/")  # (endpoint, its path), recomputed if `endpoint` changes
 
     def define_headers(self, resource_id: Optional[str], resource_type: Optional[str], data: str) -> Dict[str, Any]:
         """v1 headers, as `SshConfig.define_headers`: Authorization = agent's sign of SHA-256(data UTF-8)."""
         body = data.encode() if isinstance(data, str) else bytes(data)  # type: Union[bytes, Any]
         # v1 covers only the body; method and target are sent for the agent's policy/log.
+        if self._v1_target[0] != self.endpoint:
+            self._v1_target = (self.endpoint, urlsplit(self.endpoint).path or "/")
         signed = self.agent.sign_request(
-            SCHEME_V1, "POST", urlsplit(self.endpoint).path or "/", hashlib.sha256(body).digest(), key=self.key
+            SCHEME_V1, "POST", self._v1_target[1], hashlib.sha256(body).digest(), key=self.key
         )
         _check(signed.headers, _V1_REQUIRED)
         headers = {
