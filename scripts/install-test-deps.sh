@@ -18,6 +18,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 #   dbus-daemon      dbus-run-session, a private session bus for gnome-keyring
 #   dbus-user-session, dbus  the session bus configuration
 #   libsecret-tools  secret-tool, to inspect the Secret Service from tests
+#   openssl          openssl genpkey, to make the PKCS#8 keys `signet import` reads
 #   util-linux       setpriv/runuser, to connect as another user (peer check)
 #   python3-venv     python3 -m venv for the Python adapter's tests
 packages=(
@@ -29,6 +30,7 @@ packages=(
   dbus-daemon
   dbus-user-session
   libsecret-tools
+  openssl
   util-linux
   python3
   python3-venv

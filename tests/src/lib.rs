@@ -13,6 +13,8 @@
 //! `target/debug`. Build them first with `cargo build --workspace --bins`
 //! (`scripts/test.sh` does).
 
+pub mod keystore;
+
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs;
@@ -890,4 +892,134 @@ pub fn my_user_name() -> String {
     let r = run(Command::new("id").arg("-un"));
     r.assert_ok();
     r.stdout.trim().to_owned()
+}
+
+// ---------------------------------------------------------------------------
+// Helpers for the hardening, load, abuse and fault tests.
+
+impl Agent {
+    /// Starts a daemon like [`Agent::start_with`], letting `customize` change
+    /// the `signetd` command (e.g. add `SIGNET_ASKPASS` to its environment)
+    /// before it is spawned. `customize` gets the agent's directory.
+    pub fn start_customized(
+        opts: AgentOptions,
+        customize: impl FnOnce(&Path, &mut Command),
+    ) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("signet-it.")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("creating a temp dir: {e}"));
+        for sub in ["home", "run", "config", "state", "keys"] {
+            fs::create_dir_all(dir.path().join(sub))
+                .unwrap_or_else(|e| panic!("creating {sub}: {e}"));
+        }
+        chmod(&dir.path().join("run"), 0o700);
+        let socket = opts
+            .socket
+            .clone()
+            .unwrap_or_else(|| dir.path().join("agent.sock"));
+        let log = dir.path().join("signetd.log");
+        let mut agent = Agent {
+            dir,
+            socket,
+            log,
+            child: None,
+            exit: None,
+        };
+        let mut cmd = agent.daemon_command();
+        if let Some(config) = &opts.config {
+            let file = agent.config_file();
+            if let Some(parent) = file.parent() {
+                fs::create_dir_all(parent).unwrap_or_else(|e| panic!("mkdir: {e}"));
+            }
+            fs::write(&file, config).unwrap_or_else(|e| panic!("writing config: {e}"));
+            cmd.arg("--config").arg(&file);
+        }
+        cmd.args(&opts.args);
+        customize(agent.dir.path(), &mut cmd);
+        let child = agent.spawn_logged(&mut cmd, &agent.log.clone());
+        agent.child = Some(child);
+        agent.wait_ready();
+        agent
+    }
+
+    /// The daemon's process id as a plain number (for `/proc`).
+    pub fn pid_raw(&self) -> i32 {
+        self.pid().as_raw_nonzero().get()
+    }
+}
+
+/// One field of `/proc/<pid>/status` (e.g. `VmRSS`), trimmed; `None` if the
+/// process or the field is gone.
+pub fn proc_status_field(pid: i32, field: &str) -> Option<String> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| {
+        l.strip_prefix(field)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .map(|v| v.trim().to_owned())
+    })
+}
+
+/// A `kB` field of `/proc/<pid>/status` (`VmRSS`, `VmHWM`, `VmLck`) in KiB;
+/// panics if it cannot be read.
+#[track_caller]
+pub fn proc_kib(pid: i32, field: &str) -> u64 {
+    proc_status_field(pid, field)
+        .and_then(|v| v.trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// The seed frames captured from real OpenSSH traffic (`fuzz/seeds/*.bin`,
+/// each one message body without its length prefix), sorted by file name.
+pub fn captured_seeds() -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+    let mut seeds: Vec<(String, Vec<u8>)> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "bin"))
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let bytes = fs::read(e.path()).unwrap_or_else(|err| panic!("reading {name}: {err}"));
+            (name, bytes)
+        })
+        .collect();
+    seeds.sort();
+    assert!(!seeds.is_empty(), "no seeds in {}", dir.display());
+    seeds
+}
+
+/// A small deterministic pseudo-random generator (xorshift64*), so that the
+/// load and abuse tests are reproducible from a printed seed.
+#[derive(Debug, Clone)]
+pub struct TestRng(u64);
+
+impl TestRng {
+    /// A generator from `seed` (0 is replaced by a fixed non-zero value).
+    pub fn new(seed: u64) -> Self {
+        Self(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    /// `n` random bytes.
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next_u64() as u8).collect()
+    }
 }

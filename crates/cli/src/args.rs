@@ -12,9 +12,16 @@ signet keeps Ed25519 keys in a local agent (signetd) and signs with them, \
 so that Encord SDK requests and SSH logins never need the private key in the \
 calling process.
 
-Start the agent with `eval \"$(signet start)\"`, add a key with \
-`signet add ~/.ssh/id_ed25519`, then sign Encord requests with \
-`signet sign-request` or through the Python and Rust clients.";
+Start the agent with `eval \"$(signet start)\"`, then either keep keys in \
+the OS keyring (`signet generate NAME` or `signet import FILE`, \
+`signet register NAME` to register the key with Encord, `signet load NAME` \
+to use it) or add a key file for this session only (`signet add \
+~/.ssh/id_ed25519`). Sign Encord requests with `signet sign-request` or \
+through the Python and Rust clients.
+
+Stored keys rest in the OS keyring (Secret Service, or the Linux kernel \
+keyring, which does not survive a reboot); the agent does all keyring \
+access. `signet status` shows which store is used and why.";
 
 /// The exit status table, shown by `signet --help` (and copied to the README).
 pub const EXIT_CODES: &str = "\
@@ -66,11 +73,35 @@ pub enum Command {
     Status,
     /// Add an OpenSSH Ed25519 private key file to the agent
     Add(AddArgs),
-    /// List the loaded keys (prints "no keys loaded" and exits 0 when none
-    /// are; exits 4 when the agent is locked)
+    /// List stored and loaded keys: each stored key, whether it is loaded
+    /// and its expiry, plus keys added for this session only (prints "no
+    /// keys loaded" and exits 0 when there are none; exits 4 when the agent
+    /// is locked)
     List,
-    /// Remove one key, or all of them
+    /// Delete a stored key from the OS keyring and the index (asks on a
+    /// terminal; --yes otherwise), or remove a session-only key from the
+    /// agent; --all unloads every key from the agent (stored keys stay stored)
     Remove(RemoveArgs),
+    /// Make a new Ed25519 key inside the agent and store it in the OS
+    /// keyring (it never touches disk); prints its public key line
+    Generate(GenerateArgs),
+    /// Store an Ed25519 private key file in the OS keyring: OpenSSH
+    /// (encrypted or not), PKCS#8 PEM, or the private key .txt Encord's web
+    /// app downloads; `-` reads stdin
+    Import(ImportArgs),
+    /// Show what to paste into Encord to register a stored key, and where
+    Register(NameArgs),
+    /// Print a stored key's `ssh-ed25519 AAAA… comment` line
+    Pubkey(NameArgs),
+    /// Load stored keys from the OS keyring into the agent
+    Load(LoadArgs),
+    /// Unload stored keys from the agent (they stay in the keyring)
+    Unload(UnloadArgs),
+    /// Rename a stored key
+    Rename(RenameArgs),
+    /// Check that the key index and the OS keyring agree; finish or undo
+    /// interrupted operations (exits 1 while problems remain)
+    Doctor(DoctorArgs),
     /// Lock the agent with a passphrase: it signs nothing until unlocked
     Lock(PassphraseArgs),
     /// Unlock the agent
@@ -80,6 +111,15 @@ pub enum Command {
     /// Sign a file's bytes with a loaded key; prints the 64-byte Ed25519
     /// signature in base64
     Sign(SignArgs),
+    /// Write the systemd units (--user, --system) or the launchd agent
+    /// (--launchd) with this installation's signetd, and print the commands
+    /// that enable them
+    InstallUnits(crate::units::InstallUnitsArgs),
+    /// Run a command (a CI job) with SIGNET_AUTH_SOCK set, after checking
+    /// that the agent answers and --key is loaded; ENCORD_SSH_KEY and
+    /// ENCORD_SSH_KEY_FILE are removed from its environment; exits with the
+    /// command's status
+    Exec(crate::exec::ExecArgs),
 }
 
 /// `signet env`.
@@ -125,9 +165,107 @@ pub struct RemoveArgs {
     /// The key: name, key id or SHA256 fingerprint
     #[arg(value_name = "KEY")]
     pub key: Option<String>,
-    /// Remove every key
+    /// Unload every key from the agent (deletes nothing from the keyring)
     #[arg(long)]
     pub all: bool,
+    /// Delete a stored key without asking (required when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// `signet generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The new key's name: letters, digits and . _ - @ + (at most 64)
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// The comment at the end of its public key line [default: NAME]
+    #[arg(long, value_name = "C")]
+    pub comment: Option<String>,
+}
+
+/// `signet import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The private key file; `-` reads it from stdin
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The key's name [default: the key's comment if it is a valid name,
+    /// else the file name]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The comment for its public key line [default: the file's, else NAME]
+    #[arg(long, value_name = "C")]
+    pub comment: Option<String>,
+    /// Read an encrypted key's passphrase from the first line of stdin
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+    /// Delete FILE once the key has been stored and read back from the keyring
+    #[arg(long)]
+    pub remove_source: bool,
+}
+
+/// A command that takes one stored key.
+#[derive(Debug, Args)]
+pub struct NameArgs {
+    /// The stored key: name, key id or SHA256 fingerprint
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+/// `signet load`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["names", "all"])))]
+pub struct LoadArgs {
+    /// Stored keys to load
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Load every stored key
+    #[arg(long)]
+    pub all: bool,
+    /// Unload after this long: 90s, 15m, 8h, 2d, seconds, or 0 for never
+    /// [default: the key's `lifetime` in the configuration, else
+    /// `[agent] default_lifetime`, 8h unless configured]
+    #[arg(long, value_name = "DUR", value_parser = parse_load_lifetime)]
+    pub lifetime: Option<Duration>,
+}
+
+fn parse_load_lifetime(s: &str) -> Result<Duration, String> {
+    if matches!(s.trim(), "0" | "none" | "never") {
+        return Ok(Duration::ZERO);
+    }
+    crate::duration::parse(s)
+}
+
+/// `signet unload`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["names", "all"])))]
+pub struct UnloadArgs {
+    /// Stored keys to unload
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Unload every stored key
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `signet rename`.
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    /// The stored key: name, key id or SHA256 fingerprint
+    #[arg(value_name = "OLD")]
+    pub old: String,
+    /// Its new name
+    #[arg(value_name = "NEW")]
+    pub new: String,
+}
+
+/// `signet doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Also drop index entries whose secret is gone from the keyring
+    #[arg(long)]
+    pub fix: bool,
 }
 
 /// `signet lock` / `signet unlock`.

@@ -15,6 +15,7 @@ use crate::args::{
 use crate::lifecycle;
 use crate::output::{self, HeaderFormat, KeyRow, Shell};
 use crate::secrets::{self, PassphraseSource};
+use crate::store_cmds;
 
 /// Runs the command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -32,6 +33,16 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Unlock(a) => unlock(&socket, &a),
         Command::SignRequest(a) => sign_request(&socket, a, json),
         Command::Sign(a) => sign(&socket, a, json),
+        Command::InstallUnits(a) => crate::units::install(&a),
+        Command::Exec(a) => crate::exec::exec(&socket, a),
+        Command::Generate(a) => store_cmds::generate(&socket, a),
+        Command::Import(a) => store_cmds::import(&socket, a),
+        Command::Register(a) => store_cmds::register(&socket, a, json),
+        Command::Pubkey(a) => store_cmds::pubkey(&socket, a),
+        Command::Load(a) => store_cmds::load(&socket, a),
+        Command::Unload(a) => store_cmds::unload(&socket, a),
+        Command::Rename(a) => store_cmds::rename(&socket, a),
+        Command::Doctor(a) => store_cmds::doctor(&socket, a, json),
     }
 }
 
@@ -105,10 +116,31 @@ fn status(socket: &Path, json: bool) -> Result<()> {
             return Err(e);
         }
     };
+    // Which key store the agent uses, and why (and, for keyutils, that it
+    // does not survive a reboot).
+    let store = connect(socket).and_then(|mut c| Ok(c.store_info()?)).ok();
     if json {
-        out(&(serde_json::to_string_pretty(&output::StatusJson::from(&st))? + "\n"))
+        let mut doc = serde_json::to_value(output::StatusJson::from(&st))?;
+        if let (Some(info), Some(map)) = (&store, doc.as_object_mut()) {
+            map.insert(
+                "store".to_owned(),
+                serde_json::json!({
+                    "backend": info.backend,
+                    "reason": info.reason,
+                    "persistence": info.persistence,
+                    "service": info.service,
+                    "index": info.index,
+                    "problem": info.problem,
+                }),
+            );
+        }
+        out(&(serde_json::to_string_pretty(&doc)? + "\n"))
     } else {
-        out(&output::status_text(&st))
+        let mut text = output::status_text(&st);
+        if let Some(info) = &store {
+            text.push_str(&store_cmds::status_text(info));
+        }
+        out(&text)
     }
 }
 
@@ -168,7 +200,18 @@ fn list(socket: &Path, json: bool) -> Result<()> {
         // A locked agent lists nothing; say why instead of "no keys loaded".
         return Err(ClientError::Locked.into());
     }
-    let rows: Vec<KeyRow> = keys.iter().map(KeyRow::from).collect();
+    // Stored keys first (loaded or not), then keys added for this session
+    // only (ssh-add, signet add).
+    let stored = client.stored_keys()?;
+    let mut rows: Vec<KeyRow> = stored.iter().map(KeyRow::from_stored).collect();
+    for k in &keys {
+        if let Some(row) = rows.iter_mut().find(|r| r.key_id == k.key_id()) {
+            row.expires_in_secs = k.expires_in.map(|d| d.as_secs());
+            row.confirm = k.confirm;
+        } else {
+            rows.push(KeyRow::from(k));
+        }
+    }
     if json {
         out(&(serde_json::to_string_pretty(&rows)? + "\n"))
     } else {
@@ -183,7 +226,21 @@ fn remove(socket: &Path, a: RemoveArgs) -> Result<()> {
         eprintln!("signet: removed all keys");
         return Ok(());
     }
-    let key = client.resolve(a.key.as_deref().unwrap_or_default())?;
+    let selector = a.key.as_deref().unwrap_or_default();
+    // A stored key is deleted from the keyring (after confirmation); any
+    // other key is only removed from the agent, as before.
+    if let Some(stored) = store_cmds::find_stored(&mut client, selector)? {
+        store_cmds::confirm_delete(&stored, a.yes)?;
+        let k = client.delete_stored(&stored.name)?;
+        eprintln!(
+            "signet: deleted {} ({}) from the {} key store",
+            k.name,
+            signet_proto::key::fingerprint(&signet_proto::key::ed25519_blob(&k.public)),
+            k.store
+        );
+        return Ok(());
+    }
+    let key = client.resolve(selector)?;
     client.remove(&key.key_blob)?;
     eprintln!("signet: removed {} ({})", key.name, key.fingerprint());
     Ok(())

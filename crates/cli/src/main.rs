@@ -25,9 +25,13 @@
 mod args;
 mod commands;
 mod duration;
+mod exec;
+mod keyfile;
 mod lifecycle;
 mod output;
 mod secrets;
+mod store_cmds;
+mod units;
 
 use std::process::ExitCode;
 
@@ -42,6 +46,14 @@ fn exit_code(err: &anyhow::Error) -> u8 {
                 ClientError::NotRunning { .. } => 3,
                 ClientError::Locked => 4,
                 ClientError::NoSuchKey { .. } | ClientError::AmbiguousKey { .. } => 5,
+                ClientError::Refused {
+                    code:
+                        Some(
+                            signet_client::ErrorCode::NoSuchKey
+                            | signet_client::ErrorCode::AmbiguousKey,
+                        ),
+                    ..
+                } => 5,
                 _ => 1,
             };
         }

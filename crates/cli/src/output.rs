@@ -117,6 +117,41 @@ pub struct KeyRow {
     pub source: String,
     /// The `ssh-ed25519 AAAA… name` public key line.
     pub public_key: String,
+    /// Whether the key is stored in the OS keyring (false: added for this
+    /// session only, with `ssh-add` or `signet add`).
+    pub stored: bool,
+    /// Whether it is loaded in the agent.
+    pub loaded: bool,
+    /// The key store holding it (stored keys only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+    /// When it was stored (stored keys only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Index state when not `active` (an interrupted operation: run `signet doctor`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
+
+impl KeyRow {
+    /// A row for a stored key (loaded or not).
+    pub fn from_stored(k: &signet_client::StoredKey) -> Self {
+        let blob = signet_proto::key::ed25519_blob(&k.public);
+        Self {
+            name: k.name.clone(),
+            key_id: signet_proto::key::key_id(&k.public),
+            fingerprint: signet_proto::key::fingerprint(&blob),
+            expires_in_secs: k.expires_in,
+            confirm: false,
+            source: k.store.clone(),
+            public_key: signet_proto::key::openssh_line(&k.public, &k.comment),
+            stored: true,
+            loaded: k.loaded,
+            store: Some(k.store.clone()),
+            created_at: Some(k.created_at.clone()),
+            state: (k.state != "active").then(|| k.state.clone()),
+        }
+    }
 }
 
 impl From<&KeyInfo> for KeyRow {
@@ -129,6 +164,11 @@ impl From<&KeyInfo> for KeyRow {
             confirm: k.confirm,
             source: k.source.clone(),
             public_key: k.openssh_line(),
+            stored: false,
+            loaded: true,
+            store: None,
+            created_at: None,
+            state: None,
         }
     }
 }
@@ -161,7 +201,11 @@ pub fn key_table(rows: &[KeyRow]) -> String {
             [
                 r.name.clone(),
                 r.fingerprint.clone(),
-                expiry(r.expires_in_secs),
+                match (&r.state, r.loaded) {
+                    (Some(state), _) => format!("{state}: run `signet doctor`"),
+                    (None, false) => "not loaded".to_owned(),
+                    (None, true) => expiry(r.expires_in_secs),
+                },
                 if r.confirm { "yes" } else { "no" }.to_owned(),
                 r.source.clone(),
                 r.key_id.clone(),
@@ -344,6 +388,11 @@ mod tests {
             confirm: false,
             source: "agent".into(),
             public_key: "ssh-ed25519 AAAA ci-bot".into(),
+            stored: false,
+            loaded: true,
+            store: None,
+            created_at: None,
+            state: None,
         };
         let mut second = row.clone();
         second.name = "other".into();

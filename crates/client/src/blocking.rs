@@ -243,6 +243,23 @@ impl Client {
         Response::decode(&self.inbuf).map_err(|e| Failure::Fatal(e.into()))
     }
 
+    /// Sends the signet extension `name` (contents written by `encode`) after
+    /// the version handshake and returns the agent's reply. `secret`: the
+    /// request buffer is wiped after sending. Used by the key-store
+    /// operations (`store.rs`).
+    pub(crate) fn extension_call(
+        &mut self,
+        name: &str,
+        secret: bool,
+        encode: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<Response> {
+        self.ensure_signet()?;
+        self.call(secret, |out| {
+            ops::encode_extension(out, name, encode);
+            Ok(())
+        })
+    }
+
     fn ensure_signet(&mut self) -> Result<()> {
         if self.agent.is_none() {
             self.version()?;

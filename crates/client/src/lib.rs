@@ -15,6 +15,13 @@
 //! anything itself, or depend on the daemon crate. Signing happens in the
 //! agent.
 //!
+//! Keys at rest in the OS keyring are managed through the agent too
+//! ([`Client::generate`], [`Client::import_ed25519`], [`Client::stored_keys`],
+//! [`Client::load_stored`], [`Client::unload_stored`], [`Client::delete_stored`],
+//! [`Client::rename_stored`], [`Client::doctor`], [`Client::store_info`]): the
+//! agent does all keyring I/O; the blocking client only asks (the async
+//! client does not offer these yet).
+//!
 //! ## Transports
 //!
 //! Blocking and std-only by default: a [`std::os::unix::net::UnixStream`] on
@@ -53,6 +60,7 @@ mod http;
 mod keys;
 mod ops;
 mod socket;
+mod store;
 
 #[cfg(all(feature = "tokio", unix))]
 pub use async_client::AsyncClient;
@@ -62,6 +70,7 @@ pub use http::{sha256, sha256_reader, Header, SignedHeaders, HASH_BUFFER_LEN};
 pub use keys::{KeyInfo, Signature};
 pub use signet_proto::encord::Scheme;
 pub use signet_proto::extension::{ErrorCode, Status, VersionReply, PROTOCOL_VERSION};
+pub use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey};
 pub use signet_proto::{Ed25519Seed, Identity, Passphrase};
 pub use socket::DEFAULT_PIPE;
 

@@ -36,6 +36,8 @@ pub struct Agent {
     socket: String,
     /// Cancelled to shut the daemon down.
     pub shutdown: CancellationToken,
+    /// Keys at rest (the OS keyring and the index); set once at start-up.
+    vault: std::sync::OnceLock<Arc<crate::vault::Vault>>,
 }
 
 /// Why a request failed. `Plain` becomes `SSH_AGENT_FAILURE`; `Ext` becomes
@@ -63,7 +65,18 @@ impl Agent {
             started: Instant::now(),
             socket,
             shutdown,
+            vault: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Installs the key store (once, at start-up; later calls are ignored).
+    pub fn set_vault(&self, vault: Arc<crate::vault::Vault>) {
+        let _ = self.vault.set(vault);
+    }
+
+    /// The key store, once set up.
+    pub fn vault(&self) -> Option<Arc<crate::vault::Vault>> {
+        self.vault.get().cloned()
     }
 
     /// The configuration in force.
@@ -153,6 +166,7 @@ impl Agent {
                     .lock(p)
                     .await
                     .map_err(|e| Failure::plain(e.to_string()))?;
+                crate::vault_ext::on_lock(self);
                 info!(%peer, "agent locked");
                 encode_status(out, true);
                 Ok(())
@@ -295,6 +309,11 @@ impl Agent {
                 .sign_http(contents, peer, &mut reply, locked)
                 .await
                 .map_err(Failure::Ext)?,
+            store_op if extension::KEY_STORE.contains(&store_op) => {
+                crate::vault_ext::handle(self, store_op, contents, peer, locked, &mut reply)
+                    .await
+                    .map_err(Failure::Ext)?
+            }
             other => {
                 return Err(Failure::plain(format!("unknown extension {other:?}")));
             }

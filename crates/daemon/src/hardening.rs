@@ -6,7 +6,10 @@
 //! are logged, not fatal: an agent that runs is better than none, and the log
 //! says what protection is missing.
 
-use tracing::{debug, warn};
+#[cfg(target_os = "linux")]
+use tracing::debug;
+#[cfg(unix)]
+use tracing::warn;
 
 /// Applies every protection this platform supports.
 pub fn apply() {
@@ -184,4 +187,30 @@ mod locked {
             &self.0
         }
     }
+}
+
+/// Takes ownership of a file descriptor the service manager passed to this
+/// process (socket activation: `LISTEN_FDS` counts them from fd 3).
+///
+/// Returns `None` when `fd` is not open. The caller must only pass a number
+/// that `LISTEN_PID`/`LISTEN_FDS` say was handed to *this* process, and call
+/// this at most once per number (`activation` does both, before any other
+/// code could have opened or closed descriptors). The descriptor is marked
+/// close-on-exec so that no child process inherits the listening socket.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+pub fn inherited_fd(fd: std::os::fd::RawFd) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::{BorrowedFd, FromRawFd as _, OwnedFd};
+    // SAFETY: the borrow lives only for this fcntl call, which merely asks
+    // whether `fd` is open (EBADF otherwise); it neither closes nor keeps it.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    rustix::io::fcntl_getfd(borrowed).ok()?;
+    // SAFETY: `fd` is open (checked above), and the caller guarantees the
+    // service manager passed it to this process for it to own, and that
+    // nothing else in this process owns or will close it.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    if let Err(e) = rustix::io::fcntl_setfd(&owned, rustix::io::FdFlags::CLOEXEC) {
+        warn!("cannot mark the inherited socket close-on-exec: {e}");
+    }
+    Some(owned)
 }

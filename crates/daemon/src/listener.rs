@@ -26,6 +26,7 @@ use tracing::{error, info, warn};
 use crate::caller::Peer;
 use crate::dispatch::Agent;
 use crate::session;
+use crate::system::{Access, Policy};
 
 /// Why the socket could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -55,8 +56,21 @@ pub struct BoundSocket {
 }
 
 impl BoundSocket {
+    /// A listening socket passed by the service manager (socket activation).
+    /// Its file belongs to the manager: [`BoundSocket::remove`] leaves it.
+    pub fn inherited(listener: UnixListener) -> Self {
+        Self {
+            listener,
+            path: PathBuf::new(),
+            identity: (0, 0),
+        }
+    }
+
     /// Removes the socket file if it is still the one this daemon created.
     pub fn remove(&self) {
+        if self.path.as_os_str().is_empty() {
+            return;
+        }
         match std::fs::symlink_metadata(&self.path) {
             Ok(m) if (m.dev(), m.ino()) == self.identity => {
                 if let Err(e) = std::fs::remove_file(&self.path) {
@@ -140,6 +154,18 @@ pub async fn run(
     grace: Duration,
 ) {
     let own_uid = rustix::process::geteuid().as_raw();
+    let access = Arc::new(Access::new(Policy::Owner { uid: own_uid }));
+    run_with(listener, agent, access, max_connections, grace).await;
+}
+
+/// [`run`] with an explicit access policy (system mode's allow-list).
+pub async fn run_with(
+    listener: &UnixListener,
+    agent: Arc<Agent>,
+    access: Arc<Access>,
+    max_connections: usize,
+    grace: Duration,
+) {
     let slots = Arc::new(Semaphore::new(max_connections));
     let tracker = TaskTracker::new();
     let mut backoff = Duration::ZERO;
@@ -169,8 +195,11 @@ pub async fn run(
                 continue;
             }
         };
-        if !peer_allowed(&peer, own_uid) {
-            warn!(uid = peer.uid, pid = ?peer.pid, "refused connection from {peer}: only uid {own_uid} and root may use this agent");
+        if !access.allows(&peer) {
+            let exe = peer
+                .pid
+                .map_or_else(|| "?".to_owned(), crate::caller::exe_name);
+            warn!(uid = peer.uid, gid = peer.gid, pid = ?peer.pid, exe = %exe, "refused connection from {peer}: only {} may use this agent", access.policy().describe());
             continue;
         }
         let Ok(permit) = slots.clone().try_acquire_owned() else {

@@ -14,18 +14,13 @@
 //! Exit codes: 0 clean shutdown; 1 error (configuration, socket, runtime);
 //! 2 usage; 3 another agent already answers on the socket.
 
-mod caller;
-mod config;
-mod confirm;
-mod dispatch;
-mod hardening;
-mod keys;
+// The modules live in the library target (lib.rs) so that benchmarks can
+// use the real dispatcher; the binary is only the entry point.
 #[cfg(unix)]
-mod listener;
-mod lock;
+use signetd::listener;
 #[cfg(windows)]
-mod pipe;
-mod session;
+use signetd::pipe;
+use signetd::{config, hardening};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,12 +31,14 @@ use anyhow::Context as _;
 use clap::Parser;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
-
-use crate::config::ConfigSource;
-use crate::dispatch::Agent;
 #[cfg(unix)]
-use crate::listener::BindError;
+use tracing::warn;
+use tracing::{error, info};
+
+use signetd::config::ConfigSource;
+use signetd::dispatch::Agent;
+#[cfg(unix)]
+use signetd::listener::BindError;
 
 /// Exit code when another agent already answers on the socket.
 const EXIT_ALREADY_RUNNING: u8 = 3;
@@ -51,7 +48,7 @@ const EXIT_ALREADY_RUNNING: u8 = 3;
 #[command(version, about, long_about = None, after_help = "Exit codes: 0 clean shutdown, 1 error, 2 usage, 3 another agent already running on the socket.")]
 struct Args {
     /// Socket path [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock,
-    /// else <tmp>/signet-<uid>/agent.sock].
+    /// else `<tmp>/signet-<uid>/agent.sock`].
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
     /// Configuration file [default: $SIGNET_CONFIG, else $XDG_CONFIG_HOME/signet/config.toml].
@@ -60,6 +57,19 @@ struct Args {
     /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it.
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: String,
+    /// System mode for build machines: configuration /etc/signet/signetd.toml
+    /// (required), socket /run/signet/agent.sock, access by the `[system]`
+    /// allow-list (see docs/service-accounts.md).
+    #[arg(long)]
+    system: bool,
+}
+
+/// How this daemon serves: system or user mode, and a socket passed by
+/// systemd (socket activation), if any.
+struct Mode {
+    system: bool,
+    #[cfg(unix)]
+    inherited: Option<std::os::unix::net::UnixListener>,
 }
 
 fn main() -> ExitCode {
@@ -99,6 +109,8 @@ fn init_logging(level: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour only for a terminal: log files and journald get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }
@@ -133,20 +145,55 @@ fn socket_path(flag: Option<PathBuf>, configured: Option<PathBuf>) -> PathBuf {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
-    let source = ConfigSource::resolve(args.config);
+    // Before anything else (no threads yet): the socket and notify socket
+    // systemd may have passed, taken out of the environment.
+    #[cfg(unix)]
+    let inherited = {
+        signetd::activation::init_notify();
+        signetd::activation::take_listener()?
+    };
+    let system = args.system;
+    let flag = args
+        .config
+        .or_else(|| system.then(|| PathBuf::from(signetd::system::SYSTEM_CONFIG)));
+    let source = ConfigSource::resolve(flag);
     let config = source.load()?;
-    let path = socket_path(args.socket, config.agent.socket.clone());
+    let path = if system {
+        args.socket
+            .or_else(|| config.agent.socket.clone())
+            .unwrap_or_else(|| PathBuf::from(signetd::system::SYSTEM_SOCKET))
+    } else {
+        socket_path(args.socket, config.agent.socket.clone())
+    };
+    let mode = Mode {
+        system,
+        #[cfg(unix)]
+        inherited,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("signetd")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(path, config, source))
+    runtime.block_on(serve(path, config, source, mode))
 }
 
 #[cfg(unix)]
-async fn serve(path: PathBuf, config: config::Config, source: ConfigSource) -> anyhow::Result<()> {
-    let bound = listener::bind(&path)?;
+async fn serve(
+    path: PathBuf,
+    config: config::Config,
+    source: ConfigSource,
+    mode: Mode,
+) -> anyhow::Result<()> {
+    use signetd::{activation, system};
+    let access = Arc::new(system::Access::new(system::policy_for(
+        mode.system,
+        &config.system,
+    )?));
+    if !mode.system && config.system != system::SystemConfig::default() {
+        warn!("[system] is ignored without --system: this agent serves only its own uid and root");
+    }
+    let system_config = config.system.clone();
     let shutdown = CancellationToken::new();
     let max = config.agent.max_connections;
     let grace = Duration::from_secs(config.agent.shutdown_grace_secs);
@@ -155,26 +202,74 @@ async fn serve(path: PathBuf, config: config::Config, source: ConfigSource) -> a
         path.display().to_string(),
         shutdown.clone(),
     ));
-    spawn_signal_handlers(agent.clone(), source)?;
+    let activated = mode.inherited.is_some();
+    let bound = match mode.inherited {
+        Some(l) => listener::BoundSocket::inherited(
+            tokio::net::UnixListener::from_std(l)
+                .context("cannot use the socket passed by the service manager")?,
+        ),
+        None if mode.system => {
+            if let Some(dir) = path.parent().filter(|d| !d.exists()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            let bound = listener::bind(&path)?;
+            system::open_socket_permissions(&path, &system_config)?;
+            bound
+        }
+        None => listener::bind(&path)?,
+    };
+    // Signals first: the socket is bound and already accepts connections, so
+    // a SIGTERM/SIGINT during the (possibly slow) key loading below must
+    // mean a clean shutdown, not the default kill.
+    spawn_signal_handlers(agent.clone(), source.clone(), access.clone(), mode.system)?;
+    // Key store: choose it, repair interrupted operations, autoload. Then the
+    // keys with a `source`: all of them or no agent at all (fail closed).
+    let loaded = match signetd::vault_ext::start(&agent, &source).await {
+        Ok(()) => signetd::sources::load_configured(&agent).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = loaded {
+        agent.keys.clear();
+        bound.remove();
+        return Err(e);
+    }
     let reaper = tokio::spawn(reap(agent.clone()));
-    info!(socket = %path.display(), pid = std::process::id(), "signetd {} listening", env!("CARGO_PKG_VERSION"));
+    info!(socket = %path.display(), pid = std::process::id(), activated, system = mode.system, allowed = %access.policy().describe(), "signetd {} listening", env!("CARGO_PKG_VERSION"));
+    activation::notify("READY=1");
+    let stopping = agent.shutdown.clone();
+    tokio::spawn(async move {
+        stopping.cancelled().await;
+        activation::notify("STOPPING=1");
+    });
 
-    listener::run(&bound.listener, agent.clone(), max, grace).await;
+    listener::run_with(&bound.listener, agent.clone(), access, max, grace).await;
 
     reaper.abort();
     let dropped = agent.keys.clear();
     bound.remove();
-    info!("shut down: {dropped} keys wiped, socket removed");
+    let socket = if activated {
+        "socket left to the service manager"
+    } else {
+        "socket removed"
+    };
+    info!("shut down: {dropped} keys wiped, {socket}");
     Ok(())
 }
 
 #[cfg(windows)]
-async fn serve(path: PathBuf, config: config::Config, _source: ConfigSource) -> anyhow::Result<()> {
+async fn serve(
+    path: PathBuf,
+    config: config::Config,
+    _source: ConfigSource,
+    _mode: Mode,
+) -> anyhow::Result<()> {
     let name = path.display().to_string();
     let shutdown = CancellationToken::new();
     let max = config.agent.max_connections;
     let grace = Duration::from_secs(config.agent.shutdown_grace_secs);
     let agent = Arc::new(Agent::new(config, name.clone(), shutdown.clone()));
+    signetd::vault_ext::start(&agent, &_source).await?;
     let ctrl_c = agent.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -212,7 +307,13 @@ async fn reap(agent: Arc<Agent>) {
 }
 
 #[cfg(unix)]
-fn spawn_signal_handlers(agent: Arc<Agent>, source: ConfigSource) -> anyhow::Result<()> {
+fn spawn_signal_handlers(
+    agent: Arc<Agent>,
+    source: ConfigSource,
+    access: Arc<signetd::system::Access>,
+    system: bool,
+) -> anyhow::Result<()> {
+    use signetd::activation::notify;
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
@@ -224,9 +325,17 @@ fn spawn_signal_handlers(agent: Arc<Agent>, source: ConfigSource) -> anyhow::Res
                 _ = term.recv() => { info!("SIGTERM: shutting down"); agent.shutdown.cancel(); return; }
                 _ = int.recv() => { info!("SIGINT: shutting down"); agent.shutdown.cancel(); return; }
                 _ = agent.shutdown.cancelled() => return,
-                _ = hup.recv() => match source.load() {
-                    Ok(cfg) => { agent.set_config(cfg); info!("SIGHUP: configuration reloaded from {}", source.path().display()); }
-                    Err(e) => warn!("SIGHUP: keeping the previous configuration: {e:#}"),
+                _ = hup.recv() => {
+                    notify("RELOADING=1");
+                    // The allow-list is re-resolved (group members may have changed).
+                    match source.load().and_then(|cfg| {
+                        let policy = signetd::system::policy_for(system, &cfg.system)?;
+                        Ok((cfg, policy))
+                    }) {
+                        Ok((cfg, policy)) => { access.set(policy); agent.set_config(cfg); info!("SIGHUP: configuration reloaded from {}", source.path().display()); }
+                        Err(e) => warn!("SIGHUP: keeping the previous configuration: {e:#}"),
+                    }
+                    notify("READY=1");
                 },
                 _ = usr1.recv() => {
                     let n = agent.keys.clear();

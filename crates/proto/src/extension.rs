@@ -34,8 +34,56 @@ pub const STOP: &str = "stop@signet";
 /// acknowledges it (it keeps no per-session destination rules yet).
 pub const SESSION_BIND: &str = "session-bind@openssh.com";
 
+/// Make a new key inside the daemon and store it in the key store:
+/// [`crate::keystore::GenerateRequest`] → [`crate::keystore::StoredKey`].
+pub const GENERATE: &str = "generate@signet";
+/// Store a key the client read from a file: [`crate::keystore::ImportRequest`]
+/// (**carries a secret**) → [`crate::keystore::StoredKey`].
+pub const IMPORT: &str = "import@signet";
+/// List the stored keys, merged with what is loaded: no request fields →
+/// [`crate::keystore::decode_stored_list`].
+pub const STORED: &str = "stored@signet";
+/// Load stored keys into the agent: [`crate::keystore::Selection`] → the
+/// loaded keys as a stored-key list.
+pub const LOAD: &str = "load@signet";
+/// Drop keys loaded from the store: [`crate::keystore::Selection`] (lifetime
+/// ignored) → the unloaded keys as a stored-key list.
+pub const UNLOAD: &str = "unload@signet";
+/// Delete a stored key (unloading it first): one name →
+/// [`crate::keystore::StoredKey`].
+pub const DELETE: &str = "delete@signet";
+/// Rename a stored key: old and new names → [`crate::keystore::StoredKey`].
+pub const RENAME: &str = "rename@signet";
+/// Check that index and store agree, finishing interrupted operations:
+/// `byte fix` → [`crate::keystore::DoctorReport`].
+pub const DOCTOR: &str = "doctor@signet";
+/// Which key store the daemon uses and why: no request fields →
+/// [`crate::keystore::StoreInfo`].
+pub const STORE: &str = "store@signet";
+
 /// Every extension signetd answers, as listed by `query`.
-pub const SUPPORTED: &[&str] = &[QUERY, VERSION, SIGN_REQUEST, LIST, STATUS, STOP];
+pub const SUPPORTED: &[&str] = &[
+    QUERY,
+    VERSION,
+    SIGN_REQUEST,
+    LIST,
+    STATUS,
+    STOP,
+    GENERATE,
+    IMPORT,
+    STORED,
+    LOAD,
+    UNLOAD,
+    DELETE,
+    RENAME,
+    DOCTOR,
+    STORE,
+];
+
+/// The key-store extensions (handled by the daemon's vault).
+pub const KEY_STORE: &[&str] = &[
+    GENERATE, IMPORT, STORED, LOAD, UNLOAD, DELETE, RENAME, DOCTOR, STORE,
+];
 
 /// Why a signet extension failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

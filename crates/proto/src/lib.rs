@@ -22,6 +22,7 @@ mod error;
 pub mod extension;
 pub mod frame;
 pub mod key;
+pub mod keystore;
 pub mod message;
 pub mod paths;
 pub mod wire;

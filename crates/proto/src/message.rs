@@ -278,10 +278,14 @@ impl<'a> Request<'a> {
 
     /// True for messages that carry secret bytes (keys, passphrases), whose
     /// frame buffer must be wiped after use.
+    ///
+    /// Every `EXTENSION` frame counts: `import@signet` carries a private key,
+    /// and wiping all extension frames (a few hundred bytes at most on the
+    /// hot path) is simpler and safer than matching names before decoding.
     pub fn carries_secret(msg_type: u8) -> bool {
         matches!(
             msg_type,
-            msg::ADD_IDENTITY | msg::ADD_ID_CONSTRAINED | msg::LOCK | msg::UNLOCK
+            msg::ADD_IDENTITY | msg::ADD_ID_CONSTRAINED | msg::LOCK | msg::UNLOCK | msg::EXTENSION
         )
     }
 }

@@ -1,0 +1,157 @@
+//! Starting, loading and stopping the two agents under test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+
+use crate::client_io::answers;
+
+/// A running agent process and its socket.
+pub struct RunningAgent {
+    /// `ssh-agent` or `signetd`.
+    pub name: &'static str,
+    /// The socket it listens on.
+    pub sock: PathBuf,
+    child: Child,
+}
+
+impl RunningAgent {
+    /// The agent's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Asks the agent to stop (SIGTERM) and waits up to 3 s, then kills it.
+    pub fn stop(mut self) -> Result<()> {
+        self.terminate()
+    }
+
+    fn terminate(&mut self) -> Result<()> {
+        if self.child.try_wait()?.is_some() {
+            return Ok(());
+        }
+        let pid = rustix::process::Pid::from_child(&self.child);
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        self.child.kill()?;
+        self.child.wait()?;
+        bail!("{} did not stop within 3 s of SIGTERM", self.name)
+    }
+}
+
+impl Drop for RunningAgent {
+    fn drop(&mut self) {
+        // Never leave an agent behind when the bench fails half-way.
+        let _ = self.terminate();
+    }
+}
+
+/// Waits until an agent answers on `sock`; returns the time from `since`.
+pub fn wait_answering(sock: &Path, since: Instant, limit: Duration) -> Result<Duration> {
+    loop {
+        if answers(sock) {
+            return Ok(since.elapsed());
+        }
+        if since.elapsed() > limit {
+            bail!("no agent answered on {} within {limit:?}", sock.display());
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+}
+
+/// Starts OpenSSH's agent in the foreground on `sock`.
+pub fn start_ssh_agent(sock: &Path, log: &Path) -> Result<RunningAgent> {
+    let child = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(sock)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log)?)
+        .spawn()
+        .context("cannot start ssh-agent (is OpenSSH's client installed?)")?;
+    let agent = RunningAgent {
+        name: "ssh-agent",
+        sock: sock.to_owned(),
+        child,
+    };
+    wait_answering(sock, Instant::now(), Duration::from_secs(5))?;
+    Ok(agent)
+}
+
+/// Starts `signetd` on `sock` with an empty configuration directory, and
+/// returns it with the time from exec to its first answer.
+pub fn start_signetd(
+    bin: &Path,
+    sock: &Path,
+    config_home: &Path,
+    log: &Path,
+) -> Result<(RunningAgent, Duration)> {
+    let mut cmd = Command::new(bin);
+    cmd.arg("--socket")
+        .arg(sock)
+        .env("XDG_CONFIG_HOME", config_home)
+        .env_remove("SIGNET_CONFIG")
+        .env_remove("SIGNET_AUTH_SOCK")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log)?);
+    let t0 = Instant::now();
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    let agent = RunningAgent {
+        name: "signetd",
+        sock: sock.to_owned(),
+        child,
+    };
+    let ready = wait_answering(sock, t0, Duration::from_secs(10))
+        .with_context(|| format!("signetd did not come up; see {}", log.display()))?;
+    Ok((agent, ready))
+}
+
+/// Loads `key` into the agent on `sock` with `ssh-add`.
+pub fn ssh_add(sock: &Path, key: &Path) -> Result<()> {
+    let out = Command::new("ssh-add")
+        .arg("-q")
+        .arg(key)
+        .env("SSH_AUTH_SOCK", sock)
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run ssh-add")?;
+    if !out.status.success() {
+        bail!(
+            "ssh-add into {} failed: {}",
+            sock.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// Makes a fresh Ed25519 key with `ssh-keygen`; returns the private key path.
+pub fn keygen(dir: &Path) -> Result<PathBuf> {
+    let path = dir.join("id_ed25519");
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "signet-bench", "-f"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run ssh-keygen")?;
+    if !out.status.success() {
+        bail!(
+            "ssh-keygen failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(path)
+}

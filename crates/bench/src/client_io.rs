@@ -1,0 +1,65 @@
+//! Blocking client-side framing: the cheapest way to talk to an agent, so the
+//! benchmark measures the agent and not the client.
+
+use std::io::{self, Read as _, Write as _};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use signet_proto::{frame, Request, MAX_FRAME_LEN};
+
+/// Reads one whole frame into `buf` (grown as needed) and returns its total
+/// length (prefix included). Usually one `read` syscall.
+pub fn read_frame(stream: &mut UnixStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    if buf.len() < 4096 {
+        buf.resize(4096, 0);
+    }
+    let mut filled = 0;
+    loop {
+        let n = stream.read(&mut buf[filled..])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "agent closed the connection",
+            ));
+        }
+        filled += n;
+        if let Some(prefix) = buf.first_chunk::<{ frame::LEN_PREFIX }>() {
+            let len = u32::from_be_bytes(*prefix) as usize;
+            if len > MAX_FRAME_LEN {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "reply frame over the cap",
+                ));
+            }
+            let need = frame::LEN_PREFIX + len;
+            if buf.len() < need {
+                buf.resize(need, 0);
+            }
+            if filled >= need {
+                return Ok(need);
+            }
+        }
+    }
+}
+
+/// Sends one frame and returns the reply body (without its prefix).
+pub fn round_trip<'b>(
+    stream: &mut UnixStream,
+    request: &[u8],
+    buf: &'b mut Vec<u8>,
+) -> io::Result<&'b [u8]> {
+    stream.write_all(request)?;
+    let total = read_frame(stream, buf)?;
+    Ok(&buf[frame::LEN_PREFIX..total])
+}
+
+/// True once an agent answers `REQUEST_IDENTITIES` on `sock`.
+pub fn answers(sock: &Path) -> bool {
+    let Ok(mut s) = UnixStream::connect(sock) else {
+        return false;
+    };
+    let mut req = Vec::new();
+    Request::RequestIdentities.encode_frame(&mut req);
+    let mut buf = Vec::new();
+    round_trip(&mut s, &req, &mut buf).is_ok_and(|body| body.first() == Some(&12))
+}

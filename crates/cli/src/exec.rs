@@ -1,0 +1,65 @@
+//! `signet exec`: runs a job with the agent's socket in its environment.
+//!
+//! Checks first that the agent answers (and that `--key` names a loaded key),
+//! so a job fails before it starts rather than halfway through. Then replaces
+//! this process with the command (`execvp`): its exit status is the job's.
+//! The job gets `SIGNET_AUTH_SOCK` (and `SIGNET_KEY`, a key *name*), never key
+//! material: `ENCORD_SSH_KEY` and `ENCORD_SSH_KEY_FILE`, which the Encord SDK
+//! would read a raw private key from, are removed from its environment.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use signet_client::Client;
+
+/// Environment variables that could carry a raw private key into the job.
+pub const REMOVED_VARS: [&str; 2] = ["ENCORD_SSH_KEY", "ENCORD_SSH_KEY_FILE"];
+
+/// `signet exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Check that this key (name, key id or SHA256 fingerprint) is loaded,
+    /// and pass it to the job as SIGNET_KEY
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// The command and its arguments (after `--`)
+    #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+/// Runs `signet exec`; returns only on error.
+pub fn exec(socket: &Path, a: ExecArgs) -> Result<()> {
+    use std::os::unix::process::CommandExt as _;
+    let socket = std::path::absolute(socket)
+        .with_context(|| format!("cannot resolve the socket path {}", socket.display()))?;
+    let mut client = Client::connect_to(&socket)?;
+    client.version()?;
+    if let Some(key) = &a.key {
+        client.resolve(key)?;
+    }
+    drop(client);
+    let (program, args) = a
+        .command
+        .split_first()
+        .context("no command given: signet exec [--key KEY] -- CMD ARGS…")?;
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args).env("SIGNET_AUTH_SOCK", &socket);
+    match &a.key {
+        Some(k) => cmd.env("SIGNET_KEY", k),
+        None => cmd.env_remove("SIGNET_KEY"),
+    };
+    for var in REMOVED_VARS {
+        cmd.env_remove(var);
+    }
+    let err = cmd.exec();
+    // Shell conventions: 127 not found, 126 found but not runnable.
+    let code = if err.kind() == std::io::ErrorKind::NotFound {
+        127
+    } else {
+        126
+    };
+    eprintln!("signet: cannot run {}: {err}", Path::new(program).display());
+    std::process::exit(code);
+}

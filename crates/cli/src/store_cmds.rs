@@ -1,0 +1,369 @@
+//! The key-store commands: generate, import, register, pubkey, load, unload,
+//! rename, doctor, and the stored-key half of list, remove and status.
+//!
+//! The CLI never touches the OS keyring: the agent does all keyring I/O. The
+//! only secret that passes through here is a key being imported, parsed in
+//! memory (`keyfile`) and sent over the socket in a zeroizing type.
+
+use std::io::{self, BufRead as _, IsTerminal as _, Write as _};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use signet_client::{Client, StoreInfo, StoredKey};
+use signet_proto::key::{ed25519_blob, fingerprint, key_id, openssh_line};
+use zeroize::Zeroizing;
+
+use crate::args::{
+    DoctorArgs, GenerateArgs, ImportArgs, LoadArgs, NameArgs, RenameArgs, UnloadArgs,
+};
+use crate::keyfile;
+use crate::secrets::display_path;
+
+fn out(text: &str) -> Result<()> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .context("could not write to stdout")
+}
+
+/// The public key line of a stored key.
+pub fn line(k: &StoredKey) -> String {
+    openssh_line(&k.public, &k.comment)
+}
+
+/// `signet generate NAME`.
+pub fn generate(socket: &Path, a: GenerateArgs) -> Result<()> {
+    let mut client = Client::connect_to(socket)?;
+    let k = client
+        .generate(&a.name, a.comment.as_deref().unwrap_or(""))
+        .with_context(|| format!("could not generate {:?}", a.name))?;
+    eprintln!(
+        "signet: generated {} ({}) in the {} key store; register it with `signet register {}`",
+        k.name,
+        fingerprint(&ed25519_blob(&k.public)),
+        k.store,
+        k.name
+    );
+    out(&(line(&k) + "\n"))
+}
+
+fn default_import_name(comment: &str, file: &Path) -> String {
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && !s.starts_with(['.', '-'])
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-@+".contains(c))
+    };
+    if valid(comment) {
+        return comment.to_owned();
+    }
+    if file.as_os_str() == "-" {
+        return "imported".to_owned();
+    }
+    file.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| valid(s))
+        .unwrap_or_else(|| "imported".to_owned())
+}
+
+fn read_passphrase_line() -> Result<Zeroizing<String>> {
+    let mut line = Zeroizing::new(String::with_capacity(256));
+    io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("could not read the passphrase from stdin")?;
+    let trimmed = line.trim_end_matches(['\n', '\r']).len();
+    line.truncate(trimmed);
+    Ok(line)
+}
+
+/// `signet import FILE`.
+pub fn import(socket: &Path, a: ImportArgs) -> Result<()> {
+    let shown = display_path(&a.file);
+    let from_stdin = a.file.as_os_str() == "-";
+    if from_stdin && a.passphrase_stdin {
+        bail!("--passphrase-stdin cannot be used when the key itself is read from stdin: pass the key as a file");
+    }
+    if from_stdin && a.remove_source {
+        bail!("--remove-source needs a file: there is nothing to remove when the key comes from stdin");
+    }
+    // Connect first: no point asking for a passphrase with no agent running.
+    let mut client = Client::connect_to(socket)?;
+    let data = keyfile::read_source(&a.file, &shown)?;
+    let passphrase_stdin = a.passphrase_stdin;
+    let shown_for_prompt = shown.clone();
+    let key = keyfile::parse(&data, &shown, move || {
+        if passphrase_stdin {
+            return read_passphrase_line();
+        }
+        if !io::stdin().is_terminal() {
+            bail!("{shown_for_prompt} is encrypted and stdin is not a terminal to ask for its passphrase: pass --passphrase-stdin and pipe the passphrase in");
+        }
+        Ok(Zeroizing::new(
+            rpassword::prompt_password(format!("Enter passphrase for {shown_for_prompt}: "))
+                .context("could not read the passphrase from the terminal")?,
+        ))
+    })?;
+    drop(data);
+    let name = a
+        .name
+        .clone()
+        .unwrap_or_else(|| default_import_name(&key.comment, &a.file));
+    let comment = a.comment.clone().unwrap_or_else(|| key.comment.clone());
+    let format = key.format;
+    let stored = client
+        .import_ed25519(&key.seed, &key.public, &name, &comment)
+        .with_context(|| format!("could not import {shown}"))?;
+    drop(key);
+    eprintln!(
+        "signet: imported {shown} ({format}) as {} ({}) into the {} key store",
+        stored.name,
+        fingerprint(&ed25519_blob(&stored.public)),
+        stored.store
+    );
+    // The agent replies only after reading the key back from the keyring and
+    // comparing it: only now is the source safe to delete.
+    if a.remove_source {
+        std::fs::remove_file(&a.file)
+            .with_context(|| format!("the key is stored, but {shown} could not be removed"))?;
+        eprintln!("signet: removed {shown}");
+    }
+    Ok(())
+}
+
+fn find(client: &mut Client, selector: &str) -> Result<StoredKey> {
+    let keys = client.stored_keys()?;
+    let sel = signet_proto::key::KeySelector::parse(selector);
+    let exact = keys.iter().find(|k| k.name == selector);
+    if let Some(k) = exact {
+        return Ok(k.clone());
+    }
+    let mut hits = keys.iter().filter(|k| sel.matches(&k.public, &k.name));
+    match (hits.next(), hits.next()) {
+        (Some(k), None) => Ok(k.clone()),
+        (None, _) => Err(signet_client::Error::Refused {
+            reason: format!(
+                "no stored key matches {selector:?}: `signet list` shows the stored keys"
+            ),
+            code: Some(signet_client::ErrorCode::NoSuchKey),
+        }
+        .into()),
+        (Some(_), Some(_)) => Err(signet_client::Error::Refused {
+            reason: format!("several stored keys match {selector:?}: name one exactly"),
+            code: Some(signet_client::ErrorCode::AmbiguousKey),
+        }
+        .into()),
+    }
+}
+
+/// The stored key `selector` names, if any (for `remove`).
+pub fn find_stored(client: &mut Client, selector: &str) -> Result<Option<StoredKey>> {
+    match find(client, selector) {
+        Ok(k) => Ok(Some(k)),
+        Err(e) => match e.downcast_ref::<signet_client::Error>() {
+            Some(signet_client::Error::Refused {
+                code: Some(signet_client::ErrorCode::NoSuchKey),
+                ..
+            }) => Ok(None),
+            _ => Err(e),
+        },
+    }
+}
+
+/// `signet pubkey NAME`.
+pub fn pubkey(socket: &Path, a: NameArgs) -> Result<()> {
+    let mut client = Client::connect_to(socket)?;
+    let k = find(&mut client, &a.name)?;
+    out(&(line(&k) + "\n"))
+}
+
+#[derive(Serialize)]
+struct RegisterJson {
+    title: String,
+    public_key: String,
+    key_id: String,
+    fingerprint: String,
+    user_key: &'static str,
+    service_account: &'static str,
+}
+
+const USER_STEPS: &str = "Encord web app → Settings → API keys (or Public keys) → add a new key: \
+paste the public key line, give it the title above, save";
+const SERVICE_STEPS: &str = "Encord web app → Workspace Settings → Service Accounts → choose or \
+create the service account → add a public key: paste the public key line, give it the title above, save";
+
+/// `signet register NAME`.
+pub fn register(socket: &Path, a: NameArgs, json: bool) -> Result<()> {
+    let mut client = Client::connect_to(socket)?;
+    let k = find(&mut client, &a.name)?;
+    let doc = RegisterJson {
+        title: k.name.clone(),
+        public_key: line(&k),
+        key_id: key_id(&k.public),
+        fingerprint: fingerprint(&ed25519_blob(&k.public)),
+        user_key: USER_STEPS,
+        service_account: SERVICE_STEPS,
+    };
+    if json {
+        return out(&(serde_json::to_string_pretty(&doc)? + "\n"));
+    }
+    out(&format!(
+        "Register key {name:?} with Encord\n\
+         \n\
+         Title:        {title}\n\
+         Public key:   {line}\n\
+         Key id:       {id}\n\
+         Fingerprint:  {fp}\n\
+         \n\
+         Paste the public key line (one line, starting with ssh-ed25519) into Encord:\n\
+         \n\
+         \x20 As your own user key:\n\
+         \x20   1. Open the Encord web app and go to Settings → API keys.\n\
+         \x20   2. Add a new public key; paste the line above; use {title:?} as its title.\n\
+         \x20   3. Save. Requests signed with this key now act as you.\n\
+         \n\
+         \x20 As a service account's key:\n\
+         \x20   1. Go to Workspace Settings → Service Accounts.\n\
+         \x20   2. Choose (or create) the service account; add a public key; paste the line above.\n\
+         \x20   3. Save. Requests signed with this key act as that service account.\n\
+         \n\
+         Then use it: `signet load {name}` and sign with `signet sign-request` or the SDK adapters.\n\
+         The private key stays in the OS keyring; nothing above is secret.\n",
+        name = k.name,
+        title = doc.title,
+        line = doc.public_key,
+        id = doc.key_id,
+        fp = doc.fingerprint,
+    ))
+}
+
+/// `signet load`.
+pub fn load(socket: &Path, a: LoadArgs) -> Result<()> {
+    let mut client = Client::connect_to(socket)?;
+    let loaded = client.load_stored(&a.names, a.all, a.lifetime)?;
+    for k in &loaded {
+        let until = match k.expires_in {
+            Some(s) => format!("unloaded in {}", crate::duration::human(s)),
+            None => "no lifetime".to_owned(),
+        };
+        eprintln!("signet: loaded {} ({until})", k.name);
+    }
+    Ok(())
+}
+
+/// `signet unload`.
+pub fn unload(socket: &Path, a: UnloadArgs) -> Result<()> {
+    let mut client = Client::connect_to(socket)?;
+    let gone = client.unload_stored(&a.names, a.all)?;
+    if gone.is_empty() {
+        eprintln!("signet: no stored keys were loaded");
+    }
+    for k in &gone {
+        eprintln!("signet: unloaded {}", k.name);
+    }
+    Ok(())
+}
+
+/// `signet rename OLD NEW`.
+pub fn rename(socket: &Path, a: RenameArgs) -> Result<()> {
+    let mut client = Client::connect_to(socket)?;
+    let k = client.rename_stored(&a.old, &a.new)?;
+    eprintln!("signet: renamed {} to {}", a.old, k.name);
+    Ok(())
+}
+
+/// `signet doctor [--fix]`.
+pub fn doctor(socket: &Path, a: DoctorArgs, json: bool) -> Result<()> {
+    let mut client = Client::connect_to(socket)?;
+    let info = client.store_info()?;
+    let report = client.doctor(a.fix)?;
+    if json {
+        let doc = serde_json::json!({
+            "store": info.backend,
+            "findings": report.findings,
+            "remaining": report.remaining,
+        });
+        out(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
+    } else {
+        let mut text = format!("key store: {} (index {})\n", info.backend, info.index);
+        if report.findings.is_empty() {
+            text.push_str("index and keyring agree\n");
+        }
+        for f in &report.findings {
+            text.push_str(&format!("- {f}\n"));
+        }
+        out(&text)?;
+    }
+    if report.remaining > 0 {
+        bail!(
+            "{} problem(s) remain: see above (`signet doctor --fix` drops entries whose secret is gone)",
+            report.remaining
+        );
+    }
+    Ok(())
+}
+
+/// Asks "delete?" on the terminal; refuses without one unless `yes`.
+pub fn confirm_delete(k: &StoredKey, yes: bool) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !io::stdin().is_terminal() {
+        bail!(
+            "refusing to delete stored key {:?} without confirmation: stdin is not a terminal; pass --yes",
+            k.name
+        );
+    }
+    eprint!(
+        "Delete stored key {:?} ({}) from the {} keyring? This cannot be undone. [y/N] ",
+        k.name,
+        fingerprint(&ed25519_blob(&k.public)),
+        k.store
+    );
+    let mut answer = String::new();
+    io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("could not read the answer")?;
+    if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        bail!("not deleted");
+    }
+    Ok(())
+}
+
+/// The store part of `signet status`.
+pub fn status_text(info: &StoreInfo) -> String {
+    let mut s = format!(
+        "store:   {} ({})\n\
+         \x20        {}\n\
+         service: {}\n\
+         index:   {}\n",
+        info.backend, info.reason, info.persistence, info.service, info.index
+    );
+    if !info.problem.is_empty() {
+        s.push_str(&format!("problem: {}\n", info.problem));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_names() {
+        assert_eq!(default_import_name("ci-bot", Path::new("x")), "ci-bot");
+        assert_eq!(
+            default_import_name("a b", Path::new("/k/id_ed25519")),
+            "id_ed25519"
+        );
+        assert_eq!(default_import_name("", Path::new("-")), "imported");
+        assert_eq!(
+            default_import_name("", Path::new("/k/my key.txt")),
+            "imported"
+        );
+    }
+}

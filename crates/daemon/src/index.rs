@@ -1,0 +1,435 @@
+//! The key index: which keys the store holds, by name, without any secret.
+//!
+//! A TOML file (`keys.toml` next to the configuration file, or `[store]
+//! index`), made 0600 in a 0700 directory and always replaced atomically:
+//! written to a temporary file in the same directory, fsynced, renamed over
+//! the old one, and the directory fsynced, so a crash leaves either the old or
+//! the new index, never a torn one. Read-modify-write cycles hold an
+//! exclusive `flock` on `keys.toml.lock`, so two daemons sharing one
+//! configuration directory cannot lose each other's changes.
+//!
+//! Entries carry a `state`, the journal of the crash-safety protocol (see
+//! `vault`): `pending` (written *before* the secret goes into the keyring),
+//! `active`, and `removing` (a tombstone written *before* the secret is
+//! deleted). The private key never appears here.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Where an entry is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Being stored: the secret may or may not be in the keyring yet.
+    Pending,
+    /// Stored and verified.
+    Active,
+    /// Being deleted: the secret may or may not still be in the keyring.
+    Removing,
+}
+
+impl State {
+    /// The name written in the file and shown to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Active => "active",
+            State::Removing => "removing",
+        }
+    }
+}
+
+/// One stored key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// Unique name.
+    pub name: String,
+    /// Comment for the public key line.
+    #[serde(default)]
+    pub comment: String,
+    /// Encord key id: hex of the raw public key; the keyring account name.
+    pub key_id: String,
+    /// `SHA256:` fingerprint (for people; derived from the key id).
+    pub fingerprint: String,
+    /// When it was stored, RFC 3339 UTC.
+    pub created_at: String,
+    /// The store holding the secret (`keyutils`, `secret-service`, …).
+    pub store: String,
+    /// Journal state.
+    pub state: State,
+}
+
+impl Entry {
+    /// The raw public key, from the key id.
+    pub fn public(&self) -> Option<[u8; 32]> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(&self.key_id, &mut out).ok()?;
+        Some(out)
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexFile {
+    /// Format version (1).
+    pub version: u32,
+    /// The keys, in the order they were stored.
+    #[serde(default, rename = "key")]
+    pub keys: Vec<Entry>,
+}
+
+impl Default for IndexFile {
+    fn default() -> Self {
+        Self {
+            version: 1,
+            keys: Vec::new(),
+        }
+    }
+}
+
+impl IndexFile {
+    /// The entry named `name`.
+    pub fn by_name(&self, name: &str) -> Option<&Entry> {
+        self.keys.iter().find(|e| e.name == name)
+    }
+
+    /// The entry with key id `key_id`.
+    pub fn by_key_id(&self, key_id: &str) -> Option<&Entry> {
+        self.keys.iter().find(|e| e.key_id == key_id)
+    }
+
+    /// Mutable entry with key id `key_id`.
+    pub fn by_key_id_mut(&mut self, key_id: &str) -> Option<&mut Entry> {
+        self.keys.iter_mut().find(|e| e.key_id == key_id)
+    }
+
+    /// Removes the entry with key id `key_id`.
+    pub fn remove(&mut self, key_id: &str) -> Option<Entry> {
+        let i = self.keys.iter().position(|e| e.key_id == key_id)?;
+        Some(self.keys.remove(i))
+    }
+}
+
+/// Why the index could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// A file system error.
+    #[error("cannot {action} the key index {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// Which file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not a valid index.
+    #[error("the key index {} is invalid: {message}: fix or move the file (it holds no secrets; `signet doctor` rebuilds what the keyring can list)", path.display())]
+    Parse {
+        /// Which file.
+        path: PathBuf,
+        /// What is wrong, naming the key or line.
+        message: String,
+    },
+}
+
+const HEADER: &str = "# signet's key index: names and public information only.\n\
+# The private keys are in the OS keyring; this file holds no secret.\n\
+# Written by signetd; edit with `signet rename` / `signet remove`.\n\n";
+
+/// The index file and its lock.
+#[derive(Debug, Clone)]
+pub struct Index {
+    path: PathBuf,
+}
+
+impl Index {
+    /// The index at `path` (not read yet).
+    pub fn new(path: PathBuf) -> Self {
+        Self { path }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn io(&self, action: &'static str, source: std::io::Error) -> IndexError {
+        IndexError::Io {
+            action,
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Reads the file; a missing file is an empty index.
+    pub fn load(&self) -> Result<IndexFile, IndexError> {
+        let text = match fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(IndexFile::default()),
+            Err(e) => return Err(self.io("read", e)),
+        };
+        parse(&text).map_err(|message| IndexError::Parse {
+            path: self.path.clone(),
+            message,
+        })
+    }
+
+    /// Runs `f` on the index under the lock and writes the result back if
+    /// `f` succeeds (and changed something).
+    pub fn update<T, E: From<IndexError>>(
+        &self,
+        f: impl FnOnce(&mut IndexFile) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let _lock = self.lock()?;
+        let mut file = self.load()?;
+        let before = file.clone();
+        let out = f(&mut file)?;
+        if file != before {
+            self.save(&file)?;
+        }
+        Ok(out)
+    }
+
+    fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    fn ensure_dir(&self) -> Result<PathBuf, IndexError> {
+        let dir = self.dir();
+        if !dir.exists() {
+            let mut b = fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+            b.create(&dir)
+                .map_err(|e| self.io("create the directory of", e))?;
+        }
+        Ok(dir)
+    }
+
+    #[cfg(unix)]
+    fn lock(&self) -> Result<fs::File, IndexError> {
+        let dir = self.ensure_dir()?;
+        let name = format!(
+            "{}.lock",
+            self.path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "keys.toml".to_owned())
+        );
+        let mut opts = fs::OpenOptions::new();
+        opts.create(true).truncate(false).write(true);
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let f = opts.open(dir.join(name)).map_err(|e| self.io("lock", e))?;
+        rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| self.io("lock", e.into()))?;
+        Ok(f)
+    }
+
+    #[cfg(not(unix))]
+    fn lock(&self) -> Result<(), IndexError> {
+        self.ensure_dir()?;
+        Ok(())
+    }
+
+    /// Replaces the file atomically: temp file, fsync, rename, fsync dir.
+    pub fn save(&self, file: &IndexFile) -> Result<(), IndexError> {
+        let dir = self.ensure_dir()?;
+        let body = toml::to_string(file).map_err(|e| IndexError::Parse {
+            path: self.path.clone(),
+            message: format!("cannot serialise: {e}"),
+        })?;
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}",
+            self.path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            std::process::id()
+        ));
+        let mut opts = fs::OpenOptions::new();
+        opts.create(true).truncate(true).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let result = (|| {
+            let mut f = opts.open(&tmp)?;
+            f.write_all(HEADER.as_bytes())?;
+            f.write_all(body.as_bytes())?;
+            f.sync_all()?;
+            drop(f);
+            fs::rename(&tmp, &self.path)?;
+            // The rename is durable only once the directory is.
+            #[cfg(unix)]
+            fs::File::open(&dir)?.sync_all()?;
+            Ok(())
+        })();
+        result.map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            self.io("write", e)
+        })
+    }
+}
+
+/// Parses index text; the error names the offending key or line.
+pub fn parse(text: &str) -> Result<IndexFile, String> {
+    let file: IndexFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    if file.version != 1 {
+        return Err(format!(
+            "version = {} is not supported by this signetd (expected 1): upgrade signet",
+            file.version
+        ));
+    }
+    let mut names = std::collections::HashSet::new();
+    let mut ids = std::collections::HashSet::new();
+    for e in &file.keys {
+        if e.public().is_none() {
+            return Err(format!(
+                "key {:?}: key_id {:?} is not 64 hex digits",
+                e.name, e.key_id
+            ));
+        }
+        if !names.insert(e.name.as_str()) {
+            return Err(format!("two keys are named {:?}", e.name));
+        }
+        if !ids.insert(e.key_id.as_str()) {
+            return Err(format!("key id {} is listed twice", e.key_id));
+        }
+    }
+    Ok(file)
+}
+
+/// Seconds since the epoch as RFC 3339 UTC (`2025-01-02T03:04:05Z`).
+pub fn rfc3339(unix: u64) -> String {
+    let days = unix / 86_400;
+    let secs = unix % 86_400;
+    // Civil-from-days (Howard Hinnant's algorithm), for days since 1970-01-01.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, id: u8, state: State) -> Entry {
+        Entry {
+            name: name.into(),
+            comment: String::new(),
+            key_id: hex::encode([id; 32]),
+            fingerprint: "SHA256:x".into(),
+            created_at: rfc3339(0),
+            store: "memory".into(),
+            state,
+        }
+    }
+
+    #[test]
+    fn atomic_write_round_trip_and_modes() -> Result<(), IndexError> {
+        let dir = tempfile::tempdir().map_err(|e| IndexError::Io {
+            action: "tmp",
+            path: PathBuf::new(),
+            source: e,
+        })?;
+        let idx = Index::new(dir.path().join("sub").join("keys.toml"));
+        assert_eq!(idx.load()?, IndexFile::default());
+        idx.update(|f| {
+            f.keys.push(entry("a", 1, State::Pending));
+            Ok::<_, IndexError>(())
+        })?;
+        idx.update(|f| {
+            if let Some(e) = f.by_key_id_mut(&hex::encode([1; 32])) {
+                e.state = State::Active;
+            }
+            f.keys.push(entry("b", 2, State::Removing));
+            Ok::<_, IndexError>(())
+        })?;
+        let back = idx.load()?;
+        assert_eq!(back.keys.len(), 2);
+        assert_eq!(back.keys[0].state, State::Active);
+        assert_eq!(back.keys[1].state, State::Removing);
+        let text = fs::read_to_string(idx.path()).unwrap_or_default();
+        assert!(text.contains("state = \"removing\""), "{text}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = |p: &Path| fs::metadata(p).map(|m| m.permissions().mode() & 0o777).ok();
+            assert_eq!(mode(idx.path()), Some(0o600));
+            assert_eq!(mode(&dir.path().join("sub")), Some(0o700));
+        }
+        // No temporary file is left behind.
+        let names: Vec<String> = fs::read_dir(dir.path().join("sub"))
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn failed_update_writes_nothing() -> Result<(), IndexError> {
+        let dir = tempfile::tempdir().map_err(|e| IndexError::Io {
+            action: "tmp",
+            path: PathBuf::new(),
+            source: e,
+        })?;
+        let idx = Index::new(dir.path().join("keys.toml"));
+        let r: Result<(), IndexError> = idx.update(|f| {
+            f.keys.push(entry("a", 1, State::Active));
+            Err(IndexError::Parse {
+                path: PathBuf::new(),
+                message: "no".into(),
+            })
+        });
+        assert!(r.is_err());
+        assert!(!idx.path().exists());
+        Ok(())
+    }
+
+    #[test]
+    fn parse_errors_name_the_problem() {
+        let unknown = "version = 1\n[[key]]\nname = \"a\"\nkey_id = \"00\"\nfingerprint = \"x\"\ncreated_at = \"x\"\nstore = \"m\"\nstate = \"active\"\nsecret = \"x\"\n";
+        let e = parse(unknown).err().unwrap_or_default();
+        assert!(e.contains("secret"), "{e}");
+        let bad_id = unknown.replace("secret = \"x\"\n", "");
+        let e = parse(&bad_id).err().unwrap_or_default();
+        assert!(e.contains("64 hex"), "{e}");
+        let bad_state = bad_id
+            .replace("\"00\"", &format!("\"{}\"", hex::encode([1; 32])))
+            .replace("active", "half");
+        let e = parse(&bad_state).err().unwrap_or_default();
+        assert!(e.contains("half") || e.contains("variant"), "{e}");
+        assert!(parse("version = 2\n").is_err());
+    }
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+    }
+}

@@ -1,0 +1,173 @@
+//! Stores reached through the `keyring` crate's v4 architecture:
+//! `keyring-core` entries built by a store crate chosen at run time.
+//!
+//! - Secret Service over D-Bus (GNOME Keyring, KWallet, KeePassXC):
+//!   `zbus-secret-service-keyring-store` (pure Rust; the secret crosses the
+//!   bus encrypted, `EncryptionType::Dh`). Linux; tested here against a real
+//!   gnome-keyring.
+//! - macOS Keychain: `apple-native-keyring-store` (`keychain` feature).
+//!   Written and `cfg`-gated; **not built or run here**.
+//! - Windows Credential Manager: `windows-native-keyring-store`. Written and
+//!   `cfg`-gated; **not built or run here**.
+//!
+//! Entry: service = the keyring service name, user = the key id, secret =
+//! the 32-byte seed (binary API).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use keyring_core::{CredentialStore, Entry, Error as KrError};
+use signet_proto::Ed25519Seed;
+use zeroize::Zeroizing;
+
+use crate::keystore::{seed_from_bytes, KeyStore, StoreError};
+
+/// A `keyring-core` store under one service name.
+pub struct KeyringCore {
+    name: &'static str,
+    fix: &'static str,
+    service: String,
+    store: Arc<CredentialStore>,
+}
+
+#[cfg(target_os = "linux")]
+const SECRET_SERVICE_FIX: &str =
+    "start or unlock a Secret Service in your session (GNOME Keyring, \
+KWallet, KeePassXC with Secret Service integration), e.g. log in to the desktop or run \
+`gnome-keyring-daemon --unlock`; or use the kernel keyring with SIGNET_STORE=keyutils";
+
+/// Opens the Secret Service store (connects to the session bus). Blocks.
+#[cfg(target_os = "linux")]
+pub fn secret_service(service: &str) -> Result<KeyringCore, StoreError> {
+    let store =
+        zbus_secret_service_keyring_store::Store::new().map_err(|e| StoreError::Unavailable {
+            store: "secret-service",
+            detail: e.to_string(),
+            fix: SECRET_SERVICE_FIX.to_owned(),
+        })?;
+    let kc = KeyringCore {
+        name: "secret-service",
+        fix: SECRET_SERVICE_FIX,
+        service: service.to_owned(),
+        store,
+    };
+    // A search proves the service answers (and unlocks the collection, or
+    // fails saying it is locked) before the daemon relies on it.
+    kc.list()?;
+    Ok(kc)
+}
+
+/// Opens the macOS login keychain. Blocks.
+#[cfg(target_os = "macos")]
+pub fn keychain(service: &str) -> Result<KeyringCore, StoreError> {
+    const FIX: &str =
+        "unlock the login keychain (Keychain Access), or allow signetd when macOS asks";
+    let store = apple_native_keyring_store::keychain::Store::new().map_err(|e| {
+        StoreError::Unavailable {
+            store: "keychain",
+            detail: e.to_string(),
+            fix: FIX.to_owned(),
+        }
+    })?;
+    Ok(KeyringCore {
+        name: "keychain",
+        fix: FIX,
+        service: service.to_owned(),
+        store,
+    })
+}
+
+/// Opens the Windows Credential Manager. Blocks.
+#[cfg(windows)]
+pub fn windows(service: &str) -> Result<KeyringCore, StoreError> {
+    const FIX: &str = "check that the Credential Manager service runs for your user";
+    let store =
+        windows_native_keyring_store::Store::new().map_err(|e| StoreError::Unavailable {
+            store: "windows",
+            detail: e.to_string(),
+            fix: FIX.to_owned(),
+        })?;
+    Ok(KeyringCore {
+        name: "windows",
+        fix: FIX,
+        service: service.to_owned(),
+        store,
+    })
+}
+
+impl KeyringCore {
+    fn entry(&self, key_id: &str) -> Result<Entry, StoreError> {
+        let label = format!("signet Ed25519 key {key_id} ({})", self.service);
+        let mut mods = HashMap::new();
+        if self.name == "secret-service" {
+            mods.insert("label", label.as_str());
+        }
+        let mods = (!mods.is_empty()).then_some(&mods);
+        self.store
+            .build(&self.service, key_id, mods)
+            .map_err(|e| self.error(e))
+    }
+
+    fn error(&self, e: KrError) -> StoreError {
+        match e {
+            KrError::NoStorageAccess(inner) => StoreError::Locked {
+                store: self.name,
+                detail: inner.to_string(),
+                fix: self.fix.to_owned(),
+            },
+            KrError::PlatformFailure(inner) => StoreError::Unavailable {
+                store: self.name,
+                detail: inner.to_string(),
+                fix: self.fix.to_owned(),
+            },
+            other => StoreError::Failed {
+                store: self.name,
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+impl KeyStore for KeyringCore {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn put(&self, key_id: &str, seed: &Ed25519Seed) -> Result<(), StoreError> {
+        self.entry(key_id)?
+            .set_secret(seed.expose())
+            .map_err(|e| self.error(e))
+    }
+
+    fn get(&self, key_id: &str) -> Result<Option<Ed25519Seed>, StoreError> {
+        match self.entry(key_id)?.get_secret() {
+            Ok(bytes) => seed_from_bytes(self.name, key_id, Zeroizing::new(bytes)).map(Some),
+            Err(KrError::NoEntry) => Ok(None),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    fn delete(&self, key_id: &str) -> Result<bool, StoreError> {
+        match self.entry(key_id)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(KrError::NoEntry) => Ok(false),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    fn list(&self) -> Result<Option<Vec<String>>, StoreError> {
+        let spec = HashMap::from([("service", self.service.as_str())]);
+        match self.store.search(&spec) {
+            Ok(entries) => Ok(Some(
+                entries
+                    .iter()
+                    .filter_map(|e| e.get_specifiers())
+                    .filter(|(service, _)| *service == self.service)
+                    .map(|(_, user)| user)
+                    .collect(),
+            )),
+            Err(KrError::NotSupportedByStore(_)) => Ok(None),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! Key sources for services: keys named in the configuration with where they
+//! come from, loaded at start-up, failing closed.
+//!
+//! ```toml
+//! [keys.ci-bot]
+//! source = "credential"      # $CREDENTIALS_DIRECTORY/ci-bot (LoadCredential[Encrypted]=)
+//! # credential = "other"     # the credential's name, if not the key's
+//! [keys.deploy]
+//! source = "file"            # an explicit plain file: must be 0600 (or 0400), owned by signetd's uid
+//! path = "/etc/signet/deploy.key"
+//! [keys.release]
+//! source = "keyring"         # the key store of `signet generate`/`import`
+//! ```
+//!
+//! A credential or file holds an unencrypted OpenSSH Ed25519 private key
+//! (`ssh-keygen -t ed25519 -N ''`) or a PKCS#8 PEM one. Encryption at rest is
+//! systemd's job (`systemd-creds encrypt`, TPM- or host-key-sealed), so no
+//! plaintext key file needs to exist on the machine. There is no silent
+//! fallback: a key that cannot be read stops the daemon with a log line
+//! naming the key and its source, and a non-zero exit.
+//!
+//! The bytes are read into a zeroizing buffer and the seed goes straight into
+//! the key table's locked memory.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use signet_proto::Ed25519Seed;
+use tokio::time::Instant;
+use tracing::info;
+use zeroize::Zeroizing;
+
+use crate::config::{Config, KeyConfig};
+use crate::dispatch::Agent;
+use crate::keys::LoadedKey;
+
+/// Where a configured key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `$CREDENTIALS_DIRECTORY/<name>` (systemd `LoadCredential=`/`LoadCredentialEncrypted=`).
+    Credential(String),
+    /// A plain file with owner-only permissions.
+    File(PathBuf),
+    /// The key store (OS keyring) of `signet generate`/`signet import`.
+    Keyring,
+}
+
+impl KeySource {
+    /// The source named by a `[keys.NAME]` table, if it names one.
+    pub fn of(name: &str, k: &KeyConfig) -> Result<Option<Self>, String> {
+        let Some(source) = k.source.as_deref() else {
+            if k.path.is_some() || k.credential.is_some() {
+                return Err(format!(
+                    "keys.{name}: `path`/`credential` need `source = \"file\"`/`\"credential\"`"
+                ));
+            }
+            return Ok(None);
+        };
+        let only = |field: &str, set: bool| {
+            if set {
+                Err(format!(
+                    "keys.{name}: `{field}` does not apply to source = {source:?}"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match source {
+            "credential" => {
+                only("path", k.path.is_some())?;
+                let cred = k.credential.clone().unwrap_or_else(|| name.to_owned());
+                if cred.is_empty() || cred.contains('/') || cred == "." || cred == ".." {
+                    return Err(format!(
+                        "keys.{name}: credential name {cred:?} must be a plain file name"
+                    ));
+                }
+                Ok(Some(KeySource::Credential(cred)))
+            }
+            "file" => {
+                only("credential", k.credential.is_some())?;
+                match &k.path {
+                    Some(p) if p.is_absolute() => Ok(Some(KeySource::File(p.clone()))),
+                    Some(p) => Err(format!(
+                        "keys.{name}: path {} must be absolute",
+                        p.display()
+                    )),
+                    None => Err(format!(
+                        "keys.{name}: source = \"file\" needs `path = \"/absolute/path\"`"
+                    )),
+                }
+            }
+            "keyring" => {
+                only("path", k.path.is_some())?;
+                only("credential", k.credential.is_some())?;
+                Ok(Some(KeySource::Keyring))
+            }
+            other => Err(format!(
+                "keys.{name}: source = {other:?} is not a key source: use \"credential\", \"file\" or \"keyring\" \
+                 (an unencrypted file is only ever read when named explicitly with source = \"file\")"
+            )),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            KeySource::Credential(c) => format!("systemd credential {c:?}"),
+            KeySource::File(p) => format!("file {}", p.display()),
+            KeySource::Keyring => "the key store".to_owned(),
+        }
+    }
+}
+
+/// Checks every `[keys.NAME]` source setting (called by `config::parse`).
+pub fn validate(cfg: &Config) -> anyhow::Result<()> {
+    for (name, k) in &cfg.keys {
+        KeySource::of(name, k).map_err(anyhow::Error::msg)?;
+    }
+    Ok(())
+}
+
+/// Why a configured key could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot load key {name:?} from {source_desc}: {why}")]
+pub struct SourceError {
+    name: String,
+    source_desc: String,
+    why: String,
+}
+
+/// Loads every key that has a `source`, in name order. The first failure
+/// stops start-up (fail closed): the error names the key, its source and
+/// what to do.
+pub async fn load_configured(agent: &Arc<Agent>) -> anyhow::Result<usize> {
+    let config = agent.config();
+    let mut n = 0;
+    for (name, k) in &config.keys {
+        let Some(source) = KeySource::of(name, k).map_err(anyhow::Error::msg)? else {
+            continue;
+        };
+        let err = |why: String| SourceError {
+            name: name.clone(),
+            source_desc: source.describe(),
+            why,
+        };
+        let seed = match &source {
+            KeySource::Credential(c) => {
+                let name = c.clone();
+                tokio::task::spawn_blocking(move || read_credential(&name))
+                    .await
+                    .map_err(|e| err(e.to_string()))?
+            }
+            KeySource::File(p) => {
+                let p = p.clone();
+                tokio::task::spawn_blocking(move || read_private_file(&p))
+                    .await
+                    .map_err(|e| err(e.to_string()))?
+            }
+            KeySource::Keyring => from_key_store(agent, name).await,
+        }
+        .map_err(err)?;
+        let public = crate::vault::public_of(&seed);
+        let expires_at = k
+            .lifetime
+            .and_then(|l| l.0)
+            .map(|s| Instant::now() + Duration::from_secs(s));
+        let kind = match &source {
+            KeySource::Credential(_) => "credential",
+            KeySource::File(_) => "file",
+            KeySource::Keyring => crate::vault_ext::SOURCE,
+        };
+        let key = LoadedKey::new(
+            &seed,
+            public,
+            name.clone(),
+            expires_at,
+            k.confirm,
+            kind.to_owned(),
+        )
+        .map_err(|e| err(e.to_string()))?;
+        drop(seed);
+        agent.keys.add(key);
+        info!(key = %name, source = %source.describe(), "loaded configured key");
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Reads `$CREDENTIALS_DIRECTORY/<name>`.
+pub fn read_credential(name: &str) -> Result<Ed25519Seed, String> {
+    let dir = std::env::var_os("CREDENTIALS_DIRECTORY")
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| {
+            format!(
+                "$CREDENTIALS_DIRECTORY is not set: add `LoadCredentialEncrypted={name}:/etc/signet/credentials/{name}.cred` \
+                 (or LoadCredential=) to the service unit"
+            )
+        })?;
+    let path = Path::new(&dir).join(name);
+    let bytes = read_zeroizing(&path).map_err(|e| {
+        format!(
+            "cannot read {}: {e}; check the unit's LoadCredential[Encrypted]={name}:… line and that the credential exists",
+            path.display()
+        )
+    })?;
+    parse_private_key(&bytes)
+}
+
+/// Reads an explicitly configured plain key file, refusing one that others
+/// could read or that another user owns.
+pub fn read_private_file(path: &Path) -> Result<Ed25519Seed, String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".to_owned());
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "its permissions {mode:04o} let group or others read it: run `chmod 600 {}` \
+             (better: put the key in a systemd credential, see docs/service-accounts.md)",
+            path.display()
+        ));
+    }
+    let uid = rustix::process::geteuid().as_raw();
+    if meta.uid() != uid {
+        return Err(format!(
+            "it is owned by uid {}, not by signetd's uid {uid}: run `chown {uid} {}`",
+            meta.uid(),
+            path.display()
+        ));
+    }
+    let bytes = read_zeroizing(path).map_err(|e| format!("cannot read it: {e}"))?;
+    parse_private_key(&bytes)
+}
+
+fn read_zeroizing(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path)?;
+    // Key files are small; refuse anything implausible before reading it.
+    let len = f.metadata()?.len();
+    if len > 64 * 1024 {
+        return Err(std::io::Error::other(format!(
+            "{len} bytes is too large for an Ed25519 private key"
+        )));
+    }
+    let mut buf = Zeroizing::new(Vec::with_capacity(len as usize + 1));
+    f.read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// Parses an unencrypted OpenSSH Ed25519 private key or a PKCS#8 PEM one.
+pub fn parse_private_key(bytes: &[u8]) -> Result<Ed25519Seed, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        "it is not a text key file: use an OpenSSH or PKCS#8 PEM Ed25519 private key".to_owned()
+    })?;
+    let trimmed = text.trim_start();
+    if trimmed.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----") {
+        let key = ssh_key::PrivateKey::from_openssh(text)
+            .map_err(|e| format!("not a valid OpenSSH private key: {e}"))?;
+        if key.is_encrypted() {
+            return Err("the OpenSSH key is passphrase-protected, and a service has nobody to type it: \
+                        remove the passphrase (`ssh-keygen -p -N '' -f KEY`) and encrypt the file with \
+                        `systemd-creds encrypt` instead"
+                .to_owned());
+        }
+        let pair = key.key_data().ed25519().ok_or_else(|| {
+            format!(
+                "it is a {} key; signet holds Ed25519 keys only",
+                key.algorithm()
+            )
+        })?;
+        return Ok(Ed25519Seed::new(pair.private.to_bytes()));
+    }
+    if trimmed.starts_with("-----BEGIN PRIVATE KEY-----") {
+        use ed25519_dalek::pkcs8::DecodePrivateKey as _;
+        let signing = ed25519_dalek::SigningKey::from_pkcs8_pem(text)
+            .map_err(|e| format!("not a PKCS#8 Ed25519 private key: {e}"))?;
+        return Ok(Ed25519Seed::new(signing.to_bytes()));
+    }
+    if trimmed.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        return Err(
+            "encrypted PKCS#8 is not supported: store the key unencrypted inside \
+                    `systemd-creds encrypt` instead"
+                .to_owned(),
+        );
+    }
+    Err(
+        "not an OpenSSH (`-----BEGIN OPENSSH PRIVATE KEY-----`) or PKCS#8 PEM \
+         (`-----BEGIN PRIVATE KEY-----`) Ed25519 private key"
+            .to_owned(),
+    )
+}
+
+async fn from_key_store(agent: &Arc<Agent>, name: &str) -> Result<Ed25519Seed, String> {
+    let vault = agent
+        .vault()
+        .ok_or_else(|| "the key store is not open".to_owned())?;
+    let name = name.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let entry = vault.find(&name).map_err(|e| e.to_string())?;
+        vault.secret(&entry).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    // `ssh-keygen -t ed25519 -N '' -C test` (a throwaway test key).
+    const OPENSSH: &str = "-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACDgRLQuaZE9k9WEqvLUmJQuqYnoXmFe0219pgx+NDAIMgAAAJDoKtfC6CrX
+wgAAAAtzc2gtZWQyNTUxOQAAACDgRLQuaZE9k9WEqvLUmJQuqYnoXmFe0219pgx+NDAIMg
+AAAEAQtCwExKhsZClmQ+lvtnCejZmilVtRlIDK6rKUOTovz+BEtC5pkT2T1YSq8tSYlC6p
+ieheYV7TbX2mDH40MAgyAAAAB3Rlc3RrZXkBAgMEBQY=
+-----END OPENSSH PRIVATE KEY-----
+";
+
+    fn key_config(text: &str) -> KeyConfig {
+        toml::from_str(text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn sources_parse_and_refuse_nonsense() {
+        let of = |t: &str| KeySource::of("ci", &key_config(t));
+        assert_eq!(
+            of("source = \"credential\""),
+            Ok(Some(KeySource::Credential("ci".into())))
+        );
+        assert_eq!(
+            of("source = \"credential\"\ncredential = \"bot\""),
+            Ok(Some(KeySource::Credential("bot".into())))
+        );
+        assert_eq!(
+            of("source = \"file\"\npath = \"/k\""),
+            Ok(Some(KeySource::File("/k".into())))
+        );
+        assert_eq!(of("source = \"keyring\""), Ok(Some(KeySource::Keyring)));
+        assert_eq!(of("autoload = true"), Ok(None));
+        for bad in [
+            "source = \"plaintext\"",
+            "source = \"file\"",
+            "source = \"file\"\npath = \"relative\"",
+            "source = \"credential\"\ncredential = \"../x\"",
+            "path = \"/k\"",
+            "source = \"keyring\"\npath = \"/k\"",
+        ] {
+            assert!(of(bad).is_err(), "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn openssh_and_pkcs8_keys_parse() -> Result<(), String> {
+        let seed = parse_private_key(OPENSSH.as_bytes())?;
+        let public = crate::vault::public_of(&seed);
+        assert_eq!(
+            hex::encode(public),
+            "e044b42e69913d93d584aaf2d498942ea989e85e615ed36d7da60c7e34300832"
+        );
+        use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+        let signing = ed25519_dalek::SigningKey::from_bytes(seed.expose());
+        let pem = signing
+            .to_pkcs8_pem(Default::default())
+            .map_err(|e| e.to_string())?;
+        let again = parse_private_key(pem.as_bytes())?;
+        assert_eq!(again.expose(), seed.expose());
+        let e = parse_private_key(b"hello").err().unwrap_or_default();
+        assert!(e.contains("OpenSSH"), "{e}");
+        Ok(())
+    }
+
+    #[test]
+    fn plain_file_must_be_private() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("k");
+        std::fs::write(&path, OPENSSH)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640))?;
+        let e = read_private_file(&path).err().unwrap_or_default();
+        assert!(e.contains("0640") && e.contains("chmod 600"), "{e}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        read_private_file(&path)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,81 @@
+//! The daemon's whole dispatcher (`Agent::handle`) on arbitrary message
+//! bodies, with fixed keys loaded, as OpenSSH's agent_fuzz harness does.
+//! Checks that exactly one well-formed reply frame comes out of every call.
+//!
+//! The keys are the throwaway ones in the captured `ADD_IDENTITY` seeds, so
+//! the captured sign requests reach a loaded key. No askpass program is set,
+//! so confirm-constrained keys fail closed at once. `stop@signet` only
+//! cancels a token nothing waits on. Every input gets a fresh agent (a
+//! `LOCK` in one input cannot change the next), so a crash reproduces from
+//! its input alone. The runtime's clock is paused: the growing delay after a
+//! wrong unlock passphrase passes instantly.
+#![no_main]
+
+use std::sync::{Mutex, OnceLock};
+
+use libfuzzer_sys::fuzz_target;
+use signet_proto::{frame, Response};
+use signetd::caller::Peer;
+use signetd::config::Config;
+use signetd::dispatch::Agent;
+use tokio_util::sync::CancellationToken;
+
+const KEYS: &[&[u8]] = &[
+    include_bytes!("../seeds/add-identity-1.bin"),
+    include_bytes!("../seeds/add-id-constrained-1.bin"),
+];
+
+
+fn fresh_agent(runtime: &tokio::runtime::Runtime) -> Agent {
+    let agent = Agent::new(Config::default(), "fuzz.sock".into(), CancellationToken::new());
+    let peer = peer();
+    for add in KEYS {
+        let mut out = Vec::new();
+        runtime.block_on(agent.handle(add, &peer, &mut out));
+        assert_eq!(out, [0, 0, 0, 1, 6], "loading a fixed key failed");
+    }
+    agent
+}
+
+fn peer() -> Peer {
+    Peer {
+        uid: 1000,
+        gid: 1000,
+        pid: None,
+    }
+}
+
+fn runtime() -> &'static Mutex<tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<Mutex<tokio::runtime::Runtime>> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        // No askpass: confirm refuses without spawning anything.
+        std::env::remove_var("SIGNET_ASKPASS");
+        std::env::remove_var("SSH_ASKPASS");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .expect("runtime");
+        Mutex::new(runtime)
+    })
+}
+
+fuzz_target!(|body: &[u8]| {
+    if body.len() > frame::MAX_FRAME_LEN {
+        return; // the session never hands the dispatcher more
+    }
+    let runtime = runtime().lock().unwrap_or_else(|p| p.into_inner());
+    let agent = fresh_agent(&runtime);
+    let peer = peer();
+    let mut out = Vec::new();
+    runtime.block_on(agent.handle(body, &peer, &mut out));
+    // Exactly one frame, and it decodes as a reply.
+    let (reply, total) = match frame::split(&out) {
+        Ok(Some(split)) => split,
+        other => panic!("no whole reply frame: {other:?} from {out:?}"),
+    };
+    assert_eq!(total, out.len(), "more than one reply frame");
+    if let Err(e) = Response::decode(reply) {
+        panic!("malformed reply {reply:?}: {e}");
+    }
+});
