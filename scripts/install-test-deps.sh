@@ -20,6 +20,9 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 #   libsecret-tools  secret-tool, to inspect the Secret Service from tests
 #   openssl          openssl genpkey, to make the PKCS#8 keys `signet import` reads
 #   util-linux       setpriv/runuser, to connect as another user (peer check)
+#   systemd          systemd-analyze, systemd-socket-activate, systemd-creds (unit,
+#                    activation and credential tests; systemd need not run as PID 1)
+#   passwd           useradd/groupadd, for the build-machine allow-list test
 #   python3-venv     python3 -m venv for the Python adapter's tests
 packages=(
   openssh-client
@@ -32,6 +35,8 @@ packages=(
   libsecret-tools
   openssl
   util-linux
+  systemd
+  passwd
   python3
   python3-venv
 )

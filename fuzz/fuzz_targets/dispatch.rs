@@ -5,9 +5,11 @@
 //! The keys are the throwaway ones in the captured `ADD_IDENTITY` seeds, so
 //! the captured sign requests reach a loaded key. No askpass program is set,
 //! so confirm-constrained keys fail closed at once. `stop@signet` only
-//! cancels a token nothing waits on. Every input gets a fresh agent (a
-//! `LOCK` in one input cannot change the next), so a crash reproduces from
-//! its input alone. The runtime's clock is paused: the growing delay after a
+//! cancels a token nothing waits on. Every input starts from the same state:
+//! after an input that changed the keys or locked the agent, the agent is
+//! rebuilt (rebuilding every time costs two key derivations per run, which
+//! under coverage instrumentation slows fuzzing tenfold), so a crash
+//! reproduces from its input alone. The runtime's clock is paused: the growing delay after a
 //! wrong unlock passphrase passes instantly.
 #![no_main]
 
@@ -45,9 +47,31 @@ fn peer() -> Peer {
     }
 }
 
-fn runtime() -> &'static Mutex<tokio::runtime::Runtime> {
-    static RUNTIME: OnceLock<Mutex<tokio::runtime::Runtime>> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
+struct State {
+    runtime: tokio::runtime::Runtime,
+    agent: Agent,
+    initial: Vec<KeyState>,
+}
+
+/// What of a key an input can change (its remaining lifetime aside, which
+/// the paused clock moves only when a wrong unlock passphrase is delayed).
+type KeyState = (Vec<u8>, String, bool, bool);
+
+impl State {
+    fn keys(&self) -> Vec<KeyState> {
+        let now = self.runtime.block_on(async { tokio::time::Instant::now() });
+        self.agent
+            .keys
+            .infos(now)
+            .into_iter()
+            .map(|k| (k.key_blob, k.name, k.confirm, k.expires_in.is_some()))
+            .collect()
+    }
+}
+
+fn state() -> &'static Mutex<State> {
+    static STATE: OnceLock<Mutex<State>> = OnceLock::new();
+    STATE.get_or_init(|| {
         // No askpass: confirm refuses without spawning anything.
         std::env::remove_var("SIGNET_ASKPASS");
         std::env::remove_var("SSH_ASKPASS");
@@ -56,7 +80,14 @@ fn runtime() -> &'static Mutex<tokio::runtime::Runtime> {
             .start_paused(true)
             .build()
             .expect("runtime");
-        Mutex::new(runtime)
+        let agent = fresh_agent(&runtime);
+        let mut st = State {
+            runtime,
+            agent,
+            initial: Vec::new(),
+        };
+        st.initial = st.keys();
+        Mutex::new(st)
     })
 }
 
@@ -64,11 +95,14 @@ fuzz_target!(|body: &[u8]| {
     if body.len() > frame::MAX_FRAME_LEN {
         return; // the session never hands the dispatcher more
     }
-    let runtime = runtime().lock().unwrap_or_else(|p| p.into_inner());
-    let agent = fresh_agent(&runtime);
+    let mut guard = state().lock().unwrap_or_else(|p| p.into_inner());
+    let st = &mut *guard;
     let peer = peer();
     let mut out = Vec::new();
-    runtime.block_on(agent.handle(body, &peer, &mut out));
+    st.runtime.block_on(st.agent.handle(body, &peer, &mut out));
+    if st.agent.lock.is_locked() || st.keys() != st.initial {
+        st.agent = fresh_agent(&st.runtime);
+    }
     // Exactly one frame, and it decodes as a reply.
     let (reply, total) = match frame::split(&out) {
         Ok(Some(split)) => split,
