@@ -30,3 +30,5 @@ pub mod sources;
 pub mod system;
 pub mod vault;
 pub mod vault_ext;
+#[cfg(unix)]
+pub mod workers;

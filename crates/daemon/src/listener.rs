@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustix::fs::Mode;
-use tokio::net::UnixListener;
+use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
@@ -27,6 +27,7 @@ use crate::caller::Peer;
 use crate::dispatch::Agent;
 use crate::session;
 use crate::system::{Access, Policy};
+use crate::workers::Workers;
 
 /// Why the socket could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +169,14 @@ pub async fn run_with(
 ) {
     let slots = Arc::new(Semaphore::new(max_connections));
     let tracker = TaskTracker::new();
+    let workers = match Workers::start(Workers::default_count()) {
+        Ok(w) => w,
+        Err(e) => {
+            error!("cannot start connection workers: {e}");
+            agent.shutdown.cancel();
+            return;
+        }
+    };
     let mut backoff = Duration::ZERO;
     loop {
         let accepted = tokio::select! {
@@ -206,7 +215,22 @@ pub async fn run_with(
             warn!(%peer, "refused connection: {max_connections} connections already open (agent.max_connections)");
             continue;
         };
-        tracker.spawn(session::serve(stream, peer, agent.clone(), permit));
+        // Hand the socket to a worker's own reactor (see `workers`).
+        let stream = match stream.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(%peer, "dropped connection: cannot hand it to a worker: {e}");
+                continue;
+            }
+        };
+        let agent = agent.clone();
+        let session = tracker.track_future(async move {
+            match UnixStream::from_std(stream) {
+                Ok(stream) => session::serve(stream, peer, agent, permit).await,
+                Err(e) => warn!(%peer, "dropped connection: {e}"),
+            }
+        });
+        workers.spawn(move || session);
     }
     tracker.close();
     if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
@@ -215,6 +239,7 @@ pub async fn run_with(
             tracker.len()
         );
     }
+    drop(workers);
 }
 
 #[cfg(test)]

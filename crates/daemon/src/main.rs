@@ -170,7 +170,14 @@ fn run(args: Args) -> anyhow::Result<()> {
         #[cfg(unix)]
         inherited,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // On Unix the main runtime only accepts connections, handles signals and
+    // reaps lifetimes; connections run on per-core workers (see
+    // signetd::workers), so one thread is enough here.
+    #[cfg(unix)]
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    #[cfg(windows)]
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    let runtime = builder
         .enable_all()
         .thread_name("signetd")
         .build()
