@@ -24,6 +24,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 #                    activation and credential tests; systemd need not run as PID 1)
 #   passwd           useradd/groupadd, for the build-machine allow-list test
 #   python3-venv     python3 -m venv for the Python adapter's tests
+#   strace           the hardening test's ptrace attach attempt (strace -p)
 packages=(
   openssh-client
   openssh-server
@@ -39,6 +40,7 @@ packages=(
   passwd
   python3
   python3-venv
+  strace
 )
 
 missing=()

@@ -4,7 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use signet_proto::extension::{self, ExtensionError, SignHttpReply, SignHttpRequest, Status, VersionReply};
+use signet_proto::extension::{
+    self, ExtensionError, SignHttpReply, SignHttpRequest, Status, VersionReply,
+};
 use signet_proto::{frame, Request, Response};
 
 fuzz_target!(|data: &[u8]| {
@@ -31,7 +33,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(resp) = Response::decode(data) {
         let mut again = Vec::new();
         resp.encode_frame(&mut again);
-        assert_eq!(Response::decode(&again[frame::LEN_PREFIX..]).as_ref(), Ok(&resp));
+        assert_eq!(
+            Response::decode(&again[frame::LEN_PREFIX..]).as_ref(),
+            Ok(&resp)
+        );
     }
 
     if let Ok(v) = SignHttpRequest::decode(data) {

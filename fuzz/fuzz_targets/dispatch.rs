@@ -9,8 +9,8 @@
 //! after an input that changed the keys or locked the agent, the agent is
 //! rebuilt (rebuilding every time costs two key derivations per run, which
 //! under coverage instrumentation slows fuzzing tenfold), so a crash
-//! reproduces from its input alone. The runtime's clock is paused: the growing delay after a
-//! wrong unlock passphrase passes instantly.
+//! reproduces from its input alone. The runtime's clock is paused: the
+//! growing delay after a wrong unlock passphrase passes instantly.
 #![no_main]
 
 use std::sync::{Mutex, OnceLock};
@@ -27,9 +27,12 @@ const KEYS: &[&[u8]] = &[
     include_bytes!("../seeds/add-id-constrained-1.bin"),
 ];
 
-
 fn fresh_agent(runtime: &tokio::runtime::Runtime) -> Agent {
-    let agent = Agent::new(Config::default(), "fuzz.sock".into(), CancellationToken::new());
+    let agent = Agent::new(
+        Config::default(),
+        "fuzz.sock".into(),
+        CancellationToken::new(),
+    );
     let peer = peer();
     for add in KEYS {
         let mut out = Vec::new();
