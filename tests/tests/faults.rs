@@ -215,10 +215,14 @@ fn sigterm_with_requests_in_flight_completes_them_or_fails_cleanly() {
             exchange(&mut s, &frame)
         })
     };
-    // Busy clients signing back to back until the daemon goes away.
+    // Busy clients signing back to back until the daemon goes away. Each
+    // reports its first signature, so SIGTERM is sent only once all eight are
+    // connected and served: what is tested is what happens to them after it.
+    let (first_tx, first_rx) = std::sync::mpsc::channel::<()>();
     let busy: Vec<_> = (0..8)
         .map(|i| {
             let socket = socket.clone();
+            let first_tx = first_tx.clone();
             let data = format!("busy {i}").into_bytes();
             let frame = sign_frame(&plain, &data);
             let public = plain.public();
@@ -231,6 +235,9 @@ fn sigterm_with_requests_in_flight_completes_them_or_fails_cleanly() {
                         Outcome::Reply(Response::Signature(sig)) => {
                             verify_ssh_signature(&public, &data, &sig);
                             served += 1;
+                            if served == 1 {
+                                let _ = first_tx.send(());
+                            }
                         }
                         Outcome::Closed => return Ok(served),
                         other => return Err(format!("client {i} after {served}: {other:?}")),
@@ -240,6 +247,14 @@ fn sigterm_with_requests_in_flight_completes_them_or_fails_cleanly() {
         })
         .collect();
 
+    for _ in 0..8 {
+        if first_rx.recv_timeout(DEADLINE).is_err() {
+            panic!(
+                "a busy client was not served before SIGTERM\n--- log\n{}",
+                agent.log()
+            );
+        }
+    }
     wait_asked(&agent, 1);
     let term_at = Instant::now();
     agent.signal(Signal::TERM);

@@ -213,7 +213,7 @@ impl Agent {
         if key.confirm {
             let prompt = format!(
                 "Allow use of key \"{}\" to sign {} bytes?\nRequested by {}",
-                key.name,
+                confirm::escape(&key.name),
                 req.data.len(),
                 peer.describe()
             );
@@ -379,7 +379,7 @@ impl Agent {
         if key.confirm {
             let prompt = format!(
                 "Allow key \"{}\" to sign {} {}?\nRequested by {}",
-                key.name,
+                confirm::escape(&key.name),
                 req.method.to_ascii_uppercase(),
                 req.target,
                 peer.describe()
