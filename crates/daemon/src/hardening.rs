@@ -6,7 +6,7 @@
 //! are logged, not fatal: an agent that runs is better than none, and the log
 //! says what protection is missing.
 
-#[cfg(target_os = "linux")]
+#[cfg(any(target_os = "linux", target_os = "macos"))]
 use tracing::debug;
 #[cfg(unix)]
 use tracing::warn;
@@ -21,6 +21,8 @@ pub fn apply() {
             Err(e) => warn!("cannot disable ptrace attach (PR_SET_DUMPABLE): {e}"),
         }
     }
+    #[cfg(target_os = "macos")]
+    deny_attach();
     #[cfg(unix)]
     {
         use rustix::process::{setrlimit, Resource, Rlimit};
@@ -31,6 +33,25 @@ pub fn apply() {
         if let Err(e) = setrlimit(Resource::Core, zero) {
             warn!("cannot disable core dumps (RLIMIT_CORE): {e}");
         }
+    }
+}
+
+/// macOS: `ptrace(PT_DENY_ATTACH)`, as OpenSSH's agent does: debuggers
+/// cannot attach (and an attached one makes the process exit). Compiled with
+/// `cargo check --target x86_64-apple-darwin`; not run here.
+#[cfg(target_os = "macos")]
+#[allow(unsafe_code)]
+fn deny_attach() {
+    // SAFETY: PT_DENY_ATTACH takes no address or data argument; the call only
+    // changes this process's tracing policy.
+    let rc = unsafe { libc::ptrace(libc::PT_DENY_ATTACH, 0, std::ptr::null_mut(), 0) };
+    if rc == 0 {
+        debug!("debugger attach denied (PT_DENY_ATTACH)");
+    } else {
+        warn!(
+            "cannot deny debugger attach (PT_DENY_ATTACH): {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 

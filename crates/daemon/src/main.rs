@@ -67,6 +67,8 @@ struct Args {
 /// How this daemon serves: system or user mode, and a socket passed by
 /// systemd (socket activation), if any.
 struct Mode {
+    // System mode's allow-list is Unix-only (SO_PEERCRED); Windows ignores it.
+    #[cfg_attr(windows, allow(dead_code))]
     system: bool,
     #[cfg(unix)]
     inherited: Option<std::os::unix::net::UnixListener>,
