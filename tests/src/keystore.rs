@@ -368,3 +368,211 @@ fn run_timeout_quiet(cmd: &mut Command) -> Option<ExitStatus> {
         .status()
         .ok()
 }
+
+// ---------------------------------------------------------------------------
+// Fault injection for the key store (`tests/tests/keystore_faults.rs`).
+
+/// A small tmpfs mounted over a directory for the life of the value, so a
+/// test can fill it (`ENOSPC`) or remount it read-only (`EROFS`): as root
+/// (CI), permission bits would not stop a write, a full or read-only file
+/// system does. Unmounted on drop (lazily if still busy).
+pub struct Tmpfs {
+    dir: PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (`mount -o size=…`, e.g. `"64k"`), mode
+    /// 0700, over `dir` (created if missing).
+    #[track_caller]
+    pub fn mount(dir: &Path, size: &str) -> Self {
+        fs::create_dir_all(dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+        mount(&[
+            "-t",
+            "tmpfs",
+            "-o",
+            &format!("size={size},mode=0700"),
+            "tmpfs",
+            &dir.to_string_lossy(),
+        ]);
+        Self {
+            dir: dir.to_owned(),
+        }
+    }
+
+    /// Fills the file system with `name` until a write fails with "no space
+    /// left on device"; returns the file's path (delete it to free the space).
+    #[track_caller]
+    pub fn fill(&self, name: &str) -> PathBuf {
+        use std::io::Write as _;
+        let path = self.dir.join(name);
+        let mut f = fs::File::create(&path).unwrap_or_else(|e| panic!("creating the filler: {e}"));
+        let chunk = [0x5au8; 1024];
+        loop {
+            match f.write_all(&chunk).and_then(|()| f.sync_all()) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::StorageFull => break,
+                Err(e) => panic!("filling {}: {e}", self.dir.display()),
+            }
+        }
+        // Bytes written one at a time fill the last partial page too.
+        while f.write_all(&[0]).and_then(|()| f.sync_all()).is_ok() {}
+        path
+    }
+
+    /// Remounts read-only (`true`) or read-write (`false`).
+    #[track_caller]
+    pub fn set_read_only(&self, ro: bool) {
+        let opt = if ro { "remount,ro" } else { "remount,rw" };
+        mount(&["-o", opt, &self.dir.to_string_lossy()]);
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let status = Command::new("umount")
+            .env_clear()
+            .env("PATH", CHILD_PATH)
+            .arg(&self.dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        if !status.is_ok_and(|s| s.success()) {
+            let _ = Command::new("umount")
+                .env_clear()
+                .env("PATH", CHILD_PATH)
+                .arg("-l")
+                .arg(&self.dir)
+                .status();
+        }
+    }
+}
+
+#[track_caller]
+fn mount(args: &[&str]) {
+    let r = run(Command::new(system_tool("/usr/bin/mount"))
+        .env_clear()
+        .env("PATH", CHILD_PATH)
+        .args(args));
+    assert!(
+        r.status.success(),
+        "mount {args:?} failed (the key-store fault tests run as root, as CI does):\n{r}"
+    );
+}
+
+/// The environment variables of process `pid`.
+fn environ_of(pid: u32) -> Vec<(String, String)> {
+    fs::read(format!("/proc/{pid}/environ"))
+        .unwrap_or_default()
+        .split(|b| *b == 0)
+        .filter_map(|kv| {
+            let kv = String::from_utf8_lossy(kv);
+            let (k, v) = kv.split_once('=')?;
+            Some((k.to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
+/// Whether `pid` is gone (exited, or a zombie nobody reaped yet).
+fn process_gone(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // "pid (comm) S …": the state follows the last ')'.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => true,
+    }
+}
+
+impl StoreAgent {
+    /// The daemon's pid, from `signet status --json`.
+    #[track_caller]
+    pub fn daemon_pid(&self) -> u32 {
+        let r = self.signet(["status", "--json"]);
+        r.assert_ok();
+        let doc: serde_json::Value =
+            serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{r}"));
+        doc["pid"]
+            .as_u64()
+            .and_then(|p| u32::try_from(p).ok())
+            .unwrap_or_else(|| panic!("no pid in status:\n{r}"))
+    }
+
+    /// The private session bus the daemon talks to (Secret Service only).
+    #[track_caller]
+    pub fn session_bus(&self) -> String {
+        assert_eq!(
+            self.store,
+            Store::SecretService,
+            "only a Secret Service agent has a bus"
+        );
+        environ_of(self.daemon_pid())
+            .into_iter()
+            .find(|(k, _)| k == "DBUS_SESSION_BUS_ADDRESS")
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("signetd has no DBUS_SESSION_BUS_ADDRESS"))
+    }
+
+    /// The live `gnome-keyring-daemon` processes on this agent's bus (the
+    /// one started with it, and any the bus started on demand since).
+    pub fn keyring_daemons(&self) -> Vec<u32> {
+        let bus = self.session_bus();
+        let mut pids: Vec<u32> = fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim() == "gnome-keyring-d")
+                    && !process_gone(*pid)
+                    && environ_of(*pid)
+                        .iter()
+                        .any(|(k, v)| k == "DBUS_SESSION_BUS_ADDRESS" && *v == bus)
+            })
+            .collect();
+        pids.sort_unstable();
+        pids
+    }
+
+    /// Kills (SIGKILL) every gnome-keyring on this agent's bus, as a crash
+    /// would, and waits until they are gone. Returns their pids.
+    #[track_caller]
+    pub fn kill_keyring_daemons(&self) -> Vec<u32> {
+        let pids = self.keyring_daemons();
+        assert!(
+            !pids.is_empty(),
+            "no gnome-keyring-daemon found on the agent's bus"
+        );
+        for &pid in &pids {
+            let raw = i32::try_from(pid).unwrap_or_else(|e| panic!("{e}"));
+            if let Some(p) = rustix::process::Pid::from_raw(raw) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+            }
+        }
+        crate::wait_for(DEADLINE, "gnome-keyring-daemon to die", || {
+            pids.iter().all(|p| process_gone(*p)).then_some(())
+        });
+        pids
+    }
+
+    /// Starts gnome-keyring again on the agent's bus over the same keyring
+    /// files, unlocking the `login` collection with [`KEYRING_PASSWORD`]
+    /// (`--replace` takes over from one the bus may have started, locked, on
+    /// demand), and waits until any such instance has handed over and gone.
+    #[track_caller]
+    pub fn restart_keyring_daemon(&self) {
+        let before = self.keyring_daemons();
+        let mut cmd = Command::new(system_tool("/usr/bin/gnome-keyring-daemon"));
+        self.base_env(&mut cmd);
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", self.session_bus())
+            .args(["--replace", "--unlock", "--components=secrets"]);
+        run_with_input(&mut cmd, KEYRING_PASSWORD.as_bytes()).assert_ok();
+        crate::wait_for(DEADLINE, "the replaced gnome-keyring to hand over", || {
+            before.iter().all(|p| process_gone(*p)).then_some(())
+        });
+        assert!(
+            !self.keyring_daemons().is_empty(),
+            "gnome-keyring did not come back"
+        );
+    }
+}

@@ -29,7 +29,8 @@ Exit status:
   0  success
   1  error: the agent refused, bad input, or an I/O error
   2  usage error: unknown command or bad arguments
-  3  no agent is running at the socket (start one with `signet start`)
+  3  no agent is running at the socket (start one with `signet start`);
+     `signet list` still prints the stored keys from the index first
   4  the agent is locked (`signet unlock`)
   5  no loaded key matches the KEY argument, or several do
 
@@ -76,7 +77,9 @@ pub enum Command {
     /// List stored and loaded keys: each stored key, whether it is loaded
     /// and its expiry, plus keys added for this session only (prints "no
     /// keys loaded" and exits 0 when there are none; exits 4 when the agent
-    /// is locked)
+    /// is locked). With no agent running it still shows the stored keys,
+    /// read from the index file (keys.toml), marked "not loaded (agent not
+    /// running)", and exits 3
     List,
     /// Delete a stored key from the OS keyring and the index (asks on a
     /// terminal; --yes otherwise), or remove a session-only key from the
@@ -120,6 +123,49 @@ pub enum Command {
     /// ENCORD_SSH_KEY_FILE are removed from its environment; exits with the
     /// command's status
     Exec(crate::exec::ExecArgs),
+    /// Say which policy rule would allow or refuse a request, without
+    /// signing (exits 0 when it would be signed, 1 when refused)
+    Explain(ExplainArgs),
+}
+
+/// `signet explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The key: name, key id or SHA256 fingerprint [default: the only loaded key]
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// The HTTP method (not for --scheme ssh)
+    #[arg(long, required_unless_present = "ssh")]
+    pub method: Option<String>,
+    /// The request's full URL, or its path and query (not for --scheme ssh)
+    #[arg(long, required_unless_present = "ssh")]
+    pub url: Option<String>,
+    /// The scheme the request would be signed with
+    #[arg(long, value_enum, default_value_t = ExplainScheme::EncordV2)]
+    pub scheme: ExplainScheme,
+    /// Ask about raw SSH signing (ssh, ssh-keygen -Y sign, signet sign)
+    #[arg(long, conflicts_with_all = ["method", "url"])]
+    pub ssh: bool,
+    /// Evaluate as this uid (only root may name another uid than its own)
+    #[arg(long, value_name = "UID")]
+    pub as_uid: Option<u32>,
+    /// Evaluate as this executable path [default: this process's]
+    #[arg(long, value_name = "PATH")]
+    pub as_exe: Option<String>,
+    /// Evaluate as running in this systemd unit [default: this process's]
+    #[arg(long, value_name = "UNIT")]
+    pub as_unit: Option<String>,
+}
+
+/// `signet explain --scheme`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainScheme {
+    /// Encord v1 (`Authorization` header)
+    #[value(name = "encord-v1")]
+    EncordV1,
+    /// Encord v2 (RFC 9421)
+    #[value(name = "encord-v2")]
+    EncordV2,
 }
 
 /// `signet env`.

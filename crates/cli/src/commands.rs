@@ -35,6 +35,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sign(a) => sign(&socket, a, json),
         Command::InstallUnits(a) => crate::units::install(&a),
         Command::Exec(a) => crate::exec::exec(&socket, a),
+        Command::Explain(a) => explain(&socket, a, json),
         Command::Generate(a) => store_cmds::generate(&socket, a),
         Command::Import(a) => store_cmds::import(&socket, a),
         Command::Register(a) => store_cmds::register(&socket, a, json),
@@ -194,7 +195,12 @@ fn default_name(file: &Path) -> String {
 }
 
 fn list(socket: &Path, json: bool) -> Result<()> {
-    let mut client = connect(socket)?;
+    let mut client = match connect(socket) {
+        Ok(c) => c,
+        // No agent: show the stored keys from the index anyway, exit 3.
+        Err(e) if not_running(&e) => return store_cmds::list_offline(json, e),
+        Err(e) => return Err(e),
+    };
     let keys = client.list_keys()?;
     if keys.is_empty() && client.status()?.locked {
         // A locked agent lists nothing; say why instead of "no keys loaded".
@@ -208,6 +214,7 @@ fn list(socket: &Path, json: bool) -> Result<()> {
         if let Some(row) = rows.iter_mut().find(|r| r.key_id == k.key_id()) {
             row.expires_in_secs = k.expires_in.map(|d| d.as_secs());
             row.confirm = k.confirm;
+            row.policy = k.policy.clone();
         } else {
             rows.push(KeyRow::from(k));
         }
@@ -268,6 +275,42 @@ fn unlock(socket: &Path, a: &PassphraseArgs) -> Result<()> {
     client.unlock(&pass)?;
     eprintln!("signet: unlocked the agent");
     Ok(())
+}
+
+fn explain(socket: &Path, a: crate::args::ExplainArgs, json: bool) -> Result<()> {
+    use crate::args::ExplainScheme;
+    let mut client = connect(socket)?;
+    let scheme = match (a.ssh, a.scheme) {
+        (true, _) => "ssh",
+        (false, ExplainScheme::EncordV1) => "encord-v1",
+        (false, ExplainScheme::EncordV2) => "encord-v2",
+    };
+    let reply = client.explain(&signet_client::Explain {
+        key: a.key.as_deref(),
+        scheme,
+        method: a.method.as_deref().unwrap_or(""),
+        url_or_target: a.url.as_deref().unwrap_or(""),
+        as_uid: a.as_uid,
+        as_exe: a.as_exe.as_deref(),
+        as_unit: a.as_unit.as_deref(),
+    })?;
+    if json {
+        let doc = serde_json::json!({
+            "allowed": reply.allowed,
+            "key": reply.key,
+            "rule": (!reply.rule.is_empty()).then_some(&reply.rule),
+            "reason": reply.reason,
+            "policy": (!reply.summary.is_empty()).then_some(&reply.summary),
+        });
+        out(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
+    } else {
+        out(&output::explanation(&reply))?;
+    }
+    if reply.allowed {
+        Ok(())
+    } else {
+        anyhow::bail!("the agent would refuse this request")
+    }
 }
 
 fn sign_request(socket: &Path, a: SignRequestArgs, json: bool) -> Result<()> {

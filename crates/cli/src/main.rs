@@ -16,7 +16,7 @@
 //! | 0 | success (`signet list` with no keys loaded prints `no keys loaded` and exits 0; a locked agent exits 4 instead) |
 //! | 1 | error: the agent refused, bad input, or an I/O error |
 //! | 2 | usage error: unknown command or bad arguments (clap's code) |
-//! | 3 | no agent is running at the socket |
+//! | 3 | no agent is running at the socket (`signet list` still prints the stored keys from the index first) |
 //! | 4 | the agent is locked |
 //! | 5 | no loaded key matches the KEY argument, or several do |
 //!

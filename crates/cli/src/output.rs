@@ -131,6 +131,9 @@ pub struct KeyRow {
     /// Index state when not `active` (an interrupted operation: run `signet doctor`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// The key's policy in one line, when it has one (loaded keys only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 impl KeyRow {
@@ -150,6 +153,7 @@ impl KeyRow {
             store: Some(k.store.clone()),
             created_at: Some(k.created_at.clone()),
             state: (k.state != "active").then(|| k.state.clone()),
+            policy: None,
         }
     }
 }
@@ -169,6 +173,7 @@ impl From<&KeyInfo> for KeyRow {
             store: None,
             created_at: None,
             state: None,
+            policy: k.policy.clone(),
         }
     }
 }
@@ -235,7 +240,28 @@ pub fn key_table(rows: &[KeyRow]) -> String {
         let cells: Vec<&str> = l.iter().map(String::as_str).collect();
         row(&cells);
     }
+    // Each key's policy on its own line under the table, one line per key,
+    // so the table keeps its columns.
+    for r in rows {
+        if let Some(p) = &r.policy {
+            let _ = writeln!(out, "policy of {}: {p}", r.name);
+        }
+    }
     out
+}
+
+/// `signet explain`: the decision, then the key's policy.
+pub fn explanation(reply: &signet_client::ExplainReply) -> String {
+    let verdict = if reply.allowed { "allowed" } else { "refused" };
+    let policy = if reply.summary.is_empty() {
+        "none (the key is unrestricted)"
+    } else {
+        reply.summary.as_str()
+    };
+    format!(
+        "{verdict}: {}\npolicy: {policy}\n(rate limits are not checked by a dry run)\n",
+        reply.reason
+    )
 }
 
 /// `signet status --json`.
@@ -393,8 +419,10 @@ mod tests {
             store: None,
             created_at: None,
             state: None,
+            policy: None,
         };
         let mut second = row.clone();
+        second.policy = Some("read-only: schemes encord-v2; methods GET".into());
         second.name = "other".into();
         second.expires_in_secs = None;
         let table = key_table(&[row.clone(), second]);
@@ -402,6 +430,11 @@ mod tests {
         assert!(lines[0].starts_with("NAME    FINGERPRINT  EXPIRES"));
         assert!(lines[1].contains("expires in 14m"));
         assert!(lines[2].contains("no lifetime"));
+        assert_eq!(
+            lines.get(3).copied(),
+            Some("policy of other: read-only: schemes encord-v2; methods GET")
+        );
+        assert_eq!(lines.len(), 4);
         let v = serde_json::to_value(&row)?;
         assert_eq!(v["expires_in_secs"], 840);
         assert_eq!(v["key_id"], "ab".repeat(32));

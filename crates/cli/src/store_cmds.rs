@@ -6,7 +6,7 @@
 //! memory (`keyfile`) and sent over the socket in a zeroizing type.
 
 use std::io::{self, BufRead as _, IsTerminal as _, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -347,6 +347,216 @@ pub fn status_text(info: &StoreInfo) -> String {
         s.push_str(&format!("problem: {}\n", info.problem));
     }
     s
+}
+
+/// The key index file, found by the daemon's own rule (`signetd`'s
+/// `ConfigSource::index_path`): `[store] index` in the configuration file,
+/// else `keys.toml` next to it; the configuration file is `$SIGNET_CONFIG`,
+/// else `$XDG_CONFIG_HOME/signet/config.toml` (`~/.config/signet/…`). (The
+/// `signet` command has no `--config`: it never reads the configuration
+/// otherwise; an agent started with `signetd --config FILE` is found through
+/// `SIGNET_CONFIG` only.)
+fn index_path() -> Result<PathBuf> {
+    let config = match std::env::var_os("SIGNET_CONFIG").filter(|p| !p.is_empty()) {
+        Some(p) => PathBuf::from(p),
+        None => std::env::var_os("XDG_CONFIG_HOME")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
+            .unwrap_or_else(|| PathBuf::from("/nonexistent"))
+            .join("signet")
+            .join("config.toml"),
+    };
+    let configured = match std::fs::read_to_string(&config) {
+        Ok(text) => {
+            let doc: toml::Table = text.parse().with_context(|| {
+                format!(
+                    "cannot find the key index: the configuration {} is invalid",
+                    config.display()
+                )
+            })?;
+            doc.get("store")
+                .and_then(|s| s.get("index"))
+                .and_then(|i| i.as_str())
+                .map(PathBuf::from)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!(
+                    "cannot find the key index: cannot read the configuration {}",
+                    config.display()
+                )
+            })
+        }
+    };
+    Ok(configured.unwrap_or_else(|| {
+        config
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join("keys.toml")
+    }))
+}
+
+/// One `[[key]]` of the index, as far as `list` needs it. Lenient on
+/// purpose (no `deny_unknown_fields`): the daemon owns the format and checks
+/// it; a newer field must not stop `list` from showing what it can.
+#[derive(serde::Deserialize)]
+struct IndexEntry {
+    name: String,
+    #[serde(default)]
+    comment: String,
+    key_id: String,
+    #[serde(default)]
+    created_at: String,
+    #[serde(default)]
+    store: String,
+    #[serde(default)]
+    state: String,
+}
+
+#[derive(serde::Deserialize)]
+struct IndexDoc {
+    #[serde(default, rename = "key")]
+    keys: Vec<IndexEntry>,
+}
+
+/// A stored key as `signet list --json` shows it with no agent running (the
+/// fields of the usual rows, and `agent_running: false`).
+#[derive(Serialize)]
+struct OfflineRow {
+    name: String,
+    key_id: String,
+    fingerprint: String,
+    expires_in_secs: Option<u64>,
+    confirm: bool,
+    source: String,
+    public_key: String,
+    stored: bool,
+    loaded: bool,
+    agent_running: bool,
+    store: String,
+    created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
+}
+
+const NOT_LOADED_OFFLINE: &str = "not loaded (agent not running)";
+
+fn offline_rows(index: &Path) -> Result<Vec<OfflineRow>> {
+    let text = match std::fs::read_to_string(index) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read the key index {}", index.display()))
+        }
+    };
+    let doc: IndexDoc = toml::from_str(&text).with_context(|| {
+        format!(
+            "the key index {} is invalid (`signet doctor` with the agent running says more)",
+            index.display()
+        )
+    })?;
+    let mut rows = Vec::new();
+    for e in doc.keys {
+        let mut public = [0u8; 32];
+        // The daemon refuses such an index; here, skip what cannot be shown.
+        if hex::decode_to_slice(&e.key_id, &mut public).is_err() {
+            continue;
+        }
+        let comment = if e.comment.is_empty() {
+            e.name.clone()
+        } else {
+            e.comment.clone()
+        };
+        rows.push(OfflineRow {
+            key_id: key_id(&public),
+            fingerprint: fingerprint(&ed25519_blob(&public)),
+            expires_in_secs: None,
+            confirm: false,
+            source: e.store.clone(),
+            public_key: openssh_line(&public, &comment),
+            stored: true,
+            loaded: false,
+            agent_running: false,
+            store: e.store,
+            created_at: e.created_at,
+            state: (e.state != "active").then_some(e.state),
+            name: e.name,
+        });
+    }
+    Ok(rows)
+}
+
+fn offline_table(rows: &[OfflineRow], index: &Path) -> String {
+    if rows.is_empty() {
+        return format!(
+            "no stored keys in {} (and no agent running)\n",
+            index.display()
+        );
+    }
+    let header = ["NAME", "FINGERPRINT", "STATUS", "STORE", "KEY ID"];
+    let lines: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.name.clone(),
+                r.fingerprint.clone(),
+                match &r.state {
+                    Some(state) => format!("{state}: run `signet doctor` once the agent runs"),
+                    None => NOT_LOADED_OFFLINE.to_owned(),
+                },
+                r.store.clone(),
+                r.key_id.clone(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for l in &lines {
+        for (w, cell) in widths.iter_mut().zip(l) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    let mut push = |cells: [&str; 5]| {
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i == cells.len() - 1 {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        text.push('\n');
+    };
+    push(header);
+    for l in &lines {
+        push([&l[0], &l[1], &l[2], &l[3], &l[4]]);
+    }
+    text
+}
+
+/// `signet list` when no agent answers: the stored keys from the index file
+/// (it holds no secret, so the CLI may read it), each marked "not loaded
+/// (agent not running)", then `not_running` is returned so the command still
+/// exits 3 and says how to start the agent. Keys added for a session only
+/// (`signet add`, `ssh-add`) died with the agent and are not shown.
+pub fn list_offline(json: bool, not_running: anyhow::Error) -> Result<()> {
+    let shown = index_path().and_then(|index| {
+        let rows = offline_rows(&index)?;
+        Ok((index, rows))
+    });
+    match shown {
+        Ok((index, rows)) => {
+            if json {
+                out(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
+            } else {
+                out(&offline_table(&rows, &index))?;
+            }
+        }
+        // Still exit 3 for the missing agent; say why no keys are shown.
+        Err(e) => eprintln!("signet: cannot show the stored keys: {e:#}"),
+    }
+    Err(not_running)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use signet_proto::encord::Scheme;
-use signet_proto::extension::{SignHttpRequest, Status, VersionReply};
+use signet_proto::extension::{ExplainReply, SignHttpRequest, Status, VersionReply};
 use signet_proto::{frame, Ed25519Seed, Identity, Passphrase, Response};
 use zeroize::Zeroize;
 
@@ -480,6 +480,37 @@ impl Client {
         ops::sign_request_reply(resp, selector)
     }
 
+    /// Asks the agent which policy rule would allow or refuse a request, and
+    /// why, without signing (`explain@signet`). `scheme` is `encord-v1`,
+    /// `encord-v2` or `ssh`; for HTTP schemes `url_or_target` is reduced to
+    /// the request target as [`Client::sign_request`] does.
+    pub fn explain(&mut self, req: &Explain<'_>) -> Result<ExplainReply> {
+        let target = if req.scheme == "ssh" {
+            ""
+        } else {
+            http::request_target(req.method, req.url_or_target)?
+        };
+        let selector = req.key.unwrap_or("");
+        let wire = signet_proto::extension::ExplainRequest {
+            key: selector,
+            scheme: req.scheme,
+            method: req.method,
+            target,
+            as_uid: req.as_uid,
+            as_exe: req.as_exe.unwrap_or(""),
+            as_unit: req.as_unit.unwrap_or(""),
+        };
+        self.ensure_signet()?;
+        let resp = self.call(false, |out| {
+            ops::encode_extension(out, signet_proto::extension::EXPLAIN, |out| {
+                wire.encode(out)
+            });
+            Ok(())
+        })?;
+        let contents = ops::extension_reply(resp, signet_proto::extension::EXPLAIN, selector)?;
+        Ok(ExplainReply::decode(&contents)?)
+    }
+
     /// [`Client::sign_request`] for a body held in memory.
     pub fn sign_request_body(
         &mut self,
@@ -523,4 +554,23 @@ impl Client {
         let digest = http::sha256_reader(body).map_err(Error::ReadBody)?;
         self.sign_request(key, scheme, method, url_or_target, digest)
     }
+}
+
+/// What [`Client::explain`] asks about.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Explain<'a> {
+    /// The key (name, key id or fingerprint; `None`: the only loaded key).
+    pub key: Option<&'a str>,
+    /// `encord-v1`, `encord-v2` or `ssh`.
+    pub scheme: &'a str,
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The URL or request target.
+    pub url_or_target: &'a str,
+    /// Evaluate as this uid (root, or your own uid).
+    pub as_uid: Option<u32>,
+    /// Evaluate as this executable path.
+    pub as_exe: Option<&'a str>,
+    /// Evaluate as running in this systemd unit.
+    pub as_unit: Option<&'a str>,
 }

@@ -25,6 +25,9 @@ pub struct KeyInfo {
     pub confirm: bool,
     /// Where the key came from (`agent` for keys added over the socket).
     pub source: String,
+    /// The key's policy in one line (`read-only: schemes encord-v2; …`);
+    /// `None` when unrestricted.
+    pub policy: Option<String>,
 }
 
 impl KeyInfo {
@@ -37,6 +40,7 @@ impl KeyInfo {
             expires_in: k.expires_in.map(Duration::from_secs),
             confirm: k.confirm,
             source: k.source,
+            policy: (!k.policy.is_empty()).then_some(k.policy),
         })
     }
 

@@ -64,12 +64,14 @@ mod store;
 
 #[cfg(all(feature = "tokio", unix))]
 pub use async_client::AsyncClient;
-pub use blocking::Client;
+pub use blocking::{Client, Explain};
 pub use error::{Error, Result};
 pub use http::{sha256, sha256_reader, Header, SignedHeaders, HASH_BUFFER_LEN};
 pub use keys::{KeyInfo, Signature};
 pub use signet_proto::encord::Scheme;
-pub use signet_proto::extension::{ErrorCode, Status, VersionReply, PROTOCOL_VERSION};
+pub use signet_proto::extension::{
+    ErrorCode, ExplainReply, Status, VersionReply, PROTOCOL_VERSION,
+};
 pub use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey};
 pub use signet_proto::{Ed25519Seed, Identity, Passphrase};
 pub use socket::DEFAULT_PIPE;

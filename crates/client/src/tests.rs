@@ -116,6 +116,7 @@ fn wire_key(public: [u8; 32], name: &str) -> WireKey {
         expires_in: Some(840),
         confirm: false,
         source: "agent".into(),
+        policy: String::new(),
     }
 }
 

@@ -39,6 +39,10 @@ pub struct Config {
     /// see `system.rs` and docs/service-accounts.md.
     #[serde(default)]
     pub system: crate::system::SystemConfig,
+    /// `[policies.NAME]`: named rules keys are bound to with `[keys.KEY]
+    /// policy`; see `policy.rs` and docs/policy-audit.md.
+    #[serde(default)]
+    pub policies: BTreeMap<String, crate::policy::PolicyConfig>,
 }
 
 /// The key store's name in the OS keyring when none is configured.
@@ -96,6 +100,9 @@ pub struct KeyConfig {
     pub credential: Option<String>,
     /// `source = "file"`: the key file's absolute path.
     pub path: Option<PathBuf>,
+    /// The `[policies.NAME]` rule this key obeys (keys are matched by name,
+    /// whatever their source); none = unrestricted.
+    pub policy: Option<String>,
 }
 
 /// A lifetime: `"8h"`, `"30m"`, `"90s"`, `"2d"`, a number of seconds, or
@@ -296,6 +303,7 @@ pub fn parse(text: &str) -> anyhow::Result<Config> {
     }
     #[cfg(unix)]
     crate::sources::validate(&cfg)?;
+    crate::policy::Policies::validate(&cfg)?;
     Ok(cfg)
 }
 

@@ -24,6 +24,8 @@ use crate::config::Config;
 use crate::confirm;
 use crate::keys::{KeyError, KeyTable, LoadedKey};
 use crate::lock::{AgentLock, LockError};
+use crate::policy::{Caller, Decision, Operation, Policies};
+use crate::ratelimit::RateLimiter;
 
 /// The agent's shared state.
 pub struct Agent {
@@ -32,6 +34,9 @@ pub struct Agent {
     /// The lock.
     pub lock: AgentLock,
     config: RwLock<Arc<Config>>,
+    /// The `[policies]` rules resolved from `config`.
+    policies: RwLock<Arc<Policies>>,
+    limiter: RateLimiter,
     started: Instant,
     socket: String,
     /// Cancelled to shut the daemon down.
@@ -58,10 +63,13 @@ type Outcome = Result<(), Failure>;
 impl Agent {
     /// A new agent with no keys.
     pub fn new(config: Config, socket: String, shutdown: CancellationToken) -> Self {
+        let policies = resolve_policies(&config);
         Self {
             keys: KeyTable::default(),
             lock: AgentLock::default(),
             config: RwLock::new(Arc::new(config)),
+            policies: RwLock::new(Arc::new(policies)),
+            limiter: RateLimiter::default(),
             started: Instant::now(),
             socket,
             shutdown,
@@ -87,10 +95,116 @@ impl Agent {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// Replaces the configuration (SIGHUP).
+    /// Replaces the configuration (SIGHUP), policies included.
     pub fn set_config(&self, config: Config) {
+        let policies = resolve_policies(&config);
         let mut slot = self.config.write().unwrap_or_else(|p| p.into_inner());
         *slot = Arc::new(config);
+        drop(slot);
+        let mut slot = self.policies.write().unwrap_or_else(|p| p.into_inner());
+        *slot = Arc::new(policies);
+        drop(slot);
+        // An idle timeout may have appeared: the reaper re-plans.
+        self.keys.notify_changed();
+    }
+
+    /// The policies in force.
+    pub fn policies(&self) -> Arc<Policies> {
+        self.policies
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Decides whether `key` may perform `op` for `caller` now: the key's
+    /// rule, its idle timeout, then its rate limits (which take a token).
+    /// `Err` carries the refusal with its reason.
+    pub fn authorize(
+        &self,
+        key: &LoadedKey,
+        op: &Operation<'_>,
+        caller: &Caller,
+        now: Instant,
+    ) -> Result<Decision, Decision> {
+        let policies = self.policies();
+        let decision = policies.evaluate(&key.name, op, caller);
+        if !decision.allowed {
+            return Err(decision);
+        }
+        let Some(rule) = policies.rule_for(&key.name) else {
+            return Ok(decision);
+        };
+        let refuse = |reason: String| Decision {
+            allowed: false,
+            rule: Some(rule.name.clone()),
+            reason,
+        };
+        if let Some(idle) = rule.idle_timeout {
+            if key.idle_deadline(idle) <= now {
+                self.keys.remove(&key.public);
+                return Err(refuse(format!(
+                    "key {}: unloaded after {}s without use (idle timeout of rule {}): load it again",
+                    key.name,
+                    idle.as_secs(),
+                    rule.name
+                )));
+            }
+        }
+        if let Err(limited) = self.limiter.take(
+            key.public,
+            rule.key_rate,
+            caller.peer.uid,
+            rule.caller_rate,
+            now,
+        ) {
+            let which = if limited.per_caller {
+                format!("per-caller rate limit for uid {}", caller.peer.uid)
+            } else {
+                "rate limit".to_owned()
+            };
+            return Err(refuse(format!(
+                "key {}: {which} of rule {} reached; retry in {:.1}s",
+                key.name,
+                rule.name,
+                limited.retry_after.as_secs_f64()
+            )));
+        }
+        Ok(decision)
+    }
+
+    /// Removes keys whose lifetime has ended or that have been idle too
+    /// long: one task, sleeping until the next deadline on the monotonic
+    /// clock, woken early when a key is added or the configuration changes.
+    pub async fn reap(self: Arc<Self>) {
+        loop {
+            let policies = self.policies();
+            let idle_for = |name: &str| policies.rule_for(name).and_then(|r| r.idle_timeout);
+            let next = match (
+                self.keys.next_expiry(),
+                self.keys.next_idle_deadline(idle_for),
+            ) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = self.keys.changed() => {}
+                _ = async {
+                    match next {
+                        Some(t) => tokio::time::sleep_until(t).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    let now = Instant::now();
+                    for name in self.keys.reap(now) {
+                        info!(key = %name, "key lifetime ended; removed");
+                    }
+                    for name in self.keys.reap_idle(now, idle_for) {
+                        info!(key = %name, "key idle timeout reached; removed");
+                    }
+                }
+            }
+        }
     }
 
     /// Handles one message body and appends exactly one reply frame to `out`.
@@ -210,6 +324,13 @@ impl Agent {
             .keys
             .get(&public, Instant::now())
             .ok_or_else(|| Failure::plain("sign request for a key that is not loaded"))?;
+        let caller = Caller::new(*peer);
+        let now = Instant::now();
+        if let Err(refused) = self.authorize(&key, &Operation::Ssh, &caller, now) {
+            // SSH has no reason field: the client sees FAILURE, the log says why.
+            warn!(%peer, "refused: {}", refused.reason);
+            return Err(Failure::Plain(refused.reason));
+        }
         if key.confirm {
             let prompt = format!(
                 "Allow use of key \"{}\" to sign {} bytes?\nRequested by {}",
@@ -220,6 +341,7 @@ impl Agent {
             confirm::ask(&prompt).await.map_err(Failure::Plain)?;
         }
         let sig = key.sign(req.data);
+        key.touch(now);
         encode_ed25519_sign_response(out, &sig);
         Ok(())
     }
@@ -297,7 +419,13 @@ impl Agent {
                 let infos = if locked {
                     Vec::new()
                 } else {
-                    self.keys.infos(Instant::now())
+                    let policies = self.policies();
+                    self.keys.infos_with_policy(Instant::now(), |name| {
+                        policies
+                            .rule_for(name)
+                            .map(|r| r.summary())
+                            .unwrap_or_default()
+                    })
                 };
                 extension::encode_list_reply(&mut reply, &infos);
             }
@@ -305,6 +433,9 @@ impl Agent {
                 info!(%peer, "stop requested over the socket");
                 self.shutdown.cancel();
             }
+            extension::EXPLAIN => self
+                .explain(contents, peer, &mut reply, locked)
+                .map_err(Failure::Ext)?,
             extension::SIGN_REQUEST => self
                 .sign_http(contents, peer, &mut reply, locked)
                 .await
@@ -323,6 +454,77 @@ impl Agent {
             contents: reply,
         }
         .encode_frame(out);
+        Ok(())
+    }
+
+    /// `explain@signet`: the decision signing would make, without signing
+    /// and without taking rate-limit tokens.
+    fn explain(
+        &self,
+        contents: &[u8],
+        peer: &Peer,
+        reply: &mut Vec<u8>,
+        locked: bool,
+    ) -> Result<(), ExtensionError> {
+        let bad = |why: String| ExtensionError::new(ErrorCode::BadRequest, why);
+        let req = extension::ExplainRequest::decode(contents)
+            .map_err(|e| bad(format!("malformed explain request: {e}")))?;
+        if locked {
+            return Err(locked_error());
+        }
+        let key = self
+            .keys
+            .select(req.key, Instant::now())
+            .map_err(|e| key_error(&e))?;
+        let as_peer = match req.as_uid {
+            Some(uid) if uid != peer.uid && peer.uid != 0 => {
+                return Err(ExtensionError::new(
+                    ErrorCode::Refused,
+                    format!(
+                        "only root may explain a decision for another uid (you are uid {})",
+                        peer.uid
+                    ),
+                ))
+            }
+            Some(uid) if uid != peer.uid => Peer {
+                uid,
+                gid: crate::system::Databases::system()
+                    .ok()
+                    .and_then(|db| db.primary_gid(uid))
+                    .unwrap_or(u32::MAX),
+                // Another uid's process groups, executable and unit are not
+                // this process's: only what is given is known.
+                pid: None,
+            },
+            _ => *peer,
+        };
+        let given = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        let caller = Caller::with_facts(as_peer, given(req.as_exe), given(req.as_unit));
+        let op = match req.scheme {
+            "ssh" => Operation::Ssh,
+            name => Operation::Http {
+                scheme: signet_proto::encord::Scheme::parse(name).ok_or_else(|| {
+                    bad(format!(
+                        "unknown scheme {name:?}: use encord-v1, encord-v2 or ssh"
+                    ))
+                })?,
+                method: req.method,
+                target: req.target,
+            },
+        };
+        let policies = self.policies();
+        let decision = policies.evaluate(&key.name, &op, &caller);
+        extension::ExplainReply {
+            allowed: decision.allowed,
+            key: key.name.clone(),
+            rule: decision.rule.unwrap_or_default(),
+            reason: decision.reason,
+            summary: policies
+                .rule_for(&key.name)
+                .map(|r| r.summary())
+                .unwrap_or_default(),
+        }
+        .encode(reply);
         Ok(())
     }
 
@@ -345,22 +547,7 @@ impl Agent {
         let key = self
             .keys
             .select(req.key, Instant::now())
-            .map_err(|e| match e {
-                KeyError::Ambiguous(_) => {
-                    ExtensionError::new(ErrorCode::AmbiguousKey, e.to_string())
-                }
-                KeyError::NotFound(sel) if sel.is_empty() => ExtensionError::new(
-                    ErrorCode::NoSuchKey,
-                    "no key is loaded: load one with `signet add` or `signet load`",
-                ),
-                KeyError::NotFound(sel) => ExtensionError::new(
-                    ErrorCode::NoSuchKey,
-                    format!("key {sel:?} is not loaded: `signet list` shows the loaded keys"),
-                ),
-                KeyError::PublicMismatch | KeyError::Memory(_) => {
-                    ExtensionError::new(ErrorCode::Internal, e.to_string())
-                }
-            })?;
+            .map_err(|e| key_error(&e))?;
         let created = unix_now().saturating_add_signed(self.config().encord.created_offset_secs);
         let prepared = encord::prepare(
             req.scheme,
@@ -376,6 +563,17 @@ impl Agent {
                 format!("cannot sign this request: {e}"),
             )
         })?;
+        let caller = Caller::new(*peer);
+        let now = Instant::now();
+        let op = Operation::Http {
+            scheme: req.scheme,
+            method: req.method,
+            target: req.target,
+        };
+        if let Err(refused) = self.authorize(&key, &op, &caller, now) {
+            warn!(%peer, "refused: {}", refused.reason);
+            return Err(ExtensionError::new(ErrorCode::Refused, refused.reason));
+        }
         if key.confirm {
             let prompt = format!(
                 "Allow key \"{}\" to sign {} {}?\nRequested by {}",
@@ -389,9 +587,20 @@ impl Agent {
             })?;
         }
         let sig = key.sign(prepared.message());
+        key.touch(now);
         prepared.into_headers(&sig).encode(reply);
         Ok(())
     }
+}
+
+/// The configuration's policies; if they cannot be resolved (a group
+/// database read failing after the configuration was checked), every key
+/// that names a rule refuses to sign rather than signing unrestricted.
+fn resolve_policies(config: &Config) -> Policies {
+    Policies::from_config(config).unwrap_or_else(|e| {
+        warn!("policies cannot be resolved, keys with a policy will sign nothing: {e:#}");
+        Policies::fail_closed(config)
+    })
 }
 
 fn refuse_if_locked(locked: bool) -> Result<(), Failure> {
@@ -399,6 +608,24 @@ fn refuse_if_locked(locked: bool) -> Result<(), Failure> {
         Err(Failure::plain("the agent is locked"))
     } else {
         Ok(())
+    }
+}
+
+/// A key selection failure as the client should see it.
+fn key_error(e: &KeyError) -> ExtensionError {
+    match e {
+        KeyError::Ambiguous(_) => ExtensionError::new(ErrorCode::AmbiguousKey, e.to_string()),
+        KeyError::NotFound(sel) if sel.is_empty() => ExtensionError::new(
+            ErrorCode::NoSuchKey,
+            "no key is loaded: load one with `signet add` or `signet load`",
+        ),
+        KeyError::NotFound(sel) => ExtensionError::new(
+            ErrorCode::NoSuchKey,
+            format!("key {sel:?} is not loaded: `signet list` shows the loaded keys"),
+        ),
+        KeyError::PublicMismatch | KeyError::Memory(_) => {
+            ExtensionError::new(ErrorCode::Internal, e.to_string())
+        }
     }
 }
 

@@ -119,7 +119,7 @@ impl IndexFile {
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
     /// A file system error.
-    #[error("cannot {action} the key index {}: {source}", path.display())]
+    #[error("cannot {action} the key index {}: {source}{}", path.display(), io_hint(source))]
     Io {
         /// What was being done.
         action: &'static str,
@@ -136,6 +136,30 @@ pub enum IndexError {
         /// What is wrong, naming the key or line.
         message: String,
     },
+}
+
+/// What to do about a file system error, for the message. Every index write
+/// is atomic (temporary file, rename), so a failed write leaves the previous
+/// index exactly as it was; the keyring is changed only after the index
+/// write that journals the change has succeeded (see `vault`).
+fn io_hint(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::StorageFull | K::QuotaExceeded => {
+            ": the file system holding it is full; free some space (or move the index with \
+             [store] index) and try again. The index and the keyring were left as they were"
+        }
+        K::ReadOnlyFilesystem => {
+            ": the file system holding it is read-only; remount it read-write (or move the \
+             index with [store] index) and try again. The index and the keyring were left as \
+             they were"
+        }
+        K::PermissionDenied => {
+            ": check the owner and permissions of the file and its directory (signetd must \
+             be able to write there)"
+        }
+        _ => "",
+    }
 }
 
 const HEADER: &str = "# signet's key index: names and public information only.\n\

@@ -32,6 +32,8 @@ pub struct LoadedKey {
     pub confirm: bool,
     /// Where the key came from.
     pub source: String,
+    /// When the key last signed (or was loaded), for idle timeouts.
+    last_used: std::sync::Mutex<Instant>,
     signing: LockedBox<SigningHalves>,
 }
 
@@ -78,8 +80,20 @@ impl LoadedKey {
             expires_at,
             confirm,
             source,
+            last_used: std::sync::Mutex::new(Instant::now()),
             signing,
         })
+    }
+
+    /// Records a use now (idle timeouts count from the last use).
+    pub fn touch(&self, now: Instant) {
+        let mut last = self.last_used.lock().unwrap_or_else(|p| p.into_inner());
+        *last = (*last).max(now);
+    }
+
+    /// When the key becomes idle under `timeout`.
+    pub fn idle_deadline(&self, timeout: std::time::Duration) -> Instant {
+        *self.last_used.lock().unwrap_or_else(|p| p.into_inner()) + timeout
     }
 
     /// Signs `message` with this key.
@@ -191,8 +205,14 @@ impl KeyTable {
             .collect()
     }
 
-    /// Details of every live key for `list@signet`.
+    /// Details of every live key, without policy lines.
     pub fn infos(&self, now: Instant) -> Vec<KeyInfo> {
+        self.infos_with_policy(now, |_| String::new())
+    }
+
+    /// Details of every live key for `list@signet`; `policy` gives each
+    /// key's policy line by name.
+    pub fn infos_with_policy(&self, now: Instant, policy: impl Fn(&str) -> String) -> Vec<KeyInfo> {
         self.snapshot(now)
             .iter()
             .map(|k| KeyInfo {
@@ -203,6 +223,7 @@ impl KeyTable {
                     .map(|t| t.saturating_duration_since(now).as_secs()),
                 confirm: k.confirm,
                 source: k.source.clone(),
+                policy: policy(&k.name),
             })
             .collect()
     }
@@ -221,6 +242,36 @@ impl KeyTable {
         gone
     }
 
+    /// Removes keys idle for longer than their idle timeout (`timeout_for`
+    /// gives it by key name); returns their names.
+    pub fn reap_idle(
+        &self,
+        now: Instant,
+        timeout_for: impl Fn(&str) -> Option<std::time::Duration>,
+    ) -> Vec<String> {
+        let mut keys = self.write();
+        let mut gone = Vec::new();
+        keys.retain(|k| {
+            let idle = timeout_for(&k.name).is_some_and(|t| k.idle_deadline(t) <= now);
+            if idle {
+                gone.push(k.name.clone());
+            }
+            !idle
+        });
+        gone
+    }
+
+    /// The earliest idle deadline among held keys.
+    pub fn next_idle_deadline(
+        &self,
+        timeout_for: impl Fn(&str) -> Option<std::time::Duration>,
+    ) -> Option<Instant> {
+        self.read()
+            .iter()
+            .filter_map(|k| timeout_for(&k.name).map(|t| k.idle_deadline(t)))
+            .min()
+    }
+
     /// The earliest expiry among held keys.
     pub fn next_expiry(&self) -> Option<Instant> {
         self.read().iter().filter_map(|k| k.expires_at).min()
@@ -230,6 +281,11 @@ impl KeyTable {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.read().len()
+    }
+
+    /// Wakes the reaper so that it re-plans (the configuration changed).
+    pub fn notify_changed(&self) {
+        self.changed.notify_one();
     }
 
     /// Resolves when a key has been added (the reaper re-plans then).

@@ -24,6 +24,8 @@ pub mod listener;
 pub mod lock;
 #[cfg(windows)]
 pub mod pipe;
+pub mod policy;
+pub mod ratelimit;
 pub mod session;
 #[cfg(unix)]
 pub mod sources;

@@ -29,7 +29,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 #[cfg(unix)]
 use tracing::warn;
@@ -160,6 +159,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         .or_else(|| system.then(|| PathBuf::from(signetd::system::SYSTEM_CONFIG)));
     let source = ConfigSource::resolve(flag);
     let config = source.load()?;
+    signetd::policy::Policies::from_config(&config)
+        .with_context(|| format!("invalid policy in {}", source.path().display()))?;
     let path = if system {
         args.socket
             .or_else(|| config.agent.socket.clone())
@@ -243,7 +244,7 @@ async fn serve(
         bound.remove();
         return Err(e);
     }
-    let reaper = tokio::spawn(reap(agent.clone()));
+    let reaper = tokio::spawn(agent.clone().reap());
     info!(socket = %path.display(), pid = std::process::id(), activated, system = mode.system, allowed = %access.policy().describe(), "signetd {} listening", env!("CARGO_PKG_VERSION"));
     activation::notify("READY=1");
     let stopping = agent.shutdown.clone();
@@ -285,34 +286,12 @@ async fn serve(
             ctrl_c.shutdown.cancel();
         }
     });
-    let reaper = tokio::spawn(reap(agent.clone()));
+    let reaper = tokio::spawn(agent.clone().reap());
     info!(pipe = %name, "signetd {} listening", env!("CARGO_PKG_VERSION"));
     pipe::run(&name, agent.clone(), max, grace).await?;
     reaper.abort();
     agent.keys.clear();
     Ok(())
-}
-
-/// Removes keys when their lifetime ends: one task, sleeping until the next
-/// expiry on the monotonic clock, woken early when a key is added.
-async fn reap(agent: Arc<Agent>) {
-    loop {
-        let next = agent.keys.next_expiry();
-        tokio::select! {
-            _ = agent.shutdown.cancelled() => return,
-            _ = agent.keys.changed() => {}
-            _ = async {
-                match next {
-                    Some(t) => tokio::time::sleep_until(t).await,
-                    None => std::future::pending().await,
-                }
-            } => {
-                for name in agent.keys.reap(Instant::now()) {
-                    info!(key = %name, "key lifetime ended; removed");
-                }
-            }
-        }
-    }
 }
 
 #[cfg(unix)]
@@ -339,6 +318,8 @@ fn spawn_signal_handlers(
                     // The allow-list is re-resolved (group members may have changed).
                     match source.load().and_then(|cfg| {
                         let policy = signetd::system::policy_for(system, &cfg.system)?;
+                        // Checked here so that a bad rule keeps the old configuration.
+                        signetd::policy::Policies::from_config(&cfg)?;
                         Ok((cfg, policy))
                     }) {
                         Ok((cfg, policy)) => { access.set(policy); agent.set_config(cfg); info!("SIGHUP: configuration reloaded from {}", source.path().display()); }

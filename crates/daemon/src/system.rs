@@ -132,7 +132,8 @@ impl Databases {
         Self { users, groups }
     }
 
-    fn uid_of(&self, p: &Principal) -> Option<u32> {
+    /// The uid of a user given by number or name.
+    pub fn uid_of(&self, p: &Principal) -> Option<u32> {
         match p {
             Principal::Id(n) => Some(*n),
             Principal::Name(s) => s
@@ -151,6 +152,32 @@ impl Databases {
                 .ok()
                 .or_else(|| self.groups.iter().find(|g| &g.name == s).map(|g| g.gid)),
         }
+    }
+}
+
+impl Databases {
+    /// A user's primary gid.
+    pub fn primary_gid(&self, uid: u32) -> Option<u32> {
+        self.users.iter().find(|u| u.uid == uid).map(|u| u.gid)
+    }
+
+    /// The uids of a group's members: listed in `/etc/group` or with it as
+    /// their primary group in `/etc/passwd`.
+    pub fn members_of(&self, gid: u32) -> Vec<u32> {
+        let mut uids: Vec<u32> = self
+            .users
+            .iter()
+            .filter(|u| u.gid == gid)
+            .map(|u| u.uid)
+            .collect();
+        if let Some(entry) = self.groups.iter().find(|e| e.gid == gid) {
+            for m in &entry.members {
+                if let Some(u) = self.users.iter().find(|u| &u.name == m) {
+                    uids.push(u.uid);
+                }
+            }
+        }
+        uids
     }
 }
 
@@ -248,7 +275,7 @@ impl Policy {
 /// The supplementary groups of process `pid`, if its real and effective uids
 /// are still `uid` (so that a pid recycled by another user's process is not
 /// trusted).
-fn process_groups(proc_root: &Path, pid: i32, uid: u32) -> Option<Vec<u32>> {
+pub(crate) fn process_groups(proc_root: &Path, pid: i32, uid: u32) -> Option<Vec<u32>> {
     let status = std::fs::read_to_string(proc_root.join(pid.to_string()).join("status")).ok()?;
     let mut uids_match = false;
     let mut groups = None;

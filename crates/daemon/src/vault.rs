@@ -159,8 +159,6 @@ fn now_rfc3339() -> String {
 /// The key store and the index, together.
 pub struct Vault {
     backend: Backend,
-    configured: String,
-    env: Option<String>,
     reason: String,
     service: String,
     store: Mutex<Result<Arc<dyn KeyStore>, String>>,
@@ -181,8 +179,6 @@ impl Vault {
         let chosen = keystore::choose(configured, env.as_deref(), &service)?;
         Ok(Self {
             backend: chosen.backend,
-            configured: configured.to_owned(),
-            env,
             reason: chosen.reason,
             service,
             store: Mutex::new(chosen.store),
@@ -195,8 +191,6 @@ impl Vault {
     pub fn with_store(store: Arc<dyn KeyStore>, index: PathBuf) -> Self {
         Self {
             backend: Backend::Memory,
-            configured: "memory".into(),
-            env: None,
             reason: "test".into(),
             service: "test".into(),
             store: Mutex::new(Ok(store)),
@@ -215,21 +209,58 @@ impl Vault {
         if let Ok(s) = &*slot {
             return Ok(s.clone());
         }
-        let again = match keystore::choose(&self.configured, self.env.as_deref(), &self.service) {
-            Ok(c) if c.backend == self.backend => c.store,
-            Ok(_) | Err(_) => {
-                keystore::open(self.backend, &self.service).map_err(|e| e.to_string())
+        // `self.backend` is the concrete store chosen at start-up (never
+        // `Auto`), so reopening means opening that one again. Its own error
+        // already names the store and the fix: pass it on unwrapped.
+        match keystore::open(self.backend, &self.service) {
+            Ok(s) => {
+                *slot = Ok(s.clone());
+                Ok(s)
             }
-        };
-        *slot = again;
-        match &*slot {
-            Ok(s) => Ok(s.clone()),
-            Err(why) => Err(VaultError::Store(StoreError::Unavailable {
-                store: self.backend.as_str(),
-                detail: why.clone(),
-                fix: "fix the store as the message says, or choose another with [store] backend / SIGNET_STORE"
-                    .to_owned(),
-            })),
+            Err(e) => {
+                *slot = Err(e.to_string());
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Runs `op` on the store. If the store says it is unavailable, the
+    /// cached connection is dropped, the store reopened and `op` tried once
+    /// more. Why: a Secret Service that was restarted (gnome-keyring killed
+    /// and started again, `--replace`, a new login) no longer knows the
+    /// D-Bus session the old connection negotiated, and answers every call
+    /// with `NoSession`; without the reopen the daemon would fail every
+    /// keyring call until it was itself restarted. Every `KeyStore` call is
+    /// idempotent (put replaces, delete of nothing is `false`), so one retry
+    /// is safe. A *locked* store is not retried: reopening would ask the user
+    /// to unlock it a second time.
+    fn call_store<T>(
+        &self,
+        op: impl Fn(&dyn KeyStore) -> Result<T, StoreError>,
+    ) -> Result<T, VaultError> {
+        let store = self.store()?;
+        match op(store.as_ref()) {
+            Err(first @ StoreError::Unavailable { .. }) => {
+                {
+                    let mut slot = self.store.lock().unwrap_or_else(|p| p.into_inner());
+                    // Only if nobody replaced it meanwhile.
+                    if matches!(&*slot, Ok(s) if Arc::ptr_eq(s, &store)) {
+                        *slot = Err(first.to_string());
+                    }
+                }
+                match self.store() {
+                    Ok(fresh) => {
+                        warn!(
+                            store = fresh.name(),
+                            "key store: reconnected after: {first}"
+                        );
+                        Ok(op(fresh.as_ref())?)
+                    }
+                    // Still down: the first error says what happened.
+                    Err(_) => Err(first.into()),
+                }
+            }
+            other => Ok(other?),
         }
     }
 
@@ -279,8 +310,14 @@ impl Vault {
             ));
         }
         let _one = self.serialise();
-        let store = self.store()?;
         let id = key_id(&public);
+        // Ask the store before the index is touched: a store that is down
+        // fails here and the index stays byte-for-byte as it was (no
+        // `pending` entry for doctor to clean up). An entry already under
+        // this key id can only hold this very seed (the id is its public
+        // key), so its presence changes nothing below.
+        self.call_store(|s| s.get(&id).map(|_| ()))?;
+        let store = self.store()?;
         let entry = Entry {
             name: name.to_owned(),
             comment: if comment.is_empty() {
@@ -310,18 +347,18 @@ impl Vault {
             Ok(())
         })?;
         fault("after-index-pending");
-        if let Err(e) = store.put(&id, seed) {
+        if let Err(e) = self.call_store(|s| s.put(&id, seed)) {
             // The put may or may not have happened: undo both sides; if the
             // undo fails too, the pending entry tells doctor what to check.
-            if store.delete(&id).is_ok() {
+            if self.call_store(|s| s.delete(&id)).is_ok() {
                 let _ = self.drop_entry(&id);
             }
-            return Err(e.into());
+            return Err(e);
         }
         fault("after-keyring-put");
-        let verified = matches!(store.get(&id), Ok(Some(back)) if back == *seed);
+        let verified = matches!(self.call_store(|s| s.get(&id)), Ok(Some(back)) if back == *seed);
         if !verified {
-            if store.delete(&id).is_ok() {
+            if self.call_store(|s| s.delete(&id)).is_ok() {
                 let _ = self.drop_entry(&id);
             }
             return Err(VaultError::Mismatch {
@@ -352,8 +389,9 @@ impl Vault {
     /// Deletes a stored key: tombstone, keyring delete, entry removed.
     pub fn delete(&self, selector: &str) -> Result<Entry, VaultError> {
         let _one = self.serialise();
-        let store = self.store()?;
         let entry = self.find(selector)?;
+        // As in `create`: a store that is down fails before the tombstone.
+        self.call_store(|s| s.get(&entry.key_id).map(|_| ()))?;
         self.index.update(|f| {
             if let Some(e) = f.by_key_id_mut(&entry.key_id) {
                 e.state = State::Removing;
@@ -361,7 +399,7 @@ impl Vault {
             Ok::<_, VaultError>(())
         })?;
         fault("after-tombstone");
-        store.delete(&entry.key_id)?;
+        self.call_store(|s| s.delete(&entry.key_id))?;
         fault("after-keyring-delete");
         self.drop_entry(&entry.key_id)?;
         info!(key = %entry.name, key_id = %entry.key_id, "deleted a stored key");
@@ -396,17 +434,17 @@ impl Vault {
             });
         }
         let store = self.store()?;
-        let seed = store
-            .get(&entry.key_id)?
-            .ok_or_else(|| VaultError::Missing {
-                name: entry.name.clone(),
-                store: store.name().to_owned(),
-                hint: if store.name() == "keyutils" {
-                    " (the kernel keyring forgets everything at reboot)"
-                } else {
-                    ""
-                },
-            })?;
+        let seed =
+            self.call_store(|s| s.get(&entry.key_id))?
+                .ok_or_else(|| VaultError::Missing {
+                    name: entry.name.clone(),
+                    store: store.name().to_owned(),
+                    hint: if store.name() == "keyutils" {
+                        " (the kernel keyring forgets everything at reboot)"
+                    } else {
+                        ""
+                    },
+                })?;
         if Some(public_of(&seed)) != entry.public() {
             return Err(VaultError::Mismatch {
                 name: entry.name.clone(),
@@ -423,8 +461,8 @@ impl Vault {
     /// orphans). `fix`: drop active entries whose secret is gone.
     pub fn doctor(&self, full: bool, fix: bool) -> Result<DoctorReport, VaultError> {
         let _one = self.serialise();
+        let listed = self.call_store(|s| s.list())?;
         let store = self.store()?;
-        let listed = store.list()?;
         let present = |id: &str| -> Result<Option<Ed25519Seed>, VaultError> { Ok(store.get(id)?) };
         let mut report = DoctorReport::default();
         // Secrets deleted by this run: the listing above still names them.
@@ -662,6 +700,75 @@ mod tests {
         assert!(matches!(v.find("four"), Err(VaultError::NoSuchKey(_))));
         let r = v.doctor(true, false)?;
         assert!(r.findings.is_empty(), "{r:?}");
+        Ok(())
+    }
+
+    /// A store that is down: every call fails as unavailable.
+    struct DownStore;
+
+    impl KeyStore for DownStore {
+        fn name(&self) -> &'static str {
+            "memory"
+        }
+        fn put(&self, _: &str, _: &Ed25519Seed) -> Result<(), StoreError> {
+            Err(down())
+        }
+        fn get(&self, _: &str) -> Result<Option<Ed25519Seed>, StoreError> {
+            Err(down())
+        }
+        fn delete(&self, _: &str) -> Result<bool, StoreError> {
+            Err(down())
+        }
+        fn list(&self) -> Result<Option<Vec<String>>, StoreError> {
+            Err(down())
+        }
+    }
+
+    fn down() -> StoreError {
+        StoreError::Unavailable {
+            store: "memory",
+            detail: "gone".into(),
+            fix: "restart it".into(),
+        }
+    }
+
+    #[test]
+    fn a_dead_connection_is_replaced_and_the_call_retried() -> Result<(), VaultError> {
+        // The cached store is dead; reopening `Backend::Memory` gives a
+        // working one (as a restarted Secret Service would): the operation
+        // succeeds on the fresh connection, and later ones use it.
+        let dir = tempfile::tempdir().map_err(|e| VaultError::BadName(e.to_string()))?;
+        let v = Vault::with_store(Arc::new(DownStore), dir.path().join("keys.toml"));
+        let (s, p) = seed(9);
+        let e = v.create("k", "", &s, p)?;
+        assert_eq!(v.secret(&e)?, s);
+        assert_eq!(v.doctor(true, false)?.remaining, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_store_that_stays_down_leaves_the_index_untouched() -> Result<(), VaultError> {
+        let (dir, _store, v) = vault();
+        let (s, p) = seed(1);
+        v.create("first", "", &s, p)?;
+        let path = dir.path().join("keys.toml");
+        let before = std::fs::read(&path).map_err(|e| VaultError::BadName(e.to_string()))?;
+        // Now every store, the reopened one included, is down.
+        let down = Vault {
+            backend: Backend::Keychain, // not built on Linux: reopening fails too
+            ..Vault::with_store(Arc::new(DownStore), path.clone())
+        };
+        let (s2, p2) = seed(2);
+        let err = down
+            .create("second", "", &s2, p2)
+            .err()
+            .map(|e| e.to_string());
+        assert!(err
+            .unwrap_or_default()
+            .contains("unavailable (gone): restart it"));
+        assert!(down.delete("first").is_err());
+        let after = std::fs::read(&path).map_err(|e| VaultError::BadName(e.to_string()))?;
+        assert_eq!(before, after, "the index changed");
         Ok(())
     }
 

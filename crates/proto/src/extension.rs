@@ -30,6 +30,9 @@ pub const LIST: &str = "list@signet";
 pub const STATUS: &str = "status@signet";
 /// Ask the daemon to shut down gracefully (replies first, then stops).
 pub const STOP: &str = "stop@signet";
+/// Dry run of the policy check: which rule allows or refuses a request,
+/// without signing: [`ExplainRequest`] → [`ExplainReply`].
+pub const EXPLAIN: &str = "explain@signet";
 /// OpenSSH's session binding, sent by `ssh` before it uses agent keys. signet
 /// acknowledges it (it keeps no per-session destination rules yet).
 pub const SESSION_BIND: &str = "session-bind@openssh.com";
@@ -78,6 +81,7 @@ pub const SUPPORTED: &[&str] = &[
     RENAME,
     DOCTOR,
     STORE,
+    EXPLAIN,
 ];
 
 /// The key-store extensions (handled by the daemon's vault).
@@ -317,6 +321,106 @@ impl SignHttpReply {
     }
 }
 
+/// `explain@signet` request: what would be signed, for whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExplainRequest<'a> {
+    /// Which key (as in [`SignHttpRequest`]).
+    pub key: &'a str,
+    /// `encord-v1`, `encord-v2` or `ssh` (raw signing).
+    pub scheme: &'a str,
+    /// The HTTP method (empty for `ssh`).
+    pub method: &'a str,
+    /// The request target (empty for `ssh`).
+    pub target: &'a str,
+    /// Evaluate as this uid instead of the caller's (root, or the caller's
+    /// own uid, only).
+    pub as_uid: Option<u32>,
+    /// Evaluate as this executable path instead of the caller's (empty: the
+    /// caller's own).
+    pub as_exe: &'a str,
+    /// Evaluate as running in this systemd unit (empty: the caller's own).
+    pub as_unit: &'a str,
+}
+
+impl<'a> ExplainRequest<'a> {
+    /// Encodes the request contents.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.put_string(self.key.as_bytes());
+        out.put_string(self.scheme.as_bytes());
+        out.put_string(self.method.as_bytes());
+        out.put_string(self.target.as_bytes());
+        match self.as_uid {
+            Some(uid) => {
+                out.put_u8(1);
+                out.put_u32(uid);
+            }
+            None => out.put_u8(0),
+        }
+        out.put_string(self.as_exe.as_bytes());
+        out.put_string(self.as_unit.as_bytes());
+    }
+
+    /// Decodes the request contents.
+    pub fn decode(contents: &'a [u8]) -> Result<Self> {
+        let mut r = Reader::new(contents);
+        let req = Self {
+            key: r.utf8("key")?,
+            scheme: r.utf8("scheme")?,
+            method: r.utf8("method")?,
+            target: r.utf8("target")?,
+            as_uid: match r.u8("has uid")? {
+                0 => None,
+                _ => Some(r.u32("uid")?),
+            },
+            as_exe: r.utf8("executable")?,
+            as_unit: r.utf8("unit")?,
+        };
+        r.finish()?;
+        Ok(req)
+    }
+}
+
+/// `explain@signet` reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExplainReply {
+    /// Whether the request would be signed (rate limits aside: a dry run
+    /// takes no tokens).
+    pub allowed: bool,
+    /// The key's name.
+    pub key: String,
+    /// The rule that decides (empty: the key has no policy).
+    pub rule: String,
+    /// The decision as a sentence.
+    pub reason: String,
+    /// The rule in one line (empty: no policy).
+    pub summary: String,
+}
+
+impl ExplainReply {
+    /// Encodes the reply contents.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.put_u8(u8::from(self.allowed));
+        out.put_string(self.key.as_bytes());
+        out.put_string(self.rule.as_bytes());
+        out.put_string(self.reason.as_bytes());
+        out.put_string(self.summary.as_bytes());
+    }
+
+    /// Decodes the reply contents.
+    pub fn decode(contents: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(contents);
+        let reply = Self {
+            allowed: r.u8("allowed")? != 0,
+            key: r.utf8("key")?.to_owned(),
+            rule: r.utf8("rule")?.to_owned(),
+            reason: r.utf8("reason")?.to_owned(),
+            summary: r.utf8("summary")?.to_owned(),
+        };
+        r.finish()?;
+        Ok(reply)
+    }
+}
+
 /// One loaded key, as `list@signet` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyInfo {
@@ -330,9 +434,14 @@ pub struct KeyInfo {
     pub confirm: bool,
     /// Where the key came from (`agent` for keys added over the socket).
     pub source: String,
+    /// The key's policy in one line (`read-only: schemes encord-v2; …`), or
+    /// empty when the key has none.
+    pub policy: String,
 }
 
-/// Encodes a `list@signet` reply.
+/// Encodes a `list@signet` reply: the keys, then one policy line per key (a
+/// trailing section, so that clients built before policies existed can
+/// still read the list up to it, and newer clients read older agents' lists).
 pub fn encode_list_reply(out: &mut Vec<u8>, keys: &[KeyInfo]) {
     out.put_u32(u32::try_from(keys.len()).unwrap_or(u32::MAX));
     for k in keys {
@@ -347,6 +456,9 @@ pub fn encode_list_reply(out: &mut Vec<u8>, keys: &[KeyInfo]) {
         }
         out.put_u8(u8::from(k.confirm));
         out.put_string(k.source.as_bytes());
+    }
+    for k in keys {
+        out.put_string(k.policy.as_bytes());
     }
 }
 
@@ -370,7 +482,14 @@ pub fn decode_list_reply(contents: &[u8]) -> Result<Vec<KeyInfo>> {
             expires_in,
             confirm,
             source,
+            policy: String::new(),
         });
+    }
+    // Agents before policies end here.
+    if !r.is_empty() {
+        for k in &mut keys {
+            k.policy = r.utf8("policy")?.to_owned();
+        }
     }
     r.finish()?;
     Ok(keys)
@@ -479,6 +598,7 @@ mod tests {
                 expires_in: Some(30),
                 confirm: true,
                 source: "agent".into(),
+                policy: String::new(),
             },
             KeyInfo {
                 key_blob: vec![],
@@ -486,11 +606,19 @@ mod tests {
                 expires_in: None,
                 confirm: false,
                 source: "keyring".into(),
+                policy: "read-only: schemes encord-v2".into(),
             },
         ];
         let mut out = Vec::new();
         encode_list_reply(&mut out, &keys);
-        assert_eq!(decode_list_reply(&out), Ok(keys));
+        assert_eq!(decode_list_reply(&out), Ok(keys.clone()));
+        // A list from an agent without policies: no trailing section.
+        let mut old = Vec::new();
+        let policy_bytes: usize = keys.iter().map(|k| 4 + k.policy.len()).sum();
+        old.extend_from_slice(&out[..out.len() - policy_bytes]);
+        let decoded = decode_list_reply(&old).unwrap_or_default();
+        assert_eq!(decoded.len(), 2);
+        assert!(decoded.iter().all(|k| k.policy.is_empty()));
         let st = Status {
             protocol: 1,
             agent_version: "0.1.0".into(),
@@ -503,6 +631,33 @@ mod tests {
         let mut out = Vec::new();
         st.encode(&mut out);
         assert_eq!(Status::decode(&out), Ok(st));
+    }
+
+    #[test]
+    fn explain_round_trip() {
+        let req = ExplainRequest {
+            key: "ci-bot",
+            scheme: "encord-v2",
+            method: "DELETE",
+            target: "/v2/public/projects/p",
+            as_uid: Some(1000),
+            as_exe: "/usr/bin/python3",
+            as_unit: "",
+        };
+        let mut out = Vec::new();
+        req.encode(&mut out);
+        assert_eq!(ExplainRequest::decode(&out), Ok(req));
+        let reply = ExplainReply {
+            allowed: false,
+            key: "ci-bot".into(),
+            rule: "read-only".into(),
+            reason: "key ci-bot: method DELETE not allowed by rule read-only".into(),
+            summary: "read-only: methods GET".into(),
+        };
+        let mut out = Vec::new();
+        reply.encode(&mut out);
+        assert_eq!(ExplainReply::decode(&out), Ok(reply));
+        assert!(ExplainReply::decode(&out[..out.len() - 1]).is_err());
     }
 
     #[test]

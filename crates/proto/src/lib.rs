@@ -17,6 +17,7 @@
 //! small hand-written reader ([`wire`]) instead of `ssh-encoding` for exactly that
 //! reason: zero-copy borrows of key blobs and data to be signed.
 
+pub mod audit;
 pub mod encord;
 mod error;
 pub mod extension;

@@ -151,14 +151,18 @@ fn key_info() -> impl Strategy<Value = KeyInfo> {
         proptest::option::of(any::<u64>()),
         any::<bool>(),
         text(),
+        text(),
     )
-        .prop_map(|(key_blob, name, expires_in, confirm, source)| KeyInfo {
-            key_blob,
-            name,
-            expires_in,
-            confirm,
-            source,
-        })
+        .prop_map(
+            |(key_blob, name, expires_in, confirm, source, policy)| KeyInfo {
+                key_blob,
+                name,
+                expires_in,
+                confirm,
+                source,
+                policy,
+            },
+        )
 }
 
 fn scheme() -> impl Strategy<Value = Scheme> {
