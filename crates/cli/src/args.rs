@@ -126,6 +126,8 @@ pub enum Command {
     /// Say which policy rule would allow or refuse a request, without
     /// signing (exits 0 when it would be signed, 1 when refused)
     Explain(ExplainArgs),
+    /// Check (`verify`) or show (`tail`) the agent's hash-chained audit log
+    Audit(crate::audit_cmds::AuditArgs),
 }
 
 /// `signet explain`.

@@ -36,6 +36,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::InstallUnits(a) => crate::units::install(&a),
         Command::Exec(a) => crate::exec::exec(&socket, a),
         Command::Explain(a) => explain(&socket, a, json),
+        Command::Audit(a) => crate::audit_cmds::run(a, json),
         Command::Generate(a) => store_cmds::generate(&socket, a),
         Command::Import(a) => store_cmds::import(&socket, a),
         Command::Register(a) => store_cmds::register(&socket, a, json),

@@ -23,6 +23,7 @@
 //! Errors are printed on stderr as `signet: <message>`.
 
 mod args;
+mod audit_cmds;
 mod commands;
 mod duration;
 mod exec;

@@ -11,6 +11,10 @@
 //! default_lifetime`) are described in docs/keystore.md. `[store]` is read at
 //! start-up only (a new store needs a restart); `[keys.NAME]` and
 //! `default_lifetime` apply to the next `signet load`.
+//!
+//! `[policies.NAME]` and `[keys.NAME] policy` (per-key policy, `policy.rs`)
+//! apply to the next request after a reload; `[audit]` (`audit.rs`) is read
+//! at start-up only. See docs/policy-audit.md.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,6 +47,10 @@ pub struct Config {
     /// policy`; see `policy.rs` and docs/policy-audit.md.
     #[serde(default)]
     pub policies: BTreeMap<String, crate::policy::PolicyConfig>,
+    /// `[audit]`: the hash-chained audit log (read at start-up only); see
+    /// `audit.rs` and docs/policy-audit.md.
+    #[serde(default)]
+    pub audit: crate::audit::AuditConfig,
 }
 
 /// The key store's name in the OS keyring when none is configured.

@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use crate::audit::Event as AuditEvent;
 use crate::caller::Peer;
 use crate::config::Config;
 use crate::confirm;
@@ -43,6 +44,10 @@ pub struct Agent {
     pub shutdown: CancellationToken,
     /// Keys at rest (the OS keyring and the index); set once at start-up.
     vault: std::sync::OnceLock<Arc<crate::vault::Vault>>,
+    /// The audit log's writer, when enabled; set once at start-up.
+    auditor: std::sync::OnceLock<crate::audit::Auditor>,
+    /// Executables of recent callers (see [`crate::policy::ExeCache`]).
+    exe_cache: Arc<crate::policy::ExeCache>,
 }
 
 /// Why a request failed. `Plain` becomes `SSH_AGENT_FAILURE`; `Ext` becomes
@@ -74,6 +79,27 @@ impl Agent {
             socket,
             shutdown,
             vault: std::sync::OnceLock::new(),
+            auditor: std::sync::OnceLock::new(),
+            exe_cache: Arc::default(),
+        }
+    }
+
+    /// The caller, its executable read through the agent's cache.
+    fn caller(&self, peer: &Peer) -> Caller {
+        Caller::new(*peer).with_exe_cache(self.exe_cache.clone())
+    }
+
+    /// Installs the audit log (once, at start-up; later calls are ignored).
+    pub fn set_auditor(&self, auditor: crate::audit::Auditor) {
+        let _ = self.auditor.set(auditor);
+    }
+
+    /// Queues an audit event (built only when auditing is on); false when a
+    /// log is configured but the event could not be queued.
+    fn audit(&self, event: impl FnOnce() -> AuditEvent) -> bool {
+        match self.auditor.get() {
+            Some(a) => a.record(event()),
+            None => true,
         }
     }
 
@@ -324,13 +350,30 @@ impl Agent {
             .keys
             .get(&public, Instant::now())
             .ok_or_else(|| Failure::plain("sign request for a key that is not loaded"))?;
-        let caller = Caller::new(*peer);
+        let caller = self.caller(peer);
         let now = Instant::now();
-        if let Err(refused) = self.authorize(&key, &Operation::Ssh, &caller, now) {
-            // SSH has no reason field: the client sees FAILURE, the log says why.
-            warn!(%peer, "refused: {}", refused.reason);
-            return Err(Failure::Plain(refused.reason));
-        }
+        let event = |decision: &'static str, rule: Option<String>, reason: String| AuditEvent {
+            decision,
+            key: key.name.clone(),
+            key_id: signet_proto::key::key_id(&key.public),
+            scheme: "ssh",
+            digest: sha256(req.data),
+            pid: peer.pid,
+            uid: peer.uid,
+            exe: caller.exe().unwrap_or("?").to_owned(),
+            rule: rule.unwrap_or_default(),
+            reason,
+            ..AuditEvent::default()
+        };
+        let decision = match self.authorize(&key, &Operation::Ssh, &caller, now) {
+            Ok(d) => d,
+            Err(refused) => {
+                // SSH has no reason field: the client sees FAILURE, the log says why.
+                warn!(%peer, "refused: {}", refused.reason);
+                self.audit(|| event("refuse", refused.rule.clone(), refused.reason.clone()));
+                return Err(Failure::Plain(refused.reason));
+            }
+        };
         if key.confirm {
             let prompt = format!(
                 "Allow use of key \"{}\" to sign {} bytes?\nRequested by {}",
@@ -338,9 +381,15 @@ impl Agent {
                 req.data.len(),
                 peer.describe()
             );
-            confirm::ask(&prompt).await.map_err(Failure::Plain)?;
+            if let Err(why) = confirm::ask(&prompt).await {
+                self.audit(|| event("refuse", decision.rule.clone(), why.clone()));
+                return Err(Failure::Plain(why));
+            }
         }
         let sig = key.sign(req.data);
+        if !self.audit(|| event("sign", decision.rule.clone(), String::new())) {
+            return Err(Failure::plain(AUDIT_FULL));
+        }
         key.touch(now);
         encode_ed25519_sign_response(out, &sig);
         Ok(())
@@ -563,17 +612,36 @@ impl Agent {
                 format!("cannot sign this request: {e}"),
             )
         })?;
-        let caller = Caller::new(*peer);
+        let caller = self.caller(peer);
         let now = Instant::now();
         let op = Operation::Http {
             scheme: req.scheme,
             method: req.method,
             target: req.target,
         };
-        if let Err(refused) = self.authorize(&key, &op, &caller, now) {
-            warn!(%peer, "refused: {}", refused.reason);
-            return Err(ExtensionError::new(ErrorCode::Refused, refused.reason));
-        }
+        let event = |decision: &'static str, rule: Option<String>, reason: String| AuditEvent {
+            decision,
+            key: key.name.clone(),
+            key_id: signet_proto::key::key_id(&key.public),
+            scheme: req.scheme.as_str(),
+            method: req.method.to_ascii_uppercase(),
+            target: req.target.to_owned(),
+            digest: req.body_sha256,
+            created: (decision == "sign").then_some(created),
+            pid: peer.pid,
+            uid: peer.uid,
+            exe: caller.exe().unwrap_or("?").to_owned(),
+            rule: rule.unwrap_or_default(),
+            reason,
+        };
+        let decision = match self.authorize(&key, &op, &caller, now) {
+            Ok(d) => d,
+            Err(refused) => {
+                warn!(%peer, "refused: {}", refused.reason);
+                self.audit(|| event("refuse", refused.rule.clone(), refused.reason.clone()));
+                return Err(ExtensionError::new(ErrorCode::Refused, refused.reason));
+            }
+        };
         if key.confirm {
             let prompt = format!(
                 "Allow key \"{}\" to sign {} {}?\nRequested by {}",
@@ -582,11 +650,16 @@ impl Agent {
                 req.target,
                 peer.describe()
             );
-            confirm::ask(&prompt).await.map_err(|why| {
-                ExtensionError::new(ErrorCode::Refused, format!("key {}: {why}", key.name))
-            })?;
+            if let Err(why) = confirm::ask(&prompt).await {
+                let reason = format!("key {}: {why}", key.name);
+                self.audit(|| event("refuse", decision.rule.clone(), reason.clone()));
+                return Err(ExtensionError::new(ErrorCode::Refused, reason));
+            }
         }
         let sig = key.sign(prepared.message());
+        if !self.audit(|| event("sign", decision.rule.clone(), String::new())) {
+            return Err(ExtensionError::new(ErrorCode::Refused, AUDIT_FULL));
+        }
         key.touch(now);
         prepared.into_headers(&sig).encode(reply);
         Ok(())
@@ -601,6 +674,15 @@ fn resolve_policies(config: &Config) -> Policies {
         warn!("policies cannot be resolved, keys with a policy will sign nothing: {e:#}");
         Policies::fail_closed(config)
     })
+}
+
+/// Why a signature is withheld when the audit log cannot keep up.
+const AUDIT_FULL: &str =
+    "the audit log is not keeping up (its queue is full): signature withheld; retry shortly";
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(data).into()
 }
 
 fn refuse_if_locked(locked: bool) -> Result<(), Failure> {

@@ -7,6 +7,7 @@
 
 #[cfg(unix)]
 pub mod activation;
+pub mod audit;
 pub mod caller;
 pub mod config;
 pub mod confirm;

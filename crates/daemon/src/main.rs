@@ -204,6 +204,7 @@ async fn serve(
         warn!("[system] is ignored without --system: this agent serves only its own uid and root");
     }
     let system_config = config.system.clone();
+    let config_audit = config.audit.clone();
     let shutdown = CancellationToken::new();
     let max = config.agent.max_connections;
     let grace = Duration::from_secs(config.agent.shutdown_grace_secs);
@@ -212,6 +213,24 @@ async fn serve(
         path.display().to_string(),
         shutdown.clone(),
     ));
+    if config_audit.enabled {
+        let audit_path = config_audit.resolved_path(mode.system);
+        match signetd::audit::Auditor::start(&config_audit, audit_path.clone()) {
+            Ok(a) => {
+                info!(path = %audit_path.display(), "audit log");
+                agent.set_auditor(a);
+            }
+            Err(e) if config_audit.required => {
+                return Err(e).with_context(|| {
+                    format!("cannot open the audit log {}", audit_path.display())
+                })
+            }
+            Err(e) => error!(
+                "cannot open the audit log {}: {e}: signing without an audit trail (set [audit] required = true to refuse to start)",
+                audit_path.display()
+            ),
+        }
+    }
     let activated = mode.inherited.is_some();
     let bound = match mode.inherited {
         Some(l) => listener::BoundSocket::inherited(

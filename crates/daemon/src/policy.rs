@@ -91,6 +91,39 @@ impl Operation<'_> {
     }
 }
 
+/// Executables of recent callers by pid, each read from `/proc/PID/exe` at
+/// most once per [`EXE_CACHE_TTL`]: a readlink there costs more than a
+/// policy check and the audit record together. The trade-off: a process
+/// that `exec`s another binary while keeping its connection (which needs a
+/// socket without close-on-exec) is judged by its old executable for up to
+/// that long; pids are not reused within a second in practice.
+#[derive(Debug, Default)]
+pub struct ExeCache {
+    entries:
+        std::sync::Mutex<std::collections::HashMap<i32, (tokio::time::Instant, Option<String>)>>,
+}
+
+/// How long a cached executable is trusted.
+pub const EXE_CACHE_TTL: Duration = Duration::from_secs(1);
+
+impl ExeCache {
+    fn get(&self, pid: i32, read: impl FnOnce() -> Option<String>) -> Option<String> {
+        let now = tokio::time::Instant::now();
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, exe)) = map.get(&pid) {
+            if now.saturating_duration_since(*at) < EXE_CACHE_TTL {
+                return exe.clone();
+            }
+        }
+        if map.len() > 1024 {
+            map.retain(|_, (at, _)| now.saturating_duration_since(*at) < EXE_CACHE_TTL);
+        }
+        let exe = read();
+        map.insert(pid, (now, exe.clone()));
+        exe
+    }
+}
+
 /// The process asking, with its `/proc` facts read on first use.
 pub struct Caller {
     /// Kernel credentials of the connection.
@@ -99,6 +132,7 @@ pub struct Caller {
     exe: OnceLock<Option<String>>,
     unit: OnceLock<Option<String>>,
     groups: OnceLock<Option<Vec<u32>>>,
+    exe_cache: Option<std::sync::Arc<ExeCache>>,
 }
 
 impl Caller {
@@ -115,7 +149,14 @@ impl Caller {
             exe: OnceLock::new(),
             unit: OnceLock::new(),
             groups: OnceLock::new(),
+            exe_cache: None,
         }
+    }
+
+    /// Reads the executable through `cache` (see [`ExeCache`]).
+    pub fn with_exe_cache(mut self, cache: std::sync::Arc<ExeCache>) -> Self {
+        self.exe_cache = Some(cache);
+        self
     }
 
     /// A caller for a dry run (`explain@signet`): facts given replace what
@@ -136,9 +177,15 @@ impl Caller {
         self.exe
             .get_or_init(|| {
                 let pid = self.peer.pid?;
-                std::fs::read_link(self.proc_root.join(pid.to_string()).join("exe"))
-                    .ok()
-                    .map(|p| p.display().to_string())
+                let read = || {
+                    std::fs::read_link(self.proc_root.join(pid.to_string()).join("exe"))
+                        .ok()
+                        .map(|p| p.display().to_string())
+                };
+                match &self.exe_cache {
+                    Some(cache) => cache.get(pid, read),
+                    None => read(),
+                }
             })
             .as_deref()
     }
@@ -720,6 +767,26 @@ mod tests {
         let anon = caller(5, 5);
         assert!(!p.evaluate("k", &Operation::Ssh, &anon).allowed);
         Ok(())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn exe_cache_reads_once_per_ttl() {
+        let cache = ExeCache::default();
+        let reads = std::cell::Cell::new(0);
+        let read = |name: &str| {
+            reads.set(reads.get() + 1);
+            Some(name.to_owned())
+        };
+        assert_eq!(cache.get(7, || read("/a")).as_deref(), Some("/a"));
+        // Within the TTL the first answer stands (an exec is seen late).
+        tokio::time::advance(EXE_CACHE_TTL - Duration::from_millis(1)).await;
+        assert_eq!(cache.get(7, || read("/b")).as_deref(), Some("/a"));
+        assert_eq!(reads.get(), 1);
+        // Another pid is read on its own.
+        assert_eq!(cache.get(8, || read("/c")).as_deref(), Some("/c"));
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(cache.get(7, || read("/b")).as_deref(), Some("/b"));
+        assert_eq!(reads.get(), 3);
     }
 
     #[test]

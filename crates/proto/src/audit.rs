@@ -192,7 +192,10 @@ mod tests {
     }
 
     fn file(lines: &[String]) -> Vec<u8> {
-        lines.iter().flat_map(|l| format!("{l}\n").into_bytes()).collect()
+        lines
+            .iter()
+            .flat_map(|l| format!("{l}\n").into_bytes())
+            .collect()
     }
 
     #[test]
@@ -252,10 +255,7 @@ mod tests {
             ("audit.log".to_owned(), file(&second)),
         ];
         let e = verify(&truncated).err();
-        assert_eq!(
-            e.map(|e| (e.file, e.line)),
-            Some(("audit.log".into(), 1))
-        );
+        assert_eq!(e.map(|e| (e.file, e.line)), Some(("audit.log".into(), 1)));
         // The oldest file dropped by rotation: the chain starts at a header.
         assert_eq!(verify(&files[1..]), Ok(3));
         // …but not at a header-less line.

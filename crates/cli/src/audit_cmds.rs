@@ -1,0 +1,312 @@
+//! `signet audit verify` and `signet audit tail`: read the agent's audit log
+//! (the files signetd writes; no agent needed).
+
+use std::io::{Read as _, Seek as _, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use clap::{Args, Subcommand};
+use signet_proto::audit::{self, Record};
+
+/// `signet audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+    /// The log file [default: $XDG_STATE_HOME/signet/audit.log, or
+    /// /var/lib/signet/audit.log with --system]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub path: Option<PathBuf>,
+    /// The system agent's log (/var/lib/signet/audit.log)
+    #[arg(long, global = true, conflicts_with = "path")]
+    pub system: bool,
+}
+
+/// The audit subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain across the log and its rotated files; names the
+    /// first bad line (exit 1) or prints how many lines are intact
+    Verify,
+    /// Show the latest entries
+    Tail(TailArgs),
+}
+
+/// `signet audit tail`.
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// Keep printing new entries as they are written
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only entries of this key (name or key id)
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// How many entries to show first
+    #[arg(short = 'n', long, default_value_t = 20)]
+    pub lines: usize,
+}
+
+fn log_path(a: &AuditArgs) -> PathBuf {
+    if let Some(p) = &a.path {
+        return p.clone();
+    }
+    if a.system {
+        return PathBuf::from("/var/lib/signet/audit.log");
+    }
+    std::env::var_os("XDG_STATE_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("signet")
+        .join("audit.log")
+}
+
+/// `path.N` … `path.1`, then `path`: oldest first.
+fn chain_files(path: &Path) -> Vec<PathBuf> {
+    let mut rotated: Vec<(u32, PathBuf)> = Vec::new();
+    if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let prefix = format!("{}.", name.to_string_lossy());
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if let Some(num) = n.strip_prefix(&prefix).and_then(|s| s.parse::<u32>().ok()) {
+                    rotated.push((num, e.path()));
+                }
+            }
+        }
+    }
+    rotated.sort_by_key(|r| std::cmp::Reverse(r.0));
+    let mut files: Vec<PathBuf> = rotated.into_iter().map(|(_, p)| p).collect();
+    files.push(path.to_path_buf());
+    files
+}
+
+/// Runs `signet audit …`.
+pub fn run(a: AuditArgs, json: bool) -> Result<()> {
+    let path = log_path(&a);
+    match &a.command {
+        AuditCommand::Verify => verify(&path, json),
+        AuditCommand::Tail(t) => tail(&path, t, json),
+    }
+}
+
+fn verify(path: &Path, json: bool) -> Result<()> {
+    let mut files = Vec::new();
+    for p in chain_files(path) {
+        match std::fs::read(&p) {
+            Ok(bytes) => files.push((p.display().to_string(), bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && p == path => {
+                if files.is_empty() {
+                    anyhow::bail!(
+                        "no audit log at {}: is this the agent's state directory? (--path FILE)",
+                        path.display()
+                    );
+                }
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", p.display())),
+        }
+    }
+    match audit::verify(&files) {
+        Ok(n) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": true, "lines": n, "files": files.len()})
+                );
+            } else {
+                println!(
+                    "audit log intact: {n} lines in {} file(s), {} … {}",
+                    files.len(),
+                    files.first().map(|f| f.0.as_str()).unwrap_or(""),
+                    files.last().map(|f| f.0.as_str()).unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": false, "file": e.file, "line": e.line, "error": e.what})
+                );
+            }
+            Err(anyhow::anyhow!("audit log broken at {e}"))
+        }
+    }
+}
+
+fn matches(rec: &Record, key: Option<&str>) -> bool {
+    key.is_none_or(|k| rec.key == k || rec.key_id == k)
+}
+
+fn show(line: &[u8], key: Option<&str>, json: bool) {
+    let Ok(rec) = serde_json::from_slice::<Record>(line) else {
+        println!("? {}", String::from_utf8_lossy(line));
+        return;
+    };
+    if !matches(&rec, key) {
+        return;
+    }
+    if json {
+        println!("{}", String::from_utf8_lossy(line));
+        return;
+    }
+    println!("{}", human(&rec));
+}
+
+/// One entry for people: time, decision, key, what, who, rule and reason.
+pub fn human(r: &Record) -> String {
+    let what = if r.scheme == "ssh" {
+        "ssh (raw signature)".to_owned()
+    } else if r.method.is_empty() {
+        r.scheme.clone()
+    } else {
+        format!("{} {} {}", r.scheme, r.method, r.target)
+    };
+    let who = match (r.uid, r.pid) {
+        (Some(u), Some(p)) => format!("uid {u} pid {p} {}", r.exe),
+        (Some(u), None) => format!("uid {u}"),
+        _ => String::new(),
+    };
+    let mut s = format!("{}  #{}  {:<7} ", r.time, r.seq, r.event);
+    match r.event.as_str() {
+        "rotated" => s.push_str(&format!("(continues {})", r.rotated_from)),
+        "dropped" => s.push_str(&r.reason),
+        _ => {
+            s.push_str(&format!("{}  {what}  {who}", r.key));
+            if !r.rule.is_empty() {
+                s.push_str(&format!("  rule {}", r.rule));
+            }
+            if !r.reason.is_empty() {
+                s.push_str(&format!("  ({})", r.reason));
+            }
+        }
+    }
+    s
+}
+
+fn tail(path: &Path, t: &TailArgs, json: bool) -> Result<()> {
+    let key = t.key.as_deref();
+    let mut recent: Vec<Vec<u8>> = Vec::new();
+    for p in chain_files(path) {
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
+        for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let keep = serde_json::from_slice::<Record>(line)
+                .map(|r| matches(&r, key))
+                .unwrap_or(true);
+            if keep {
+                recent.push(line.to_vec());
+            }
+        }
+    }
+    let skip = recent.len().saturating_sub(t.lines);
+    for line in &recent[skip..] {
+        show(line, None, json);
+    }
+    if !t.follow {
+        return Ok(());
+    }
+    // Follow: poll for growth; a shorter file or a new inode means rotation.
+    let mut pos = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let mut ino = inode(path);
+    let mut partial = Vec::new();
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let now_ino = inode(path);
+        if now_ino != ino || len < pos {
+            ino = now_ino;
+            pos = 0;
+            partial.clear();
+        }
+        if len == pos {
+            continue;
+        }
+        let Ok(mut f) = std::fs::File::open(path) else {
+            continue;
+        };
+        f.seek(SeekFrom::Start(pos))?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf)?;
+        pos += buf.len() as u64;
+        partial.extend_from_slice(&buf);
+        while let Some(i) = partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = partial.drain(..=i).collect();
+            show(&line[..line.len() - 1], key, json);
+        }
+    }
+}
+
+#[cfg(unix)]
+fn inode(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata(path).map(|m| m.ino()).unwrap_or(0)
+}
+
+#[cfg(not(unix))]
+fn inode(_path: &Path) -> u64 {
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotated_files_come_oldest_first() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let p = dir.path().join("audit.log");
+        for n in [
+            "audit.log",
+            "audit.log.1",
+            "audit.log.10",
+            "audit.log.2",
+            "audit.log.x",
+        ] {
+            std::fs::write(dir.path().join(n), b"")?;
+        }
+        let names: Vec<String> = chain_files(&p)
+            .iter()
+            .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        assert_eq!(
+            names,
+            vec!["audit.log.10", "audit.log.2", "audit.log.1", "audit.log"]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn human_line() {
+        let r = Record {
+            seq: 7,
+            time: "2026-11-23T21:00:00Z".into(),
+            event: "refuse".into(),
+            key: "ci-bot".into(),
+            scheme: "encord-v2".into(),
+            method: "DELETE".into(),
+            target: "/v2/public/projects/p".into(),
+            uid: Some(1000),
+            pid: Some(42),
+            exe: "/usr/bin/python3".into(),
+            rule: "read-only".into(),
+            reason: "key ci-bot: method DELETE not allowed by rule read-only".into(),
+            ..Record::default()
+        };
+        assert_eq!(
+            human(&r),
+            "2026-11-23T21:00:00Z  #7  refuse  ci-bot  encord-v2 DELETE /v2/public/projects/p  \
+             uid 1000 pid 42 /usr/bin/python3  rule read-only  \
+             (key ci-bot: method DELETE not allowed by rule read-only)"
+        );
+    }
+}
