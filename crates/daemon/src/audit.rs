@@ -172,19 +172,53 @@ impl Auditor {
         &self.path
     }
 
-    /// Queues an event; false if it could not be queued (full or stopped).
+    /// Queues an event; false if it could not be queued.
+    ///
+    /// A full queue means the writer thread is behind (on a busy 2-core
+    /// machine it competes with the signers for CPU). For a signature that
+    /// is backpressure, not a reason to refuse: the signing thread waits for
+    /// room, in short sleeps, for up to [`SIGN_WAIT`], which throttles
+    /// signing to the rate the log can record. Only a writer that is stuck
+    /// that long (a stalled disk) or gone makes the signature be withheld,
+    /// so no signature is ever made without its record. Refusals never wait:
+    /// one that cannot be queued is counted and reported later.
     pub fn record(&self, ev: Event) -> bool {
-        match self.tx.try_send(ev) {
-            Ok(()) => true,
-            Err(TrySendError::Full(ev)) | Err(TrySendError::Disconnected(ev)) => {
-                if ev.decision != "sign" {
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
-                }
-                false
+        let mut ev = match self.tx.try_send(ev) {
+            Ok(()) => return true,
+            Err(TrySendError::Disconnected(ev)) => {
+                self.count_dropped(&ev);
+                return false;
+            }
+            Err(TrySendError::Full(ev)) => ev,
+        };
+        if ev.decision != "sign" {
+            self.count_dropped(&ev);
+            return false;
+        }
+        let deadline = std::time::Instant::now() + SIGN_WAIT;
+        loop {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+            match self.tx.try_send(ev) {
+                Ok(()) => return true,
+                Err(TrySendError::Disconnected(_)) => return false,
+                Err(TrySendError::Full(back)) => ev = back,
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
             }
         }
     }
+
+    fn count_dropped(&self, ev: &Event) {
+        if ev.decision != "sign" {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
+
+/// How long a signature waits for room in a full audit queue before it is
+/// withheld (see [`Auditor::record`]).
+pub const SIGN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 struct Writer {
     path: PathBuf,
