@@ -1,14 +1,14 @@
 //! Reading key files and passphrases. Every secret lives only in zeroizing
 //! types and only until the command that needed it has sent it.
 
-use std::io::{self, BufRead, IsTerminal, Read};
+use std::io::{self, BufRead, IsTerminal};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use signet_client::{Ed25519Seed, Passphrase};
-use ssh_key::private::KeypairData;
-use ssh_key::{Algorithm, PrivateKey};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
+
+use crate::keyfile;
 
 /// An Ed25519 key read from a file, ready for `add`.
 pub struct LoadedKey {
@@ -42,56 +42,20 @@ pub fn display_path(path: &Path) -> String {
     }
 }
 
-/// Reads and, if needed, decrypts an OpenSSH Ed25519 private key.
+/// Reads and, if needed, decrypts an Ed25519 private key file for `signet
+/// add`: the same formats and messages as `signet import` (OpenSSH, PKCS#8
+/// PEM, Encord's downloaded `.txt`), through [`keyfile::parse`].
 pub fn read_key_file(path: &Path, source: PassphraseSource) -> Result<LoadedKey> {
     let shown = display_path(path);
     if is_stdin(path) && source == PassphraseSource::Stdin {
         bail!("--passphrase-stdin cannot be used when the key itself is read from stdin: pass the key as a file");
     }
-    let mut text = Zeroizing::new(Vec::new());
-    if is_stdin(path) {
-        io::stdin()
-            .lock()
-            .read_to_end(&mut text)
-            .context("could not read the key from stdin")?;
-    } else {
-        let mut f = std::fs::File::open(path)
-            .with_context(|| format!("could not open the key file {shown}"))?;
-        f.read_to_end(&mut text)
-            .with_context(|| format!("could not read the key file {shown}"))?;
-    }
-    let key = PrivateKey::from_openssh(&*text).map_err(|e| {
-        anyhow::anyhow!(
-            "{shown} is not an OpenSSH private key ({e}): signet reads the \
-             `-----BEGIN OPENSSH PRIVATE KEY-----` format that `ssh-keygen -t ed25519` writes"
-        )
-    })?;
-    drop(text);
-    let algorithm = key.algorithm();
-    if algorithm != Algorithm::Ed25519 {
-        bail!(
-            "{shown} holds a {} key, but signet holds only Ed25519 keys: make one with `ssh-keygen -t ed25519`",
-            algorithm.as_str()
-        );
-    }
-    let key = if key.is_encrypted() {
-        let pass = read_key_passphrase(&shown, source)?;
-        key.decrypt(pass.as_bytes()).map_err(|_| {
-            anyhow::anyhow!("wrong passphrase for {shown} (or the file is damaged): try again")
-        })?
-    } else {
-        key
-    };
-    let KeypairData::Ed25519(pair) = key.key_data() else {
-        bail!("{shown} does not hold an Ed25519 key pair: make one with `ssh-keygen -t ed25519`");
-    };
-    let mut seed_bytes = pair.private.to_bytes();
-    let seed = Ed25519Seed::new(seed_bytes);
-    seed_bytes.zeroize();
+    let data = keyfile::read_source(path, &shown)?;
+    let key = keyfile::parse(&data, &shown, || read_key_passphrase(&shown, source))?;
     Ok(LoadedKey {
-        seed,
-        public: pair.public.0,
-        comment: key.comment().to_owned(),
+        seed: key.seed,
+        public: key.public,
+        comment: key.comment,
     })
 }
 
@@ -159,8 +123,9 @@ pub fn read_lock_passphrase(from_stdin: bool, confirm: bool) -> Result<Passphras
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ssh_key::private::Ed25519Keypair;
+    use ssh_key::private::{Ed25519Keypair, KeypairData};
     use ssh_key::LineEnding;
+    use ssh_key::PrivateKey;
 
     #[test]
     fn reads_an_openssh_ed25519_key() -> Result<()> {
