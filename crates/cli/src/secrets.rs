@@ -79,7 +79,7 @@ fn read_key_passphrase(shown: &str, source: PassphraseSource) -> Result<Zeroizin
 }
 
 /// Reads the first line of stdin, without its line ending.
-fn read_stdin_line() -> Result<Zeroizing<String>> {
+pub fn read_stdin_line() -> Result<Zeroizing<String>> {
     let mut line = Zeroizing::new(String::with_capacity(256));
     io::stdin()
         .lock()

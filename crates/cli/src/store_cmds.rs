@@ -18,7 +18,7 @@ use crate::args::{
     DoctorArgs, GenerateArgs, ImportArgs, LoadArgs, NameArgs, RenameArgs, UnloadArgs,
 };
 use crate::keyfile;
-use crate::secrets::display_path;
+use crate::secrets::{self, display_path};
 
 fn out(text: &str) -> Result<()> {
     let mut stdout = io::stdout().lock();
@@ -69,17 +69,6 @@ fn default_import_name(comment: &str, file: &Path) -> String {
         .unwrap_or_else(|| "imported".to_owned())
 }
 
-fn read_passphrase_line() -> Result<Zeroizing<String>> {
-    let mut line = Zeroizing::new(String::with_capacity(256));
-    io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("could not read the passphrase from stdin")?;
-    let trimmed = line.trim_end_matches(['\n', '\r']).len();
-    line.truncate(trimmed);
-    Ok(line)
-}
-
 /// `signet import FILE`.
 pub fn import(socket: &Path, a: ImportArgs) -> Result<()> {
     let shown = display_path(&a.file);
@@ -97,7 +86,7 @@ pub fn import(socket: &Path, a: ImportArgs) -> Result<()> {
     let shown_for_prompt = shown.clone();
     let key = keyfile::parse(&data, &shown, move || {
         if passphrase_stdin {
-            return read_passphrase_line();
+            return secrets::read_stdin_line();
         }
         if !io::stdin().is_terminal() {
             bail!("{shown_for_prompt} is encrypted and stdin is not a terminal to ask for its passphrase: pass --passphrase-stdin and pipe the passphrase in");
