@@ -89,6 +89,10 @@ pub fn start_ssh_agent(sock: &Path, log: &Path) -> Result<RunningAgent> {
 
 /// Starts `signetd` on `sock` with an empty configuration directory, and
 /// returns it with the time from exec to its first answer.
+///
+/// The defaults stay in force, the audit log included (that is what users
+/// run), but the log goes to a `state` directory beside `config_home`, never
+/// into the user's own `~/.local/state/signet/audit.log`.
 pub fn start_signetd(
     bin: &Path,
     sock: &Path,
@@ -99,6 +103,7 @@ pub fn start_signetd(
     cmd.arg("--socket")
         .arg(sock)
         .env("XDG_CONFIG_HOME", config_home)
+        .env("XDG_STATE_HOME", config_home.with_file_name("state"))
         .env_remove("SIGNET_CONFIG")
         .env_remove("SIGNET_AUTH_SOCK")
         .env_remove("RUST_LOG")

@@ -24,10 +24,12 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 use signet_proto::audit::{line_hash, Record, GENESIS};
 use tracing::{error, warn};
 
@@ -107,14 +109,19 @@ pub fn default_user_path() -> PathBuf {
 }
 
 /// What happened, as the signing path reports it.
+///
+/// Built on every signature, so it is cheap to make: the key's name and the
+/// caller's executable are shared (`Arc<str>`, no copy), and everything that
+/// is only text for the log (the key id's hex, the digest's hex, the time)
+/// is formatted by the writer thread, off the signing path.
 #[derive(Debug, Clone, Default)]
 pub struct Event {
-    /// `sign` or `refuse`.
+    /// `sign` or `refuse` (`dropped` is the writer's own).
     pub decision: &'static str,
     /// Key name.
-    pub key: String,
-    /// Key id (hex public key).
-    pub key_id: String,
+    pub key: Arc<str>,
+    /// The key's public key (the log shows its hex, Encord's key id).
+    pub key_public: Option<[u8; 32]>,
     /// Scheme name.
     pub scheme: &'static str,
     /// HTTP method (empty for SSH).
@@ -129,8 +136,8 @@ pub struct Event {
     pub pid: Option<i32>,
     /// Caller uid.
     pub uid: u32,
-    /// Caller executable.
-    pub exe: String,
+    /// Caller executable (`?` when it could not be read).
+    pub exe: Arc<str>,
     /// Deciding rule.
     pub rule: String,
     /// Refusal reason.
@@ -225,10 +232,93 @@ struct Writer {
     file: BufWriter<File>,
     size: u64,
     seq: u64,
+    /// Hex SHA-256 of the last line (64 ASCII digits, or [`GENESIS`]).
     prev: String,
     max_bytes: u64,
     keep: usize,
     journal: Option<Journal>,
+    /// The line being written (reused: no allocation per line).
+    line: Vec<u8>,
+    /// The last second formatted, and its RFC 3339 text.
+    clock: (u64, String),
+}
+
+/// One audit line as written: a [`Record`] with borrowed fields, so a line
+/// costs no copies. Same field names, order and omissions as [`Record`]
+/// (a unit test holds them byte-for-byte equal), so `audit verify`, `tail`
+/// and any JSON reader see one format.
+#[derive(Serialize)]
+struct Line<'a> {
+    seq: u64,
+    time: &'a str,
+    event: &'a str,
+    #[serde(skip_serializing_if = "is_empty")]
+    key: &'a str,
+    #[serde(skip_serializing_if = "is_empty")]
+    key_id: &'a str,
+    #[serde(skip_serializing_if = "is_empty")]
+    scheme: &'a str,
+    #[serde(skip_serializing_if = "is_empty")]
+    method: &'a str,
+    #[serde(skip_serializing_if = "is_empty")]
+    target: &'a str,
+    #[serde(skip_serializing_if = "is_empty")]
+    digest: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pid: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uid: Option<u32>,
+    #[serde(skip_serializing_if = "is_empty")]
+    exe: &'a str,
+    #[serde(skip_serializing_if = "is_empty")]
+    rule: &'a str,
+    #[serde(skip_serializing_if = "is_empty")]
+    reason: &'a str,
+    #[serde(skip_serializing_if = "is_empty")]
+    rotated_from: &'a str,
+    prev: &'a str,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde passes a reference
+fn is_empty(s: &&str) -> bool {
+    s.is_empty()
+}
+
+impl<'a> Line<'a> {
+    fn new(seq: u64, time: &'a str, event: &'a str, prev: &'a str) -> Self {
+        Self {
+            seq,
+            time,
+            event,
+            key: "",
+            key_id: "",
+            scheme: "",
+            method: "",
+            target: "",
+            digest: "",
+            created: None,
+            pid: None,
+            uid: None,
+            exe: "",
+            rule: "",
+            reason: "",
+            rotated_from: "",
+            prev,
+        }
+    }
+}
+
+/// Lowercase hex of 32 bytes, on the stack.
+fn hex32<'a>(bytes: &[u8; 32], out: &'a mut [u8; 64]) -> &'a str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(out).unwrap_or_default()
 }
 
 fn open_append(path: &Path) -> io::Result<File> {
@@ -309,6 +399,8 @@ impl Writer {
             max_bytes,
             keep,
             journal: None,
+            line: Vec::with_capacity(1024),
+            clock: (u64::MAX, String::new()),
         };
         if from_rotated {
             w.header()?;
@@ -346,32 +438,58 @@ impl Writer {
         let _ = self.file.flush();
     }
 
-    fn append(&mut self, rec: &Record) -> io::Result<()> {
-        let line = serde_json::to_string(rec).map_err(io::Error::other)?;
-        self.file.write_all(line.as_bytes())?;
-        self.file.write_all(b"\n")?;
-        self.size += line.len() as u64 + 1;
-        self.seq = rec.seq;
-        self.prev = line_hash(line.as_bytes());
-        if let Some(j) = &self.journal {
-            j.send(rec, &line);
+    /// The current second in RFC 3339, formatted once per second.
+    fn now(&mut self) -> &str {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        if self.clock.0 != secs {
+            self.clock = (secs, crate::index::rfc3339(secs));
         }
-        Ok(())
+        &self.clock.1
+    }
+
+    /// Writes `line` (its `seq` and `prev` must follow the chain), then
+    /// advances the chain.
+    fn append_line(
+        line: &Line<'_>,
+        buf: &mut Vec<u8>,
+        file: &mut BufWriter<File>,
+        journal: Option<&Journal>,
+    ) -> io::Result<[u8; 32]> {
+        buf.clear();
+        serde_json::to_writer(&mut *buf, line).map_err(io::Error::other)?;
+        let hash: [u8; 32] = Sha256::digest(&buf[..]).into();
+        buf.push(b'\n');
+        file.write_all(buf)?;
+        if let Some(j) = journal {
+            let mut hex = [0u8; 64];
+            j.send(line, hex32(&hash, &mut hex));
+        }
+        Ok(hash)
+    }
+
+    fn advance(&mut self, seq: u64, hash: &[u8; 32]) {
+        let mut hex = [0u8; 64];
+        self.prev.clear();
+        self.prev.push_str(hex32(hash, &mut hex));
+        self.seq = seq;
+        self.size += self.line.len() as u64;
     }
 
     fn header(&mut self) -> io::Result<()> {
-        let rec = Record {
-            seq: self.seq + 1,
-            time: rfc3339(SystemTime::now()),
-            event: "rotated".into(),
-            rotated_from: rotated(&self.path, 1)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            prev: self.prev.clone(),
-            ..Record::default()
-        };
-        self.append(&rec)
+        let from = rotated(&self.path, 1)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let seq = self.seq + 1;
+        self.now();
+        let mut line = Line::new(seq, &self.clock.1, "rotated", &self.prev);
+        line.rotated_from = &from;
+        let hash = Self::append_line(&line, &mut self.line, &mut self.file, self.journal.as_ref())?;
+        self.advance(seq, &hash);
+        Ok(())
     }
 
     fn rotate(&mut self) -> io::Result<()> {
@@ -398,40 +516,34 @@ impl Writer {
     }
 
     fn write(&mut self, ev: &Event) -> io::Result<()> {
-        let rec = Record {
-            seq: self.seq + 1,
-            time: rfc3339(SystemTime::now()),
-            event: ev.decision.to_owned(),
-            key: ev.key.clone(),
-            key_id: ev.key_id.clone(),
-            scheme: ev.scheme.to_owned(),
-            method: ev.method.clone(),
-            target: ev.target.clone(),
-            digest: if ev.decision == "dropped" {
-                String::new()
-            } else {
-                hex::encode(ev.digest)
-            },
-            created: ev.created,
-            pid: ev.pid,
-            uid: (ev.decision != "dropped").then_some(ev.uid),
-            exe: ev.exe.clone(),
-            rule: ev.rule.clone(),
-            reason: ev.reason.clone(),
-            rotated_from: String::new(),
-            prev: self.prev.clone(),
-        };
-        // Rough size check first (the line is about this long).
-        if self.size > 0 && self.size + 512 + rec.target.len() as u64 > self.max_bytes {
+        // Rough size check first (a line is about this long).
+        if self.size > 0 && self.size + 512 + ev.target.len() as u64 > self.max_bytes {
             self.rotate()?;
-            let rec = Record {
-                seq: self.seq + 1,
-                prev: self.prev.clone(),
-                ..rec
-            };
-            return self.append(&rec);
         }
-        self.append(&rec)
+        let dropped = ev.decision == "dropped";
+        let (mut key_id, mut digest) = ([0u8; 64], [0u8; 64]);
+        let seq = self.seq + 1;
+        self.now();
+        let mut line = Line::new(seq, &self.clock.1, ev.decision, &self.prev);
+        line.key = &ev.key;
+        if let Some(public) = &ev.key_public {
+            line.key_id = hex32(public, &mut key_id);
+        }
+        line.scheme = ev.scheme;
+        line.method = &ev.method;
+        line.target = &ev.target;
+        if !dropped {
+            line.digest = hex32(&ev.digest, &mut digest);
+            line.uid = Some(ev.uid);
+        }
+        line.created = ev.created;
+        line.pid = ev.pid;
+        line.exe = &ev.exe;
+        line.rule = &ev.rule;
+        line.reason = &ev.reason;
+        let hash = Self::append_line(&line, &mut self.line, &mut self.file, self.journal.as_ref())?;
+        self.advance(seq, &hash);
+        Ok(())
     }
 }
 
@@ -459,7 +571,7 @@ impl Journal {
 
     /// One entry; every field in the binary-safe form (`NAME\n`, 64-bit
     /// little-endian length, value, `\n`).
-    fn send(&self, rec: &Record, line: &str) {
+    fn send(&self, rec: &Line<'_>, line_hash: &str) {
         let mut msg = Vec::new();
         let mut field = |name: &str, value: &str| {
             msg.extend_from_slice(name.as_bytes());
@@ -468,7 +580,7 @@ impl Journal {
             msg.extend_from_slice(value.as_bytes());
             msg.push(b'\n');
         };
-        let summary = match rec.event.as_str() {
+        let summary = match rec.event {
             "sign" => format!(
                 "signed {} {} {} with key {}",
                 rec.scheme, rec.method, rec.target, rec.key
@@ -480,15 +592,15 @@ impl Journal {
         field("PRIORITY", if rec.event == "sign" { "6" } else { "5" });
         field("SYSLOG_IDENTIFIER", "signetd");
         field("SIGNET_SEQ", &rec.seq.to_string());
-        field("SIGNET_DECISION", &rec.event);
-        field("SIGNET_KEY", &rec.key);
-        field("SIGNET_KEY_ID", &rec.key_id);
-        field("SIGNET_SCHEME", &rec.scheme);
-        field("SIGNET_METHOD", &rec.method);
-        field("SIGNET_TARGET", &rec.target);
-        field("SIGNET_DIGEST", &rec.digest);
-        field("SIGNET_RULE", &rec.rule);
-        field("SIGNET_REASON", &rec.reason);
+        field("SIGNET_DECISION", rec.event);
+        field("SIGNET_KEY", rec.key);
+        field("SIGNET_KEY_ID", rec.key_id);
+        field("SIGNET_SCHEME", rec.scheme);
+        field("SIGNET_METHOD", rec.method);
+        field("SIGNET_TARGET", rec.target);
+        field("SIGNET_DIGEST", rec.digest);
+        field("SIGNET_RULE", rec.rule);
+        field("SIGNET_REASON", rec.reason);
         field(
             "SIGNET_CALLER_PID",
             &rec.pid.map(|p| p.to_string()).unwrap_or_default(),
@@ -497,8 +609,8 @@ impl Journal {
             "SIGNET_CALLER_UID",
             &rec.uid.map(|u| u.to_string()).unwrap_or_default(),
         );
-        field("SIGNET_CALLER_EXE", &rec.exe);
-        field("SIGNET_LINE_HASH", &line_hash(line.as_bytes()));
+        field("SIGNET_CALLER_EXE", rec.exe);
+        field("SIGNET_LINE_HASH", line_hash);
         #[cfg(unix)]
         if let Err(e) = self.socket.send_to(&msg, &self.path) {
             tracing::debug!("journal: {e}");
@@ -525,7 +637,7 @@ mod tests {
         Event {
             decision: "sign",
             key: "ci-bot".into(),
-            key_id: "ab".repeat(32),
+            key_public: Some([0xab; 32]),
             scheme: "encord-v2",
             method: "GET".into(),
             target: format!("/v2/public/projects/{i}"),
@@ -552,6 +664,58 @@ mod tests {
             fs::read(path).unwrap_or_default(),
         ));
         out
+    }
+
+    /// The borrowed line and the public [`Record`] are one format: the same
+    /// bytes for the same content, field order and omissions included.
+    #[test]
+    fn lines_are_records_byte_for_byte() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("audit.log");
+        let mut w = Writer::open(path.clone(), 1 << 20, 2)?;
+        let ssh = Event {
+            scheme: "ssh",
+            method: String::new(),
+            target: String::new(),
+            created: None,
+            rule: String::new(),
+            ..ev(1)
+        };
+        let refused = Event {
+            decision: "refuse",
+            reason: "rate limit \"x\"\n".into(),
+            ..ev(2)
+        };
+        let dropped = Event {
+            decision: "dropped",
+            reason: "3 refusals were not logged".into(),
+            ..Event::default()
+        };
+        for e in [&ev(0), &ssh, &refused, &dropped] {
+            w.write(e)?;
+        }
+        w.file.flush()?;
+        let text = fs::read_to_string(&path)?;
+        let mut prev = GENESIS.to_owned();
+        for line in text.lines() {
+            let rec: Record = serde_json::from_str(line).map_err(io::Error::other)?;
+            assert_eq!(serde_json::to_string(&rec).map_err(io::Error::other)?, line);
+            assert_eq!(rec.prev, prev);
+            prev = line_hash(line.as_bytes());
+        }
+        let recs: Vec<Record> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        assert_eq!(recs.len(), 4);
+        assert_eq!(recs[0].key_id, "ab".repeat(32));
+        assert_eq!(recs[0].digest, "07".repeat(32));
+        assert_eq!(recs[1].scheme, "ssh");
+        assert!(recs[1].method.is_empty() && recs[1].created.is_none());
+        assert_eq!(recs[2].reason, "rate limit \"x\"\n");
+        assert!(recs[3].digest.is_empty() && recs[3].uid.is_none() && recs[3].key_id.is_empty());
+        assert_eq!(w.prev, prev);
+        Ok(())
     }
 
     #[test]

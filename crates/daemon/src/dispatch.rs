@@ -270,7 +270,7 @@ impl Agent {
                         .iter()
                         .map(|k| signet_proto::Identity {
                             key_blob: k.blob.clone(),
-                            comment: k.name.clone(),
+                            comment: k.name.to_string(),
                         })
                         .collect()
                 };
@@ -355,12 +355,12 @@ impl Agent {
         let event = |decision: &'static str, rule: Option<String>, reason: String| AuditEvent {
             decision,
             key: key.name.clone(),
-            key_id: signet_proto::key::key_id(&key.public),
+            key_public: Some(key.public),
             scheme: "ssh",
             digest: sha256(req.data),
             pid: peer.pid,
             uid: peer.uid,
-            exe: caller.exe().unwrap_or("?").to_owned(),
+            exe: caller.exe_shared().unwrap_or_else(|| "?".into()),
             rule: rule.unwrap_or_default(),
             reason,
             ..AuditEvent::default()
@@ -565,7 +565,7 @@ impl Agent {
         let decision = policies.evaluate(&key.name, &op, &caller);
         extension::ExplainReply {
             allowed: decision.allowed,
-            key: key.name.clone(),
+            key: key.name.to_string(),
             rule: decision.rule.unwrap_or_default(),
             reason: decision.reason,
             summary: policies
@@ -622,7 +622,7 @@ impl Agent {
         let event = |decision: &'static str, rule: Option<String>, reason: String| AuditEvent {
             decision,
             key: key.name.clone(),
-            key_id: signet_proto::key::key_id(&key.public),
+            key_public: Some(key.public),
             scheme: req.scheme.as_str(),
             method: req.method.to_ascii_uppercase(),
             target: req.target.to_owned(),
@@ -630,7 +630,7 @@ impl Agent {
             created: (decision == "sign").then_some(created),
             pid: peer.pid,
             uid: peer.uid,
-            exe: caller.exe().unwrap_or("?").to_owned(),
+            exe: caller.exe_shared().unwrap_or_else(|| "?".into()),
             rule: rule.unwrap_or_default(),
             reason,
         };

@@ -24,8 +24,9 @@ pub struct LoadedKey {
     pub public: [u8; 32],
     /// Its SSH public key blob, precomputed for listing.
     pub blob: Vec<u8>,
-    /// Name (the comment sent with the key).
-    pub name: String,
+    /// Name (the comment sent with the key). Shared, so the audit log's
+    /// events can carry it without a copy per signature.
+    pub name: std::sync::Arc<str>,
     /// When the key must be removed, if it has a lifetime.
     pub expires_at: Option<Instant>,
     /// Whether every use needs the user's confirmation.
@@ -76,7 +77,7 @@ impl LoadedKey {
         Ok(Self {
             blob: ed25519_blob(&public),
             public,
-            name,
+            name: name.into(),
             expires_at,
             confirm,
             source,
@@ -217,7 +218,7 @@ impl KeyTable {
             .iter()
             .map(|k| KeyInfo {
                 key_blob: k.blob.clone(),
-                name: k.name.clone(),
+                name: k.name.to_string(),
                 expires_in: k
                     .expires_at
                     .map(|t| t.saturating_duration_since(now).as_secs()),
@@ -235,7 +236,7 @@ impl KeyTable {
         keys.retain(|k| {
             let dead = k.expired(now);
             if dead {
-                gone.push(k.name.clone());
+                gone.push(k.name.to_string());
             }
             !dead
         });
@@ -254,7 +255,7 @@ impl KeyTable {
         keys.retain(|k| {
             let idle = timeout_for(&k.name).is_some_and(|t| k.idle_deadline(t) <= now);
             if idle {
-                gone.push(k.name.clone());
+                gone.push(k.name.to_string());
             }
             !idle
         });
@@ -348,7 +349,7 @@ mod tests {
         t.add(key(1, "a", None));
         t.add(key(1, "renamed", None));
         assert_eq!(t.len(), 1);
-        assert_eq!(t.snapshot(now)[0].name, "renamed");
+        assert_eq!(t.snapshot(now)[0].name.as_ref(), "renamed");
     }
 
     #[tokio::test(start_paused = true)]

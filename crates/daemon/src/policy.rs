@@ -23,7 +23,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -100,14 +100,14 @@ impl Operation<'_> {
 #[derive(Debug, Default)]
 pub struct ExeCache {
     entries:
-        std::sync::Mutex<std::collections::HashMap<i32, (tokio::time::Instant, Option<String>)>>,
+        std::sync::Mutex<std::collections::HashMap<i32, (tokio::time::Instant, Option<Arc<str>>)>>,
 }
 
 /// How long a cached executable is trusted.
 pub const EXE_CACHE_TTL: Duration = Duration::from_secs(1);
 
 impl ExeCache {
-    fn get(&self, pid: i32, read: impl FnOnce() -> Option<String>) -> Option<String> {
+    fn get(&self, pid: i32, read: impl FnOnce() -> Option<Arc<str>>) -> Option<Arc<str>> {
         let now = tokio::time::Instant::now();
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((at, exe)) = map.get(&pid) {
@@ -129,7 +129,7 @@ pub struct Caller {
     /// Kernel credentials of the connection.
     pub peer: Peer,
     proc_root: PathBuf,
-    exe: OnceLock<Option<String>>,
+    exe: OnceLock<Option<Arc<str>>>,
     unit: OnceLock<Option<String>>,
     groups: OnceLock<Option<Vec<u32>>>,
     exe_cache: Option<std::sync::Arc<ExeCache>>,
@@ -164,7 +164,7 @@ impl Caller {
     pub fn with_facts(peer: Peer, exe: Option<String>, unit: Option<String>) -> Self {
         let c = Self::new(peer);
         if let Some(exe) = exe {
-            let _ = c.exe.set(Some(exe));
+            let _ = c.exe.set(Some(exe.into()));
         }
         if let Some(unit) = unit {
             let _ = c.unit.set(Some(unit));
@@ -174,20 +174,27 @@ impl Caller {
 
     /// The caller's executable (`/proc/PID/exe`), if readable.
     pub fn exe(&self) -> Option<&str> {
-        self.exe
-            .get_or_init(|| {
-                let pid = self.peer.pid?;
-                let read = || {
-                    std::fs::read_link(self.proc_root.join(pid.to_string()).join("exe"))
-                        .ok()
-                        .map(|p| p.display().to_string())
-                };
-                match &self.exe_cache {
-                    Some(cache) => cache.get(pid, read),
-                    None => read(),
-                }
-            })
-            .as_deref()
+        self.exe_slot().as_deref()
+    }
+
+    /// The same, shared (the audit log's events keep it without a copy).
+    pub fn exe_shared(&self) -> Option<Arc<str>> {
+        self.exe_slot().clone()
+    }
+
+    fn exe_slot(&self) -> &Option<Arc<str>> {
+        self.exe.get_or_init(|| {
+            let pid = self.peer.pid?;
+            let read = || {
+                std::fs::read_link(self.proc_root.join(pid.to_string()).join("exe"))
+                    .ok()
+                    .map(|p| p.display().to_string().into())
+            };
+            match &self.exe_cache {
+                Some(cache) => cache.get(pid, read),
+                None => read(),
+            }
+        })
     }
 
     /// The caller's systemd unit: the last component of its cgroup path that
@@ -775,7 +782,7 @@ mod tests {
         let reads = std::cell::Cell::new(0);
         let read = |name: &str| {
             reads.set(reads.get() + 1);
-            Some(name.to_owned())
+            Some(Arc::<str>::from(name))
         };
         assert_eq!(cache.get(7, || read("/a")).as_deref(), Some("/a"));
         // Within the TTL the first answer stands (an exec is seen late).
