@@ -139,7 +139,7 @@ pub struct Event {
     /// Caller executable (`?` when it could not be read).
     pub exe: Arc<str>,
     /// Deciding rule.
-    pub rule: String,
+    pub rule: Option<Arc<str>>,
     /// Refusal reason.
     pub reason: String,
 }
@@ -539,7 +539,7 @@ impl Writer {
         line.created = ev.created;
         line.pid = ev.pid;
         line.exe = &ev.exe;
-        line.rule = &ev.rule;
+        line.rule = ev.rule.as_deref().unwrap_or_default();
         line.reason = &ev.reason;
         let hash = Self::append_line(&line, &mut self.line, &mut self.file, self.journal.as_ref())?;
         self.advance(seq, &hash);
@@ -646,7 +646,7 @@ mod tests {
             pid: Some(42),
             uid: 1000,
             exe: "/usr/bin/python3".into(),
-            rule: "read-only".into(),
+            rule: Some("read-only".into()),
             reason: String::new(),
         }
     }
@@ -678,7 +678,7 @@ mod tests {
             method: String::new(),
             target: String::new(),
             created: None,
-            rule: String::new(),
+            rule: None,
             ..ev(1)
         };
         let refused = Event {

@@ -352,7 +352,7 @@ impl Agent {
             .ok_or_else(|| Failure::plain("sign request for a key that is not loaded"))?;
         let caller = self.caller(peer);
         let now = Instant::now();
-        let event = |decision: &'static str, rule: Option<String>, reason: String| AuditEvent {
+        let event = |decision: &'static str, rule: Option<Arc<str>>, reason: String| AuditEvent {
             decision,
             key: key.name.clone(),
             key_public: Some(key.public),
@@ -361,7 +361,7 @@ impl Agent {
             pid: peer.pid,
             uid: peer.uid,
             exe: caller.exe_shared().unwrap_or_else(|| "?".into()),
-            rule: rule.unwrap_or_default(),
+            rule,
             reason,
             ..AuditEvent::default()
         };
@@ -566,8 +566,8 @@ impl Agent {
         extension::ExplainReply {
             allowed: decision.allowed,
             key: key.name.to_string(),
-            rule: decision.rule.unwrap_or_default(),
-            reason: decision.reason,
+            rule: decision.rule.as_deref().unwrap_or_default().to_owned(),
+            reason: decision.explain(&key.name),
             summary: policies
                 .rule_for(&key.name)
                 .map(|r| r.summary())
@@ -619,7 +619,7 @@ impl Agent {
             method: req.method,
             target: req.target,
         };
-        let event = |decision: &'static str, rule: Option<String>, reason: String| AuditEvent {
+        let event = |decision: &'static str, rule: Option<Arc<str>>, reason: String| AuditEvent {
             decision,
             key: key.name.clone(),
             key_public: Some(key.public),
@@ -631,7 +631,7 @@ impl Agent {
             pid: peer.pid,
             uid: peer.uid,
             exe: caller.exe_shared().unwrap_or_else(|| "?".into()),
-            rule: rule.unwrap_or_default(),
+            rule,
             reason,
         };
         let decision = match self.authorize(&key, &op, &caller, now) {

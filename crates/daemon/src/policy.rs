@@ -22,7 +22,7 @@
 //! material, or perform I/O other than reading `/proc` and the group database.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -128,7 +128,9 @@ impl ExeCache {
 pub struct Caller {
     /// Kernel credentials of the connection.
     pub peer: Peer,
-    proc_root: PathBuf,
+    /// `/proc`, or a test's stand-in (borrowed for `/proc`: a caller is
+    /// made per request).
+    proc_root: std::borrow::Cow<'static, Path>,
     exe: OnceLock<Option<Arc<str>>>,
     unit: OnceLock<Option<String>>,
     groups: OnceLock<Option<Vec<u32>>>,
@@ -138,14 +140,18 @@ pub struct Caller {
 impl Caller {
     /// A caller whose facts come from `/proc`.
     pub fn new(peer: Peer) -> Self {
-        Self::with_proc_root(peer, Path::new("/proc"))
+        Self::at(peer, std::borrow::Cow::Borrowed(Path::new("/proc")))
     }
 
     /// A caller whose facts come from another `/proc` (tests).
     pub fn with_proc_root(peer: Peer, proc_root: &Path) -> Self {
+        Self::at(peer, std::borrow::Cow::Owned(proc_root.to_path_buf()))
+    }
+
+    fn at(peer: Peer, proc_root: std::borrow::Cow<'static, Path>) -> Self {
         Self {
             peer,
-            proc_root: proc_root.to_path_buf(),
+            proc_root,
             exe: OnceLock::new(),
             unit: OnceLock::new(),
             groups: OnceLock::new(),
@@ -237,7 +243,7 @@ pub fn unit_from_cgroup(text: &str) -> Option<String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
     /// The rule's name (`[policies.NAME]`).
-    pub name: String,
+    pub name: Arc<str>,
     schemes: Option<Vec<String>>,
     methods: Option<Vec<String>>,
     targets: Option<Vec<String>>,
@@ -270,11 +276,34 @@ pub struct Rate {
 pub struct Decision {
     /// Whether the request may be signed.
     pub allowed: bool,
-    /// The rule that decided, if the key has one.
-    pub rule: Option<String>,
-    /// A sentence for the user: `key ci-bot: method DELETE not allowed by
-    /// rule read-only`, or why it was allowed.
+    /// The rule that decided, if the key has one (shared with the rule:
+    /// a decision is made on every signature and costs no allocation when
+    /// it allows).
+    pub rule: Option<Arc<str>>,
+    /// Why it was refused, a sentence for the user: `key ci-bot: method
+    /// DELETE not allowed by rule read-only`. Empty when allowed: see
+    /// [`Decision::explain`].
     pub reason: String,
+}
+
+impl Decision {
+    fn allow(rule: Option<Arc<str>>) -> Self {
+        Self {
+            allowed: true,
+            rule,
+            reason: String::new(),
+        }
+    }
+
+    /// The sentence for `signet explain`: the refusal's reason, or why the
+    /// request is allowed.
+    pub fn explain(&self, key: &str) -> String {
+        match (&self.rule, self.allowed) {
+            (_, false) => self.reason.clone(),
+            (Some(rule), true) => format!("key {key}: allowed by rule {rule}"),
+            (None, true) => format!("key {key}: no policy (unrestricted)"),
+        }
+    }
 }
 
 /// Every rule and which key uses which, built from a [`Config`].
@@ -354,16 +383,12 @@ impl Policies {
         match self.rule_for(key) {
             None if self.by_key.contains_key(key) => Decision {
                 allowed: false,
-                rule: self.by_key.get(key).cloned(),
+                rule: self.by_key.get(key).map(|r| r.as_str().into()),
                 reason: format!(
                     "key {key}: its policy could not be resolved (see the agent's log), so it signs nothing"
                 ),
             },
-            None => Decision {
-                allowed: true,
-                rule: None,
-                reason: format!("key {key}: no policy (unrestricted)"),
-            },
+            None => Decision::allow(None),
             Some(rule) => rule.evaluate(key, op, caller),
         }
     }
@@ -457,7 +482,7 @@ fn compile(
         }
     };
     Ok(Rule {
-        name: name.to_owned(),
+        name: name.into(),
         schemes: p.schemes.clone(),
         methods,
         targets: p.targets.clone(),
@@ -525,11 +550,7 @@ impl Rule {
                 None => return deny("caller outside a systemd unit".to_owned()),
             }
         }
-        Decision {
-            allowed: true,
-            rule: Some(self.name.clone()),
-            reason: format!("key {key}: allowed by rule {}", self.name),
-        }
+        Decision::allow(Some(self.name.clone()))
     }
 
     /// One line: `read-only: schemes encord-v2; methods GET,POST; …`.
