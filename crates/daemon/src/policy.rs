@@ -91,6 +91,9 @@ impl Operation<'_> {
     }
 }
 
+/// An executable read from `/proc` (`None`: unreadable), shared.
+type CachedExe = Option<Arc<str>>;
+
 /// Executables of recent callers by pid, each read from `/proc/PID/exe` at
 /// most once per [`EXE_CACHE_TTL`]: a readlink there costs more than a
 /// policy check and the audit record together. The trade-off: a process
@@ -100,7 +103,7 @@ impl Operation<'_> {
 #[derive(Debug, Default)]
 pub struct ExeCache {
     entries:
-        std::sync::Mutex<std::collections::HashMap<i32, (tokio::time::Instant, Option<Arc<str>>)>>,
+        std::sync::Mutex<std::collections::HashMap<i32, (tokio::time::Instant, CachedExe)>>,
 }
 
 /// How long a cached executable is trusted.

@@ -284,7 +284,7 @@ async fn idle_timeout_unloads_a_key_after_no_use() {
         .keys
         .snapshot(Instant::now())
         .iter()
-        .map(|k| k.name.clone())
+        .map(|k| k.name.to_string())
         .collect();
     assert_eq!(names, vec!["other".to_string()]);
     let err = sign_http(&a, "k", Scheme::EncordV2, "GET", "/v2/public/x", &peer)
