@@ -8,13 +8,25 @@ use std::path::Path;
 use signet_proto::{frame, Request, MAX_FRAME_LEN};
 
 /// Reads one whole frame into `buf` (grown as needed) and returns its total
-/// length (prefix included). Usually one `read` syscall.
+/// length (prefix included). Usually one `poll` and one `read`.
 pub fn read_frame(stream: &mut UnixStream, buf: &mut Vec<u8>) -> io::Result<usize> {
     if buf.len() < 4096 {
         buf.resize(4096, 0);
     }
     let mut filled = 0;
     loop {
+        // Wait in poll(2), as signet-client does: a reader blocked in
+        // read(2) is woken, for nothing, when the agent consumes the request
+        // (see signet-client's `wait_readable`). Both agents get this client.
+        {
+            use std::os::fd::AsFd as _;
+            let fd = stream.as_fd();
+            let mut fds = [rustix::event::PollFd::new(
+                &fd,
+                rustix::event::PollFlags::IN,
+            )];
+            rustix::event::poll(&mut fds, None)?;
+        }
         let n = stream.read(&mut buf[filled..])?;
         if n == 0 {
             return Err(io::Error::new(

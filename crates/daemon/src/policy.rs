@@ -102,8 +102,7 @@ type CachedExe = Option<Arc<str>>;
 /// that long; pids are not reused within a second in practice.
 #[derive(Debug, Default)]
 pub struct ExeCache {
-    entries:
-        std::sync::Mutex<std::collections::HashMap<i32, (tokio::time::Instant, CachedExe)>>,
+    entries: std::sync::Mutex<std::collections::HashMap<i32, (tokio::time::Instant, CachedExe)>>,
 }
 
 /// How long a cached executable is trusted.
