@@ -124,6 +124,29 @@ pub fn start_signetd(
     Ok((agent, ready))
 }
 
+/// Starts the ideal agent (this binary, `--serve-ideal`) on `sock`.
+pub fn start_ideal(sock: &Path, key: &Path, log: &Path) -> Result<RunningAgent> {
+    let me = std::env::current_exe().context("cannot find this binary's path")?;
+    let child = Command::new(me)
+        .arg("--serve-ideal")
+        .arg(sock)
+        .arg("--key")
+        .arg(key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log)?)
+        .spawn()
+        .context("cannot start the ideal agent")?;
+    let agent = RunningAgent {
+        name: "ideal",
+        sock: sock.to_owned(),
+        child,
+    };
+    wait_answering(sock, Instant::now(), Duration::from_secs(5))
+        .with_context(|| format!("the ideal agent did not come up; see {}", log.display()))?;
+    Ok(agent)
+}
+
 /// Loads `key` into the agent on `sock` with `ssh-add`.
 pub fn ssh_add(sock: &Path, key: &Path) -> Result<()> {
     let out = Command::new("ssh-add")
