@@ -336,6 +336,42 @@ fn a_stalled_frame_is_dropped_after_the_frame_timeout() {
 }
 
 #[test]
+fn a_silent_connection_is_closed_after_the_idle_timeout_and_a_busy_one_is_not() {
+    let agent = Agent::start_with(AgentOptions {
+        config: Some("[agent]\nidle_timeout_secs = 1\n".into()),
+        ..AgentOptions::default()
+    });
+    let mut silent = agent.connect();
+    assert_eq!(list_identities(&mut silent), vec![]);
+    let mut busy = agent.connect();
+    let start = Instant::now();
+    // The busy connection asks every 200 ms for 2.5 s: never idle for 1 s.
+    while start.elapsed() < Duration::from_millis(2500) {
+        assert_eq!(
+            list_identities(&mut busy),
+            vec![],
+            "busy connection dropped\n--- log\n{}",
+            agent.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The silent one was closed (the sweeper runs every 250 ms here), and
+    // not before the timeout.
+    silent.expect_closed(PROMPT);
+    assert_eq!(list_identities(&mut busy), vec![]);
+    // Silence on an otherwise fresh connection ends it too, after ≥ 1 s.
+    let mut late = agent.connect();
+    assert_eq!(list_identities(&mut late), vec![]);
+    let quiet_from = Instant::now();
+    late.expect_closed(Duration::from_secs(5));
+    assert!(
+        quiet_from.elapsed() >= Duration::from_millis(900),
+        "closed after {:?}, before the idle timeout",
+        quiet_from.elapsed()
+    );
+}
+
+#[test]
 fn connections_over_the_cap_are_closed_and_the_rest_still_served() {
     let agent = Agent::start_with(AgentOptions {
         config: Some("[agent]\nmax_connections = 2\n".into()),

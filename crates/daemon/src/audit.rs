@@ -75,6 +75,10 @@ impl Default for AuditConfig {
     }
 }
 
+/// The file's write buffer: a 5 ms batch at 40,000 signatures/s is ~70 KiB
+/// of lines, written in a couple of write(2) calls rather than nine.
+const WRITE_BUFFER: usize = 64 * 1024;
+
 /// How long the writer gathers events before writing them.
 const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(5);
 
@@ -392,7 +396,7 @@ impl Writer {
         };
         let mut w = Self {
             path,
-            file: BufWriter::new(file),
+            file: BufWriter::with_capacity(WRITE_BUFFER, file),
             size: good_len,
             seq,
             prev,
@@ -510,7 +514,7 @@ impl Writer {
             }
         }
         fs::rename(&self.path, rotated(&self.path, 1))?;
-        self.file = BufWriter::new(open_append(&self.path)?);
+        self.file = BufWriter::with_capacity(WRITE_BUFFER, open_append(&self.path)?);
         self.size = 0;
         self.header()
     }

@@ -42,6 +42,8 @@ pub struct Agent {
     socket: String,
     /// Cancelled to shut the daemon down.
     pub shutdown: CancellationToken,
+    /// Open connections' last activity, for the idle timeout (`idle.rs`).
+    pub idle: Arc<crate::idle::IdleWatch>,
     /// Keys at rest (the OS keyring and the index); set once at start-up.
     vault: std::sync::OnceLock<Arc<crate::vault::Vault>>,
     /// The audit log's writer, when enabled; set once at start-up.
@@ -78,10 +80,24 @@ impl Agent {
             started: Instant::now(),
             socket,
             shutdown,
+            idle: Arc::default(),
             vault: std::sync::OnceLock::new(),
             auditor: std::sync::OnceLock::new(),
             exe_cache: Arc::default(),
         }
+    }
+
+    /// Closes connections idle for longer than `agent.idle_timeout_secs`
+    /// until shutdown (see `idle.rs`); run once, on the accepting runtime.
+    pub async fn sweep_idle_connections(self: Arc<Self>) {
+        let me = self.clone();
+        self.idle
+            .clone()
+            .run(
+                move || me.config().agent.idle_timeout(),
+                self.shutdown.clone(),
+            )
+            .await;
     }
 
     /// The caller, its executable read through the agent's cache.

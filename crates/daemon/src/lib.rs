@@ -13,6 +13,7 @@ pub mod config;
 pub mod confirm;
 pub mod dispatch;
 pub mod hardening;
+pub mod idle;
 pub mod index;
 pub mod keys;
 pub mod keystore;

@@ -177,6 +177,7 @@ pub async fn run_with(
             return;
         }
     };
+    tokio::spawn(agent.clone().sweep_idle_connections());
     let mut backoff = Duration::ZERO;
     loop {
         let accepted = tokio::select! {

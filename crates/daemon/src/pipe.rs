@@ -39,6 +39,7 @@ pub async fn run(
         .first_pipe_instance(true)
         .reject_remote_clients(true)
         .create(name)?;
+    tokio::spawn(agent.clone().sweep_idle_connections());
     loop {
         tokio::select! {
             _ = agent.shutdown.cancelled() => break,

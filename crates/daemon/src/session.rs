@@ -5,7 +5,8 @@
 //! length prefix announces (never past `MAX_FRAME_LEN`), so a frame costs one
 //! `read` in the common case. Once a frame has started, the rest of it must
 //! arrive within the frame timeout (slow-loris); between frames the idle
-//! timeout applies. Framing errors, EOF, timeouts and shutdown end the
+//! timeout applies, enforced by the sweeper in `idle.rs` rather than by a
+//! timer per read (so a busy connection arms no timer at all). Framing errors, EOF, timeouts and shutdown end the
 //! connection; nothing else does. Buffers that held a key or passphrase are
 //! wiped before they are reused or freed.
 
@@ -16,6 +17,7 @@ use signet_proto::{frame, Request};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{timeout_at, Instant};
+use tokio_util::sync::CancellationToken;
 use tracing::debug;
 use zeroize::Zeroize as _;
 
@@ -31,18 +33,20 @@ where
 {
     let mut buf = WipedBuffer(Vec::with_capacity(INITIAL_BUFFER));
     let mut out = Vec::with_capacity(INITIAL_BUFFER);
+    let activity = agent.idle.register();
     let why = loop {
         let cfg = agent.config();
         match next_frame(
             &mut stream,
             &mut buf.0,
             &agent,
-            cfg.agent.idle_timeout(),
+            &activity.closed,
             cfg.agent.frame_timeout(),
         )
         .await
         {
             Ok(Some(total)) => {
+                agent.idle.touch(&activity);
                 let body = &buf.0[frame::LEN_PREFIX..total];
                 let secret = body.first().is_some_and(|t| Request::carries_secret(*t));
                 agent.handle(body, &peer, &mut out).await;
@@ -82,7 +86,7 @@ async fn next_frame<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
     agent: &Agent,
-    idle: Option<Duration>,
+    idle: &CancellationToken,
     frame_timeout: Duration,
 ) -> Result<Option<usize>, String> {
     let mut deadline: Option<Instant> = None;
@@ -119,7 +123,8 @@ async fn next_frame<S: AsyncRead + Unpin>(
         let n = tokio::select! {
             biased;
             _ = agent.shutdown.cancelled(), if !started => return Ok(None),
-            r = with_deadline(read, deadline.or(idle.map(|d| Instant::now() + d))) => r,
+            _ = idle.cancelled(), if !started => return Ok(None),
+            r = with_deadline(read, deadline) => r,
         };
         match n {
             Some(Ok(0)) if started => {
