@@ -10,6 +10,15 @@ use signet_proto::{frame, Request, MAX_FRAME_LEN};
 /// Reads one whole frame into `buf` (grown as needed) and returns its total
 /// length (prefix included). Usually one `poll` and one `read`.
 pub fn read_frame(stream: &mut UnixStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    read_frame_with(stream, buf, true)
+}
+
+/// [`read_frame`], waiting in poll(2) first only if `poll_first`.
+pub fn read_frame_with(
+    stream: &mut UnixStream,
+    buf: &mut Vec<u8>,
+    poll_first: bool,
+) -> io::Result<usize> {
     if buf.len() < 4096 {
         buf.resize(4096, 0);
     }
@@ -18,7 +27,7 @@ pub fn read_frame(stream: &mut UnixStream, buf: &mut Vec<u8>) -> io::Result<usiz
         // Wait in poll(2), as signet-client does: a reader blocked in
         // read(2) is woken, for nothing, when the agent consumes the request
         // (see signet-client's `wait_readable`). Both agents get this client.
-        {
+        if poll_first {
             use std::os::fd::AsFd as _;
             let fd = stream.as_fd();
             let mut fds = [rustix::event::PollFd::new(

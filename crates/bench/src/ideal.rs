@@ -27,7 +27,7 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use signet_proto::message::{encode_ed25519_sign_response, encode_status};
 use signet_proto::{Identity, Request, Response};
 
-use crate::client_io::read_frame;
+use crate::client_io::read_frame_with;
 
 struct Signer {
     expanded: ExpandedSecretKey,
@@ -55,7 +55,9 @@ pub fn serve(sock: &Path, key: &SigningKey) -> Result<()> {
 fn connection(mut conn: UnixStream, signer: &Signer) {
     let mut buf = Vec::with_capacity(4096);
     let mut out = Vec::with_capacity(256);
-    while let Ok(total) = read_frame(&mut conn, &mut buf) {
+    // A plain blocking read: measured faster here than poll(2) then read
+    // for a server thread with one connection.
+    while let Ok(total) = read_frame_with(&mut conn, &mut buf, false) {
         out.clear();
         match Request::decode(&buf[signet_proto::frame::LEN_PREFIX..total]) {
             Ok(Request::Sign(req)) if req.key_blob == signer.blob.as_slice() => {

@@ -104,6 +104,8 @@ pub struct Report {
     targets: Vec<Target>,
     /// Per round: signetd's 1-client raw 32 B p50 ÷ (sign + RTT) of that round.
     paired_a: Vec<f64>,
+    /// Per round: signetd's 4-client raw 32 B throughput ÷ ssh-agent's.
+    paired_b1: Vec<f64>,
     /// Per round: signetd's and the ideal agent's 4-client raw 32 B
     /// throughput as a share of that round's available rate.
     paired_b2: Vec<(f64, Option<f64>)>,
@@ -151,6 +153,17 @@ impl Report {
                     .collect()
             })
             .unwrap_or_default();
+        let paired_b1 = match (
+            per_round(4, AgentId::Signet, Mode::Raw32),
+            per_round(4, AgentId::OpenSsh, Mode::Raw32),
+        ) {
+            (Some(s), Some(o)) => s
+                .iter()
+                .zip(o)
+                .map(|(s, o)| s.throughput / o.throughput)
+                .collect(),
+            _ => Vec::new(),
+        };
         let cores = fixed.cores.max(1) as f64;
         let paired_b2 = per_round(4, AgentId::Signet, Mode::Raw32)
             .map(|rs| {
@@ -196,6 +209,7 @@ impl Report {
             cases,
             targets: Vec::new(),
             paired_a,
+            paired_b1,
             paired_b2,
         };
         rep.targets = rep.evaluate();
@@ -281,13 +295,22 @@ impl Report {
         ) {
             (Some(s4), Some(o4)) => {
                 let ratio = s4.throughput.median / o4.throughput.median;
+                let paired = Spread::of(self.paired_b1.iter().copied());
                 t.push(Target {
                     id: "b1",
                     what: what_b1.into(),
-                    pass: Some(ratio >= 30.0),
+                    pass: Some(if self.paired_b1.is_empty() {
+                        ratio >= 30.0
+                    } else {
+                        paired.median >= 30.0
+                    }),
                     arithmetic: format!(
-                        "{:.0}/s ÷ {:.0}/s = {:.1}× (need ≥ 30×)",
-                        s4.throughput.median, o4.throughput.median, ratio
+                        "paired per round (the two agents' phases run back to back): {} → median {:.1}× (need ≥ 30×); medians of the run: {:.0}/s ÷ {:.0}/s = {:.1}×",
+                        list(&self.paired_b1, "×"),
+                        paired.median,
+                        s4.throughput.median,
+                        o4.throughput.median,
+                        ratio
                     ),
                 });
                 let cores = f.cores as f64;
@@ -499,7 +522,7 @@ impl Report {
         for c in &self.cases {
             let _ = writeln!(
                 o,
-                "{:>3} {:<9} {:<9} {:>24} {:>8.1} {:>8.1} {:>8.1} {:>9.1} {:>6.2} {:>7.2} {:>8}{}",
+                "{:>3} {:<9} {:<9} {:>24} {:>8.1} {:>8.1} {:>8.1} {:>9.1} {:>6} {:>7.2} {:>8}{}",
                 c.clients,
                 c.agent.name(),
                 c.mode.name(),
@@ -511,7 +534,13 @@ impl Report {
                 c.p90.median,
                 c.p99.median,
                 c.cpu.median,
-                c.ctx_per_op.median,
+                // The ideal agent's connection threads end with the phase,
+                // so /proc/PID/task no longer lists their switches.
+                if c.agent == AgentId::Ideal {
+                    "-".to_owned()
+                } else {
+                    format!("{:.2}", c.ctx_per_op.median)
+                },
                 c.client_cores.median,
                 c.verified,
                 if c.errors > 0 {
@@ -644,6 +673,7 @@ impl Report {
             "duration_ms": self.duration_ms,
             "paired_per_round": {
                 "a_p50_over_floor": self.paired_a,
+                "b1_signetd_over_ssh_agent": self.paired_b1,
                 "b2_signetd_share": self.paired_b2.iter().map(|p| p.0).collect::<Vec<_>>(),
                 "b2_ideal_share": self.paired_b2.iter().map(|p| p.1).collect::<Vec<_>>(),
             },
