@@ -10,7 +10,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::Value;
 use signet_client::{Client, Scheme};
-use signet_tests::{read_ed25519_private, wait_for, Agent, AgentOptions};
+use signet_tests::{read_ed25519_private, wait_for, Agent, AgentOptions, Signal};
 
 fn start(config: &str) -> Agent {
     Agent::start_with(AgentOptions {
@@ -176,6 +176,50 @@ fn every_signature_and_refusal_is_one_chained_line_without_secrets() {
 }
 
 /// Writes `lines` to a fresh file and runs `signet audit verify` on it.
+#[test]
+fn signatures_made_just_before_sigterm_are_in_the_log() {
+    let mut agent = start("");
+    let key = agent.keygen("ed25519", "late");
+    agent
+        .signet(["add".as_ref(), key.private.as_os_str()])
+        .assert_ok();
+    let mut c = Client::connect_to(agent.socket()).unwrap_or_else(|e| panic!("{e}"));
+    const N: usize = 300;
+    for i in 0..N {
+        c.sign_request_body(
+            Some("late"),
+            Scheme::EncordV2,
+            "GET",
+            &format!("/v2/public/projects/p{i}"),
+            b"",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    // Stop at once: the writer batches every few milliseconds, so the last
+    // signatures are still queued when the signal arrives.
+    agent.signal(Signal::TERM);
+    let status = agent.wait_exit();
+    assert_eq!(status.code(), Some(0), "{status}\n--- log\n{}", agent.log());
+    drop(c);
+    let log = default_log(&agent);
+    let got = lines(&log);
+    let signed: Vec<&String> = got.iter().filter(|l| parse(l)["event"] == "sign").collect();
+    assert_eq!(
+        signed.len(),
+        N,
+        "signatures missing from the audit log after SIGTERM"
+    );
+    assert_eq!(
+        parse(signed[N - 1])["target"],
+        format!("/v2/public/projects/p{}", N - 1)
+    );
+    let text = fs::read(&log).unwrap_or_default();
+    assert_eq!(
+        signet_proto::audit::verify(&[(log.display().to_string(), text)]),
+        Ok(N as u64)
+    );
+}
+
 fn verify_copy(agent: &Agent, name: &str, lines: &[String]) -> signet_tests::Run {
     let dir = agent.dir().join(format!("copy-{name}"));
     fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));

@@ -148,9 +148,17 @@ pub struct Event {
     pub reason: String,
 }
 
+/// What the writer thread receives.
+enum Msg {
+    Event(Event),
+    /// Everything queued before this is written and flushed; then the
+    /// sender is told.
+    Flush(mpsc::Sender<()>),
+}
+
 /// The signing path's handle on the writer thread.
 pub struct Auditor {
-    tx: SyncSender<Event>,
+    tx: SyncSender<Msg>,
     dropped: std::sync::Arc<AtomicU64>,
     path: PathBuf,
 }
@@ -194,16 +202,22 @@ impl Auditor {
     /// so no signature is ever made without its record. Refusals never wait:
     /// one that cannot be queued is counted and reported later.
     pub fn record(&self, ev: Event) -> bool {
-        let mut ev = match self.tx.try_send(ev) {
+        let mut ev = match self.tx.try_send(Msg::Event(ev)) {
             Ok(()) => return true,
-            Err(TrySendError::Disconnected(ev)) => {
+            Err(TrySendError::Disconnected(Msg::Event(ev))) => {
                 self.count_dropped(&ev);
                 return false;
             }
-            Err(TrySendError::Full(ev)) => ev,
+            Err(TrySendError::Full(m) | TrySendError::Disconnected(m)) => m,
         };
-        if ev.decision != "sign" {
-            self.count_dropped(&ev);
+        let decision = match &ev {
+            Msg::Event(e) => e.decision,
+            Msg::Flush(_) => return false,
+        };
+        if decision != "sign" {
+            if let Msg::Event(e) = &ev {
+                self.count_dropped(e);
+            }
             return false;
         }
         let deadline = std::time::Instant::now() + SIGN_WAIT;
@@ -218,6 +232,28 @@ impl Auditor {
                 return false;
             }
         }
+    }
+
+    /// Waits (up to `limit`) until every event queued so far is written and
+    /// flushed: called at shutdown, after the last connection ended, so the
+    /// log holds every signature made. False if the writer did not answer.
+    pub fn flush(&self, limit: std::time::Duration) -> bool {
+        let (done, wait) = mpsc::channel();
+        let deadline = std::time::Instant::now() + limit;
+        let mut msg = Msg::Flush(done);
+        loop {
+            match self.tx.try_send(msg) {
+                Ok(()) => break,
+                Err(TrySendError::Disconnected(_)) => return false,
+                Err(TrySendError::Full(back)) => msg = back,
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        wait.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .is_ok()
     }
 
     fn count_dropped(&self, ev: &Event) {
@@ -412,15 +448,22 @@ impl Writer {
         Ok(w)
     }
 
-    fn run(mut self, rx: Receiver<Event>, dropped: std::sync::Arc<AtomicU64>) {
-        while let Ok(ev) = rx.recv() {
+    fn run(mut self, rx: Receiver<Msg>, dropped: std::sync::Arc<AtomicU64>) {
+        while let Ok(first) = rx.recv() {
             // Collect for a few milliseconds: while this thread sleeps,
             // senders never have to wake it (no futex call per signature),
             // and the file gets one write per batch instead of per line.
-            std::thread::sleep(BATCH_WINDOW);
-            let mut batch = vec![ev];
-            while let Ok(ev) = rx.try_recv() {
-                batch.push(ev);
+            // A flush request skips the wait.
+            if matches!(first, Msg::Event(_)) {
+                std::thread::sleep(BATCH_WINDOW);
+            }
+            let mut batch = Vec::new();
+            let mut waiting = Vec::new();
+            for m in std::iter::once(first).chain(rx.try_iter()) {
+                match m {
+                    Msg::Event(ev) => batch.push(ev),
+                    Msg::Flush(done) => waiting.push(done),
+                }
             }
             let lost = dropped.swap(0, Ordering::Relaxed);
             if lost > 0 {
@@ -437,6 +480,9 @@ impl Writer {
             }
             if let Err(e) = self.file.flush() {
                 error!("audit log {}: cannot write: {e}", self.path.display());
+            }
+            for done in waiting {
+                let _ = done.send(());
             }
         }
         let _ = self.file.flush();

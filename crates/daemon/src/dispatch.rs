@@ -110,6 +110,12 @@ impl Agent {
         let _ = self.auditor.set(auditor);
     }
 
+    /// Writes out every audit event queued so far (shutdown); false if the
+    /// writer did not finish within `limit`.
+    pub fn flush_audit(&self, limit: std::time::Duration) -> bool {
+        self.auditor.get().is_none_or(|a| a.flush(limit))
+    }
+
     /// Queues an audit event (built only when auditing is on); false when a
     /// log is configured but the event could not be queued.
     fn audit(&self, event: impl FnOnce() -> AuditEvent) -> bool {

@@ -30,9 +30,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
-#[cfg(unix)]
-use tracing::warn;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use signetd::config::ConfigSource;
 use signetd::dispatch::Agent;
@@ -274,6 +272,11 @@ async fn serve(
 
     listener::run_with(&bound.listener, agent.clone(), access, max, grace).await;
 
+    // Every connection has ended: the audit log gets the last signatures
+    // before the process exits (the writer batches every few milliseconds).
+    if !agent.flush_audit(Duration::from_secs(5)) {
+        warn!("audit log: the last events could not be written before shutdown");
+    }
     reaper.abort();
     let dropped = agent.keys.clear();
     bound.remove();
@@ -308,6 +311,9 @@ async fn serve(
     let reaper = tokio::spawn(agent.clone().reap());
     info!(pipe = %name, "signetd {} listening", env!("CARGO_PKG_VERSION"));
     pipe::run(&name, agent.clone(), max, grace).await?;
+    if !agent.flush_audit(Duration::from_secs(5)) {
+        warn!("audit log: the last events could not be written before shutdown");
+    }
     reaper.abort();
     agent.keys.clear();
     Ok(())
