@@ -67,24 +67,40 @@ pub fn wait_answering(sock: &Path, since: Instant, limit: Duration) -> Result<Du
     }
 }
 
-/// Starts OpenSSH's agent in the foreground on `sock`.
-pub fn start_ssh_agent(sock: &Path, log: &Path) -> Result<RunningAgent> {
-    let child = Command::new("ssh-agent")
-        .arg("-D")
-        .arg("-a")
-        .arg(sock)
+/// Runs `cmd` as the agent `name` serving `sock` (stderr to `log`) and waits
+/// until it answers; `cannot` is the error's context if it does not start.
+fn spawn_agent(
+    name: &'static str,
+    cmd: &mut Command,
+    sock: &Path,
+    log: &Path,
+    cannot: &str,
+) -> Result<RunningAgent> {
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log)?)
         .spawn()
-        .context("cannot start ssh-agent (is OpenSSH's client installed?)")?;
+        .with_context(|| cannot.to_owned())?;
     let agent = RunningAgent {
-        name: "ssh-agent",
+        name,
         sock: sock.to_owned(),
         child,
     };
-    wait_answering(sock, Instant::now(), Duration::from_secs(5))?;
+    wait_answering(sock, Instant::now(), Duration::from_secs(5))
+        .with_context(|| format!("{name} did not come up; see {}", log.display()))?;
     Ok(agent)
+}
+
+/// Starts OpenSSH's agent in the foreground on `sock`.
+pub fn start_ssh_agent(sock: &Path, log: &Path) -> Result<RunningAgent> {
+    spawn_agent(
+        "ssh-agent",
+        Command::new("ssh-agent").arg("-D").arg("-a").arg(sock),
+        sock,
+        log,
+        "cannot start ssh-agent (is OpenSSH's client installed?)",
+    )
 }
 
 /// Starts `signetd` on `sock` with an empty configuration directory, and
@@ -127,24 +143,17 @@ pub fn start_signetd(
 /// Starts the ideal agent (this binary, `--serve-ideal`) on `sock`.
 pub fn start_ideal(sock: &Path, key: &Path, log: &Path) -> Result<RunningAgent> {
     let me = std::env::current_exe().context("cannot find this binary's path")?;
-    let child = Command::new(me)
-        .arg("--serve-ideal")
-        .arg(sock)
-        .arg("--key")
-        .arg(key)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log)?)
-        .spawn()
-        .context("cannot start the ideal agent")?;
-    let agent = RunningAgent {
-        name: "ideal",
-        sock: sock.to_owned(),
-        child,
-    };
-    wait_answering(sock, Instant::now(), Duration::from_secs(5))
-        .with_context(|| format!("the ideal agent did not come up; see {}", log.display()))?;
-    Ok(agent)
+    spawn_agent(
+        "ideal",
+        Command::new(me)
+            .arg("--serve-ideal")
+            .arg(sock)
+            .arg("--key")
+            .arg(key),
+        sock,
+        log,
+        "cannot start the ideal agent",
+    )
 }
 
 /// Loads `key` into the agent on `sock` with `ssh-add`.

@@ -149,6 +149,9 @@ pub struct Event {
 }
 
 /// What the writer thread receives.
+// Events are nearly every message, and the channel preallocates its slots at
+// this size anyway; boxing them would add an allocation per signature.
+#[allow(clippy::large_enum_variant)]
 enum Msg {
     Event(Event),
     /// Everything queued before this is written and flushed; then the

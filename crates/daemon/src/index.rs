@@ -259,10 +259,12 @@ impl Index {
         Ok(f)
     }
 
+    /// No cross-process lock off Unix (one signetd per user there); a
+    /// token so that callers hold "the lock" the same way everywhere.
     #[cfg(not(unix))]
-    fn lock(&self) -> Result<(), IndexError> {
+    fn lock(&self) -> Result<NoLock, IndexError> {
         self.ensure_dir()?;
-        Ok(())
+        Ok(NoLock)
     }
 
     /// Replaces the file atomically: temp file, fsync, rename, fsync dir.
@@ -352,6 +354,10 @@ pub fn rfc3339(unix: u64) -> String {
         secs % 60
     )
 }
+
+/// What [`Index::lock`] returns where there is no lock file.
+#[cfg(not(unix))]
+struct NoLock;
 
 #[cfg(test)]
 mod tests {
