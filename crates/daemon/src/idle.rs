@@ -31,14 +31,28 @@ pub struct Activity {
 #[derive(Debug)]
 pub struct IdleWatch {
     epoch: Instant,
-    conns: Mutex<Vec<Weak<Activity>>>,
+    conns: Mutex<Watched>,
 }
+
+/// The watched connections, and the length at which ended ones are dropped
+/// on registration (so many short connections between two sweeps cannot
+/// grow the list without bound).
+#[derive(Debug)]
+struct Watched {
+    list: Vec<Weak<Activity>>,
+    prune_at: usize,
+}
+
+const MIN_PRUNE_AT: usize = 64;
 
 impl Default for IdleWatch {
     fn default() -> Self {
         Self {
             epoch: Instant::now(),
-            conns: Mutex::new(Vec::new()),
+            conns: Mutex::new(Watched {
+                list: Vec::new(),
+                prune_at: MIN_PRUNE_AT,
+            }),
         }
     }
 }
@@ -55,7 +69,11 @@ impl IdleWatch {
             closed: CancellationToken::new(),
         });
         let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
-        conns.push(Arc::downgrade(&a));
+        if conns.list.len() >= conns.prune_at {
+            conns.list.retain(|w| w.strong_count() > 0);
+            conns.prune_at = (2 * conns.list.len()).max(MIN_PRUNE_AT);
+        }
+        conns.list.push(Arc::downgrade(&a));
         a
     }
 
@@ -71,7 +89,7 @@ impl IdleWatch {
         let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
         let mut closed = 0;
         let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
-        conns.retain(|w| {
+        conns.list.retain(|w| {
             let Some(a) = w.upgrade() else {
                 return false;
             };
@@ -129,7 +147,22 @@ mod tests {
         assert!(quiet.closed.is_cancelled());
         assert!(!busy.closed.is_cancelled());
         // The ended connection was forgotten; the closed one is not closed twice.
-        assert_eq!(w.conns.lock().map(|c| c.len()).unwrap_or(0), 2);
+        assert_eq!(w.conns.lock().map(|c| c.list.len()).unwrap_or(0), 2);
         assert_eq!(w.sweep(Duration::from_millis(250)), 0);
+    }
+
+    #[test]
+    fn many_short_connections_between_sweeps_do_not_pile_up() {
+        let w = IdleWatch::default();
+        let open = w.register();
+        for _ in 0..10_000 {
+            drop(w.register());
+        }
+        let len = w.conns.lock().map(|c| c.list.len()).unwrap_or(usize::MAX);
+        assert!(
+            len <= MIN_PRUNE_AT,
+            "{len} entries kept for 1 open connection"
+        );
+        assert!(!open.closed.is_cancelled());
     }
 }
