@@ -45,6 +45,9 @@ struct Watched {
 
 const MIN_PRUNE_AT: usize = 64;
 
+/// `last_ms` of a connection whose request is being handled.
+const BUSY: u64 = u64::MAX;
+
 impl Default for IdleWatch {
     fn default() -> Self {
         Self {
@@ -77,9 +80,15 @@ impl IdleWatch {
         a
     }
 
-    /// Records a frame on `a`'s connection.
+    /// Records activity on `a`'s connection now (a reply was sent).
     pub fn touch(&self, a: &Activity) {
         a.last_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// Marks `a`'s connection busy (a request is being handled): never idle
+    /// until the next [`IdleWatch::touch`].
+    pub fn busy(&self, a: &Activity) {
+        a.last_ms.store(BUSY, Ordering::Relaxed);
     }
 
     /// One pass: closes connections silent for at least `idle` and forgets
@@ -93,9 +102,8 @@ impl IdleWatch {
             let Some(a) = w.upgrade() else {
                 return false;
             };
-            if !a.closed.is_cancelled()
-                && now.saturating_sub(a.last_ms.load(Ordering::Relaxed)) >= idle_ms
-            {
+            let last = a.last_ms.load(Ordering::Relaxed);
+            if !a.closed.is_cancelled() && last != BUSY && now.saturating_sub(last) >= idle_ms {
                 a.closed.cancel();
                 closed += 1;
             }
@@ -139,15 +147,19 @@ mod tests {
         let w = IdleWatch::default();
         let quiet = w.register();
         let busy = w.register();
+        let handling = w.register();
         let gone = w.register();
         drop(gone);
+        w.busy(&handling);
         std::thread::sleep(Duration::from_millis(300));
         w.touch(&busy);
         assert_eq!(w.sweep(Duration::from_millis(250)), 1);
         assert!(quiet.closed.is_cancelled());
         assert!(!busy.closed.is_cancelled());
+        // A request in progress for longer than the timeout is not idleness.
+        assert!(!handling.closed.is_cancelled());
         // The ended connection was forgotten; the closed one is not closed twice.
-        assert_eq!(w.conns.lock().map(|c| c.list.len()).unwrap_or(0), 2);
+        assert_eq!(w.conns.lock().map(|c| c.list.len()).unwrap_or(0), 3);
         assert_eq!(w.sweep(Duration::from_millis(250)), 0);
     }
 

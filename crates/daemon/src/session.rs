@@ -5,9 +5,11 @@
 //! length prefix announces (never past `MAX_FRAME_LEN`), so a frame costs one
 //! `read` in the common case. Once a frame has started, the rest of it must
 //! arrive within the frame timeout (slow-loris); between frames the idle
-//! timeout applies, enforced by the sweeper in `idle.rs` rather than by a
-//! timer per read (so a busy connection arms no timer at all). Framing errors, EOF, timeouts and shutdown end the
-//! connection; nothing else does. Buffers that held a key or passphrase are
+//! timeout applies, counted from the last reply and enforced by the sweeper
+//! in `idle.rs` rather than by a timer per read (so a busy connection arms no
+//! timer at all); a request being handled (a confirm prompt can take
+//! minutes) never counts as idle. Framing errors, EOF, timeouts and shutdown
+//! end the connection; nothing else does. Buffers that held a key or passphrase are
 //! wiped before they are reused or freed.
 
 use std::sync::Arc;
@@ -46,7 +48,7 @@ where
         .await
         {
             Ok(Some(total)) => {
-                agent.idle.touch(&activity);
+                agent.idle.busy(&activity);
                 let body = &buf.0[frame::LEN_PREFIX..total];
                 let secret = body.first().is_some_and(|t| Request::carries_secret(*t));
                 agent.handle(body, &peer, &mut out).await;
@@ -67,6 +69,7 @@ where
                 )
                 .await;
                 out.clear();
+                agent.idle.touch(&activity);
                 match write {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => break format!("write failed: {e}"),
