@@ -14,13 +14,18 @@
 //! over its real socket with 1, 4, 16 and 64 closed-loop clients (blocking
 //! std `UnixStream`s, pre-encoded frames): raw `SIGN_REQUEST` of 32 and 256
 //! bytes for both agents, and `sign-request@signet` (encord-v2) for signetd.
-//! Agents and modes alternate within each round, so drift hits all of them.
+//! A third agent, the ideal one (`ideal.rs`: this binary with the hidden
+//! `--serve-ideal`), gets the raw 32-byte load too: the ceiling for any agent
+//! here. Agents and modes alternate within each round, so drift hits all of
+//! them; the floor is measured again next to each phase a target judges, and
+//! targets (a), (b1), (b2) use the median of those per-round ratios.
 //! Every reply is checked and a sample is verified with ed25519-dalek (for
 //! sign-request, against a base rebuilt with `signet_proto::encord::prepare`).
 //!
 //! **Owns**: nothing but its temp directory and the agents it starts, which it
 //! stops (SIGTERM) on every exit path. **Must not**: touch the user's agents,
-//! keys or configuration (it runs signetd with an empty config home).
+//! keys, configuration or audit log (it runs signetd with an empty config
+//! home and its state, the audit log included, in the temp directory).
 //!
 //! Exit codes: 0 ran cleanly; 1 an error, a failed reply or a signature that
 //! does not verify; 2 `--strict` and a performance target failed. `--quick`
@@ -50,8 +55,8 @@ use crate::agents::RunningAgent;
 use crate::client_io::round_trip;
 use crate::load::{PhaseResult, PhaseSpec, Workload};
 
-/// End-to-end benchmark of signetd against OpenSSH's ssh-agent and the
-/// machine's floor.
+/// End-to-end benchmark of signetd against OpenSSH's ssh-agent, an ideal
+/// agent and the machine's floor.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
 pub struct Args {
