@@ -205,31 +205,24 @@ impl Auditor {
     /// so no signature is ever made without its record. Refusals never wait:
     /// one that cannot be queued is counted and reported later.
     pub fn record(&self, ev: Event) -> bool {
-        let mut ev = match self.tx.try_send(Msg::Event(ev)) {
+        let is_sign = ev.decision == "sign";
+        let mut msg = match self.tx.try_send(Msg::Event(ev)) {
             Ok(()) => return true,
-            Err(TrySendError::Disconnected(Msg::Event(ev))) => {
-                self.count_dropped(&ev);
+            Err(TrySendError::Full(m)) if is_sign => m,
+            Err(TrySendError::Full(m) | TrySendError::Disconnected(m)) => {
+                if let Msg::Event(e) = &m {
+                    self.count_dropped(e);
+                }
                 return false;
             }
-            Err(TrySendError::Full(m) | TrySendError::Disconnected(m)) => m,
         };
-        let decision = match &ev {
-            Msg::Event(e) => e.decision,
-            Msg::Flush(_) => return false,
-        };
-        if decision != "sign" {
-            if let Msg::Event(e) = &ev {
-                self.count_dropped(e);
-            }
-            return false;
-        }
         let deadline = std::time::Instant::now() + SIGN_WAIT;
         loop {
             std::thread::sleep(std::time::Duration::from_micros(200));
-            match self.tx.try_send(ev) {
+            match self.tx.try_send(msg) {
                 Ok(()) => return true,
                 Err(TrySendError::Disconnected(_)) => return false,
-                Err(TrySendError::Full(back)) => ev = back,
+                Err(TrySendError::Full(back)) => msg = back,
             }
             if std::time::Instant::now() >= deadline {
                 return false;
