@@ -5,7 +5,8 @@
 #
 # 1. installs the test dependencies (scripts/install-test-deps.sh);
 # 2. builds the binaries the integration tests start (signetd, signet);
-# 3. runs every Rust test in the workspace (unit, integration, doc);
+# 3. runs every Rust test in the workspace (unit and integration tests with
+#    cargo-nextest, one process per test; then the doc tests);
 # 4. runs the Python adapter's tests, the real-agent ones against a signetd
 #    started here with one key.
 # Exits non-zero if any step fails.
@@ -23,8 +24,18 @@ cargo build --workspace --bins
 target_dir="${CARGO_TARGET_DIR:-$repo/target}"
 export SIGNET_BIN_DIR="$target_dir/debug"
 
-echo "==> cargo test --workspace" >&2
-cargo test --workspace
+# Every test in its own process (cargo-nextest), then the doc tests, which
+# nextest does not run.
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "installing cargo-nextest" >&2
+  cargo install cargo-nextest --locked
+fi
+profile=default
+[[ -n "${CI:-}" ]] && profile=ci
+echo "==> cargo nextest run --workspace" >&2
+cargo nextest run --workspace --profile "$profile"
+echo "==> cargo test --workspace --doc" >&2
+cargo test --workspace --doc
 
 if [[ -d python/tests ]]; then
   # The Python tests start the real signetd from $SIGNET_BIN_DIR themselves

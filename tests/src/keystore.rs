@@ -370,7 +370,7 @@ fn run_timeout_quiet(cmd: &mut Command) -> Option<ExitStatus> {
 }
 
 // ---------------------------------------------------------------------------
-// Fault injection for the key store (`tests/tests/keystore_faults.rs`).
+// Fault injection for the key store (`tests/it/keystore_faults.rs`).
 
 /// A small tmpfs mounted over a directory for the life of the value, so a
 /// test can fill it (`ENOSPC`) or remount it read-only (`EROFS`): as root

@@ -1,6 +1,6 @@
 //! Shared steps of the key-store tests (real keyutils and real Secret Service).
 
-#![allow(dead_code)]
+
 
 use std::path::Path;
 

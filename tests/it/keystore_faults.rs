@@ -5,9 +5,9 @@
 //! byte-for-byte as it was, the keyring keeps every secret, a loaded key
 //! keeps signing, and the store works again once the fault is gone.
 
-mod keystore_common;
 
-use keystore_common::*;
+
+use crate::keystore_common::*;
 use serde_json::Value;
 use signet_tests::keystore::{Store, StoreAgent, Tmpfs};
 

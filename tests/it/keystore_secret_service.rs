@@ -4,9 +4,9 @@
 //! starts a new bus and a new gnome-keyring over the same keyring files, as
 //! after a logout or a reboot.
 
-mod keystore_common;
 
-use keystore_common::*;
+
+use crate::keystore_common::*;
 use signet_tests::keystore::{Store, StoreAgent};
 
 #[test]

@@ -3,9 +3,9 @@
 //! unload, rename, remove, doctor, crash consistency at every step, and the
 //! private key found nowhere but the keyring.
 
-mod keystore_common;
 
-use keystore_common::*;
+
+use crate::keystore_common::*;
 use serde_json::Value;
 use signet_tests::keystore::{Store, StoreAgent};
 

@@ -1,0 +1,29 @@
+//! signet's integration tests: one binary (as ripgrep), one module per area.
+//!
+//! Every test starts the real `signetd` (and `signet`) binaries from
+//! `$SIGNET_BIN_DIR` and drives them through real sockets with real tools;
+//! see `signet_tests` (tests/src) for the harness.
+
+mod abuse;
+mod audit;
+mod bad_input;
+mod cli;
+mod client;
+mod faults;
+mod hardening;
+mod keystore_common;
+mod keystore_faults;
+mod keystore_keyutils;
+mod keystore_secret_service;
+mod launchd;
+mod lifecycle;
+mod load;
+mod peer_check;
+mod policy;
+mod service_account;
+mod ssh_add;
+mod ssh_keygen_sign;
+mod ssh_login;
+mod systemd_activation;
+mod systemd_creds;
+mod systemd_units;
