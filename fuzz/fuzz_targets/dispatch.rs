@@ -17,7 +17,7 @@ use std::sync::{Mutex, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use signet_proto::{frame, Response};
-use signetd::caller::Peer;
+use signetd::access::peer::Peer;
 use signetd::config::Config;
 use signetd::dispatch::Agent;
 use tokio_util::sync::CancellationToken;

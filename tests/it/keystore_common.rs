@@ -1,7 +1,5 @@
 //! Shared steps of the key-store tests (real keyutils and real Secret Service).
 
-
-
 use std::path::Path;
 
 use base64::Engine as _;

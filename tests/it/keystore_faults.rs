@@ -5,8 +5,6 @@
 //! byte-for-byte as it was, the keyring keeps every secret, a loaded key
 //! keeps signing, and the store works again once the fault is gone.
 
-
-
 use crate::keystore_common::*;
 use serde_json::Value;
 use signet_tests::keystore::{Store, StoreAgent, Tmpfs};

@@ -3,8 +3,6 @@
 //! unload, rename, remove, doctor, crash consistency at every step, and the
 //! private key found nowhere but the keyring.
 
-
-
 use crate::keystore_common::*;
 use serde_json::Value;
 use signet_tests::keystore::{Store, StoreAgent};

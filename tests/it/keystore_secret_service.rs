@@ -4,8 +4,6 @@
 //! starts a new bus and a new gnome-keyring over the same keyring files, as
 //! after a logout or a reboot.
 
-
-
 use crate::keystore_common::*;
 use signet_tests::keystore::{Store, StoreAgent};
 

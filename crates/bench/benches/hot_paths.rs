@@ -17,10 +17,10 @@ use signet_proto::encord::{self, Scheme};
 use signet_proto::extension::{self, SignHttpRequest};
 use signet_proto::message::encode_ed25519_sign_response;
 use signet_proto::{Ed25519Seed, Request, SignRequest};
-use signetd::caller::Peer;
+use signetd::access::peer::Peer;
+use signetd::agent::keys::LoadedKey;
 use signetd::config::Config;
 use signetd::dispatch::Agent;
-use signetd::keys::LoadedKey;
 use tokio_util::sync::CancellationToken;
 
 fn main() {

@@ -16,10 +16,10 @@
 
 // The modules live in the library target (lib.rs) so that benchmarks can
 // use the real dispatcher; the binary is only the entry point.
-#[cfg(unix)]
-use signetd::listener;
 #[cfg(windows)]
-use signetd::pipe;
+use signetd::server::pipe;
+#[cfg(unix)]
+use signetd::server::unix as listener;
 use signetd::{config, hardening};
 
 use std::path::PathBuf;
@@ -35,7 +35,7 @@ use tracing::{error, info, warn};
 use signetd::config::ConfigSource;
 use signetd::dispatch::Agent;
 #[cfg(unix)]
-use signetd::listener::BindError;
+use signetd::server::unix::BindError;
 
 /// Exit code when another agent already answers on the socket.
 const EXIT_ALREADY_RUNNING: u8 = 3;
@@ -148,13 +148,13 @@ fn run(args: Args) -> anyhow::Result<()> {
     // systemd may have passed, taken out of the environment.
     #[cfg(unix)]
     let inherited = {
-        signetd::activation::init_notify();
-        signetd::activation::take_listener()?
+        signetd::server::activation::init_notify();
+        signetd::server::activation::take_listener()?
     };
     let system = args.system;
     let flag = args
         .config
-        .or_else(|| system.then(|| PathBuf::from(signetd::system::SYSTEM_CONFIG)));
+        .or_else(|| system.then(|| PathBuf::from(signetd::access::allow::SYSTEM_CONFIG)));
     let source = ConfigSource::resolve(flag);
     let config = source.load()?;
     signetd::policy::Policies::from_config(&config)
@@ -162,7 +162,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let path = if system {
         args.socket
             .or_else(|| config.agent.socket.clone())
-            .unwrap_or_else(|| PathBuf::from(signetd::system::SYSTEM_SOCKET))
+            .unwrap_or_else(|| PathBuf::from(signetd::access::allow::SYSTEM_SOCKET))
     } else {
         socket_path(args.socket, config.agent.socket.clone())
     };
@@ -193,7 +193,8 @@ async fn serve(
     source: ConfigSource,
     mode: Mode,
 ) -> anyhow::Result<()> {
-    use signetd::{activation, system};
+    use signetd::access::allow as system;
+    use signetd::server::activation;
     let access = Arc::new(system::Access::new(system::policy_for(
         mode.system,
         &config.system,
@@ -252,8 +253,8 @@ async fn serve(
     spawn_signal_handlers(agent.clone(), source.clone(), access.clone(), mode.system)?;
     // Key store: choose it, repair interrupted operations, autoload. Then the
     // keys with a `source`: all of them or no agent at all (fail closed).
-    let loaded = match signetd::vault_ext::start(&agent, &source).await {
-        Ok(()) => signetd::sources::load_configured(&agent).await,
+    let loaded = match signetd::dispatch::store::start(&agent, &source).await {
+        Ok(()) => signetd::store::sources::load_configured(&agent).await,
         Err(e) => Err(e),
     };
     if let Err(e) = loaded {
@@ -301,7 +302,7 @@ async fn serve(
     let max = config.agent.max_connections;
     let grace = Duration::from_secs(config.agent.shutdown_grace_secs);
     let agent = Arc::new(Agent::new(config, name.clone(), shutdown.clone()));
-    signetd::vault_ext::start(&agent, &_source).await?;
+    signetd::dispatch::store::start(&agent, &_source).await?;
     let ctrl_c = agent.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -323,10 +324,10 @@ async fn serve(
 fn spawn_signal_handlers(
     agent: Arc<Agent>,
     source: ConfigSource,
-    access: Arc<signetd::system::Access>,
+    access: Arc<signetd::access::allow::Access>,
     system: bool,
 ) -> anyhow::Result<()> {
-    use signetd::activation::notify;
+    use signetd::server::activation::notify;
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
@@ -342,7 +343,7 @@ fn spawn_signal_handlers(
                     notify("RELOADING=1");
                     // The allow-list is re-resolved (group members may have changed).
                     match source.load().and_then(|cfg| {
-                        let policy = signetd::system::policy_for(system, &cfg.system)?;
+                        let policy = signetd::access::allow::policy_for(system, &cfg.system)?;
                         // Checked here so that a bad rule keeps the old configuration.
                         signetd::policy::Policies::from_config(&cfg)?;
                         Ok((cfg, policy))

@@ -8,9 +8,9 @@ use ed25519_dalek::SigningKey;
 use signet_proto::encord::Scheme;
 use signet_proto::extension::{self, ErrorCode, ExtensionError, SignHttpRequest};
 use signet_proto::{Ed25519Seed, Request, Response, SignRequest};
-use signetd::caller::Peer;
+use signetd::access::peer::Peer;
+use signetd::agent::keys::LoadedKey;
 use signetd::dispatch::Agent;
-use signetd::keys::LoadedKey;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 

@@ -31,9 +31,9 @@ use tokio::time::Instant;
 use tracing::info;
 use zeroize::Zeroizing;
 
+use crate::agent::keys::LoadedKey;
 use crate::config::{Config, KeyConfig};
 use crate::dispatch::Agent;
-use crate::keys::LoadedKey;
 
 /// Where a configured key comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,7 +159,7 @@ pub async fn load_configured(agent: &Arc<Agent>) -> anyhow::Result<usize> {
             KeySource::Keyring => from_key_store(agent, name).await,
         }
         .map_err(err)?;
-        let public = crate::vault::public_of(&seed);
+        let public = crate::store::vault::public_of(&seed);
         let expires_at = k
             .lifetime
             .and_then(|l| l.0)
@@ -167,7 +167,7 @@ pub async fn load_configured(agent: &Arc<Agent>) -> anyhow::Result<usize> {
         let kind = match &source {
             KeySource::Credential(_) => "credential",
             KeySource::File(_) => "file",
-            KeySource::Keyring => crate::vault_ext::SOURCE,
+            KeySource::Keyring => crate::dispatch::store::SOURCE,
         };
         let key = LoadedKey::new(
             &seed,
@@ -356,7 +356,7 @@ ieheYV7TbX2mDH40MAgyAAAAB3Rlc3RrZXkBAgMEBQY=
     #[test]
     fn openssh_and_pkcs8_keys_parse() -> Result<(), String> {
         let seed = parse_private_key(OPENSSH.as_bytes())?;
-        let public = crate::vault::public_of(&seed);
+        let public = crate::store::vault::public_of(&seed);
         assert_eq!(
             hex::encode(public),
             "e044b42e69913d93d584aaf2d498942ea989e85e615ed36d7da60c7e34300832"

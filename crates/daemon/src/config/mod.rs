@@ -42,7 +42,7 @@ pub struct Config {
     /// `[system]`: who may use a system-mode agent (`signetd --system`);
     /// see `system.rs` and docs/service-accounts.md.
     #[serde(default)]
-    pub system: crate::system::SystemConfig,
+    pub system: crate::access::allow::SystemConfig,
     /// `[policies.NAME]`: named rules keys are bound to with `[keys.KEY]
     /// policy`; see `policy.rs` and docs/policy-audit.md.
     #[serde(default)]
@@ -299,18 +299,18 @@ pub fn parse(text: &str) -> anyhow::Result<Config> {
     if cfg.agent.max_connections == 0 {
         anyhow::bail!("agent.max_connections must be at least 1");
     }
-    if crate::keystore::Backend::parse(&cfg.store.backend).is_none() {
+    if crate::store::backend::Backend::parse(&cfg.store.backend).is_none() {
         anyhow::bail!(
             "store.backend = {:?} is not a key store: use one of {}",
             cfg.store.backend,
-            crate::keystore::BACKEND_NAMES
+            crate::store::backend::BACKEND_NAMES
         );
     }
     if cfg.store.service.is_empty() {
         anyhow::bail!("store.service must not be empty");
     }
     #[cfg(unix)]
-    crate::sources::validate(&cfg)?;
+    crate::store::sources::validate(&cfg)?;
     crate::policy::Policies::validate(&cfg)?;
     Ok(cfg)
 }

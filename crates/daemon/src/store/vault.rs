@@ -42,8 +42,8 @@ use signet_proto::keystore::{DoctorReport, StoreInfo};
 use signet_proto::Ed25519Seed;
 use tracing::{info, warn};
 
-use crate::index::{rfc3339, Entry, Index, IndexError, IndexFile, State};
-use crate::keystore::{self, Backend, KeyStore, StoreError};
+use crate::store::backend::{self, Backend, KeyStore, StoreError};
+use crate::store::index::{rfc3339, Entry, Index, IndexError, IndexFile, State};
 
 /// Aborts the process if `SIGNET_FAULT` names `step` (crash-test hook).
 pub fn fault(step: &str) {
@@ -176,7 +176,7 @@ impl Vault {
         service: String,
         index: PathBuf,
     ) -> Result<Self, String> {
-        let chosen = keystore::choose(configured, env.as_deref(), &service)?;
+        let chosen = backend::choose(configured, env.as_deref(), &service)?;
         Ok(Self {
             backend: chosen.backend,
             reason: chosen.reason,
@@ -212,7 +212,7 @@ impl Vault {
         // `self.backend` is the concrete store chosen at start-up (never
         // `Auto`), so reopening means opening that one again. Its own error
         // already names the store and the fix: pass it on unwrapped.
-        match keystore::open(self.backend, &self.service) {
+        match backend::open(self.backend, &self.service) {
             Ok(s) => {
                 *slot = Ok(s.clone());
                 Ok(s)
@@ -584,7 +584,7 @@ pub fn find_in(f: &IndexFile, selector: &str) -> Result<Entry, VaultError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keystore::MemoryStore;
+    use crate::store::backend::MemoryStore;
 
     fn vault() -> (tempfile::TempDir, Arc<MemoryStore>, Vault) {
         let dir = match tempfile::tempdir() {

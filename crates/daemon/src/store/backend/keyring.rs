@@ -20,7 +20,7 @@ use keyring_core::{CredentialStore, Entry, Error as KrError};
 use signet_proto::Ed25519Seed;
 use zeroize::Zeroizing;
 
-use crate::keystore::{seed_from_bytes, KeyStore, StoreError};
+use crate::store::backend::{seed_from_bytes, KeyStore, StoreError};
 
 /// A `keyring-core` store under one service name.
 pub struct KeyringCore {

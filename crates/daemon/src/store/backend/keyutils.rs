@@ -26,7 +26,7 @@ use linux_keyutils::{
 use signet_proto::Ed25519Seed;
 use zeroize::Zeroizing;
 
-use crate::keystore::{KeyStore, StoreError};
+use crate::store::backend::{KeyStore, StoreError};
 
 const NAME: &str = "keyutils";
 const PREFIX: &str = "keyring:";

@@ -491,7 +491,7 @@ impl Writer {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         if self.clock.0 != secs {
-            self.clock = (secs, crate::index::rfc3339(secs));
+            self.clock = (secs, crate::store::index::rfc3339(secs));
         }
         &self.clock.1
     }
@@ -671,7 +671,7 @@ pub fn rfc3339(t: SystemTime) -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    crate::index::rfc3339(secs)
+    crate::store::index::rfc3339(secs)
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! with a code and a reason for the user) and logs why. Nothing here closes a
 //! connection: only framing errors do, in `session`.
 
+pub mod store;
+
 use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,14 +21,14 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use crate::access::peer::Peer;
+use crate::agent::keys::{KeyError, KeyTable, LoadedKey};
+use crate::agent::lock::{AgentLock, LockError};
 use crate::audit::Event as AuditEvent;
-use crate::caller::Peer;
 use crate::config::Config;
 use crate::confirm;
-use crate::keys::{KeyError, KeyTable, LoadedKey};
-use crate::lock::{AgentLock, LockError};
+use crate::policy::ratelimit::RateLimiter;
 use crate::policy::{Caller, Decision, Operation, Policies};
-use crate::ratelimit::RateLimiter;
 
 /// The agent's shared state.
 pub struct Agent {
@@ -43,9 +45,9 @@ pub struct Agent {
     /// Cancelled to shut the daemon down.
     pub shutdown: CancellationToken,
     /// Open connections' last activity, for the idle timeout (`idle.rs`).
-    pub idle: Arc<crate::idle::IdleWatch>,
+    pub idle: Arc<crate::server::idle::IdleWatch>,
     /// Keys at rest (the OS keyring and the index); set once at start-up.
-    vault: std::sync::OnceLock<Arc<crate::vault::Vault>>,
+    vault: std::sync::OnceLock<Arc<crate::store::vault::Vault>>,
     /// The audit log's writer, when enabled; set once at start-up.
     auditor: std::sync::OnceLock<crate::audit::Auditor>,
     /// Executables of recent callers (see [`crate::policy::ExeCache`]).
@@ -126,12 +128,12 @@ impl Agent {
     }
 
     /// Installs the key store (once, at start-up; later calls are ignored).
-    pub fn set_vault(&self, vault: Arc<crate::vault::Vault>) {
+    pub fn set_vault(&self, vault: Arc<crate::store::vault::Vault>) {
         let _ = self.vault.set(vault);
     }
 
     /// The key store, once set up.
-    pub fn vault(&self) -> Option<Arc<crate::vault::Vault>> {
+    pub fn vault(&self) -> Option<Arc<crate::store::vault::Vault>> {
         self.vault.get().cloned()
     }
 
@@ -328,7 +330,7 @@ impl Agent {
                     .lock(p)
                     .await
                     .map_err(|e| Failure::plain(e.to_string()))?;
-                crate::vault_ext::on_lock(self);
+                crate::dispatch::store::on_lock(self);
                 info!(%peer, "agent locked");
                 encode_status(out, true);
                 Ok(())
@@ -512,7 +514,7 @@ impl Agent {
                 .await
                 .map_err(Failure::Ext)?,
             store_op if extension::KEY_STORE.contains(&store_op) => {
-                crate::vault_ext::handle(self, store_op, contents, peer, locked, &mut reply)
+                crate::dispatch::store::handle(self, store_op, contents, peer, locked, &mut reply)
                     .await
                     .map_err(Failure::Ext)?
             }
@@ -559,7 +561,7 @@ impl Agent {
             }
             Some(uid) if uid != peer.uid => Peer {
                 uid,
-                gid: crate::system::Databases::system()
+                gid: crate::access::allow::Databases::system()
                     .ok()
                     .and_then(|db| db.primary_gid(uid))
                     .unwrap_or(u32::MAX),

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 use zeroize::Zeroize as _;
 
-use crate::caller::Peer;
+use crate::access::peer::Peer;
 use crate::dispatch::Agent;
 
 const INITIAL_BUFFER: usize = 4096;

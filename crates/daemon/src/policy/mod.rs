@@ -14,12 +14,14 @@
 //!   required when set, `executables` (globs on `/proc/PID/exe`) and `units`
 //!   (the systemd unit from `/proc/PID/cgroup`);
 //! - `rate_per_minute`/`burst` per key and `caller_rate_per_minute`/
-//!   `caller_burst` per (key, caller uid) — enforced by [`crate::ratelimit`];
+//!   `caller_burst` per (key, caller uid) — enforced by [`crate::policy::ratelimit`];
 //! - `idle_timeout`: the key is unloaded after this long without a signature.
 //!
 //! Caller facts that cost a `/proc` read (executable, unit, groups) are read
 //! only when a rule needs them. What this module must not do: sign, hold key
 //! material, or perform I/O other than reading `/proc` and the group database.
+
+pub mod ratelimit;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -28,9 +30,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::caller::Peer;
+use crate::access::allow::Principal;
+use crate::access::peer::Peer;
 use crate::config::{Config, Lifetime};
-use crate::system::Principal;
 
 /// The scheme names a rule may list.
 pub const SCHEME_NAMES: &[&str] = &["encord-v1", "encord-v2", "ssh"];
@@ -223,7 +225,7 @@ impl Caller {
         self.groups
             .get_or_init(|| {
                 let pid = self.peer.pid?;
-                crate::system::process_groups(&self.proc_root, pid, self.peer.uid)
+                crate::access::allow::process_groups(&self.proc_root, pid, self.peer.uid)
             })
             .as_deref()
     }
@@ -324,15 +326,18 @@ impl Policies {
             .values()
             .any(|p| p.groups.is_some() || p.uids.is_some());
         let db = if needs_db {
-            crate::system::Databases::system()?
+            crate::access::allow::Databases::system()?
         } else {
-            crate::system::Databases::default()
+            crate::access::allow::Databases::default()
         };
         Self::with_databases(cfg, &db)
     }
 
     /// As [`Policies::from_config`] with given databases.
-    pub fn with_databases(cfg: &Config, db: &crate::system::Databases) -> anyhow::Result<Self> {
+    pub fn with_databases(
+        cfg: &Config,
+        db: &crate::access::allow::Databases,
+    ) -> anyhow::Result<Self> {
         Self::build(cfg, Some(db))
     }
 
@@ -356,7 +361,7 @@ impl Policies {
         }
     }
 
-    fn build(cfg: &Config, db: Option<&crate::system::Databases>) -> anyhow::Result<Self> {
+    fn build(cfg: &Config, db: Option<&crate::access::allow::Databases>) -> anyhow::Result<Self> {
         let mut rules = BTreeMap::new();
         for (name, p) in &cfg.policies {
             rules.insert(name.clone(), compile(name, p, db)?);
@@ -406,7 +411,7 @@ impl Policies {
 fn compile(
     name: &str,
     p: &PolicyConfig,
-    db: Option<&crate::system::Databases>,
+    db: Option<&crate::access::allow::Databases>,
 ) -> anyhow::Result<Rule> {
     let bad = |what: String| anyhow::anyhow!("policies.{name}: {what}");
     if let Some(schemes) = &p.schemes {
@@ -643,7 +648,7 @@ mod tests {
             Ok(c) => c,
             Err(e) => panic!("{e:#}"),
         };
-        let db = crate::system::Databases::parse(
+        let db = crate::access::allow::Databases::parse(
             "root:x:0:0::/root:/bin/sh\nci:x:1001:1001::/home/ci:/bin/sh\nbob:x:1002:100::/:/bin/sh\n",
             "root:x:0:\nci:x:1001:\nbuilders:x:2000:bob\n",
         );
@@ -836,7 +841,8 @@ mod tests {
     fn configuration_errors_are_named() {
         let cfg = |t: &str| {
             crate::config::parse(t).and_then(|c| {
-                Policies::with_databases(&c, &crate::system::Databases::default()).map(|_| ())
+                Policies::with_databases(&c, &crate::access::allow::Databases::default())
+                    .map(|_| ())
             })
         };
         for (text, needle) in [

@@ -23,11 +23,11 @@ use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
-use crate::caller::Peer;
+use crate::access::allow::{Access, Policy};
+use crate::access::peer::Peer;
 use crate::dispatch::Agent;
-use crate::session;
-use crate::system::{Access, Policy};
-use crate::workers::Workers;
+use crate::server::session;
+use crate::server::workers::Workers;
 
 /// Why the socket could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -208,7 +208,7 @@ pub async fn run_with(
         if !access.allows(&peer) {
             let exe = peer
                 .pid
-                .map_or_else(|| "?".to_owned(), crate::caller::exe_name);
+                .map_or_else(|| "?".to_owned(), crate::access::peer::exe_name);
             warn!(uid = peer.uid, gid = peer.gid, pid = ?peer.pid, exe = %exe, "refused connection from {peer}: only {} may use this agent", access.policy().describe());
             continue;
         }

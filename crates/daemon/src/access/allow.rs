@@ -26,7 +26,7 @@ use std::sync::{Arc, RwLock};
 
 use serde::Deserialize;
 
-use crate::caller::Peer;
+use crate::access::peer::Peer;
 
 /// The configuration file in system mode when `--config` is not given.
 pub const SYSTEM_CONFIG: &str = "/etc/signet/signetd.toml";

@@ -3,8 +3,8 @@
 //! **Owns**: the [`KeyStore`] trait, its error type, the choice of store from
 //! configuration (`[store] backend`, overridden by `SIGNET_STORE`), and an
 //! in-memory store for unit tests. The real stores are
-//! [`crate::keystore_keyutils`] (the Linux kernel keyring) and
-//! [`crate::keystore_keyring`] (Secret Service, macOS Keychain, Windows
+//! [`crate::store::backend::keyutils`] (the Linux kernel keyring) and
+//! [`crate::store::backend::keyring`] (Secret Service, macOS Keychain, Windows
 //! Credential Manager, through the `keyring` crate's v4 store crates).
 //!
 //! **Must not**: fall back to a plaintext file, ever. A store that is
@@ -17,6 +17,11 @@
 //!
 //! Every call blocks (D-Bus round trips, a possible unlock prompt): callers in
 //! async code go through `tokio::task::spawn_blocking` (see `vault`).
+
+#[cfg(any(target_os = "linux", target_os = "macos", windows))]
+pub mod keyring;
+#[cfg(target_os = "linux")]
+pub mod keyutils;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -260,13 +265,17 @@ pub fn open(backend: Backend, service: &str) -> Result<Arc<dyn KeyStore>, StoreE
     };
     match backend {
         #[cfg(target_os = "linux")]
-        Backend::Keyutils => Ok(Arc::new(crate::keystore_keyutils::Keyutils::open(service)?)),
+        Backend::Keyutils => Ok(Arc::new(crate::store::backend::keyutils::Keyutils::open(
+            service,
+        )?)),
         #[cfg(target_os = "linux")]
-        Backend::SecretService => Ok(Arc::new(crate::keystore_keyring::secret_service(service)?)),
+        Backend::SecretService => Ok(Arc::new(crate::store::backend::keyring::secret_service(
+            service,
+        )?)),
         #[cfg(target_os = "macos")]
-        Backend::Keychain => Ok(Arc::new(crate::keystore_keyring::keychain(service)?)),
+        Backend::Keychain => Ok(Arc::new(crate::store::backend::keyring::keychain(service)?)),
         #[cfg(windows)]
-        Backend::Windows => Ok(Arc::new(crate::keystore_keyring::windows(service)?)),
+        Backend::Windows => Ok(Arc::new(crate::store::backend::keyring::windows(service)?)),
         Backend::Memory => Ok(Arc::new(MemoryStore::default())),
         other => Err(unsupported(other.as_str())),
     }

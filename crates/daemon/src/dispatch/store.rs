@@ -24,12 +24,12 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 use zeroize::Zeroize as _;
 
-use crate::caller::Peer;
+use crate::access::peer::Peer;
+use crate::agent::keys::LoadedKey;
 use crate::config::{Config, ConfigSource};
 use crate::dispatch::Agent;
-use crate::index::{Entry, State};
-use crate::keys::LoadedKey;
-use crate::vault::{Vault, VaultError};
+use crate::store::index::{Entry, State};
+use crate::store::vault::{Vault, VaultError};
 
 /// The `source` of keys loaded from the key store.
 pub const SOURCE: &str = "keyring";
@@ -177,7 +177,7 @@ pub async fn handle(
             let seed = Ed25519Seed::new(bytes);
             bytes.zeroize();
             drop(signing);
-            let public = crate::vault::public_of(&seed);
+            let public = crate::store::vault::public_of(&seed);
             let entry = blocking(&vault, move |v| {
                 v.create(&req.name, &req.comment, &seed, public)
             })
@@ -222,8 +222,8 @@ pub async fn handle(
                 }
             } else {
                 for n in &sel.names {
-                    let e = crate::vault::find_in(
-                        &crate::index::IndexFile {
+                    let e = crate::store::vault::find_in(
+                        &crate::store::index::IndexFile {
                             version: 1,
                             keys: entries.clone(),
                         },
@@ -336,7 +336,7 @@ fn lifetime_for(config: &Config, name: &str, requested: Option<u64>) -> Option<u
 
 async fn load(agent: &Agent, vault: &Arc<Vault>, sel: Selection) -> ExtResult<Vec<StoredKey>> {
     let entries = blocking(vault, |v| v.entries()).await?;
-    let index = crate::index::IndexFile {
+    let index = crate::store::index::IndexFile {
         version: 1,
         keys: entries.clone(),
     };
@@ -348,7 +348,7 @@ async fn load(agent: &Agent, vault: &Arc<Vault>, sel: Selection) -> ExtResult<Ve
     } else {
         let mut v = Vec::new();
         for n in &sel.names {
-            let e = crate::vault::find_in(&index, n).map_err(|e| e.to_extension())?;
+            let e = crate::store::vault::find_in(&index, n).map_err(|e| e.to_extension())?;
             v.push(e);
         }
         v

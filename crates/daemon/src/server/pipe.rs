@@ -19,9 +19,9 @@ use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use tracing::{error, warn};
 
-use crate::caller::Peer;
+use crate::access::peer::Peer;
 use crate::dispatch::Agent;
-use crate::session;
+use crate::server::session;
 
 /// The default pipe name.
 pub const DEFAULT_PIPE: &str = r"\\.\pipe\signet-agent";

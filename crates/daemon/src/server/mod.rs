@@ -1,0 +1,12 @@
+//! The server loop: sockets, connections, workers, idle connections.
+
+#[cfg(unix)]
+pub mod activation;
+pub mod idle;
+#[cfg(windows)]
+pub mod pipe;
+pub mod session;
+#[cfg(unix)]
+pub mod unix;
+#[cfg(unix)]
+pub mod workers;

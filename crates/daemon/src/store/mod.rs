@@ -1,0 +1,7 @@
+//! Keys at rest: the key store backends, the index, and key sources.
+
+pub mod backend;
+pub mod index;
+#[cfg(unix)]
+pub mod sources;
+pub mod vault;
