@@ -286,7 +286,7 @@ impl ConfigSource {
         };
         parse(&text).with_context(|| {
             format!(
-                "invalid configuration {}: fix the named key (see README, Configuration)",
+                "invalid configuration {}: fix the named key (see docs/configuration.md)",
                 self.path.display()
             )
         })
