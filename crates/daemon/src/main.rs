@@ -154,7 +154,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let system = args.system;
     let flag = args
         .config
-        .or_else(|| system.then(|| PathBuf::from(signetd::access::allow::SYSTEM_CONFIG)));
+        .or_else(|| system.then(|| PathBuf::from(signetd::config::SYSTEM_CONFIG)));
     let source = ConfigSource::resolve(flag);
     let config = source.load()?;
     signetd::policy::Policies::from_config(&config)
@@ -162,7 +162,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let path = if system {
         args.socket
             .or_else(|| config.agent.socket.clone())
-            .unwrap_or_else(|| PathBuf::from(signetd::access::allow::SYSTEM_SOCKET))
+            .unwrap_or_else(|| PathBuf::from(signetd::config::SYSTEM_SOCKET))
     } else {
         socket_path(args.socket, config.agent.socket.clone())
     };
@@ -199,7 +199,7 @@ async fn serve(
         mode.system,
         &config.system,
     )?));
-    if !mode.system && config.system != system::SystemConfig::default() {
+    if !mode.system && config.system != config::SystemConfig::default() {
         warn!("[system] is ignored without --system: this agent serves only its own uid and root");
     }
     let system_config = config.system.clone();
@@ -342,7 +342,7 @@ fn spawn_signal_handlers(
                 _ = hup.recv() => {
                     notify("RELOADING=1");
                     // The allow-list is re-resolved (group members may have changed).
-                    match source.load().and_then(|cfg| {
+                    match source.load().map_err(anyhow::Error::from).and_then(|cfg| {
                         let policy = signetd::access::allow::policy_for(system, &cfg.system)?;
                         // Checked here so that a bad rule keeps the old configuration.
                         signetd::policy::Policies::from_config(&cfg)?;

@@ -24,170 +24,25 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use serde::Deserialize;
-
+use crate::access::accounts::{AccountsError, Databases};
+use crate::access::caller::process_groups;
 use crate::access::peer::Peer;
+use crate::config::{Principal, SystemConfig};
 
-/// The configuration file in system mode when `--config` is not given.
-pub const SYSTEM_CONFIG: &str = "/etc/signet/signetd.toml";
-
-/// The socket in system mode when neither `--socket` nor `[agent] socket` is given.
-pub const SYSTEM_SOCKET: &str = "/run/signet/agent.sock";
-
-/// A user or group named by number or by name.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum Principal {
-    /// A numeric id.
-    Id(u32),
-    /// A name (or a number written as a string).
-    Name(String),
-}
-
-/// `[system]`: who may use a system-mode agent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SystemConfig {
-    /// Users allowed, by uid or user name.
-    pub allow_uids: Vec<Principal>,
-    /// Groups whose members are allowed, by gid or group name.
-    pub allow_groups: Vec<Principal>,
-    /// When signetd creates the socket itself (not socket-activated): the
-    /// group that owns it, and it is made 0660; without it the socket is made
-    /// 0666 (the allow-list is the control either way).
-    pub socket_group: Option<Principal>,
-}
-
-/// One `/etc/passwd` or `/etc/group` entry, as far as the check needs it.
-#[derive(Debug, Clone)]
-struct GroupEntry {
-    name: String,
-    gid: u32,
-    members: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-struct UserEntry {
-    name: String,
-    uid: u32,
-    gid: u32,
-}
-
-/// The user and group databases (files; the peer's own `/proc` groups cover
-/// NSS sources such as LDAP for the process that connects).
-#[derive(Debug, Clone, Default)]
-pub struct Databases {
-    users: Vec<UserEntry>,
-    groups: Vec<GroupEntry>,
-}
-
-impl Databases {
-    /// Reads `/etc/passwd` and `/etc/group`.
-    pub fn system() -> anyhow::Result<Self> {
-        Self::from_files(Path::new("/etc/passwd"), Path::new("/etc/group"))
-    }
-
-    /// Reads the given passwd and group files.
-    pub fn from_files(passwd: &Path, group: &Path) -> anyhow::Result<Self> {
-        use anyhow::Context as _;
-        let p = std::fs::read_to_string(passwd)
-            .with_context(|| format!("cannot read {}", passwd.display()))?;
-        let g = std::fs::read_to_string(group)
-            .with_context(|| format!("cannot read {}", group.display()))?;
-        Ok(Self::parse(&p, &g))
-    }
-
-    /// Parses passwd and group text.
-    pub fn parse(passwd: &str, group: &str) -> Self {
-        let users = passwd
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                Some(UserEntry {
-                    name: (*f.first()?).to_owned(),
-                    uid: f.get(2)?.parse().ok()?,
-                    gid: f.get(3)?.parse().ok()?,
-                })
-            })
-            .collect();
-        let groups = group
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                Some(GroupEntry {
-                    name: (*f.first()?).to_owned(),
-                    gid: f.get(2)?.parse().ok()?,
-                    members: f
-                        .get(3)
-                        .map(|m| {
-                            m.split(',')
-                                .filter(|s| !s.is_empty())
-                                .map(str::to_owned)
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                })
-            })
-            .collect();
-        Self { users, groups }
-    }
-
-    /// The uid of a user given by number or name.
-    pub fn uid_of(&self, p: &Principal) -> Option<u32> {
-        match p {
-            Principal::Id(n) => Some(*n),
-            Principal::Name(s) => s
-                .parse()
-                .ok()
-                .or_else(|| self.users.iter().find(|u| &u.name == s).map(|u| u.uid)),
-        }
-    }
-
-    /// The gid of a group given by number or name.
-    pub fn gid_of(&self, p: &Principal) -> Option<u32> {
-        match p {
-            Principal::Id(n) => Some(*n),
-            Principal::Name(s) => s
-                .parse()
-                .ok()
-                .or_else(|| self.groups.iter().find(|g| &g.name == s).map(|g| g.gid)),
-        }
-    }
-}
-
-impl Databases {
-    /// A user's primary gid.
-    pub fn primary_gid(&self, uid: u32) -> Option<u32> {
-        self.users.iter().find(|u| u.uid == uid).map(|u| u.gid)
-    }
-
-    /// The uids of a group's members: listed in `/etc/group` or with it as
-    /// their primary group in `/etc/passwd`.
-    pub fn members_of(&self, gid: u32) -> Vec<u32> {
-        let mut uids: Vec<u32> = self
-            .users
-            .iter()
-            .filter(|u| u.gid == gid)
-            .map(|u| u.uid)
-            .collect();
-        if let Some(entry) = self.groups.iter().find(|e| e.gid == gid) {
-            for m in &entry.members {
-                if let Some(u) = self.users.iter().find(|u| &u.name == m) {
-                    uids.push(u.uid);
-                }
-            }
-        }
-        uids
-    }
-}
-
-impl std::fmt::Display for Principal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Principal::Id(n) => write!(f, "{n}"),
-            Principal::Name(s) => write!(f, "{s:?}"),
-        }
-    }
+/// Why the `[system]` allow-list cannot be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum AllowListError {
+    /// A user name that is not in the user database.
+    #[error(
+        "[system] allow_uids: no user {0} in /etc/passwd: fix the name or use the numeric uid"
+    )]
+    UnknownUser(Principal),
+    /// A group name that is not in the group database.
+    #[error("[system] allow_groups: no group {0} in /etc/group: create it (groupadd) or use the numeric gid")]
+    UnknownGroup(Principal),
+    /// The databases cannot be read.
+    #[error(transparent)]
+    Accounts(#[from] AccountsError),
 }
 
 /// Who may connect.
@@ -211,28 +66,21 @@ pub enum Policy {
 impl Policy {
     /// Resolves `[system]` against the user and group databases. Every name
     /// must resolve: a typo must not silently shrink (or widen) the list.
-    pub fn allow_list(cfg: &SystemConfig, db: &Databases) -> anyhow::Result<Self> {
+    pub fn allow_list(cfg: &SystemConfig, db: &Databases) -> Result<Self, AllowListError> {
         let mut uids = BTreeSet::new();
         let mut gids = BTreeSet::new();
         for u in &cfg.allow_uids {
-            let uid = db.uid_of(u).ok_or_else(|| {
-                anyhow::anyhow!("[system] allow_uids: no user {u} in /etc/passwd: fix the name or use the numeric uid")
-            })?;
+            let uid = db
+                .uid_of(u)
+                .ok_or_else(|| AllowListError::UnknownUser(u.clone()))?;
             uids.insert(uid);
         }
         for g in &cfg.allow_groups {
-            let gid = db.gid_of(g).ok_or_else(|| {
-                anyhow::anyhow!("[system] allow_groups: no group {g} in /etc/group: create it (groupadd) or use the numeric gid")
-            })?;
+            let gid = db
+                .gid_of(g)
+                .ok_or_else(|| AllowListError::UnknownGroup(g.clone()))?;
             gids.insert(gid);
-            if let Some(entry) = db.groups.iter().find(|e| e.gid == gid) {
-                for m in &entry.members {
-                    if let Some(u) = db.users.iter().find(|u| &u.name == m) {
-                        uids.insert(u.uid);
-                    }
-                }
-            }
-            uids.extend(db.users.iter().filter(|u| u.gid == gid).map(|u| u.uid));
+            uids.extend(db.members_of(gid));
         }
         Ok(Policy::AllowList { uids, gids })
     }
@@ -269,35 +117,6 @@ impl Policy {
                 gids.iter().collect::<Vec<_>>()
             ),
         }
-    }
-}
-
-/// The supplementary groups of process `pid`, if its real and effective uids
-/// are still `uid` (so that a pid recycled by another user's process is not
-/// trusted).
-pub(crate) fn process_groups(proc_root: &Path, pid: i32, uid: u32) -> Option<Vec<u32>> {
-    let status = std::fs::read_to_string(proc_root.join(pid.to_string()).join("status")).ok()?;
-    let mut uids_match = false;
-    let mut groups = None;
-    for line in status.lines() {
-        if let Some(rest) = line.strip_prefix("Uid:") {
-            let ids: Vec<u32> = rest
-                .split_whitespace()
-                .filter_map(|s| s.parse().ok())
-                .collect();
-            uids_match = ids.len() >= 2 && ids[0] == uid && ids[1] == uid;
-        } else if let Some(rest) = line.strip_prefix("Groups:") {
-            groups = Some(
-                rest.split_whitespace()
-                    .filter_map(|s| s.parse().ok())
-                    .collect(),
-            );
-        }
-    }
-    if uids_match {
-        groups
-    } else {
-        None
     }
 }
 
@@ -340,7 +159,7 @@ impl Access {
 #[cfg(unix)]
 /// The policy for a configuration: the allow-list in system mode, else the
 /// owner rule.
-pub fn policy_for(system_mode: bool, cfg: &SystemConfig) -> anyhow::Result<Policy> {
+pub fn policy_for(system_mode: bool, cfg: &SystemConfig) -> Result<Policy, AllowListError> {
     if system_mode {
         Policy::allow_list(cfg, &Databases::system()?)
     } else {
@@ -401,7 +220,7 @@ mod tests {
     }
 
     #[test]
-    fn allow_list_by_group_membership_and_uid() -> anyhow::Result<()> {
+    fn allow_list_by_group_membership_and_uid() -> Result<(), AllowListError> {
         let db = Databases::parse(PASSWD, GROUP);
         let p = Policy::allow_list(
             &cfg("allow_groups = [\"ci\"]\nallow_uids = [\"alice\"]"),
@@ -421,7 +240,7 @@ mod tests {
     }
 
     #[test]
-    fn empty_allow_list_is_root_only() -> anyhow::Result<()> {
+    fn empty_allow_list_is_root_only() -> Result<(), AllowListError> {
         let db = Databases::parse(PASSWD, GROUP);
         let p = Policy::allow_list(&SystemConfig::default(), &db)?;
         assert!(p.allows(&peer(0, 0), Path::new("/nonexistent")));
@@ -443,7 +262,6 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("nobodyy"), "{e}");
-        assert!(toml::from_str::<SystemConfig>("allow_group = [\"ci\"]").is_err());
     }
 
     #[test]

@@ -92,6 +92,11 @@ impl LoadedKey {
         *last = (*last).max(now);
     }
 
+    /// When the key last signed (or was loaded).
+    pub fn last_used(&self) -> Instant {
+        *self.last_used.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// When the key becomes idle under `timeout`.
     pub fn idle_deadline(&self, timeout: std::time::Duration) -> Instant {
         *self.last_used.lock().unwrap_or_else(|p| p.into_inner()) + timeout

@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use crate::access::caller::{Caller, ExeCache};
 use crate::access::peer::Peer;
 use crate::agent::keys::{KeyError, KeyTable, LoadedKey};
 use crate::agent::lock::{AgentLock, LockError};
@@ -28,7 +29,7 @@ use crate::audit::Event as AuditEvent;
 use crate::config::Config;
 use crate::confirm;
 use crate::policy::ratelimit::RateLimiter;
-use crate::policy::{Caller, Decision, Operation, Policies};
+use crate::policy::{self, Decision, KeyUse, Operation, Policies};
 
 /// The agent's shared state.
 pub struct Agent {
@@ -50,8 +51,8 @@ pub struct Agent {
     vault: std::sync::OnceLock<Arc<crate::store::vault::Vault>>,
     /// The audit log's writer, when enabled; set once at start-up.
     auditor: std::sync::OnceLock<crate::audit::Auditor>,
-    /// Executables of recent callers (see [`crate::policy::ExeCache`]).
-    exe_cache: Arc<crate::policy::ExeCache>,
+    /// Executables of recent callers (see [`ExeCache`]).
+    exe_cache: Arc<ExeCache>,
 }
 
 /// Why a request failed. `Plain` becomes `SSH_AGENT_FAILURE`; `Ext` becomes
@@ -166,9 +167,9 @@ impl Agent {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// Decides whether `key` may perform `op` for `caller` now: the key's
-    /// rule, its idle timeout, then its rate limits (which take a token).
-    /// `Err` carries the refusal with its reason.
+    /// Decides whether `key` may perform `op` for `caller` now (see
+    /// [`policy::decide`]), and unloads the key if the decision says it has
+    /// been idle too long. `Err` carries the refusal with its reason.
     pub fn authorize(
         &self,
         key: &LoadedKey,
@@ -176,50 +177,20 @@ impl Agent {
         caller: &Caller,
         now: Instant,
     ) -> Result<Decision, Decision> {
-        let policies = self.policies();
-        let decision = policies.evaluate(&key.name, op, caller);
-        if !decision.allowed {
-            return Err(decision);
-        }
-        let Some(rule) = policies.rule_for(&key.name) else {
-            return Ok(decision);
+        let use_ = KeyUse {
+            name: &key.name,
+            public: key.public,
+            last_used: key.last_used(),
         };
-        let refuse = |reason: String| Decision {
-            allowed: false,
-            rule: Some(rule.name.clone()),
-            reason,
-        };
-        if let Some(idle) = rule.idle_timeout {
-            if key.idle_deadline(idle) <= now {
-                self.keys.remove(&key.public);
-                return Err(refuse(format!(
-                    "key {}: unloaded after {}s without use (idle timeout of rule {}): load it again",
-                    key.name,
-                    idle.as_secs(),
-                    rule.name
-                )));
-            }
+        let decision = policy::decide(&self.policies(), &self.limiter, use_, op, caller, now);
+        if decision.idle_expired {
+            self.keys.remove(&key.public);
         }
-        if let Err(limited) = self.limiter.take(
-            key.public,
-            rule.key_rate,
-            caller.peer.uid,
-            rule.caller_rate,
-            now,
-        ) {
-            let which = if limited.per_caller {
-                format!("per-caller rate limit for uid {}", caller.peer.uid)
-            } else {
-                "rate limit".to_owned()
-            };
-            return Err(refuse(format!(
-                "key {}: {which} of rule {} reached; retry in {:.1}s",
-                key.name,
-                rule.name,
-                limited.retry_after.as_secs_f64()
-            )));
+        if decision.allowed {
+            Ok(decision)
+        } else {
+            Err(decision)
         }
-        Ok(decision)
     }
 
     /// Removes keys whose lifetime has ended or that have been idle too
@@ -561,7 +532,7 @@ impl Agent {
             }
             Some(uid) if uid != peer.uid => Peer {
                 uid,
-                gid: crate::access::allow::Databases::system()
+                gid: crate::access::accounts::Databases::system()
                     .ok()
                     .and_then(|db| db.primary_gid(uid))
                     .unwrap_or(u32::MAX),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::policy::Rate;
+use super::Rate;
 
 /// Which bucket: a key (by public key), and a caller uid for per-caller limits.
 type BucketId = ([u8; 32], Option<u32>);

@@ -22,7 +22,7 @@
 //! The bytes are read into a zeroizing buffer and the seed goes straight into
 //! the key table's locked memory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,92 +32,8 @@ use tracing::info;
 use zeroize::Zeroizing;
 
 use crate::agent::keys::LoadedKey;
-use crate::config::{Config, KeyConfig};
+use crate::config::KeySource;
 use crate::dispatch::Agent;
-
-/// Where a configured key comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
-    /// `$CREDENTIALS_DIRECTORY/<name>` (systemd `LoadCredential=`/`LoadCredentialEncrypted=`).
-    Credential(String),
-    /// A plain file with owner-only permissions.
-    File(PathBuf),
-    /// The key store (OS keyring) of `signet generate`/`signet import`.
-    Keyring,
-}
-
-impl KeySource {
-    /// The source named by a `[keys.NAME]` table, if it names one.
-    pub fn of(name: &str, k: &KeyConfig) -> Result<Option<Self>, String> {
-        let Some(source) = k.source.as_deref() else {
-            if k.path.is_some() || k.credential.is_some() {
-                return Err(format!(
-                    "keys.{name}: `path`/`credential` need `source = \"file\"`/`\"credential\"`"
-                ));
-            }
-            return Ok(None);
-        };
-        let only = |field: &str, set: bool| {
-            if set {
-                Err(format!(
-                    "keys.{name}: `{field}` does not apply to source = {source:?}"
-                ))
-            } else {
-                Ok(())
-            }
-        };
-        match source {
-            "credential" => {
-                only("path", k.path.is_some())?;
-                let cred = k.credential.clone().unwrap_or_else(|| name.to_owned());
-                if cred.is_empty() || cred.contains('/') || cred == "." || cred == ".." {
-                    return Err(format!(
-                        "keys.{name}: credential name {cred:?} must be a plain file name"
-                    ));
-                }
-                Ok(Some(KeySource::Credential(cred)))
-            }
-            "file" => {
-                only("credential", k.credential.is_some())?;
-                match &k.path {
-                    Some(p) if p.is_absolute() => Ok(Some(KeySource::File(p.clone()))),
-                    Some(p) => Err(format!(
-                        "keys.{name}: path {} must be absolute",
-                        p.display()
-                    )),
-                    None => Err(format!(
-                        "keys.{name}: source = \"file\" needs `path = \"/absolute/path\"`"
-                    )),
-                }
-            }
-            "keyring" => {
-                only("path", k.path.is_some())?;
-                only("credential", k.credential.is_some())?;
-                Ok(Some(KeySource::Keyring))
-            }
-            other => Err(format!(
-                "keys.{name}: source = {other:?} is not a key source: use \"credential\", \"file\" or \"keyring\" \
-                 (an unencrypted file is only ever read when named explicitly with source = \"file\")"
-            )),
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            KeySource::Credential(c) => format!("systemd credential {c:?}"),
-            KeySource::File(p) => format!("file {}", p.display()),
-            KeySource::Keyring => "the key store".to_owned(),
-        }
-    }
-}
-
-/// Checks every `[keys.NAME]` source setting (called by `config::parse`).
-pub fn validate(cfg: &Config) -> anyhow::Result<()> {
-    for (name, k) in &cfg.keys {
-        KeySource::of(name, k).map_err(anyhow::Error::msg)?;
-    }
-    Ok(())
-}
 
 /// Why a configured key could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +51,7 @@ pub async fn load_configured(agent: &Arc<Agent>) -> anyhow::Result<usize> {
     let config = agent.config();
     let mut n = 0;
     for (name, k) in &config.keys {
-        let Some(source) = KeySource::of(name, k).map_err(anyhow::Error::msg)? else {
+        let Some(source) = KeySource::of(name, k)? else {
             continue;
         };
         let err = |why: String| SourceError {
@@ -319,39 +235,6 @@ AAAEAQtCwExKhsZClmQ+lvtnCejZmilVtRlIDK6rKUOTovz+BEtC5pkT2T1YSq8tSYlC6p
 ieheYV7TbX2mDH40MAgyAAAAB3Rlc3RrZXkBAgMEBQY=
 -----END OPENSSH PRIVATE KEY-----
 ";
-
-    fn key_config(text: &str) -> KeyConfig {
-        toml::from_str(text).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    #[test]
-    fn sources_parse_and_refuse_nonsense() {
-        let of = |t: &str| KeySource::of("ci", &key_config(t));
-        assert_eq!(
-            of("source = \"credential\""),
-            Ok(Some(KeySource::Credential("ci".into())))
-        );
-        assert_eq!(
-            of("source = \"credential\"\ncredential = \"bot\""),
-            Ok(Some(KeySource::Credential("bot".into())))
-        );
-        assert_eq!(
-            of("source = \"file\"\npath = \"/k\""),
-            Ok(Some(KeySource::File("/k".into())))
-        );
-        assert_eq!(of("source = \"keyring\""), Ok(Some(KeySource::Keyring)));
-        assert_eq!(of("autoload = true"), Ok(None));
-        for bad in [
-            "source = \"plaintext\"",
-            "source = \"file\"",
-            "source = \"file\"\npath = \"relative\"",
-            "source = \"credential\"\ncredential = \"../x\"",
-            "path = \"/k\"",
-            "source = \"keyring\"\npath = \"/k\"",
-        ] {
-            assert!(of(bad).is_err(), "accepted {bad:?}");
-        }
-    }
 
     #[test]
     fn openssh_and_pkcs8_keys_parse() -> Result<(), String> {

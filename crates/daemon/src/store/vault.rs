@@ -278,7 +278,7 @@ impl Vault {
         StoreInfo {
             backend: self.backend.as_str().to_owned(),
             reason: self.reason.clone(),
-            persistence: self.backend.persistence().to_owned(),
+            persistence: backend::persistence(self.backend).to_owned(),
             service: self.service.clone(),
             index: self.index.path().display().to_string(),
             problem,

@@ -29,6 +29,8 @@ use std::sync::{Arc, Mutex};
 use signet_proto::Ed25519Seed;
 use zeroize::Zeroizing;
 
+pub use crate::config::{Backend, BACKEND_NAMES};
+
 /// A store of Ed25519 seeds, filed by key id under one service name.
 pub trait KeyStore: Send + Sync {
     /// The store's name as configured and shown (`keyutils`, `secret-service`, …).
@@ -102,68 +104,21 @@ pub fn seed_from_bytes(
     Ok(Ed25519Seed::new(*arr))
 }
 
-/// The store backends a configuration can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// Secret Service when a session bus answers, else keyutils (Linux);
-    /// Keychain on macOS; Credential Manager on Windows.
-    Auto,
-    /// Secret Service over D-Bus (GNOME Keyring, KWallet, KeePassXC).
-    SecretService,
-    /// The Linux kernel keyring (the user keyring `@u`).
-    Keyutils,
-    /// macOS Keychain.
-    Keychain,
-    /// Windows Credential Manager.
-    Windows,
-    /// In-memory, for unit tests only (not selectable by configuration).
-    Memory,
-}
-
-impl Backend {
-    /// Parses a configured name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "auto" => Backend::Auto,
-            "secret-service" => Backend::SecretService,
-            "keyutils" => Backend::Keyutils,
-            "keychain" => Backend::Keychain,
-            "windows" => Backend::Windows,
-            _ => return None,
-        })
-    }
-
-    /// The configured name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Auto => "auto",
-            Backend::SecretService => "secret-service",
-            Backend::Keyutils => "keyutils",
-            Backend::Keychain => "keychain",
-            Backend::Windows => "windows",
-            Backend::Memory => "memory",
+/// How long secrets last in `backend`, for `signet status`.
+pub fn persistence(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Keyutils => {
+            "kernel memory only: keys do NOT survive a reboot (and are dropped when \
+             the user's last session ends, unless the persistent keyring keeps them); \
+             keep another copy or use a Secret Service for keys you cannot re-create"
         }
-    }
-
-    /// How long secrets last in this store, for `signet status`.
-    pub fn persistence(self) -> &'static str {
-        match self {
-            Backend::Keyutils => {
-                "kernel memory only: keys do NOT survive a reboot (and are dropped when \
-                 the user's last session ends, unless the persistent keyring keeps them); \
-                 keep another copy or use a Secret Service for keys you cannot re-create"
-            }
-            Backend::SecretService => "on disk, encrypted by the Secret Service provider",
-            Backend::Keychain => "on disk, in the macOS login keychain",
-            Backend::Windows => "on disk, in the Windows Credential Manager",
-            Backend::Memory => "process memory only (tests)",
-            Backend::Auto => "",
-        }
+        Backend::SecretService => "on disk, encrypted by the Secret Service provider",
+        Backend::Keychain => "on disk, in the macOS login keychain",
+        Backend::Windows => "on disk, in the Windows Credential Manager",
+        Backend::Memory => "process memory only (tests)",
+        Backend::Auto => "",
     }
 }
-
-/// The accepted backend names, for error messages.
-pub const BACKEND_NAMES: &str = "auto, secret-service, keyutils, keychain, windows";
 
 /// The store the daemon uses: which, why, and the store itself (or why it
 /// could not be opened; opening is retried on the next operation).
@@ -333,11 +288,7 @@ mod tests {
     }
 
     #[test]
-    fn backend_names() {
-        for n in ["auto", "secret-service", "keyutils", "keychain", "windows"] {
-            assert_eq!(Backend::parse(n).map(Backend::as_str), Some(n));
-        }
-        assert_eq!(Backend::parse("memory"), None);
+    fn unknown_store_names_are_refused() {
         assert!(choose("plaintext", None, "s").is_err());
         let err = choose("auto", Some("kwallet"), "s")
             .err()
