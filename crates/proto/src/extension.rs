@@ -12,6 +12,7 @@
 
 use crate::encord::Scheme;
 use crate::error::{Error, Field, Result};
+use crate::keystore::{decode_names, encode_names, GenerateRequest, ImportRequest, Selection};
 use crate::wire::{Reader, WireWrite};
 
 /// The version of signet's extension payloads.
@@ -88,6 +89,160 @@ pub const SUPPORTED: &[&str] = &[
 pub const KEY_STORE: &[&str] = &[
     GENERATE, IMPORT, STORED, LOAD, UNLOAD, DELETE, RENAME, DOCTOR, STORE,
 ];
+
+/// One extension request, decoded once from its name and contents: every
+/// extension signetd answers, with its fields, and [`Extension::Unknown`]
+/// for the rest. The daemon matches on this (the compiler checks that every
+/// extension has a handler); clients encode through it.
+///
+/// Extensions without request fields (`query`, `version@signet`,
+/// `status@signet`, `list@signet`, `stop@signet`, `stored@signet`,
+/// `store@signet`) ignore any contents, and `doctor@signet` reads only its
+/// first byte, as signetd always has: decoding accepts exactly what it
+/// accepted before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Extension<'a> {
+    /// [`QUERY`]: which extensions the agent supports.
+    Query,
+    /// [`VERSION`]: the protocol version handshake.
+    Version,
+    /// [`STATUS`]: the daemon's status.
+    Status,
+    /// [`LIST`]: the loaded keys with their details.
+    List,
+    /// [`STOP`]: shut down gracefully.
+    Stop,
+    /// [`EXPLAIN`]: the policy decision signing would make.
+    Explain(ExplainRequest<'a>),
+    /// [`SIGN_REQUEST`]: sign an Encord HTTP request.
+    SignRequest(SignHttpRequest<'a>),
+    /// [`GENERATE`]: make a key inside the daemon and store it.
+    Generate(GenerateRequest),
+    /// [`IMPORT`]: store a key read from a file (**carries a secret**).
+    Import(ImportRequest),
+    /// [`STORED`]: the stored keys, merged with what is loaded.
+    Stored,
+    /// [`LOAD`]: load stored keys into the agent.
+    Load(Selection),
+    /// [`UNLOAD`]: drop keys loaded from the store.
+    Unload(Selection),
+    /// [`DELETE`]: delete a stored key.
+    Delete {
+        /// The key: name, key id or fingerprint.
+        selector: String,
+    },
+    /// [`RENAME`]: rename a stored key.
+    Rename {
+        /// The key: name, key id or fingerprint.
+        selector: String,
+        /// Its new name.
+        to: String,
+    },
+    /// [`DOCTOR`]: check that index and store agree.
+    Doctor {
+        /// Also drop entries whose secret is gone.
+        fix: bool,
+    },
+    /// [`STORE`]: which key store the daemon uses and why.
+    Store,
+    /// An extension signetd does not answer (OpenSSH's
+    /// `session-bind@openssh.com` among them): `SSH_AGENT_FAILURE`.
+    Unknown {
+        /// Its name.
+        name: &'a str,
+        /// Its contents, undecoded.
+        contents: &'a [u8],
+    },
+}
+
+impl<'a> Extension<'a> {
+    /// Decodes the request named `name` from its `contents`.
+    pub fn decode(name: &'a str, contents: &'a [u8]) -> Result<Self> {
+        Ok(match name {
+            QUERY => Extension::Query,
+            VERSION => Extension::Version,
+            STATUS => Extension::Status,
+            LIST => Extension::List,
+            STOP => Extension::Stop,
+            EXPLAIN => Extension::Explain(ExplainRequest::decode(contents)?),
+            SIGN_REQUEST => Extension::SignRequest(SignHttpRequest::decode(contents)?),
+            GENERATE => Extension::Generate(GenerateRequest::decode(contents)?),
+            IMPORT => Extension::Import(ImportRequest::decode(contents)?),
+            STORED => Extension::Stored,
+            LOAD => Extension::Load(Selection::decode(contents)?),
+            UNLOAD => Extension::Unload(Selection::decode(contents)?),
+            DELETE => {
+                let [selector] = decode_names::<1>(contents)?;
+                Extension::Delete { selector }
+            }
+            RENAME => {
+                let [selector, to] = decode_names::<2>(contents)?;
+                Extension::Rename { selector, to }
+            }
+            DOCTOR => Extension::Doctor {
+                fix: contents.first().is_some_and(|b| *b != 0),
+            },
+            STORE => Extension::Store,
+            name => Extension::Unknown { name, contents },
+        })
+    }
+
+    /// The extension's name on the wire.
+    pub fn name(&self) -> &'a str {
+        match self {
+            Extension::Query => QUERY,
+            Extension::Version => VERSION,
+            Extension::Status => STATUS,
+            Extension::List => LIST,
+            Extension::Stop => STOP,
+            Extension::Explain(_) => EXPLAIN,
+            Extension::SignRequest(_) => SIGN_REQUEST,
+            Extension::Generate(_) => GENERATE,
+            Extension::Import(_) => IMPORT,
+            Extension::Stored => STORED,
+            Extension::Load(_) => LOAD,
+            Extension::Unload(_) => UNLOAD,
+            Extension::Delete { .. } => DELETE,
+            Extension::Rename { .. } => RENAME,
+            Extension::Doctor { .. } => DOCTOR,
+            Extension::Store => STORE,
+            Extension::Unknown { name, .. } => name,
+        }
+    }
+
+    /// Encodes the request contents (after the name). For
+    /// [`Extension::Import`] the caller must wipe `out` after use.
+    pub fn encode_contents(&self, out: &mut Vec<u8>) {
+        match self {
+            Extension::Version => encode_version_request(out),
+            Extension::Query
+            | Extension::Status
+            | Extension::List
+            | Extension::Stop
+            | Extension::Stored
+            | Extension::Store => {}
+            Extension::Explain(req) => req.encode(out),
+            Extension::SignRequest(req) => req.encode(out),
+            Extension::Generate(req) => req.encode(out),
+            Extension::Import(req) => req.encode(out),
+            Extension::Load(sel) | Extension::Unload(sel) => sel.encode(out),
+            Extension::Delete { selector } => encode_names(out, &[selector]),
+            Extension::Rename { selector, to } => encode_names(out, &[selector, to]),
+            Extension::Doctor { fix } => out.put_u8(u8::from(*fix)),
+            Extension::Unknown { contents, .. } => out.extend_from_slice(contents),
+        }
+    }
+
+    /// Encodes the whole `SSH_AGENTC_EXTENSION` frame (length prefix, type,
+    /// name, contents).
+    pub fn encode_frame(&self, out: &mut Vec<u8>) {
+        let start = crate::frame::begin(out);
+        out.put_u8(crate::message::msg::EXTENSION);
+        out.put_string(self.name().as_bytes());
+        self.encode_contents(out);
+        crate::frame::end(out, start);
+    }
+}
 
 /// Why a signet extension failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -658,6 +813,149 @@ mod tests {
         reply.encode(&mut out);
         assert_eq!(ExplainReply::decode(&out), Ok(reply));
         assert!(ExplainReply::decode(&out[..out.len() - 1]).is_err());
+    }
+
+    /// Every known extension survives encode → decode, and its frame is the
+    /// bytes the per-payload encoders produce (what clients sent before the
+    /// enum existed).
+    #[test]
+    fn extensions_round_trip_byte_for_byte() {
+        use crate::keystore::{GenerateRequest, ImportRequest, Selection};
+        use crate::{Ed25519Seed, Request};
+        let sel = Selection {
+            all: false,
+            names: vec!["ci".into(), "deploy".into()],
+            lifetime: Some(90),
+        };
+        let all: Vec<(Extension<'_>, Vec<u8>)> = vec![
+            (Extension::Query, vec![]),
+            (Extension::Version, {
+                let mut v = Vec::new();
+                encode_version_request(&mut v);
+                v
+            }),
+            (Extension::Status, vec![]),
+            (Extension::List, vec![]),
+            (Extension::Stop, vec![]),
+            (Extension::Stored, vec![]),
+            (Extension::Store, vec![]),
+            (Extension::Doctor { fix: true }, vec![1]),
+            (Extension::Doctor { fix: false }, vec![0]),
+            (
+                Extension::Explain(ExplainRequest {
+                    key: "k",
+                    scheme: "ssh",
+                    method: "",
+                    target: "",
+                    as_uid: None,
+                    as_exe: "",
+                    as_unit: "",
+                }),
+                vec![],
+            ),
+            (
+                Extension::SignRequest(SignHttpRequest {
+                    key: "",
+                    scheme: Scheme::EncordV2,
+                    method: "GET",
+                    target: "/v2/public/x",
+                    body_sha256: [9; 32],
+                }),
+                vec![],
+            ),
+            (
+                Extension::Generate(GenerateRequest {
+                    name: "n".into(),
+                    comment: "c".into(),
+                }),
+                vec![],
+            ),
+            (
+                Extension::Import(ImportRequest {
+                    name: "n".into(),
+                    comment: String::new(),
+                    seed: Ed25519Seed::new([3; 32]),
+                    public: [4; 32],
+                }),
+                vec![],
+            ),
+            (Extension::Load(sel.clone()), vec![]),
+            (Extension::Unload(sel), vec![]),
+            (
+                Extension::Delete {
+                    selector: "ci".into(),
+                },
+                vec![],
+            ),
+            (
+                Extension::Rename {
+                    selector: "ci".into(),
+                    to: "bot".into(),
+                },
+                vec![],
+            ),
+            (
+                Extension::Unknown {
+                    name: SESSION_BIND,
+                    contents: b"\0\0\0\x01x",
+                },
+                b"\0\0\0\x01x".to_vec(),
+            ),
+        ];
+        for (ext, fixed) in &all {
+            let mut contents = Vec::new();
+            ext.encode_contents(&mut contents);
+            if !fixed.is_empty() || matches!(ext, Extension::Query) {
+                assert_eq!(&contents, fixed, "{}", ext.name());
+            }
+            let mut frame = Vec::new();
+            ext.encode_frame(&mut frame);
+            let mut expected = Vec::new();
+            Request::Extension {
+                name: ext.name(),
+                contents: &contents,
+            }
+            .encode_frame(&mut expected);
+            assert_eq!(frame, expected, "{}", ext.name());
+            let Ok(Request::Extension { name, contents }) = Request::decode(&frame[4..]) else {
+                panic!("{} does not decode as an extension", ext.name());
+            };
+            assert_eq!(Extension::decode(name, contents).as_ref(), Ok(ext));
+        }
+        // Every supported name decodes to a known variant.
+        for name in SUPPORTED {
+            let mut contents = Vec::new();
+            if let Some((ext, _)) = all.iter().find(|(e, _)| e.name() == *name) {
+                ext.encode_contents(&mut contents);
+            }
+            let decoded = Extension::decode(name, &contents);
+            assert!(
+                matches!(decoded, Ok(ref e) if !matches!(e, Extension::Unknown { .. })),
+                "{name}: {decoded:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fieldless_extensions_ignore_contents_and_bad_fields_are_errors() {
+        assert_eq!(Extension::decode(STATUS, b"junk"), Ok(Extension::Status));
+        assert_eq!(
+            Extension::decode(DOCTOR, &[]),
+            Ok(Extension::Doctor { fix: false })
+        );
+        assert_eq!(
+            Extension::decode(DOCTOR, &[7, 7]),
+            Ok(Extension::Doctor { fix: true })
+        );
+        assert!(Extension::decode(SIGN_REQUEST, b"\0\0").is_err());
+        assert!(Extension::decode(DELETE, &[]).is_err());
+        assert_eq!(
+            Extension::decode("nope@x", b"z"),
+            Ok(Extension::Unknown {
+                name: "nope@x",
+                contents: b"z"
+            })
+        );
     }
 
     #[test]
