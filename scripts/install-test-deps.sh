@@ -25,6 +25,8 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 #   passwd           useradd/groupadd, for the build-machine allow-list test
 #   python3-venv     python3 -m venv for the Python adapter's tests
 #   strace           the hardening test's ptrace attach attempt (strace -p)
+#   curl             the docs test runs the README's curl example (against a
+#                    loopback stand-in of the Encord API)
 packages=(
   openssh-client
   openssh-server
@@ -41,6 +43,7 @@ packages=(
   python3
   python3-venv
   strace
+  curl
 )
 
 missing=()

@@ -9,6 +9,7 @@ mod audit;
 mod bad_input;
 mod cli;
 mod client;
+mod docs;
 mod faults;
 mod hardening;
 mod keystore_common;

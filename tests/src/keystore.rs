@@ -323,7 +323,9 @@ pub fn keyutils_entries(service: &str) -> Vec<String> {
     ids
 }
 
-fn keyutils_purge(service: &str) {
+/// Removes every kernel keyring entry filed under `service` (what a test or a
+/// docs block stored there).
+pub fn keyutils_purge(service: &str) {
     let text = fs::read_to_string("/proc/keys").unwrap_or_default();
     let suffix = format!("@{service}:");
     for line in text.lines().filter(|l| l.contains(&suffix)) {

@@ -78,3 +78,9 @@ pub use socket::DEFAULT_PIPE;
 
 #[cfg(test)]
 mod tests;
+
+/// The README's Rust example, compiled as a doc test (`cargo test --doc`) so
+/// that it keeps matching this API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
