@@ -10,7 +10,6 @@ import os
 import socket
 import struct
 import sys
-import tempfile
 import threading
 from typing import List, NamedTuple, Optional, Tuple
 
@@ -62,16 +61,71 @@ class VersionInfo(NamedTuple):
     agent_version: str
 
 
+# The longest socket path the kernel accepts: sun_path less its NUL (108 bytes on Linux, 104 elsewhere).
+MAX_SOCKET_PATH = 107 if sys.platform.startswith("linux") else 103
+
+
+def _host_label(hostname: str) -> str:
+    """The node name as it appears in the default socket's file name (crates/proto/src/paths.rs)."""
+    label = "".join(c if (c.isascii() and c.isalnum()) or c in "._-" else "_" for c in hostname[:64])
+    if not label or set(label) == {"."}:
+        return "localhost"
+    return label
+
+
+def _default_location() -> str:
+    """The default socket path without `$SIGNET_AUTH_SOCK`: the rule of crates/proto/src/paths.rs.
+
+    `$XDG_RUNTIME_DIR/signet/agent.sock`, else `$XDG_STATE_HOME/signet/run/agent.<host>.sock`
+    (`$XDG_STATE_HOME` defaulting to `$HOME/.local/state`, `$HOME` to the passwd entry when unset).
+    Empty and relative values count as unset.
+    """
+
+    def usable(name: str) -> Optional[str]:
+        v = os.environ.get(name)
+        return v if v and v.startswith("/") else None
+
+    xdg = usable("XDG_RUNTIME_DIR")
+    if xdg:
+        path = os.path.join(xdg, "signet", "agent.sock")
+    else:
+        state = usable("XDG_STATE_HOME")
+        if state is None:
+            home = os.environ.get("HOME")
+            if home is None:
+                try:
+                    import pwd  # noqa: PLC0415 (Unix only)
+
+                    home = pwd.getpwuid(os.getuid()).pw_dir
+                except (ImportError, KeyError):
+                    home = None
+            if not home or not home.startswith("/"):
+                raise SignetError(
+                    "no socket path: none of SIGNET_AUTH_SOCK, XDG_RUNTIME_DIR, XDG_STATE_HOME and HOME is set "
+                    "to an absolute path; set SIGNET_AUTH_SOCK (or HOME)"
+                )
+            state = os.path.join(home, ".local", "state")
+        path = os.path.join(state, "signet", "run", "agent.%s.sock" % _host_label(socket.gethostname()))
+    _check_len(path)
+    return path
+
+
+def _check_len(path: str) -> None:
+    n = len(os.fsencode(path))
+    if n > MAX_SOCKET_PATH:
+        raise SignetError(
+            "the socket path %s is %d bytes, over the %d-byte limit of a Unix socket address: set "
+            "SIGNET_AUTH_SOCK (or socket=) to a shorter path in a directory only you can write" % (path, n, MAX_SOCKET_PATH)
+        )
+
+
 def default_socket_path() -> str:
-    """`$SIGNET_AUTH_SOCK`, else `$XDG_RUNTIME_DIR/signet/agent.sock`, else `<tmp>/signet-<uid>/agent.sock`."""
+    """`$SIGNET_AUTH_SOCK`, else `$XDG_RUNTIME_DIR/signet/agent.sock`, else
+    `$XDG_STATE_HOME/signet/run/agent.<host>.sock` (`~/.local/state/signet/run/agent.<host>.sock`)."""
     env = os.environ.get("SIGNET_AUTH_SOCK")
     if env:
         return env
-    xdg = os.environ.get("XDG_RUNTIME_DIR")
-    if xdg:
-        return os.path.join(xdg, "signet", "agent.sock")
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return os.path.join(tempfile.gettempdir(), "signet-%d" % uid, "agent.sock")
+    return _default_location()
 
 
 # ---------------------------------------------------------------- encoding

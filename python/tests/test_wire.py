@@ -117,14 +117,31 @@ def test_decode_version_response():
 
 
 def test_default_socket_path(monkeypatch, tmp_path):
+    import socket
+
     monkeypatch.setenv("SIGNET_AUTH_SOCK", "/x/explicit.sock")
     monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/7")
     assert A.default_socket_path() == "/x/explicit.sock"
     assert A.AgentClient("/given.sock").socket_path == "/given.sock"
     monkeypatch.delenv("SIGNET_AUTH_SOCK")
     assert A.default_socket_path() == "/run/user/7/signet/agent.sock"
+    # Without XDG_RUNTIME_DIR: a directory under the user's home, never the shared temp dir.
     monkeypatch.delenv("XDG_RUNTIME_DIR")
-    monkeypatch.setattr(A.tempfile, "gettempdir", lambda: str(tmp_path))
-    import os
-
-    assert A.default_socket_path() == os.path.join(str(tmp_path), "signet-%d" % os.getuid(), "agent.sock")
+    monkeypatch.setenv("HOME", "/home/u")
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    monkeypatch.setattr(socket, "gethostname", lambda: "ci 7/x")
+    assert A.default_socket_path() == "/home/u/.local/state/signet/run/agent.ci_7_x.sock"
+    monkeypatch.setenv("XDG_STATE_HOME", "/st")
+    assert A.default_socket_path() == "/st/signet/run/agent.ci_7_x.sock"
+    monkeypatch.setenv("XDG_STATE_HOME", "relative")  # ignored, as the XDG rule says
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "")
+    assert A.default_socket_path() == "/home/u/.local/state/signet/run/agent.ci_7_x.sock"
+    monkeypatch.setenv("HOME", "/home/" + "u" * 100)
+    with pytest.raises(A.SignetError, match="over the 107-byte limit"):
+        A.default_socket_path()
+    monkeypatch.setenv("HOME", "")
+    monkeypatch.delenv("XDG_STATE_HOME")
+    with pytest.raises(A.SignetError, match="no socket path"):
+        A.default_socket_path()
+    assert A._host_label("") == "localhost" and A._host_label("..") == "localhost"
+    assert len(A._host_label("h" * 100)) == 64

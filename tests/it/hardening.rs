@@ -121,6 +121,7 @@ fn same_uid_process_cannot_ptrace_or_read_memory_of_the_daemon() {
         Some(rustix::fs::Gid::from_raw(65534)),
     )
     .unwrap_or_else(|e| panic!("chown: {e}"));
+    signet_tests::chmod(dir.path(), 0o700);
 
     let r = run(std::process::Command::new(&setpriv)
         .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])

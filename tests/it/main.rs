@@ -22,6 +22,7 @@ mod load;
 mod peer_check;
 mod policy;
 mod service_account;
+mod socket_dir;
 mod ssh_add;
 mod ssh_keygen_sign;
 mod ssh_login;

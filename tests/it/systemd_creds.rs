@@ -57,6 +57,9 @@ fn sealed_credential(dir: &Path, name: &str, key: &Path) -> PathBuf {
 
 /// Runs signetd until it fails (it must), with `config` and `env`.
 fn failing_start(dir: &Path, config: &str, env: &[(&str, &Path)]) -> Run {
+    // The socket's directory must be private, or signetd stops for that.
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .unwrap_or_else(|e| panic!("{e}"));
     let cfg = dir.join("signetd.toml");
     std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
     let mut cmd = Command::new(bin("signetd"));

@@ -65,6 +65,8 @@ impl StoreAgent {
             fs::create_dir_all(dir.path().join(sub))
                 .unwrap_or_else(|e| panic!("creating {sub}: {e}"));
         }
+        // signetd binds only in a private directory.
+        chmod(dir.path(), 0o700);
         chmod(&dir.path().join("run"), 0o700);
         let service = format!(
             "signet-test-{}-{}-{}",

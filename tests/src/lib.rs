@@ -346,6 +346,8 @@ impl Agent {
             fs::create_dir_all(dir.path().join(sub))
                 .unwrap_or_else(|e| panic!("creating {sub}: {e}"));
         }
+        // The socket's directory must be private (signetd refuses any other).
+        chmod(dir.path(), 0o700);
         chmod(&dir.path().join("run"), 0o700);
         let socket = opts
             .socket
@@ -913,6 +915,8 @@ impl Agent {
             fs::create_dir_all(dir.path().join(sub))
                 .unwrap_or_else(|e| panic!("creating {sub}: {e}"));
         }
+        // The socket's directory must be private (signetd refuses any other).
+        chmod(dir.path(), 0o700);
         chmod(&dir.path().join("run"), 0o700);
         let socket = opts
             .socket
@@ -1022,4 +1026,97 @@ impl TestRng {
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| self.next_u64() as u8).collect()
     }
+}
+
+// ---------------------------------------------------------------------------
+// Other users, for the tests that play a second local user (needs root).
+
+/// A user made with `useradd` for one test (unique name, no home, primary
+/// group `nogroup`), deleted with `userdel` on drop.
+pub struct TempUser {
+    /// The user name.
+    pub name: String,
+    /// Its uid.
+    pub uid: u32,
+    /// Its primary gid (`nogroup`).
+    pub gid: u32,
+}
+
+impl TempUser {
+    /// Creates a user named `<prefix><pid><n>` (at most 32 characters).
+    /// Panics unless the tests run as root.
+    pub fn create(prefix: &str) -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        assert_eq!(
+            my_uid(),
+            0,
+            "this test plays other local users (useradd, setpriv): run the tests as root (CI does)"
+        );
+        let name = format!(
+            "{prefix}{}x{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        assert!(name.len() <= 32, "user name {name} too long for useradd");
+        run(Command::new(system_tool("/usr/sbin/useradd"))
+            .args(["--no-create-home", "--no-user-group", "--gid", "nogroup"])
+            .args(["--shell", "/usr/sbin/nologin", "--home-dir", "/nonexistent"])
+            .arg(&name))
+        .assert_ok();
+        let id = |flag: &str| -> u32 {
+            let r = run(Command::new("id").arg(flag).arg(&name));
+            r.assert_ok();
+            r.stdout
+                .trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("id {flag} {name}: {e}"))
+        };
+        let (uid, gid) = (id("-u"), id("-g"));
+        Self { name, uid, gid }
+    }
+
+    /// `setpriv --reuid --regid --clear-groups -- program`, with an empty
+    /// environment but `PATH`: a process of this user and nobody else.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new(system_tool("/usr/bin/setpriv"));
+        cmd.env_clear()
+            .env("PATH", CHILD_PATH)
+            .arg(format!("--reuid={}", self.uid))
+            .arg(format!("--regid={}", self.gid))
+            .args(["--clear-groups", "--"])
+            .arg(program);
+        cmd
+    }
+
+    /// Gives `path` to this user (`chown`, not following a link).
+    pub fn chown(&self, path: &Path) {
+        rustix::fs::chownat(
+            rustix::fs::CWD,
+            path,
+            Some(rustix::fs::Uid::from_raw(self.uid)),
+            Some(rustix::fs::Gid::from_raw(self.gid)),
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .unwrap_or_else(|e| panic!("chown {} {}: {e}", self.name, path.display()));
+    }
+}
+
+impl Drop for TempUser {
+    fn drop(&mut self) {
+        // Tests end the processes they started as this user first (by pid);
+        // userdel refuses a user that still runs one, and says so.
+        let _ = Command::new("/usr/sbin/userdel").arg(&self.name).status();
+    }
+}
+
+/// A temporary directory every user can enter (0755, owned by root), for
+/// tests in which several users share a place.
+pub fn shared_tempdir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("signet-it.")
+        .tempdir()
+        .unwrap_or_else(|e| panic!("creating a temp dir: {e}"));
+    chmod(dir.path(), 0o755);
+    dir
 }

@@ -19,32 +19,39 @@ use crate::store_cmds;
 
 /// Runs the command line.
 pub fn run(cli: Cli) -> Result<()> {
-    let socket = cli.socket.clone().unwrap_or_else(Client::socket_path);
     let json = cli.json;
+    // The socket path is worked out only for the commands that use it, so
+    // `audit` and `install-units` work without HOME.
+    let socket = || -> Result<PathBuf> {
+        match cli.socket.clone() {
+            Some(s) => Ok(s),
+            None => Ok(Client::socket_path()?),
+        }
+    };
     match cli.command {
-        Command::Start => start(&socket),
-        Command::Env(a) => env(&socket, &a),
-        Command::Stop => stop(&socket),
-        Command::Status => status(&socket, json),
-        Command::Add(a) => add(&socket, a),
-        Command::List => list(&socket, json),
-        Command::Remove(a) => remove(&socket, a),
-        Command::Lock(a) => lock(&socket, &a),
-        Command::Unlock(a) => unlock(&socket, &a),
-        Command::SignRequest(a) => sign_request(&socket, a, json),
-        Command::Sign(a) => sign(&socket, a, json),
         Command::InstallUnits(a) => crate::units::install(&a),
-        Command::Exec(a) => crate::exec::exec(&socket, a),
-        Command::Explain(a) => explain(&socket, a, json),
         Command::Audit(a) => crate::audit_cmds::run(a, json),
-        Command::Generate(a) => store_cmds::generate(&socket, a),
-        Command::Import(a) => store_cmds::import(&socket, a),
-        Command::Register(a) => store_cmds::register(&socket, a, json),
-        Command::Pubkey(a) => store_cmds::pubkey(&socket, a),
-        Command::Load(a) => store_cmds::load(&socket, a),
-        Command::Unload(a) => store_cmds::unload(&socket, a),
-        Command::Rename(a) => store_cmds::rename(&socket, a),
-        Command::Doctor(a) => store_cmds::doctor(&socket, a, json),
+        Command::Start => start(&socket()?),
+        Command::Env(a) => env(&socket()?, &a),
+        Command::Stop => stop(&socket()?),
+        Command::Status => status(&socket()?, json),
+        Command::Add(a) => add(&socket()?, a),
+        Command::List => list(&socket()?, json),
+        Command::Remove(a) => remove(&socket()?, a),
+        Command::Lock(a) => lock(&socket()?, &a),
+        Command::Unlock(a) => unlock(&socket()?, &a),
+        Command::SignRequest(a) => sign_request(&socket()?, a, json),
+        Command::Sign(a) => sign(&socket()?, a, json),
+        Command::Exec(a) => crate::exec::exec(&socket()?, a),
+        Command::Explain(a) => explain(&socket()?, a, json),
+        Command::Generate(a) => store_cmds::generate(&socket()?, a),
+        Command::Import(a) => store_cmds::import(&socket()?, a),
+        Command::Register(a) => store_cmds::register(&socket()?, a, json),
+        Command::Pubkey(a) => store_cmds::pubkey(&socket()?, a),
+        Command::Load(a) => store_cmds::load(&socket()?, a),
+        Command::Unload(a) => store_cmds::unload(&socket()?, a),
+        Command::Rename(a) => store_cmds::rename(&socket()?, a),
+        Command::Doctor(a) => store_cmds::doctor(&socket()?, a, json),
     }
 }
 

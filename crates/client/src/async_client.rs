@@ -55,7 +55,7 @@ impl fmt::Debug for AsyncClient {
 impl AsyncClient {
     /// Connects to the agent at [`crate::Client::socket_path`].
     pub async fn connect() -> Result<Self> {
-        Self::connect_to(socket::default_path()).await
+        Self::connect_to(socket::default_path()?).await
     }
 
     /// Connects to the agent at `path`.

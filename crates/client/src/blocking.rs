@@ -139,7 +139,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn connect() -> Result<Self> {
-        Self::connect_to(Self::socket_path())
+        Self::connect_to(Self::socket_path()?)
     }
 
     /// Connects to the agent at `path` (a Unix socket; on Windows a named
@@ -159,11 +159,15 @@ impl Client {
 
     /// Where the agent listens: `$SIGNET_AUTH_SOCK`, else
     /// `$XDG_RUNTIME_DIR/signet/agent.sock`, else
-    /// `<temp dir>/signet-<uid>/agent.sock` (the rule of
-    /// [`signet_proto::paths::socket_path`]). On Windows: `$SIGNET_AUTH_SOCK`,
+    /// `$XDG_STATE_HOME/signet/run/agent.<host>.sock` (`$XDG_STATE_HOME` being
+    /// `~/.local/state` by default): the rule of
+    /// [`signet_proto::paths::socket_path`]. On Windows: `$SIGNET_AUTH_SOCK`,
     /// else `\\.\pipe\signet-agent`.
-    pub fn socket_path() -> PathBuf {
-        socket::default_path()
+    ///
+    /// Fails with [`Error::NoSocketPath`] when no rule applies (no `HOME`) or
+    /// the path is too long for a socket address.
+    pub fn socket_path() -> Result<PathBuf> {
+        Ok(socket::default_path()?)
     }
 
     /// The socket this client talks to.

@@ -26,6 +26,11 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// No socket path: the rule found nothing to go on, or the path is too
+    /// long for a socket address.
+    #[error("{0}")]
+    NoSocketPath(#[from] signet_proto::paths::PathError),
+
     /// Reading from or writing to the agent's socket failed.
     #[error(
         "I/O error talking to the agent at {}: {source}: check that it still runs with `signet status`",

@@ -32,6 +32,8 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+#[cfg(unix)]
+use signet_proto::paths::Sharing;
 use signetd::config::ConfigSource;
 use signetd::dispatch::Agent;
 #[cfg(unix)]
@@ -45,7 +47,9 @@ const EXIT_ALREADY_RUNNING: u8 = 3;
 #[command(version, about, long_about = None, after_help = "Exit codes: 0 clean shutdown, 1 error, 2 usage, 3 another agent already running on the socket.")]
 struct Args {
     /// Socket path [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock,
-    /// else `<tmp>/signet-<uid>/agent.sock`].
+    /// else $XDG_STATE_HOME/signet/run/agent.<host>.sock, $XDG_STATE_HOME being
+    /// ~/.local/state by default]. Its directory must be yours alone (0700);
+    /// signetd creates it if missing and refuses any other.
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
     /// Configuration file [default: $SIGNET_CONFIG, else $XDG_CONFIG_HOME/signet/config.toml].
@@ -115,32 +119,44 @@ fn init_logging(level: &str) {
 }
 
 #[cfg(windows)]
-fn socket_path(flag: Option<PathBuf>, configured: Option<PathBuf>) -> PathBuf {
-    flag.or_else(|| {
-        std::env::var_os("SIGNET_AUTH_SOCK")
-            .filter(|s| !s.is_empty())
-            .map(PathBuf::from)
-    })
-    .or(configured)
-    .unwrap_or_else(|| PathBuf::from(pipe::DEFAULT_PIPE))
+fn socket_path(flag: Option<PathBuf>, configured: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    Ok(flag
+        .or_else(|| {
+            std::env::var_os("SIGNET_AUTH_SOCK")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+        })
+        .or(configured)
+        .unwrap_or_else(|| PathBuf::from(pipe::DEFAULT_PIPE)))
 }
 
 #[cfg(unix)]
-fn socket_path(flag: Option<PathBuf>, configured: Option<PathBuf>) -> PathBuf {
+fn socket_path(flag: Option<PathBuf>, configured: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(p) = flag {
-        return p;
+        return Ok(p);
     }
-    let env = std::env::var("SIGNET_AUTH_SOCK").ok();
-    if env.as_deref().is_some_and(|e| !e.is_empty()) || configured.is_none() {
-        let xdg = std::env::var("XDG_RUNTIME_DIR").ok();
-        return signet_proto::paths::socket_path(
-            env.as_deref(),
-            xdg.as_deref(),
-            &std::env::temp_dir(),
-            rustix::process::geteuid().as_raw(),
-        );
+    let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let env = var("SIGNET_AUTH_SOCK");
+    if env.is_none() {
+        if let Some(p) = configured {
+            return Ok(p);
+        }
     }
-    configured.unwrap_or_default()
+    // The rule every client applies (signet_proto::paths).
+    let (xdg, state) = (var("XDG_RUNTIME_DIR"), var("XDG_STATE_HOME"));
+    let home =
+        var("HOME").or_else(|| std::env::home_dir().and_then(|h| h.to_str().map(str::to_owned)));
+    let uname = rustix::system::uname();
+    let hostname = uname.nodename().to_string_lossy();
+    Ok(signet_proto::paths::socket_path(
+        &signet_proto::paths::SocketEnv {
+            signet_auth_sock: env.as_deref(),
+            xdg_runtime_dir: xdg.as_deref(),
+            xdg_state_home: state.as_deref(),
+            home: home.as_deref(),
+            hostname: &hostname,
+        },
+    )?)
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
@@ -164,7 +180,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             .or_else(|| config.agent.socket.clone())
             .unwrap_or_else(|| PathBuf::from(signetd::config::SYSTEM_SOCKET))
     } else {
-        socket_path(args.socket, config.agent.socket.clone())
+        socket_path(args.socket, config.agent.socket.clone())?
     };
     let mode = Mode {
         system,
@@ -237,15 +253,12 @@ async fn serve(
                 .context("cannot use the socket passed by the service manager")?,
         ),
         None if mode.system => {
-            if let Some(dir) = path.parent().filter(|d| !d.exists()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
-            }
-            let bound = listener::bind(&path)?;
+            // Its directory is made 0755 if missing and left alone if not.
+            let bound = listener::bind(&path, Sharing::Shared)?;
             system::open_socket_permissions(&path, &system_config)?;
             bound
         }
-        None => listener::bind(&path)?,
+        None => listener::bind(&path, Sharing::Private)?,
     };
     // Signals first: the socket is bound and already accepts connections, so
     // a SIGTERM/SIGINT during the (possibly slow) key loading below must

@@ -5,8 +5,9 @@
 //! **Owns**: the SSH agent protocol messages signet speaks (RFC 9987, formerly
 //! draft-miller-ssh-agent) as plain types with encode/decode, the framing limit
 //! ([`MAX_FRAME_LEN`]), signet's own `NAME@signet` extension payloads, the
-//! construction of Encord request signature bases (v1 and RFC 9421 v2), and the
-//! error type for all of it.
+//! construction of Encord request signature bases (v1 and RFC 9421 v2), the
+//! socket path rule and the socket-directory trust rule every party applies
+//! ([`paths`]; the caller does the `lstat`s), and the error type for all of it.
 //!
 //! **Must not**: do I/O (no sockets, files, clocks or tokio), hold or use private
 //! keys (it carries secret bytes from a decoded `ADD_IDENTITY` or `LOCK` to the

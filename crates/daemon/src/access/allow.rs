@@ -171,15 +171,13 @@ pub fn policy_for(system_mode: bool, cfg: &SystemConfig) -> Result<Policy, Allow
 
 #[cfg(unix)]
 /// Makes a socket signetd created itself usable by other users in system
-/// mode: its directory 0755, the socket 0660 with `socket_group` or 0666
-/// without. The allow-list, not these bits, decides who is served.
+/// mode: 0660 with `socket_group` or 0666 without. The allow-list, not these
+/// bits, decides who is served. Its directory is not touched here: signetd
+/// made it 0755 if it created it (`socket_dir`), and an existing one is left
+/// as it was.
 pub fn open_socket_permissions(path: &Path, cfg: &SystemConfig) -> anyhow::Result<()> {
     use anyhow::Context as _;
     use rustix::fs::{chmod, chown, Gid, Mode};
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        chmod(dir, Mode::from_raw_mode(0o755))
-            .with_context(|| format!("cannot make {} 0755", dir.display()))?;
-    }
     match &cfg.socket_group {
         Some(g) => {
             let gid = Databases::system()?.gid_of(g).ok_or_else(|| {

@@ -7,6 +7,8 @@ pub mod idle;
 pub mod pipe;
 pub mod session;
 #[cfg(unix)]
+pub mod socket_dir;
+#[cfg(unix)]
 pub mod unix;
 #[cfg(unix)]
 pub mod workers;

@@ -1,8 +1,9 @@
 //! The socket: creating it safely, accepting connections, checking peers.
 //!
-//! The socket's directory is made 0700 and the socket is bound under umask
-//! 0177, so it is never accessible to others even for an instant (no chmod
-//! after bind). A socket file nobody answers on is stale and replaced; one
+//! The socket's directory is checked (and made, 0700, when missing) by
+//! [`crate::server::socket_dir`] before anything is bound in it, and the socket is
+//! bound under umask 0177, so it is never accessible to others even for an
+//! instant (no chmod after bind). A socket file nobody answers on is stale and replaced; one
 //! that answers means another agent runs there, and start-up stops. Every
 //! accepted connection's peer uid is checked (SO_PEERCRED): only the
 //! daemon's own uid and root may talk to it. A semaphore caps concurrent
@@ -11,13 +12,14 @@
 //! instead of ending the daemon.
 
 use std::io;
-use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
+use std::os::unix::fs::MetadataExt as _;
 use std::os::unix::net::UnixStream as StdUnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustix::fs::Mode;
+use signet_proto::paths::Sharing;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
@@ -35,6 +37,14 @@ pub enum BindError {
     /// Another agent answers on the socket.
     #[error("another agent is already running on {0} (stop it with `signet stop`, or choose another --socket)")]
     AlreadyRunning(PathBuf),
+    /// A process of another user listens on the socket path.
+    #[error("a process of uid {uid} (not this user, not root) listens on {}: it may be trying to intercept the agent; remove the socket (as root if need be) or choose another --socket", path.display())]
+    Squatted {
+        /// The socket path.
+        path: PathBuf,
+        /// Who serves it.
+        uid: u32,
+    },
     /// Anything else.
     #[error("cannot create the socket {path}: {source}")]
     Io {
@@ -46,6 +56,12 @@ pub enum BindError {
     /// A non-socket file is in the way.
     #[error("{0} exists and is not a socket: move it away or choose another --socket")]
     NotASocket(PathBuf),
+    /// The socket's directory cannot be trusted or created.
+    #[error(transparent)]
+    Dir(#[from] crate::server::socket_dir::DirError),
+    /// The path does not fit in a socket address.
+    #[error(transparent)]
+    TooLong(#[from] signet_proto::paths::PathError),
 }
 
 /// The bound socket and what is needed to remove exactly it at the end.
@@ -83,28 +99,20 @@ impl BoundSocket {
     }
 }
 
-/// Creates the directory and the socket. Must run inside the tokio runtime.
-pub fn bind(path: &Path) -> Result<BoundSocket, BindError> {
+/// Checks (or creates) the socket's directory, then binds the socket.
+/// `sharing`: whether users other than the daemon's must reach it (system
+/// mode). Must run inside the tokio runtime.
+pub fn bind(path: &Path, sharing: Sharing) -> Result<BoundSocket, BindError> {
     let io_err = |source| BindError::Io {
         path: path.to_owned(),
         source,
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(io_err)?;
-        } else if let Ok(meta) = dir.metadata() {
-            if meta.permissions().mode() & 0o002 != 0 && meta.permissions().mode() & 0o1000 == 0 {
-                warn!(
-                    "socket directory {} is world-writable without the sticky bit: others could replace the socket",
-                    dir.display()
-                );
-            }
-        }
-    }
+    signet_proto::paths::check_len(path)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    crate::server::socket_dir::prepare(dir, sharing)?;
     match std::fs::symlink_metadata(path) {
         Ok(meta) => {
             use std::os::unix::fs::FileTypeExt as _;
@@ -112,7 +120,20 @@ pub fn bind(path: &Path) -> Result<BoundSocket, BindError> {
                 return Err(BindError::NotASocket(path.to_owned()));
             }
             match StdUnixStream::connect(path) {
-                Ok(_) => return Err(BindError::AlreadyRunning(path.to_owned())),
+                Ok(other) => {
+                    #[cfg(target_os = "linux")]
+                    if let Ok(cred) = rustix::net::sockopt::socket_peercred(&other) {
+                        let uid = cred.uid.as_raw();
+                        if uid != rustix::process::geteuid().as_raw() && uid != 0 {
+                            return Err(BindError::Squatted {
+                                path: path.to_owned(),
+                                uid,
+                            });
+                        }
+                    }
+                    drop(other);
+                    return Err(BindError::AlreadyRunning(path.to_owned()));
+                }
                 Err(e)
                     if e.kind() == io::ErrorKind::ConnectionRefused
                         || e.kind() == io::ErrorKind::NotFound =>
@@ -263,7 +284,8 @@ mod tests {
     async fn socket_is_private_and_stale_one_replaced() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("sub").join("agent.sock");
-        let bound = bind(&path)?;
+        let bound = bind(&path, Sharing::Private)?;
+        use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let dmode = std::fs::metadata(path.parent().ok_or("no parent")?)?
@@ -271,10 +293,13 @@ mod tests {
             .mode()
             & 0o777;
         assert_eq!(dmode, 0o700);
-        assert!(matches!(bind(&path), Err(BindError::AlreadyRunning(_))));
+        assert!(matches!(
+            bind(&path, Sharing::Private),
+            Err(BindError::AlreadyRunning(_))
+        ));
         // Dropping the listener without removing the file leaves a stale socket.
         drop(bound);
-        let again = bind(&path)?;
+        let again = bind(&path, Sharing::Private)?;
         again.remove();
         assert!(!path.exists());
         Ok(())
