@@ -147,7 +147,11 @@ fn a_default_socket_directory_another_user_made_first_is_refused() {
         // Nothing of the victim's in the attacker's directories, or anywhere.
         let attacker_dir = if mode == "link" { &own } else { &dir };
         assert_eq!(entries(attacker_dir), Vec::<String>::new(), "mode {mode}");
-        assert_eq!(sockets_under(scene.base.path()), Vec::<PathBuf>::new(), "mode {mode}");
+        assert_eq!(
+            sockets_under(scene.base.path()),
+            Vec::<PathBuf>::new(),
+            "mode {mode}"
+        );
         assert_eq!(
             fs::symlink_metadata(&dir).map(|m| m.is_symlink()).ok(),
             Some(mode == "link"),
@@ -199,7 +203,11 @@ fn without_xdg_runtime_dir_the_default_is_under_home_even_if_tmp_is_squatted() {
         }
         socket.exists().then_some(())
     });
-    assert_eq!(entries(&old), Vec::<String>::new(), "nothing in <tmp>/signet-<uid>");
+    assert_eq!(
+        entries(&old),
+        Vec::<String>::new(),
+        "nothing in <tmp>/signet-<uid>"
+    );
     assert_eq!(sockets_under(&shared), Vec::<PathBuf>::new());
     // The directory signetd made for it is the victim's alone.
     assert_eq!(mode_of(&run_dir), 0o700);
@@ -246,7 +254,11 @@ fn system_mode_leaves_an_existing_directory_as_it_found_it() {
             args: vec!["--system".to_owned()],
         });
         assert_eq!(mode_of(&dir), mode, "while running\n{}", agent.log());
-        assert_eq!(mode_of(&socket), 0o666, "the socket is opened for the allow-list");
+        assert_eq!(
+            mode_of(&socket),
+            0o666,
+            "the socket is opened for the allow-list"
+        );
         agent.signal(signet_tests::Signal::TERM);
         agent.wait_exit();
         assert_eq!(mode_of(&dir), mode, "after stopping");

@@ -229,8 +229,11 @@ fn listen_fds_for_another_pid_is_ignored() {
     // is not taken, and signetd binds its own socket.
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     // signetd binds only in a private directory.
-    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let socket = dir.path().join("agent.sock");
     let mut child = Command::new(bin("signetd"))
         .env_clear()

@@ -594,7 +594,9 @@ mod tests {
         };
         assert_eq!(
             socket_path(&e),
-            Ok(PathBuf::from("/h/.local/state/signet/run/agent.build-01.sock"))
+            Ok(PathBuf::from(
+                "/h/.local/state/signet/run/agent.build-01.sock"
+            ))
         );
         assert_eq!(socket_path(&env()), Err(PathError::NoHome));
     }
