@@ -37,7 +37,7 @@ def user_client(
     Args:
         key: key selector (name/comment, key id hex or "SHA256:..." fingerprint); None = the only loaded key.
         socket: agent socket path; default `$SIGNET_AUTH_SOCK`, `$XDG_RUNTIME_DIR/signet/agent.sock`,
-            `<tmp>/signet-<uid>/agent.sock`.
+            `$XDG_STATE_HOME/signet/run/agent.<host>.sock`.
         domain: Encord API base URL (as for `create_with_ssh_private_key`).
         **kwargs: `requests_settings`, `user_agent_suffix`, as for `create_with_ssh_private_key`.
 
