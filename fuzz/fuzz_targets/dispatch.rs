@@ -17,9 +17,7 @@ use std::sync::{Mutex, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use signet_proto::{frame, Response};
-use signetd::access::peer::Peer;
-use signetd::config::Config;
-use signetd::dispatch::Agent;
+use signetd::{Agent, Config, Peer};
 use tokio_util::sync::CancellationToken;
 
 const KEYS: &[&[u8]] = &[
@@ -36,7 +34,7 @@ fn fresh_agent(runtime: &tokio::runtime::Runtime) -> Agent {
     let peer = peer();
     for add in KEYS {
         let mut out = Vec::new();
-        runtime.block_on(agent.handle(add, &peer, &mut out));
+        runtime.block_on(signetd::handle(&agent, add, &peer, &mut out));
         assert_eq!(out, [0, 0, 0, 1, 6], "loading a fixed key failed");
     }
     agent
@@ -102,7 +100,7 @@ fuzz_target!(|body: &[u8]| {
     let st = &mut *guard;
     let peer = peer();
     let mut out = Vec::new();
-    st.runtime.block_on(st.agent.handle(body, &peer, &mut out));
+    st.runtime.block_on(signetd::handle(&st.agent, body, &peer, &mut out));
     if st.agent.lock.is_locked() || st.keys() != st.initial {
         st.agent = fresh_agent(&st.runtime);
     }

@@ -17,10 +17,7 @@ use signet_proto::encord::{self, Scheme};
 use signet_proto::extension::{self, SignHttpRequest};
 use signet_proto::message::encode_ed25519_sign_response;
 use signet_proto::{Ed25519Seed, Request, SignRequest};
-use signetd::access::peer::Peer;
-use signetd::agent::keys::LoadedKey;
-use signetd::config::Config;
-use signetd::dispatch::Agent;
+use signetd::{Agent, Config, LoadedKey, Origin, Peer};
 use tokio_util::sync::CancellationToken;
 
 fn main() {
@@ -170,7 +167,7 @@ mod dispatcher {
             "bench".into(),
             None,
             false,
-            "agent".into(),
+            Origin::Agent,
         )
         .expect("key");
         agent.keys.add(key);
@@ -198,7 +195,7 @@ mod dispatcher {
         let mut out = Vec::with_capacity(4096);
         bencher.bench_local(|| {
             out.clear();
-            rt.block_on(agent.handle(black_box(&body), &PEER, &mut out));
+            rt.block_on(signetd::handle(&agent, black_box(&body), &PEER, &mut out));
             out.len()
         });
     }
@@ -211,7 +208,7 @@ mod dispatcher {
         let mut out = Vec::with_capacity(4096);
         bencher.bench_local(|| {
             out.clear();
-            rt.block_on(agent.handle(black_box(&body), &PEER, &mut out));
+            rt.block_on(signetd::handle(&agent, black_box(&body), &PEER, &mut out));
             out.len()
         });
     }
@@ -234,7 +231,7 @@ mod dispatcher {
         let mut out = Vec::with_capacity(4096);
         bencher.bench_local(|| {
             out.clear();
-            rt.block_on(agent.handle(black_box(&body), &PEER, &mut out));
+            rt.block_on(signetd::handle(&agent, black_box(&body), &PEER, &mut out));
             out.len()
         });
     }

@@ -1,4 +1,8 @@
-//! Confirming a key's use with the user (`ssh-add -c`).
+//! Layer 2: confirming a key's use with the user (`ssh-add -c`).
+//!
+//! **Owns**: running the askpass program and reading its answer. **Must
+//! not**: decide anything else (the policy layer decides, this only asks),
+//! or import another layer-2 module.
 //!
 //! The agent runs an askpass program (`SIGNET_ASKPASS`, else `SSH_ASKPASS`)
 //! with the prompt as its argument and `SSH_ASKPASS_PROMPT=confirm`, as
@@ -14,10 +18,32 @@ use tokio::process::Command;
 /// How long the user has to answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Asks the user; true only on an explicit yes.
-pub async fn ask(prompt: &str) -> Result<(), String> {
+/// Why a use was not confirmed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmError {
+    /// Neither `SIGNET_ASKPASS` nor `SSH_ASKPASS` is set.
+    #[error("confirmation required but no askpass program: set SIGNET_ASKPASS or SSH_ASKPASS for signetd")]
+    NoAskpass,
+    /// The askpass program could not be started.
+    #[error("cannot run askpass program {}: {source}", program.display())]
+    Spawn {
+        /// The program.
+        program: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Nobody answered within the timeout.
+    #[error("no answer to the confirmation prompt in time")]
+    Timeout,
+    /// The user said no (or the program failed).
+    #[error("the user declined the confirmation prompt")]
+    Declined,
+}
+
+/// Asks the user; `Ok` only on an explicit yes.
+pub async fn ask(prompt: &str) -> Result<(), ConfirmError> {
     let Some(program) = askpass_program() else {
-        return Err("confirmation required but no askpass program: set SIGNET_ASKPASS or SSH_ASKPASS for signetd".into());
+        return Err(ConfirmError::NoAskpass);
     };
     let mut cmd = Command::new(&program);
     cmd.arg(prompt)
@@ -28,18 +54,18 @@ pub async fn ask(prompt: &str) -> Result<(), String> {
         .kill_on_drop(true);
     let status = match tokio::time::timeout(ANSWER_TIMEOUT, async { cmd.status().await }).await {
         Ok(Ok(status)) => status,
-        Ok(Err(e)) => {
-            return Err(format!(
-                "cannot run askpass program {}: {e}",
-                std::path::Path::new(&program).display()
-            ))
+        Ok(Err(source)) => {
+            return Err(ConfirmError::Spawn {
+                program: program.into(),
+                source,
+            })
         }
-        Err(_) => return Err("no answer to the confirmation prompt in time".into()),
+        Err(_) => return Err(ConfirmError::Timeout),
     };
     if status.success() {
         Ok(())
     } else {
-        Err("the user declined the confirmation prompt".into())
+        Err(ConfirmError::Declined)
     }
 }
 

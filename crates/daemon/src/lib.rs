@@ -8,10 +8,17 @@
 pub mod access;
 pub mod agent;
 pub mod audit;
+pub mod clock;
 pub mod config;
 pub mod confirm;
 pub mod dispatch;
 pub mod hardening;
 pub mod policy;
 pub mod server;
+pub mod startup;
 pub mod store;
+
+pub use access::peer::Peer;
+pub use agent::{Agent, LoadedKey, Origin};
+pub use config::{parse as parse_config, Config};
+pub use dispatch::handle;

@@ -34,8 +34,8 @@ use tracing::{error, info, warn};
 
 #[cfg(unix)]
 use signet_proto::paths::Sharing;
+use signetd::agent::Agent;
 use signetd::config::ConfigSource;
-use signetd::dispatch::Agent;
 #[cfg(unix)]
 use signetd::server::unix::BindError;
 
@@ -266,14 +266,14 @@ async fn serve(
     spawn_signal_handlers(agent.clone(), source.clone(), access.clone(), mode.system)?;
     // Key store: choose it, repair interrupted operations, autoload. Then the
     // keys with a `source`: all of them or no agent at all (fail closed).
-    let loaded = match signetd::dispatch::store::start(&agent, &source).await {
-        Ok(()) => signetd::store::sources::load_configured(&agent).await,
+    let loaded = match signetd::startup::open_store(&agent, &source).await {
+        Ok(()) => signetd::startup::load_configured(&agent).await.map(drop),
         Err(e) => Err(e),
     };
     if let Err(e) = loaded {
         agent.keys.clear();
         bound.remove();
-        return Err(e);
+        return Err(e.into());
     }
     let reaper = tokio::spawn(agent.clone().reap());
     info!(socket = %path.display(), pid = std::process::id(), activated, system = mode.system, allowed = %access.policy().describe(), "signetd {} listening", env!("CARGO_PKG_VERSION"));
@@ -315,7 +315,7 @@ async fn serve(
     let max = config.agent.max_connections;
     let grace = Duration::from_secs(config.agent.shutdown_grace_secs);
     let agent = Arc::new(Agent::new(config, name.clone(), shutdown.clone()));
-    signetd::dispatch::store::start(&agent, &_source).await?;
+    signetd::startup::open_store(&agent, &_source).await?;
     let ctrl_c = agent.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {

@@ -8,14 +8,12 @@ use ed25519_dalek::SigningKey;
 use signet_proto::encord::Scheme;
 use signet_proto::extension::{self, ErrorCode, ExtensionError, SignHttpRequest};
 use signet_proto::{Ed25519Seed, Request, Response, SignRequest};
-use signetd::access::peer::Peer;
-use signetd::agent::keys::LoadedKey;
-use signetd::dispatch::Agent;
+use signetd::{Agent, LoadedKey, Origin, Peer};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 fn agent(config: &str) -> Arc<Agent> {
-    let cfg = match signetd::config::parse(config) {
+    let cfg = match signetd::parse_config(config) {
         Ok(c) => c,
         Err(e) => panic!("{e:#}"),
     };
@@ -27,7 +25,7 @@ fn add_key(agent: &Agent, seed: u8, name: &str) -> Vec<u8> {
     let public = SigningKey::from_bytes(s.expose())
         .verifying_key()
         .to_bytes();
-    match LoadedKey::new(&s, public, name.into(), None, false, "agent".into()) {
+    match LoadedKey::new(&s, public, name.into(), None, false, Origin::Agent) {
         Ok(k) => {
             let blob = k.blob.clone();
             agent.keys.add(k);
@@ -49,7 +47,7 @@ async fn roundtrip(agent: &Agent, req: Request<'_>, peer: &Peer) -> Response {
     let mut body = Vec::new();
     req.encode_body(&mut body);
     let mut out = Vec::new();
-    agent.handle(&body, peer, &mut out).await;
+    signetd::handle(agent, &body, peer, &mut out).await;
     match Response::decode(out.get(4..).unwrap_or_default()) {
         Ok(r) => r,
         Err(e) => panic!("{e}"),
@@ -318,7 +316,7 @@ async fn reload_applies_new_policies() {
         .await,
         Ok(())
     );
-    match signetd::config::parse(READ_ONLY) {
+    match signetd::parse_config(READ_ONLY) {
         Ok(c) => a.set_config(c),
         Err(e) => panic!("{e:#}"),
     }

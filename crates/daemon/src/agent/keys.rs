@@ -32,10 +32,35 @@ pub struct LoadedKey {
     /// Whether every use needs the user's confirmation.
     pub confirm: bool,
     /// Where the key came from.
-    pub source: String,
+    pub origin: Origin,
     /// When the key last signed (or was loaded), for idle timeouts.
     last_used: std::sync::Mutex<Instant>,
     signing: LockedBox<SigningHalves>,
+}
+
+/// Where a loaded key came from (shown by `signet list`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Added over the socket (`ssh-add`, `signet add`).
+    Agent,
+    /// Loaded from the key store (`signet load`, autoload, `source = "keyring"`).
+    Keyring,
+    /// A systemd credential (`source = "credential"`).
+    Credential,
+    /// A key file (`source = "file"`).
+    File,
+}
+
+impl Origin {
+    /// The name on the wire (`list@signet`) and in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Agent => "agent",
+            Origin::Keyring => "keyring",
+            Origin::Credential => "credential",
+            Origin::File => "file",
+        }
+    }
 }
 
 /// What signing needs, precomputed once per key.
@@ -60,7 +85,7 @@ impl LoadedKey {
         name: String,
         expires_at: Option<Instant>,
         confirm: bool,
-        source: String,
+        origin: Origin,
     ) -> Result<Self, KeyError> {
         // Built straight into locked memory: the key never sits in an
         // ordinary heap allocation.
@@ -80,7 +105,7 @@ impl LoadedKey {
             name: name.into(),
             expires_at,
             confirm,
-            source,
+            origin,
             last_used: std::sync::Mutex::new(Instant::now()),
             signing,
         })
@@ -164,6 +189,14 @@ impl KeyTable {
         before != keys.len()
     }
 
+    /// Removes every key `which` selects; returns how many.
+    pub fn remove_where(&self, which: impl Fn(&LoadedKey) -> bool) -> usize {
+        let mut keys = self.write();
+        let before = keys.len();
+        keys.retain(|k| !which(k));
+        before - keys.len()
+    }
+
     /// Removes every key and returns how many there were.
     pub fn clear(&self) -> usize {
         let mut keys = self.write();
@@ -228,7 +261,7 @@ impl KeyTable {
                     .expires_at
                     .map(|t| t.saturating_duration_since(now).as_secs()),
                 confirm: k.confirm,
-                source: k.source.clone(),
+                source: k.origin.as_str().to_owned(),
                 policy: policy(&k.name),
             })
             .collect()
@@ -310,7 +343,7 @@ mod tests {
         let public = SigningKey::from_bytes(s.expose())
             .verifying_key()
             .to_bytes();
-        match LoadedKey::new(&s, public, name.into(), expires_at, false, "agent".into()) {
+        match LoadedKey::new(&s, public, name.into(), expires_at, false, Origin::Agent) {
             Ok(k) => k,
             Err(e) => panic!("{e}"),
         }
@@ -330,7 +363,7 @@ mod tests {
     fn wrong_public_is_refused() {
         let s = Ed25519Seed::new([1; 32]);
         assert_eq!(
-            LoadedKey::new(&s, [0; 32], "x".into(), None, false, "agent".into()).err(),
+            LoadedKey::new(&s, [0; 32], "x".into(), None, false, Origin::Agent).err(),
             Some(KeyError::PublicMismatch)
         );
     }

@@ -1,4 +1,199 @@
-//! The agent's state: the loaded keys and the lock.
+//! Layer 3: the agent's shared state.
+//!
+//! **Owns**: the [`Agent`] every connection shares: the loaded keys and
+//! their lifetimes ([`keys`]), the lock ([`lock`]), the configuration and
+//! the rules resolved from it, the rate limiter's state, the handles on the
+//! key store and the audit log, and the one reaper that removes keys whose
+//! lifetime or idle timeout has passed ([`reaper`]); loading stored keys
+//! into the table ([`stored`]). **Must not**: know the wire (requests,
+//! replies, error codes: that is `dispatch`) or the sockets (`server`).
 
 pub mod keys;
 pub mod lock;
+mod reaper;
+pub mod stored;
+
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::access::caller::{Caller, ExeCache};
+use crate::access::peer::Peer;
+use crate::audit::{Auditor, Event};
+use crate::clock::{self, WallClock};
+use crate::config::Config;
+use crate::policy::ratelimit::RateLimiter;
+use crate::policy::{self, Decision, KeyUse, Operation, Policies};
+use crate::store::vault::Vault;
+
+pub use keys::{KeyError, KeyTable, LoadedKey, Origin};
+pub use lock::{AgentLock, LockError};
+
+/// The agent's shared state.
+pub struct Agent {
+    /// Loaded keys.
+    pub keys: KeyTable,
+    /// The lock.
+    pub lock: AgentLock,
+    config: RwLock<Arc<Config>>,
+    /// The `[policies]` rules resolved from `config`.
+    policies: RwLock<Arc<Policies>>,
+    limiter: RateLimiter,
+    started: Instant,
+    socket: String,
+    /// Cancelled to shut the daemon down.
+    pub shutdown: CancellationToken,
+    /// Keys at rest (the OS keyring and the index); set once at start-up.
+    vault: OnceLock<Arc<Vault>>,
+    /// The audit log's writer, when enabled; set once at start-up.
+    auditor: OnceLock<Auditor>,
+    /// Executables of recent callers (see [`ExeCache`]).
+    exe_cache: Arc<ExeCache>,
+    /// The wall clock (Encord v2's `created`).
+    wall_clock: WallClock,
+}
+
+impl Agent {
+    /// A new agent with no keys, serving on `socket` (for `status@signet`).
+    pub fn new(config: Config, socket: String, shutdown: CancellationToken) -> Self {
+        let policies = resolve_policies(&config);
+        Self {
+            keys: KeyTable::default(),
+            lock: AgentLock::default(),
+            config: RwLock::new(Arc::new(config)),
+            policies: RwLock::new(Arc::new(policies)),
+            limiter: RateLimiter::default(),
+            started: Instant::now(),
+            socket,
+            shutdown,
+            vault: OnceLock::new(),
+            auditor: OnceLock::new(),
+            exe_cache: Arc::default(),
+            wall_clock: clock::unix_now,
+        }
+    }
+
+    /// The same agent reading the wall clock from `clock` (tests).
+    pub fn with_wall_clock(mut self, clock: WallClock) -> Self {
+        self.wall_clock = clock;
+        self
+    }
+
+    /// Unix time now, by the agent's wall clock.
+    pub fn wall_clock(&self) -> u64 {
+        (self.wall_clock)()
+    }
+
+    /// The socket the agent serves on, as given at start-up.
+    pub fn socket(&self) -> &str {
+        &self.socket
+    }
+
+    /// How long the agent has run.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The caller behind `peer`, its executable read through the agent's cache.
+    pub fn caller(&self, peer: &Peer) -> Caller {
+        Caller::new(*peer).with_exe_cache(self.exe_cache.clone())
+    }
+
+    /// Installs the audit log (once, at start-up; later calls are ignored).
+    pub fn set_auditor(&self, auditor: Auditor) {
+        let _ = self.auditor.set(auditor);
+    }
+
+    /// Writes out every audit event queued so far (shutdown); false if the
+    /// writer did not finish within `limit`.
+    pub fn flush_audit(&self, limit: Duration) -> bool {
+        self.auditor.get().is_none_or(|a| a.flush(limit))
+    }
+
+    /// Queues an audit event (built only when auditing is on); false when a
+    /// log is configured but the event could not be queued.
+    pub fn audit(&self, event: impl FnOnce() -> Event) -> bool {
+        match self.auditor.get() {
+            Some(a) => a.record(event()),
+            None => true,
+        }
+    }
+
+    /// Installs the key store (once, at start-up; later calls are ignored).
+    pub fn set_vault(&self, vault: Arc<Vault>) {
+        let _ = self.vault.set(vault);
+    }
+
+    /// The key store, once set up.
+    pub fn vault(&self) -> Option<Arc<Vault>> {
+        self.vault.get().cloned()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Replaces the configuration (SIGHUP), policies included.
+    pub fn set_config(&self, config: Config) {
+        let policies = resolve_policies(&config);
+        let mut slot = self.config.write().unwrap_or_else(|p| p.into_inner());
+        *slot = Arc::new(config);
+        drop(slot);
+        let mut slot = self.policies.write().unwrap_or_else(|p| p.into_inner());
+        *slot = Arc::new(policies);
+        drop(slot);
+        // An idle timeout may have appeared: the reaper re-plans.
+        self.keys.notify_changed();
+    }
+
+    /// The policies in force.
+    pub fn policies(&self) -> Arc<Policies> {
+        self.policies
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// The policy decision for `key` doing `op` for `caller` now (see
+    /// [`policy::decide`]; it takes a rate-limit token when it allows). It
+    /// changes nothing else: a decision that says the key is idle-expired
+    /// is acted on by the caller, with [`Agent::unload_idle`].
+    pub fn decide(
+        &self,
+        key: &LoadedKey,
+        op: &Operation<'_>,
+        caller: &Caller,
+        now: Instant,
+    ) -> Decision {
+        let key_use = KeyUse {
+            name: &key.name,
+            public: key.public,
+            last_used: key.last_used(),
+        };
+        policy::decide(&self.policies(), &self.limiter, key_use, op, caller, now)
+    }
+
+    /// Unloads a key a decision found idle-expired.
+    pub fn unload_idle(&self, key: &LoadedKey) {
+        if self.keys.remove(&key.public) {
+            info!(key = %key.name, "key idle timeout reached; removed");
+        }
+    }
+}
+
+/// The configuration's policies; if they cannot be resolved (a group
+/// database read failing after the configuration was checked), every key
+/// that names a rule refuses to sign rather than signing unrestricted.
+fn resolve_policies(config: &Config) -> Policies {
+    Policies::from_config(config).unwrap_or_else(|e| {
+        warn!("policies cannot be resolved, keys with a policy will sign nothing: {e}");
+        Policies::fail_closed(config)
+    })
+}

@@ -26,7 +26,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
@@ -45,6 +44,29 @@ const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(5);
 /// systemd-journald's native socket.
 pub const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
 
+/// What an audit line records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Verdict {
+    /// A signature was made.
+    Sign,
+    /// A request was refused.
+    #[default]
+    Refuse,
+    /// Refusals that could not be queued (written by the writer itself).
+    Dropped,
+}
+
+impl Verdict {
+    /// The `event` field of the line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Sign => "sign",
+            Verdict::Refuse => "refuse",
+            Verdict::Dropped => "dropped",
+        }
+    }
+}
+
 /// What happened, as the signing path reports it.
 ///
 /// Built on every signature, so it is cheap to make: the key's name and the
@@ -53,8 +75,8 @@ pub const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
 /// is formatted by the writer thread, off the signing path.
 #[derive(Debug, Clone, Default)]
 pub struct Event {
-    /// `sign` or `refuse` (`dropped` is the writer's own).
-    pub decision: &'static str,
+    /// Signed or refused (`Dropped` is the writer's own).
+    pub decision: Verdict,
     /// Key name.
     pub key: Arc<str>,
     /// The key's public key (the log shows its hex, Encord's key id).
@@ -138,7 +160,7 @@ impl Auditor {
     /// so no signature is ever made without its record. Refusals never wait:
     /// one that cannot be queued is counted and reported later.
     pub fn record(&self, ev: Event) -> bool {
-        let is_sign = ev.decision == "sign";
+        let is_sign = ev.decision == Verdict::Sign;
         let mut msg = match self.tx.try_send(Msg::Event(ev)) {
             Ok(()) => return true,
             Err(TrySendError::Full(m)) if is_sign => m,
@@ -186,7 +208,7 @@ impl Auditor {
     }
 
     fn count_dropped(&self, ev: &Event) {
-        if ev.decision != "sign" {
+        if ev.decision != Verdict::Sign {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -397,7 +419,7 @@ impl Writer {
             let lost = dropped.swap(0, Ordering::Relaxed);
             if lost > 0 {
                 batch.push(Event {
-                    decision: "dropped",
+                    decision: Verdict::Dropped,
                     reason: format!("{lost} refusals were not logged: the audit queue was full"),
                     ..Event::default()
                 });
@@ -419,12 +441,9 @@ impl Writer {
 
     /// The current second in RFC 3339, formatted once per second.
     fn now(&mut self) -> &str {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let secs = crate::clock::unix_now();
         if self.clock.0 != secs {
-            self.clock = (secs, crate::store::index::rfc3339(secs));
+            self.clock = (secs, crate::clock::rfc3339(secs));
         }
         &self.clock.1
     }
@@ -499,11 +518,11 @@ impl Writer {
         if self.size > 0 && self.size + 512 + ev.target.len() as u64 > self.max_bytes {
             self.rotate()?;
         }
-        let dropped = ev.decision == "dropped";
+        let dropped = ev.decision == Verdict::Dropped;
         let (mut key_id, mut digest) = ([0u8; 64], [0u8; 64]);
         let seq = self.seq + 1;
         self.now();
-        let mut line = Line::new(seq, &self.clock.1, ev.decision, &self.prev);
+        let mut line = Line::new(seq, &self.clock.1, ev.decision.as_str(), &self.prev);
         line.key = &ev.key;
         if let Some(public) = &ev.key_public {
             line.key_id = hex32(public, &mut key_id);
@@ -597,16 +616,6 @@ impl Journal {
     }
 }
 
-/// `2026-11-23T21:51:24Z` from a system time (UTC, whole seconds); the
-/// index's formatter does the calendar arithmetic.
-pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    crate::store::index::rfc3339(secs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,7 +623,7 @@ mod tests {
 
     fn ev(i: u32) -> Event {
         Event {
-            decision: "sign",
+            decision: Verdict::Sign,
             key: "ci-bot".into(),
             key_public: Some([0xab; 32]),
             scheme: "encord-v2",
@@ -661,12 +670,12 @@ mod tests {
             ..ev(1)
         };
         let refused = Event {
-            decision: "refuse",
+            decision: Verdict::Refuse,
             reason: "rate limit \"x\"\n".into(),
             ..ev(2)
         };
         let dropped = Event {
-            decision: "dropped",
+            decision: Verdict::Dropped,
             reason: "3 refusals were not logged".into(),
             ..Event::default()
         };
@@ -695,19 +704,6 @@ mod tests {
         assert!(recs[3].digest.is_empty() && recs[3].uid.is_none() && recs[3].key_id.is_empty());
         assert_eq!(w.prev, prev);
         Ok(())
-    }
-
-    #[test]
-    fn time_format() {
-        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_468_257)),
-            "2026-11-23T21:10:57Z"
-        );
-        assert_eq!(
-            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
-            "2000-02-29T00:00:00Z"
-        );
     }
 
     #[test]

@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::agent::Agent;
+
 /// The last activity of one connection, and the signal that closes it.
 #[derive(Debug)]
 pub struct Activity {
@@ -136,6 +138,16 @@ impl IdleWatch {
             }
         }
     }
+}
+
+/// Closes connections idle for longer than `[agent] idle_timeout_secs`
+/// (read from the configuration in force at each pass) until shutdown; run
+/// once, on the accepting runtime.
+pub async fn sweep(watch: Arc<IdleWatch>, agent: Arc<Agent>) {
+    let shutdown = agent.shutdown.clone();
+    watch
+        .run(move || agent.config().agent.idle_timeout(), shutdown)
+        .await;
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, warn};
 
 use crate::access::peer::Peer;
-use crate::dispatch::Agent;
+use crate::agent::Agent;
+use crate::server::idle::{self, IdleWatch};
 use crate::server::session;
 
 /// The default pipe name.
@@ -39,7 +40,8 @@ pub async fn run(
         .first_pipe_instance(true)
         .reject_remote_clients(true)
         .create(name)?;
-    tokio::spawn(agent.clone().sweep_idle_connections());
+    let idle = Arc::new(IdleWatch::default());
+    tokio::spawn(idle::sweep(idle.clone(), agent.clone()));
     loop {
         tokio::select! {
             _ = agent.shutdown.cancelled() => break,
@@ -64,7 +66,13 @@ pub async fn run(
             gid: 0,
             pid: None,
         };
-        tracker.spawn(session::serve(connected, peer, agent.clone(), permit));
+        tracker.spawn(session::serve(
+            connected,
+            peer,
+            agent.clone(),
+            idle.clone(),
+            permit,
+        ));
     }
     tracker.close();
     let _ = tokio::time::timeout(grace, tracker.wait()).await;

@@ -24,18 +24,25 @@ use tracing::debug;
 use zeroize::Zeroize as _;
 
 use crate::access::peer::Peer;
-use crate::dispatch::Agent;
+use crate::agent::Agent;
+use crate::dispatch;
+use crate::server::idle::IdleWatch;
 
 const INITIAL_BUFFER: usize = 4096;
 
 /// Serves one connection until it ends.
-pub async fn serve<S>(mut stream: S, peer: Peer, agent: Arc<Agent>, _permit: OwnedSemaphorePermit)
-where
+pub async fn serve<S>(
+    mut stream: S,
+    peer: Peer,
+    agent: Arc<Agent>,
+    idle: Arc<IdleWatch>,
+    _permit: OwnedSemaphorePermit,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut buf = WipedBuffer(Vec::with_capacity(INITIAL_BUFFER));
     let mut out = Vec::with_capacity(INITIAL_BUFFER);
-    let activity = agent.idle.register();
+    let activity = idle.register();
     let why = loop {
         let cfg = agent.config();
         match next_frame(
@@ -48,10 +55,10 @@ where
         .await
         {
             Ok(Some(total)) => {
-                agent.idle.busy(&activity);
+                idle.busy(&activity);
                 let body = &buf.0[frame::LEN_PREFIX..total];
                 let secret = body.first().is_some_and(|t| Request::carries_secret(*t));
-                agent.handle(body, &peer, &mut out).await;
+                dispatch::handle(&agent, body, &peer, &mut out).await;
                 if secret {
                     buf.0[..total].zeroize();
                 }
@@ -69,7 +76,7 @@ where
                 )
                 .await;
                 out.clear();
-                agent.idle.touch(&activity);
+                idle.touch(&activity);
                 match write {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => break format!("write failed: {e}"),

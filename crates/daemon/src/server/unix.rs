@@ -27,7 +27,8 @@ use tracing::{error, info, warn};
 
 use crate::access::allow::{Access, Policy};
 use crate::access::peer::Peer;
-use crate::dispatch::Agent;
+use crate::agent::Agent;
+use crate::server::idle::{self, IdleWatch};
 use crate::server::session;
 use crate::server::workers::Workers;
 
@@ -198,7 +199,8 @@ pub async fn run_with(
             return;
         }
     };
-    tokio::spawn(agent.clone().sweep_idle_connections());
+    let idle = Arc::new(IdleWatch::default());
+    tokio::spawn(idle::sweep(idle.clone(), agent.clone()));
     let mut backoff = Duration::ZERO;
     loop {
         let accepted = tokio::select! {
@@ -246,9 +248,10 @@ pub async fn run_with(
             }
         };
         let agent = agent.clone();
+        let idle = idle.clone();
         let session = tracker.track_future(async move {
             match UnixStream::from_std(stream) {
-                Ok(stream) => session::serve(stream, peer, agent, permit).await,
+                Ok(stream) => session::serve(stream, peer, agent, idle, permit).await,
                 Err(e) => warn!(%peer, "dropped connection: {e}"),
             }
         });

@@ -23,84 +23,9 @@
 //! the key table's locked memory.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
 use signet_proto::Ed25519Seed;
-use tokio::time::Instant;
-use tracing::info;
 use zeroize::Zeroizing;
-
-use crate::agent::keys::LoadedKey;
-use crate::config::KeySource;
-use crate::dispatch::Agent;
-
-/// Why a configured key could not be loaded.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot load key {name:?} from {source_desc}: {why}")]
-pub struct SourceError {
-    name: String,
-    source_desc: String,
-    why: String,
-}
-
-/// Loads every key that has a `source`, in name order. The first failure
-/// stops start-up (fail closed): the error names the key, its source and
-/// what to do.
-pub async fn load_configured(agent: &Arc<Agent>) -> anyhow::Result<usize> {
-    let config = agent.config();
-    let mut n = 0;
-    for (name, k) in &config.keys {
-        let Some(source) = KeySource::of(name, k)? else {
-            continue;
-        };
-        let err = |why: String| SourceError {
-            name: name.clone(),
-            source_desc: source.describe(),
-            why,
-        };
-        let seed = match &source {
-            KeySource::Credential(c) => {
-                let name = c.clone();
-                tokio::task::spawn_blocking(move || read_credential(&name))
-                    .await
-                    .map_err(|e| err(e.to_string()))?
-            }
-            KeySource::File(p) => {
-                let p = p.clone();
-                tokio::task::spawn_blocking(move || read_private_file(&p))
-                    .await
-                    .map_err(|e| err(e.to_string()))?
-            }
-            KeySource::Keyring => from_key_store(agent, name).await,
-        }
-        .map_err(err)?;
-        let public = crate::store::vault::public_of(&seed);
-        let expires_at = k
-            .lifetime
-            .and_then(|l| l.0)
-            .map(|s| Instant::now() + Duration::from_secs(s));
-        let kind = match &source {
-            KeySource::Credential(_) => "credential",
-            KeySource::File(_) => "file",
-            KeySource::Keyring => crate::dispatch::store::SOURCE,
-        };
-        let key = LoadedKey::new(
-            &seed,
-            public,
-            name.clone(),
-            expires_at,
-            k.confirm,
-            kind.to_owned(),
-        )
-        .map_err(|e| err(e.to_string()))?;
-        drop(seed);
-        agent.keys.add(key);
-        info!(key = %name, source = %source.describe(), "loaded configured key");
-        n += 1;
-    }
-    Ok(n)
-}
 
 /// Reads `$CREDENTIALS_DIRECTORY/<name>`.
 pub fn read_credential(name: &str) -> Result<Ed25519Seed, String> {
@@ -206,19 +131,6 @@ pub fn parse_private_key(bytes: &[u8]) -> Result<Ed25519Seed, String> {
          (`-----BEGIN PRIVATE KEY-----`) Ed25519 private key"
             .to_owned(),
     )
-}
-
-async fn from_key_store(agent: &Arc<Agent>, name: &str) -> Result<Ed25519Seed, String> {
-    let vault = agent
-        .vault()
-        .ok_or_else(|| "the key store is not open".to_owned())?;
-    let name = name.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let entry = vault.find(&name).map_err(|e| e.to_string())?;
-        vault.secret(&entry).map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| e.to_string())?
 }
 
 #[cfg(test)]

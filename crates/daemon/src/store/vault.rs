@@ -33,17 +33,16 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::SigningKey;
-use signet_proto::extension::{ErrorCode, ExtensionError};
 use signet_proto::key::{ed25519_blob, fingerprint, key_id, KeySelector};
 use signet_proto::keystore::{DoctorReport, StoreInfo};
 use signet_proto::Ed25519Seed;
 use tracing::{info, warn};
 
-use crate::store::backend::{self, Backend, KeyStore, StoreError};
-use crate::store::index::{rfc3339, Entry, Index, IndexError, IndexFile, State};
+use crate::clock::rfc3339;
+use crate::store::backend::{self, Backend, KeyStore, StoreError, UnknownBackend};
+use crate::store::index::{Entry, Index, IndexError, IndexFile, State};
 
 /// Aborts the process if `SIGNET_FAULT` names `step` (crash-test hook).
 pub fn fault(step: &str) {
@@ -92,6 +91,9 @@ pub enum VaultError {
         /// The store.
         store: String,
     },
+    /// The blocking task running a store operation failed.
+    #[error("the key store task failed: {0}")]
+    Task(String),
     /// The key is half-done (pending or removing).
     #[error("key {name:?} is {state}: an earlier operation was interrupted; run `signet doctor` to finish it")]
     Unfinished {
@@ -102,18 +104,17 @@ pub enum VaultError {
     },
 }
 
-impl VaultError {
-    /// As an extension failure with a code.
-    pub fn to_extension(&self) -> ExtensionError {
-        let code = match self {
-            VaultError::NoSuchKey(_) => ErrorCode::NoSuchKey,
-            VaultError::Ambiguous(_) => ErrorCode::AmbiguousKey,
-            VaultError::Exists(_) | VaultError::Unfinished { .. } => ErrorCode::Refused,
-            VaultError::BadName(_) => ErrorCode::BadRequest,
-            _ => ErrorCode::Internal,
-        };
-        ExtensionError::new(code, self.to_string())
-    }
+/// Runs blocking vault work on tokio's blocking pool: every store call
+/// blocks (D-Bus round trips, a possible unlock prompt) and must stay off
+/// the async workers.
+pub async fn blocking<T: Send + 'static>(
+    vault: &Arc<Vault>,
+    f: impl FnOnce(&Vault) -> Result<T, VaultError> + Send + 'static,
+) -> Result<T, VaultError> {
+    let v = vault.clone();
+    tokio::task::spawn_blocking(move || f(&v))
+        .await
+        .unwrap_or_else(|e| Err(VaultError::Task(e.to_string())))
 }
 
 /// Checks a key name: 1–64 characters from `A-Z a-z 0-9 . _ - @ +`, not a
@@ -148,12 +149,7 @@ pub fn public_of(seed: &Ed25519Seed) -> [u8; 32] {
 }
 
 fn now_rfc3339() -> String {
-    rfc3339(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-    )
+    rfc3339(crate::clock::unix_now())
 }
 
 /// The key store and the index, together.
@@ -161,7 +157,7 @@ pub struct Vault {
     backend: Backend,
     reason: String,
     service: String,
-    store: Mutex<Result<Arc<dyn KeyStore>, String>>,
+    store: Mutex<Result<Arc<dyn KeyStore>, StoreError>>,
     index: Index,
     ops: Mutex<()>,
 }
@@ -175,7 +171,7 @@ impl Vault {
         env: Option<String>,
         service: String,
         index: PathBuf,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, UnknownBackend> {
         let chosen = backend::choose(configured, env.as_deref(), &service)?;
         Ok(Self {
             backend: chosen.backend,
@@ -218,7 +214,7 @@ impl Vault {
                 Ok(s)
             }
             Err(e) => {
-                *slot = Err(e.to_string());
+                *slot = Err(e.clone());
                 Err(e.into())
             }
         }
@@ -245,7 +241,7 @@ impl Vault {
                     let mut slot = self.store.lock().unwrap_or_else(|p| p.into_inner());
                     // Only if nobody replaced it meanwhile.
                     if matches!(&*slot, Ok(s) if Arc::ptr_eq(s, &store)) {
-                        *slot = Err(first.to_string());
+                        *slot = Err(first.clone());
                     }
                 }
                 match self.store() {

@@ -48,7 +48,7 @@ pub trait KeyStore: Send + Sync {
 
 /// Why a store operation failed. Every message names the store and says what
 /// to do.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The store cannot be reached at all.
     #[error("the {store} key store is unavailable ({detail}): {fix}")]
@@ -120,6 +120,16 @@ pub fn persistence(backend: Backend) -> &'static str {
     }
 }
 
+/// A store name that is not one of [`BACKEND_NAMES`].
+#[derive(Debug, thiserror::Error)]
+#[error("unknown key store {name:?} in {from}: use one of {BACKEND_NAMES}")]
+pub struct UnknownBackend {
+    /// The name given.
+    pub name: String,
+    /// Where: `SIGNET_STORE` or `[store] backend`.
+    pub from: &'static str,
+}
+
 /// The store the daemon uses: which, why, and the store itself (or why it
 /// could not be opened; opening is retried on the next operation).
 pub struct Chosen {
@@ -127,25 +137,30 @@ pub struct Chosen {
     pub backend: Backend,
     /// Why it was chosen.
     pub reason: String,
-    /// The opened store.
-    pub store: Result<Arc<dyn KeyStore>, String>,
+    /// The opened store, or why it could not be opened.
+    pub store: Result<Arc<dyn KeyStore>, StoreError>,
 }
 
 /// Picks and opens the store. `configured` is `[store] backend`; `env` is
 /// `SIGNET_STORE`, which wins. Blocks (it may talk to D-Bus).
-pub fn choose(configured: &str, env: Option<&str>, service: &str) -> Result<Chosen, String> {
+pub fn choose(
+    configured: &str,
+    env: Option<&str>,
+    service: &str,
+) -> Result<Chosen, UnknownBackend> {
     let (name, from) = match env.filter(|e| !e.is_empty()) {
         Some(e) => (e, "SIGNET_STORE"),
         None => (configured, "[store] backend"),
     };
-    let backend = Backend::parse(name).ok_or_else(|| {
-        format!("unknown key store {name:?} in {from}: use one of {BACKEND_NAMES}")
+    let backend = Backend::parse(name).ok_or_else(|| UnknownBackend {
+        name: name.to_owned(),
+        from,
     })?;
     if backend != Backend::Auto {
         return Ok(Chosen {
             backend,
             reason: format!("{from} = {name:?}"),
-            store: open(backend, service).map_err(|e| e.to_string()),
+            store: open(backend, service),
         });
     }
     Ok(auto(service, from))
@@ -172,7 +187,7 @@ fn auto(service: &str, from: &str) -> Chosen {
                     reason: format!(
                         "{from} = \"auto\": the session bus has no working Secret Service ({e}), so the kernel keyring"
                     ),
-                    store: open(Backend::Keyutils, service).map_err(|e| e.to_string()),
+                    store: open(Backend::Keyutils, service),
                 }
             }
         }
@@ -180,7 +195,7 @@ fn auto(service: &str, from: &str) -> Chosen {
     Chosen {
         backend: Backend::Keyutils,
         reason: format!("{from} = \"auto\": no D-Bus session bus, so the kernel keyring"),
-        store: open(Backend::Keyutils, service).map_err(|e| e.to_string()),
+        store: open(Backend::Keyutils, service),
     }
 }
 
@@ -189,7 +204,7 @@ fn auto(service: &str, from: &str) -> Chosen {
     Chosen {
         backend: Backend::Keychain,
         reason: format!("{from} = \"auto\": macOS"),
-        store: open(Backend::Keychain, service).map_err(|e| e.to_string()),
+        store: open(Backend::Keychain, service),
     }
 }
 
@@ -198,7 +213,7 @@ fn auto(service: &str, from: &str) -> Chosen {
     Chosen {
         backend: Backend::Windows,
         reason: format!("{from} = \"auto\": Windows"),
-        store: open(Backend::Windows, service).map_err(|e| e.to_string()),
+        store: open(Backend::Windows, service),
     }
 }
 
@@ -207,7 +222,11 @@ fn auto(_service: &str, from: &str) -> Chosen {
     Chosen {
         backend: Backend::Auto,
         reason: format!("{from} = \"auto\""),
-        store: Err("no key store is supported on this platform".to_owned()),
+        store: Err(StoreError::Unavailable {
+            store: "auto",
+            detail: "no key store is supported on this platform".to_owned(),
+            fix: "run signetd on Linux, macOS or Windows".to_owned(),
+        }),
     }
 }
 
@@ -292,6 +311,7 @@ mod tests {
         assert!(choose("plaintext", None, "s").is_err());
         let err = choose("auto", Some("kwallet"), "s")
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("SIGNET_STORE"), "{err}");
     }

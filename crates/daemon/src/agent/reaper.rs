@@ -1,0 +1,47 @@
+//! The one reaper: removes keys whose lifetime has ended and keys idle for
+//! longer than their rule's idle timeout, as OpenSSH's agent has one
+//! `reaper()` for lifetimes. One task, sleeping on the monotonic clock
+//! (`tokio::time`, which tests pause) until the next deadline, woken early
+//! when a key is added or the configuration changes.
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+use tracing::info;
+
+use super::Agent;
+
+impl Agent {
+    /// Runs the reaper until shutdown (spawn it once).
+    pub async fn reap(self: Arc<Self>) {
+        loop {
+            let policies = self.policies();
+            let idle_for = |name: &str| policies.rule_for(name).and_then(|r| r.idle_timeout);
+            let next = match (
+                self.keys.next_expiry(),
+                self.keys.next_idle_deadline(idle_for),
+            ) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = self.keys.changed() => {}
+                _ = async {
+                    match next {
+                        Some(t) => tokio::time::sleep_until(t).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    let now = Instant::now();
+                    for name in self.keys.reap(now) {
+                        info!(key = %name, "key lifetime ended; removed");
+                    }
+                    for name in self.keys.reap_idle(now, idle_for) {
+                        info!(key = %name, "key idle timeout reached; removed");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Keys from the key store in the key table: loading them (`load@signet`,
+//! autoload) with the lifetime the configuration gives, and dropping them
+//! when the agent is locked (they are one `signet load` away).
+
+use std::time::Duration;
+
+use signet_proto::keystore::Selection;
+use tokio::time::Instant;
+use tracing::info;
+
+use super::{Agent, KeyError, LoadedKey, Origin};
+use crate::config::Config;
+use crate::store::index::{Entry, State};
+use crate::store::vault::{self, VaultError};
+
+/// Why `load` loaded nothing, or not everything.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The key store is not set up in this daemon.
+    #[error("the key store is not set up in this daemon: see its log (`signet status`)")]
+    NoStore,
+    /// The index names no key to load.
+    #[error("no stored keys to load: store one with `signet generate` or `signet import`")]
+    NothingStored,
+    /// A selector or the store failed before anything was loaded.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// A secret could not be put into locked memory.
+    #[error("cannot load {name:?}: {source}")]
+    Key {
+        /// The key's name.
+        name: String,
+        /// Why.
+        source: KeyError,
+    },
+    /// Some keys could not be read from the store (the others were loaded).
+    #[error("{}{}", loaded_prefix(.loaded), .failed.join("; "))]
+    Partial {
+        /// The keys that were loaded.
+        loaded: Vec<String>,
+        /// Why each of the others was not.
+        failed: Vec<String>,
+    },
+}
+
+fn loaded_prefix(loaded: &[String]) -> String {
+    if loaded.is_empty() {
+        String::new()
+    } else {
+        format!("loaded {}; ", loaded.join(", "))
+    }
+}
+
+/// The lifetime for a key: the request's, else `[keys.NAME] lifetime`, else
+/// `[agent] default_lifetime`. `Some(0)` in a request means none.
+fn lifetime_for(config: &Config, name: &str, requested: Option<u64>) -> Option<u64> {
+    match requested {
+        Some(0) => None,
+        Some(n) => Some(n),
+        None => match config.keys.get(name).and_then(|k| k.lifetime) {
+            Some(l) => l.0,
+            None => config.agent.default_lifetime.0,
+        },
+    }
+}
+
+impl Agent {
+    /// Loads the stored keys `sel` names into the key table; returns their
+    /// index entries.
+    pub async fn load_stored(&self, sel: Selection) -> Result<Vec<Entry>, LoadError> {
+        let vault = self.vault().ok_or(LoadError::NoStore)?;
+        let entries = vault::blocking(&vault, |v| v.entries()).await?;
+        let chosen: Vec<Entry> = if sel.all {
+            entries
+                .into_iter()
+                .filter(|e| e.state == State::Active)
+                .collect()
+        } else {
+            let index = crate::store::index::IndexFile {
+                version: 1,
+                keys: entries,
+            };
+            sel.names
+                .iter()
+                .map(|n| vault::find_in(&index, n))
+                .collect::<Result<_, _>>()?
+        };
+        if chosen.is_empty() {
+            return Err(LoadError::NothingStored);
+        }
+        let config = self.config();
+        let mut loaded = Vec::new();
+        let mut failed = Vec::new();
+        for e in chosen {
+            let entry = e.clone();
+            let seed = match vault::blocking(&vault, move |v| v.secret(&entry)).await {
+                Ok(s) => s,
+                Err(err) => {
+                    failed.push(err.to_string());
+                    continue;
+                }
+            };
+            let Some(public) = e.public() else { continue };
+            let expires_at = lifetime_for(&config, &e.name, sel.lifetime)
+                .map(|s| Instant::now() + Duration::from_secs(s));
+            let confirm = config.keys.get(&e.name).is_some_and(|k| k.confirm);
+            let key = LoadedKey::new(
+                &seed,
+                public,
+                e.name.clone(),
+                expires_at,
+                confirm,
+                Origin::Keyring,
+            )
+            .map_err(|source| LoadError::Key {
+                name: e.name.clone(),
+                source,
+            })?;
+            drop(seed);
+            self.keys.add(key);
+            loaded.push(e);
+        }
+        if !failed.is_empty() {
+            return Err(LoadError::Partial {
+                loaded: loaded.into_iter().map(|e| e.name).collect(),
+                failed,
+            });
+        }
+        Ok(loaded)
+    }
+
+    /// Locking the agent drops every key loaded from the key store.
+    pub fn drop_stored_keys(&self) {
+        let n = self.keys.remove_where(|k| k.origin == Origin::Keyring);
+        if n > 0 {
+            info!("agent locked: dropped {n} keys loaded from the key store (`signet load` them again after unlocking)");
+        }
+    }
+}

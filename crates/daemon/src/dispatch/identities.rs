@@ -1,0 +1,94 @@
+//! The agent protocol's key management: list (`REQUEST_IDENTITIES`), add
+//! (`ADD_IDENTITY`, `ADD_ID_CONSTRAINED`), remove one, remove all.
+
+use signet_proto::key::parse_ed25519_blob;
+use signet_proto::message::encode_status;
+use signet_proto::{AddIdentity, Constraint, Identity, NewKey, Response};
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use super::gate::Admitted;
+use super::{Failure, Outcome};
+use crate::access::peer::Peer;
+use crate::agent::{Agent, LoadedKey, Origin};
+
+/// `REQUEST_IDENTITIES`: every live key (none while locked).
+pub(super) fn list(agent: &Agent, admitted: Admitted, out: &mut Vec<u8>) -> Outcome {
+    let ids = if admitted.locked {
+        Vec::new()
+    } else {
+        agent
+            .keys
+            .snapshot(Instant::now())
+            .iter()
+            .map(|k| Identity {
+                key_blob: k.blob.clone(),
+                comment: k.name.to_string(),
+            })
+            .collect()
+    };
+    Response::Identities(ids).encode_frame(out);
+    Ok(())
+}
+
+/// `ADD_IDENTITY` / `ADD_ID_CONSTRAINED`: an Ed25519 key with an optional
+/// lifetime and confirmation; any other constraint refuses the key.
+pub(super) fn add(agent: &Agent, add: AddIdentity, peer: &Peer, out: &mut Vec<u8>) -> Outcome {
+    let (public, seed) = match add.key {
+        NewKey::Ed25519 { public, seed } => (public, seed),
+        NewKey::Unsupported { algorithm } => {
+            warn!(%peer, "refused to add a {algorithm} key: signetd holds only Ed25519 keys");
+            return Err(Failure::plain(format!("unsupported key type {algorithm}")));
+        }
+    };
+    let now = Instant::now();
+    let mut expires_at = None;
+    let mut confirm = false;
+    for c in add.constraints {
+        match c {
+            // As OpenSSH: the lifetime counts from now; 0 means already expired.
+            Constraint::Lifetime(secs) => {
+                expires_at = Some(now + std::time::Duration::from_secs(u64::from(secs)))
+            }
+            Constraint::Confirm => confirm = true,
+            Constraint::Extension { name, .. } => {
+                warn!(%peer, "refused to add a key with unknown constraint {name:?}");
+                return Err(Failure::plain(format!("unsupported key constraint {name}")));
+            }
+        }
+    }
+    let name = add.comment;
+    let key = LoadedKey::new(
+        &seed,
+        public,
+        name.clone(),
+        expires_at,
+        confirm,
+        Origin::Agent,
+    )
+    .map_err(|e| Failure::plain(format!("cannot add key: {e}")))?;
+    agent.keys.add(key);
+    info!(%peer, key = %name, lifetime_secs = ?expires_at.map(|t| t.saturating_duration_since(now).as_secs()), confirm, "key added");
+    encode_status(out, true);
+    Ok(())
+}
+
+/// `REMOVE_IDENTITY`: the key with this public blob.
+pub(super) fn remove(agent: &Agent, key_blob: &[u8], peer: &Peer, out: &mut Vec<u8>) -> Outcome {
+    let public =
+        parse_ed25519_blob(key_blob).map_err(|e| Failure::plain(format!("cannot remove: {e}")))?;
+    if !agent.keys.remove(&public) {
+        return Err(Failure::plain("cannot remove: no such key"));
+    }
+    info!(%peer, "removed a key");
+    encode_status(out, true);
+    Ok(())
+}
+
+/// `REMOVE_ALL_IDENTITIES`.
+pub(super) fn remove_all(agent: &Agent, peer: &Peer, out: &mut Vec<u8>) -> Outcome {
+    let n = agent.keys.clear();
+    info!(%peer, "removed all keys ({n})");
+    encode_status(out, true);
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! What the agent says about itself: `query`, `version@signet`,
+//! `status@signet`, `list@signet`, and `stop@signet`.
+
+use signet_proto::extension::{self, Status, VersionReply};
+use tokio::time::Instant;
+use tracing::info;
+
+use super::gate::Admitted;
+use crate::access::peer::Peer;
+use crate::agent::Agent;
+
+/// `query`: the extensions this agent answers.
+pub(super) fn query(reply: &mut Vec<u8>) {
+    extension::encode_query_reply(reply, extension::SUPPORTED);
+}
+
+/// `version@signet`.
+pub(super) fn version(reply: &mut Vec<u8>) {
+    VersionReply {
+        protocol: extension::PROTOCOL_VERSION,
+        agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+    }
+    .encode(reply);
+}
+
+/// `status@signet` (no key count while locked).
+pub(super) fn status(agent: &Agent, admitted: Admitted, reply: &mut Vec<u8>) {
+    let keys = if admitted.locked {
+        0
+    } else {
+        u32::try_from(agent.keys.snapshot(Instant::now()).len()).unwrap_or(u32::MAX)
+    };
+    Status {
+        protocol: extension::PROTOCOL_VERSION,
+        agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+        pid: std::process::id(),
+        locked: admitted.locked,
+        keys,
+        uptime_secs: agent.uptime().as_secs(),
+        socket: agent.socket().to_owned(),
+    }
+    .encode(reply);
+}
+
+/// `list@signet`: the loaded keys with their details and policy lines
+/// (none while locked).
+pub(super) fn list(agent: &Agent, admitted: Admitted, reply: &mut Vec<u8>) {
+    let infos = if admitted.locked {
+        Vec::new()
+    } else {
+        let policies = agent.policies();
+        agent.keys.infos_with_policy(Instant::now(), |name| {
+            policies
+                .rule_for(name)
+                .map(|r| r.summary())
+                .unwrap_or_default()
+        })
+    };
+    extension::encode_list_reply(reply, &infos);
+}
+
+/// `stop@signet`: replies, then the daemon shuts down gracefully.
+pub(super) fn stop(agent: &Agent, peer: &Peer) {
+    info!(%peer, "stop requested over the socket");
+    agent.shutdown.cancel();
+}
