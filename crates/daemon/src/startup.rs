@@ -14,7 +14,7 @@ use tracing::{info, warn};
 
 use crate::agent::{Agent, LoadedKey, Origin};
 use crate::config::{ConfigSource, Invalid, KeySource};
-use crate::store::backend::UnknownBackend;
+use crate::store::open::UnknownBackend;
 use crate::store::vault::{self, Vault, VaultError};
 
 /// Why the daemon cannot start.

@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod index;
+pub mod open;
 #[cfg(unix)]
 pub mod sources;
 pub mod vault;

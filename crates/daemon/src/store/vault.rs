@@ -41,8 +41,10 @@ use signet_proto::Ed25519Seed;
 use tracing::{info, warn};
 
 use crate::clock::rfc3339;
-use crate::store::backend::{self, Backend, KeyStore, StoreError, UnknownBackend};
+use crate::config::Backend;
+use crate::store::backend::{KeyStore, StoreError};
 use crate::store::index::{Entry, Index, IndexError, IndexFile, State};
+use crate::store::open::{self, UnknownBackend};
 
 /// Aborts the process if `SIGNET_FAULT` names `step` (crash-test hook).
 pub fn fault(step: &str) {
@@ -172,7 +174,7 @@ impl Vault {
         service: String,
         index: PathBuf,
     ) -> Result<Self, UnknownBackend> {
-        let chosen = backend::choose(configured, env.as_deref(), &service)?;
+        let chosen = open::choose(configured, env.as_deref(), &service)?;
         Ok(Self {
             backend: chosen.backend,
             reason: chosen.reason,
@@ -208,7 +210,7 @@ impl Vault {
         // `self.backend` is the concrete store chosen at start-up (never
         // `Auto`), so reopening means opening that one again. Its own error
         // already names the store and the fix: pass it on unwrapped.
-        match backend::open(self.backend, &self.service) {
+        match open::open(self.backend, &self.service) {
             Ok(s) => {
                 *slot = Ok(s.clone());
                 Ok(s)
@@ -274,7 +276,7 @@ impl Vault {
         StoreInfo {
             backend: self.backend.as_str().to_owned(),
             reason: self.reason.clone(),
-            persistence: backend::persistence(self.backend).to_owned(),
+            persistence: open::persistence(self.backend).to_owned(),
             service: self.service.clone(),
             index: self.index.path().display().to_string(),
             problem,
@@ -580,7 +582,7 @@ pub fn find_in(f: &IndexFile, selector: &str) -> Result<Entry, VaultError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::backend::MemoryStore;
+    use crate::store::backend::memory::MemoryStore;
 
     fn vault() -> (tempfile::TempDir, Arc<MemoryStore>, Vault) {
         let dir = match tempfile::tempdir() {

@@ -1,0 +1,60 @@
+//! An in-memory store, for unit tests (never selectable by configuration).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use signet_proto::Ed25519Seed;
+
+use super::{KeyStore, StoreError};
+
+/// The store.
+#[derive(Default)]
+pub struct MemoryStore {
+    entries: Mutex<BTreeMap<String, Ed25519Seed>>,
+}
+
+impl MemoryStore {
+    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Ed25519Seed>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl KeyStore for MemoryStore {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    fn put(&self, key_id: &str, seed: &Ed25519Seed) -> Result<(), StoreError> {
+        self.map().insert(key_id.to_owned(), seed.clone());
+        Ok(())
+    }
+
+    fn get(&self, key_id: &str) -> Result<Option<Ed25519Seed>, StoreError> {
+        Ok(self.map().get(key_id).cloned())
+    }
+
+    fn delete(&self, key_id: &str) -> Result<bool, StoreError> {
+        Ok(self.map().remove(key_id).is_some())
+    }
+
+    fn list(&self) -> Result<Option<Vec<String>>, StoreError> {
+        Ok(Some(self.map().keys().cloned().collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_store_round_trip() -> Result<(), StoreError> {
+        let s = MemoryStore::default();
+        assert_eq!(s.get("a")?, None);
+        s.put("a", &Ed25519Seed::new([1; 32]))?;
+        assert_eq!(s.get("a")?, Some(Ed25519Seed::new([1; 32])));
+        assert_eq!(s.list()?, Some(vec!["a".to_owned()]));
+        assert!(s.delete("a")?);
+        assert!(!s.delete("a")?);
+        Ok(())
+    }
+}
