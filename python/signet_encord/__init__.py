@@ -13,12 +13,15 @@ from encord.user_client import EncordUserClient
 from .agent import AgentClient, default_socket_path
 from .config import SignetConfig
 from .errors import (
+    AccessDenied,
     AgentLocked,
     AgentNotRunning,
     AgentRefused,
     KeyNotLoaded,
     ProtocolMismatch,
     SignetError,
+    UnsafeSocketDir,
+    UntrustedAgent,
 )
 
 __version__ = "0.1.0"
@@ -67,4 +70,7 @@ __all__ = [
     "AgentLocked",
     "AgentRefused",
     "ProtocolMismatch",
+    "UntrustedAgent",
+    "UnsafeSocketDir",
+    "AccessDenied",
 ]

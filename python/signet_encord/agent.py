@@ -14,12 +14,15 @@ import threading
 from typing import List, NamedTuple, Optional, Tuple
 
 from .errors import (
+    AccessDenied,
     AgentLocked,
     AgentNotRunning,
     AgentRefused,
     KeyNotLoaded,
     ProtocolMismatch,
     SignetError,
+    UnsafeSocketDir,
+    UntrustedAgent,
 )
 
 PROTOCOL_VERSION = 1
@@ -126,6 +129,154 @@ def default_socket_path() -> str:
     if env:
         return env
     return _default_location()
+
+
+# ---------------------------------------------------------------- who serves the socket
+#
+# The rules of crates/proto/src/paths.rs (check_dir) and crates/client/src/trust.rs: before a byte is
+# sent, the server's uid (SO_PEERCRED) must be this process's own or root, and the default socket's
+# directory must pass the check signetd makes before it binds.
+
+_MAX_LINKS = 40
+
+
+class _Untrusted(Exception):
+    """A socket directory problem: `message` (what is wrong) and `advice` (what to do)."""
+
+    def __init__(self, message: str, advice: str, missing: Optional[str] = None):
+        super().__init__(message)
+        self.message = message
+        self.advice = advice
+        self.missing = missing
+
+
+def _required(socket_dir: bool, uid: int) -> str:
+    if socket_dir:
+        return "the socket's directory must be owned by uid %d with no group or other permissions (mode 0700)" % uid
+    return (
+        "a directory above the socket's must be owned by uid %d or root, and sticky if group or others may write to it"
+        % uid
+    )
+
+
+def _judge(path: str, st: os.stat_result, uid: int, socket_dir: bool) -> None:
+    import stat  # noqa: PLC0415
+
+    if not stat.S_ISDIR(st.st_mode):
+        raise _Untrusted("%s is not a directory" % path, "fix the path, or choose another socket (socket= or SIGNET_AUTH_SOCK)")
+    mode = stat.S_IMODE(st.st_mode)
+    owner_ok = st.st_uid == uid if socket_dir else st.st_uid in (uid, 0)
+    if socket_dir:
+        mode_ok = mode & 0o077 == 0
+    else:
+        mode_ok = mode & 0o022 == 0 or mode & 0o1000 != 0
+    if not owner_ok:
+        if socket_dir:
+            advice = (
+                "another user may have created it to intercept the agent: remove %s (as root if need be) "
+                "or choose another socket" % path
+            )
+        else:
+            advice = (
+                "the owner of %s could replace the socket: choose a socket path under a directory that only you "
+                "or root can write" % path
+            )
+        raise _Untrusted("%s is owned by uid %d (mode %04o); %s" % (path, st.st_uid, mode, _required(socket_dir, uid)), advice)
+    if not mode_ok:
+        if socket_dir:
+            advice = "`chmod 700 %s`, or remove it and let signetd create it" % path
+        else:
+            advice = (
+                "others could replace the socket: `chmod go-w %s` (or `chmod +t` it), or choose a socket path under "
+                "a directory only you can write" % path
+            )
+        raise _Untrusted("%s has mode %04o (owner uid %d); %s" % (path, mode, st.st_uid, _required(socket_dir, uid)), advice)
+
+
+def _lstat(path: str) -> os.stat_result:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        raise _Untrusted("%s does not exist" % path, "start the agent with `signet start`", missing=path) from None
+    except OSError as e:
+        raise _Untrusted("cannot inspect %s: %s" % (path, e.strerror), "fix the path, or choose another socket") from None
+
+
+def _walk(path: str, uid: int, socket_dir: bool, links: List[int]) -> str:
+    """Walks `path` from / with lstat (the rule of check_dir); returns it with links above it resolved."""
+    import stat  # noqa: PLC0415
+
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    last = max((i for i, p in enumerate(parts) if p != ".."), default=-1)
+    cur = "/"
+    _judge(cur, _lstat(cur), uid, False)
+    for i, name in enumerate(parts):
+        if name == "..":
+            cur = os.path.dirname(cur) or "/"
+            continue
+        final = socket_dir and i == last
+        nxt = os.path.join(cur, name)
+        st = _lstat(nxt)
+        if stat.S_ISLNK(st.st_mode):
+            target = os.readlink(nxt)
+            if final:
+                raise _Untrusted(
+                    "%s is a symbolic link (to %s, owned by uid %d); the socket's directory must be a real directory: "
+                    "signet never follows a link there" % (nxt, target, st.st_uid),
+                    "remove the link (`rm %s`) and let signetd create the directory, or choose another socket" % nxt,
+                )
+            if st.st_uid not in (uid, 0):
+                raise _Untrusted(
+                    "%s is a symbolic link owned by uid %d; a link on the way to the socket must be owned by uid %d or "
+                    "root" % (nxt, st.st_uid, uid),
+                    "another user may have planted it to intercept the agent: remove %s (as root if need be) or choose "
+                    "another socket" % nxt,
+                )
+            links[0] += 1
+            if links[0] > _MAX_LINKS:
+                raise _Untrusted("too many symbolic links on the way to %s" % nxt, "fix the path, or choose another socket")
+            cur = _walk(target if target.startswith("/") else os.path.join(cur, target), uid, False, links)
+        else:
+            _judge(nxt, st, uid, final)
+            cur = nxt
+    return cur
+
+
+def _check_default_dir(socket_path: str) -> None:
+    """At the default socket path, the directory must pass signetd's check before we connect."""
+    directory = os.path.dirname(socket_path)
+    if ".." in directory.split("/"):
+        raise UnsafeSocketDir(socket_path, "a socket path must not contain `..`: give it without")
+    try:
+        _walk(directory, os.geteuid(), True, [0])
+    except _Untrusted as e:
+        if e.missing is not None:
+            raise AgentNotRunning(socket_path, "%s does not exist" % e.missing) from None
+        raise UnsafeSocketDir(socket_path, "%s: %s" % (e.message, e.advice)) from None
+
+
+_UCRED = struct.Struct("3i")  # struct ucred {pid_t pid; uid_t uid; gid_t gid;} (Linux SO_PEERCRED)
+
+
+def _server_uid(sock: socket.socket) -> int:
+    """The uid of the process listening on the other end (SO_PEERCRED; LOCAL_PEERCRED on macOS and the BSDs)."""
+    if hasattr(socket, "SO_PEERCRED"):
+        _pid, uid, _gid = _UCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size))
+        return uid & 0xFFFFFFFF
+    if hasattr(socket, "LOCAL_PEERCRED"):
+        # struct xucred {u_int cr_version; uid_t cr_uid; short cr_ngroups; gid_t cr_groups[16];}: 76 bytes
+        data = sock.getsockopt(getattr(socket, "SOL_LOCAL", 0), socket.LOCAL_PEERCRED, 76)
+        _version, uid = struct.unpack_from("=II", data)
+        return uid
+    raise SignetError("cannot tell who serves the signet agent's socket on this platform; refusing to use it")
+
+
+def _verify_server(sock: socket.socket, socket_path: str) -> None:
+    """Refuses (sending nothing) a socket served by anyone but this process's uid or root."""
+    own = os.geteuid()
+    uid = _server_uid(sock)
+    if uid not in (own, 0):
+        raise UntrustedAgent(socket_path, uid, own)
 
 
 # ---------------------------------------------------------------- encoding
@@ -376,6 +527,10 @@ class AgentClient:
     def __init__(self, socket_path: Optional[str] = None, timeout: Optional[float] = DEFAULT_TIMEOUT):
         self.socket_path = socket_path or default_socket_path()
         self.timeout = timeout
+        try:  # the default location's directory is checked before each connect, as signetd checks it
+            self._check_dir = hasattr(os, "geteuid") and self.socket_path == _default_location()
+        except SignetError:
+            self._check_dir = False
         self.version_info = None  # type: Optional[VersionInfo]
         self._lock = threading.Lock()
         self._sock = None  # type: Optional[socket.socket]
@@ -453,18 +608,32 @@ class AgentClient:
             except OSError:
                 pass
             self._sock = None
+        if self._check_dir:
+            _check_default_dir(self.socket_path)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         try:
             sock.connect(self.socket_path)
+            _verify_server(sock, self.socket_path)  # before a single byte is sent
         except (FileNotFoundError, ConnectionRefusedError) as e:
             sock.close()
             raise AgentNotRunning(self.socket_path) from e
+        except PermissionError as e:
+            sock.close()
+            raise AccessDenied(
+                self.socket_path,
+                "permission denied connecting to %s: your user or groups are not allowed to use this socket; ask its "
+                "owner (a system agent's operator adds users to `[system] allow_uids`/`allow_groups` and the socket's "
+                "group, docs/service-accounts.md)" % self.socket_path,
+            ) from e
         except OSError as e:
             sock.close()
             if e.errno in (errno.ENOENT, errno.ECONNREFUSED, errno.ENOTDIR):
                 raise AgentNotRunning(self.socket_path) from e
             raise SignetError("cannot connect to the signet agent at %s: %s" % (self.socket_path, e.strerror)) from e
+        except BaseException:
+            sock.close()
+            raise
         _set_kernel_timeouts(sock, self.timeout)  # else the Python-level timeout set above stays
         self._sock = sock
         self._generation = _fork_generation

@@ -61,6 +61,39 @@ class ProtocolMismatch(SignetError):
     """The peer is not a compatible signet agent (wrong protocol version or malformed reply)."""
 
 
+class UntrustedAgent(SignetError):
+    """The socket is served by another user (not this process's uid, not root): nothing was sent."""
+
+    def __init__(self, socket_path: str, server_uid: int, own_uid: int):
+        self.socket_path = socket_path
+        self.server_uid = server_uid
+        self.own_uid = own_uid
+        super().__init__(
+            "refusing to talk to %s: it is served by uid %d, not by you (uid %d) or root; it is not your agent "
+            "and may be an attack (another user impersonating it to capture keys); nothing was sent. "
+            "Point SIGNET_AUTH_SOCK at your own agent, or unset it and run `signet start`"
+            % (socket_path, server_uid, own_uid)
+        )
+
+
+class UnsafeSocketDir(SignetError):
+    """The default socket's directory fails the check signetd makes before it binds: nothing was connected to."""
+
+    def __init__(self, socket_path: str, reason: str):
+        self.socket_path = socket_path
+        self.reason = reason
+        super().__init__("refusing to connect to %s: %s" % (socket_path, reason))
+
+
+class AccessDenied(SignetError):
+    """This user may not use the agent: its allow-list or the socket's permissions refused it; `reason` says why."""
+
+    def __init__(self, socket_path: str, reason: str):
+        self.socket_path = socket_path
+        self.reason = reason
+        super().__init__(reason)
+
+
 __all__ = [
     "SignetError",
     "AgentNotRunning",
@@ -68,4 +101,7 @@ __all__ = [
     "AgentLocked",
     "AgentRefused",
     "ProtocolMismatch",
+    "UntrustedAgent",
+    "UnsafeSocketDir",
+    "AccessDenied",
 ]

@@ -20,6 +20,7 @@ mod launchd;
 mod lifecycle;
 mod load;
 mod peer_check;
+mod peer_trust;
 mod policy;
 mod service_account;
 mod socket_dir;

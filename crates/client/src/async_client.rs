@@ -20,6 +20,21 @@ use crate::keys::{self, KeyInfo, Signature};
 use crate::ops;
 use crate::socket;
 
+/// Connects, and checks who serves the socket before anything is sent
+/// (see [`crate::trust`]).
+async fn open(path: &Path) -> Result<UnixStream> {
+    crate::trust::check_default_dir(path)?;
+    let stream = UnixStream::connect(path)
+        .await
+        .map_err(|e| ops::connect_error(path, e))?;
+    let cred = stream.peer_cred().map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    crate::trust::check_server(path, cred.uid())?;
+    Ok(stream)
+}
+
 enum Failure {
     Closed(io::Error),
     Fatal(Error),
@@ -61,9 +76,7 @@ impl AsyncClient {
     /// Connects to the agent at `path`.
     pub async fn connect_to(path: impl Into<PathBuf>) -> Result<Self> {
         let path = path.into();
-        let stream = UnixStream::connect(&path)
-            .await
-            .map_err(|e| ops::connect_error(&path, e))?;
+        let stream = open(&path).await?;
         Ok(Self {
             path,
             stream: Some(stream),
@@ -133,9 +146,7 @@ impl AsyncClient {
     async fn exchange_inner(&mut self) -> std::result::Result<Response, Failure> {
         let path = self.path.clone();
         if self.stream.is_none() {
-            let s = UnixStream::connect(&path)
-                .await
-                .map_err(|e| Failure::Fatal(ops::connect_error(&path, e)))?;
+            let s = open(&path).await.map_err(Failure::Fatal)?;
             self.stream = Some(s);
         }
         let io_fail = |e: io::Error| {

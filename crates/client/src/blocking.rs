@@ -21,18 +21,32 @@ type Stream = std::os::unix::net::UnixStream;
 #[cfg(windows)]
 type Stream = std::fs::File;
 
+/// Connects, and checks who serves the socket before anything is sent
+/// (see [`crate::trust`]).
 #[cfg(unix)]
-fn open(path: &Path) -> io::Result<Stream> {
-    Stream::connect(path)
+fn open(path: &Path) -> Result<Stream> {
+    crate::trust::check_default_dir(path)?;
+    let stream = Stream::connect(path).map_err(|e| ops::connect_error(path, e))?;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let uid = crate::trust::server_uid(&stream);
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let uid = crate::trust::server_uid_of_path(path);
+    let uid = uid.map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    crate::trust::check_server(path, uid)?;
+    Ok(stream)
 }
 
 #[cfg(windows)]
-fn open(path: &Path) -> io::Result<Stream> {
+fn open(path: &Path) -> Result<Stream> {
     // A named pipe opens like a file; signetd serves each open as a connection.
     std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
+        .map_err(|e| ops::connect_error(path, e))
 }
 
 /// Room for a reply read in one go (signatures and most replies fit).
@@ -144,9 +158,14 @@ impl Client {
 
     /// Connects to the agent at `path` (a Unix socket; on Windows a named
     /// pipe such as `\\.\pipe\signet-agent`).
+    ///
+    /// Before anything is sent, the server must be this process's own uid or
+    /// root (`SO_PEERCRED`), or this fails with [`Error::UntrustedAgent`];
+    /// at the default socket path its directory must also pass the check
+    /// `signetd` makes ([`Error::UnsafeSocketDir`]).
     pub fn connect_to(path: impl Into<PathBuf>) -> Result<Self> {
         let path = path.into();
-        let stream = open(&path).map_err(|e| ops::connect_error(&path, e))?;
+        let stream = open(&path)?;
         Ok(Self {
             path,
             stream: Some(stream),
@@ -243,8 +262,7 @@ impl Client {
 
     fn exchange_inner(&mut self) -> std::result::Result<Response, Failure> {
         if self.stream.is_none() {
-            let s =
-                open(&self.path).map_err(|e| Failure::Fatal(ops::connect_error(&self.path, e)))?;
+            let s = open(&self.path).map_err(Failure::Fatal)?;
             set_timeouts(&s, self.timeout).map_err(|e| Failure::Fatal(self.io_error(e)))?;
             self.stream = Some(s);
         }

@@ -31,6 +31,48 @@ pub enum Error {
     #[error("{0}")]
     NoSocketPath(#[from] signet_proto::paths::PathError),
 
+    /// The socket is served by another user: not this process's uid, not
+    /// root. Nothing was sent.
+    #[error(
+        "refusing to talk to {}: it is served by uid {server_uid}, not by you (uid {own_uid}) or root; \
+         it is not your agent and may be an attack (another user impersonating it to capture keys); \
+         nothing was sent. Point SIGNET_AUTH_SOCK at your own agent, or unset it and run `signet start`",
+        path.display()
+    )]
+    UntrustedAgent {
+        /// The socket path.
+        path: PathBuf,
+        /// The uid that serves it.
+        server_uid: u32,
+        /// This process's effective uid.
+        own_uid: u32,
+    },
+
+    /// The default socket's directory fails the check `signetd` makes before
+    /// it binds; nothing was connected to.
+    #[error("refusing to connect to {}: {reason}", path.display())]
+    UnsafeSocketDir {
+        /// The socket path.
+        path: PathBuf,
+        /// What is wrong with its directory, and what to do.
+        reason: String,
+    },
+
+    /// Connecting was refused by the socket's file permissions.
+    #[error(
+        "permission denied connecting to {}: your user or groups are not allowed to use this socket; \
+         ask its owner (a system agent's operator adds users to `[system] allow_uids`/`allow_groups` \
+         and the socket's group, docs/service-accounts.md)",
+        path.display()
+    )]
+    PermissionDenied {
+        /// The socket path.
+        path: PathBuf,
+        /// The error from connecting.
+        #[source]
+        source: io::Error,
+    },
+
     /// Reading from or writing to the agent's socket failed.
     #[error(
         "I/O error talking to the agent at {}: {source}: check that it still runs with `signet status`",

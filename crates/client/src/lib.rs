@@ -5,7 +5,9 @@
 //! lock, unlock and stop the agent.
 //!
 //! **Owns**: the client side of the socket: connecting (the socket path
-//! rule, [`Client::socket_path`]), framing requests and replies with
+//! rule, [`Client::socket_path`]), checking who serves it before sending a
+//! byte (the server's uid from `SO_PEERCRED` must be this process's own or
+//! root; the default socket's directory must pass `signetd`'s check), framing requests and replies with
 //! [`signet_proto`], the protocol-version handshake, and turning the agent's
 //! answers into typed values and one [`Error`] type whose messages say what to
 //! do.
@@ -61,6 +63,8 @@ mod keys;
 mod ops;
 mod socket;
 mod store;
+#[cfg(unix)]
+mod trust;
 
 #[cfg(all(feature = "tokio", unix))]
 pub use async_client::AsyncClient;

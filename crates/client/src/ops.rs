@@ -362,6 +362,10 @@ pub(crate) fn connect_error(path: &Path, e: std::io::Error) -> Error {
             path: path.to_owned(),
             source: e,
         },
+        PermissionDenied => Error::PermissionDenied {
+            path: path.to_owned(),
+            source: e,
+        },
         _ => Error::Io {
             path: path.to_owned(),
             source: e,

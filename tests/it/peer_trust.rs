@@ -1,0 +1,421 @@
+//! Every client checks who serves the socket before it sends a byte
+//! (issue #12).
+//!
+//! Played with real users (`useradd`, `setpriv`; needs root, as CI runs): a
+//! fake agent run by another uid listens where the victim's clients look,
+//! and records every byte it receives. `signet start`, `add`, `import` and
+//! `list`, `signet-client` (blocking and tokio, through
+//! `signet-it-client`) and `signet_encord.user_client()` all refuse it, say
+//! which uid serves the socket, and the fake agent received **zero bytes**
+//! (it did accept their connections: the refusal comes after `connect`). At
+//! the default path the directory check stops them before they connect.
+//! The same clients accept the victim's own signetd and root's system agent.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use signet_tests::{
+    bin, chmod, generate_key, run_timeout, shared_tempdir, wait_for, Agent, AgentOptions, Run,
+    TempUser, DEADLINE,
+};
+
+/// How long one client may take (a client that sent its request to the fake
+/// agent would wait for a reply that never comes).
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A listener run as another user that accepts every connection, never
+/// answers, and appends `conn N bytes LEN HEX` to the record file when the
+/// client hangs up.
+const FAKE_AGENT: &str = r#"
+import os, socket, sys, threading
+path, record = sys.argv[1], sys.argv[2]
+os.umask(0)
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(path)
+srv.listen(64)
+lock = threading.Lock()
+def serve(conn, n):
+    data = b""
+    conn.settimeout(60)
+    try:
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass
+    with lock, open(record, "a") as f:
+        f.write("conn %d bytes %d %s\n" % (n, len(data), data.hex()))
+    conn.close()
+n = 0
+while True:
+    conn, _ = srv.accept()
+    n += 1
+    threading.Thread(target=serve, args=(conn, n), daemon=True).start()
+"#;
+
+/// The attacker's fake agent; killed by pid on drop.
+struct FakeAgent {
+    child: Child,
+    socket: PathBuf,
+    record: PathBuf,
+}
+
+impl FakeAgent {
+    /// Starts the fake agent as `attacker`, listening at `socket` (in a
+    /// directory the attacker may write to) and recording into `record`.
+    fn start(attacker: &TempUser, socket: &Path, record: &Path) -> Self {
+        let python = signet_tests::system_tool("/usr/bin/python3");
+        let child = attacker
+            .command(python)
+            .args(["-c", FAKE_AGENT])
+            .arg(socket)
+            .arg(record)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting the fake agent: {e}"));
+        wait_for(DEADLINE, "the fake agent's socket", || {
+            socket.exists().then_some(())
+        });
+        Self {
+            child,
+            socket: socket.to_owned(),
+            record: record.to_owned(),
+        }
+    }
+
+    /// The connections recorded so far: (bytes received, hex).
+    fn connections(&self) -> Vec<(usize, String)> {
+        fs::read_to_string(&self.record)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                let n = f.get(3).and_then(|n| n.parse().ok()).unwrap_or(usize::MAX);
+                (n, f.get(4).copied().unwrap_or_default().to_owned())
+            })
+            .collect()
+    }
+
+    /// Waits for `n` recorded connections and checks that none carried a byte.
+    #[track_caller]
+    fn assert_connected_and_received_nothing(&self, n: usize) {
+        let got = wait_for(DEADLINE, "the clients' connections to be recorded", || {
+            let c = self.connections();
+            (c.len() >= n).then_some(c)
+        });
+        assert_eq!(got.len(), n, "connections: {got:?}");
+        for (bytes, hex) in &got {
+            assert_eq!(*bytes, 0, "the fake agent received {hex}");
+        }
+    }
+}
+
+impl Drop for FakeAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A victim with a private home and a key file in it, an attacker, and a
+/// `/tmp`-like shared directory.
+struct Scene {
+    base: tempfile::TempDir,
+    victim: TempUser,
+    attacker: TempUser,
+}
+
+impl Scene {
+    fn new() -> Self {
+        let base = shared_tempdir();
+        let victim = TempUser::create("sgvic");
+        let attacker = TempUser::create("sgatk");
+        let shared = base.path().join("shared");
+        fs::create_dir(&shared).unwrap_or_else(|e| panic!("{e}"));
+        chmod(&shared, 0o1777);
+        let home = base.path().join("home");
+        let key = generate_key(&home.join("keys"), "ed25519", "victim-key");
+        for p in [&home, &home.join("keys"), &key.private, &key.public] {
+            victim.chown(p);
+        }
+        chmod(&home, 0o700);
+        Self {
+            base,
+            victim,
+            attacker,
+        }
+    }
+
+    fn shared(&self) -> PathBuf {
+        self.base.path().join("shared")
+    }
+
+    fn home(&self) -> PathBuf {
+        self.base.path().join("home")
+    }
+
+    fn key_file(&self) -> PathBuf {
+        self.home().join("keys/victim-key-ed25519")
+    }
+
+    /// A directory of the attacker's in the shared one, open to all.
+    fn attacker_dir(&self, name: &str) -> PathBuf {
+        let dir = self.shared().join(name);
+        run_timeout(
+            self.attacker
+                .command("mkdir")
+                .args(["-m", "0777"])
+                .arg(&dir),
+            DEADLINE,
+        )
+        .assert_ok();
+        dir
+    }
+
+    /// `program` as the victim with HOME set and `env` added.
+    fn as_victim(&self, program: impl AsRef<std::ffi::OsStr>, env: &[(&str, &Path)]) -> Command {
+        let mut cmd = self.victim.command(program);
+        cmd.env("HOME", self.home());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Every client, as the victim with `env`: name and outcome.
+    fn every_client(&self, env: &[(&str, &Path)]) -> Vec<(&'static str, Run)> {
+        let key = self.key_file();
+        let signet = |args: &[&str]| {
+            let mut cmd = self.as_victim(bin("signet"), env);
+            cmd.args(args);
+            cmd
+        };
+        let mut add = signet(&["add"]);
+        add.arg(&key);
+        let mut import = signet(&["import"]);
+        import.arg(&key);
+        let mut out = vec![
+            (
+                "signet start",
+                run_timeout(&mut signet(&["start"]), CLIENT_TIMEOUT),
+            ),
+            ("signet add", run_timeout(&mut add, CLIENT_TIMEOUT)),
+            ("signet import", run_timeout(&mut import, CLIENT_TIMEOUT)),
+            (
+                "signet list",
+                run_timeout(&mut signet(&["list"]), CLIENT_TIMEOUT),
+            ),
+        ];
+        for mode in ["blocking", "tokio"] {
+            let mut cmd = self.as_victim(bin("signet-it-client"), env);
+            cmd.arg(mode);
+            let name = if mode == "blocking" {
+                "signet-client blocking"
+            } else {
+                "signet-client tokio"
+            };
+            out.push((name, run_timeout(&mut cmd, CLIENT_TIMEOUT)));
+        }
+        let mut py = self.as_victim(venv_python(), env);
+        py.args(["-c", PY_CLIENT]);
+        out.push((
+            "signet_encord.user_client()",
+            run_timeout(&mut py, CLIENT_TIMEOUT),
+        ));
+        out
+    }
+}
+
+/// `signet_encord.user_client()`; prints `ok` or `error: CLASS: MESSAGE`.
+const PY_CLIENT: &str = r#"
+import sys
+import signet_encord
+try:
+    signet_encord.user_client()
+except signet_encord.SignetError as e:
+    print("error: %s: %s" % (type(e).__name__, e))
+    sys.exit(1)
+print("ok")
+"#;
+
+/// The virtualenv `scripts/install-test-deps.sh` makes, with `encord` and
+/// `signet_encord` installed.
+fn venv_python() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    assert!(
+        p.exists(),
+        "{} not found: run `bash scripts/install-test-deps.sh` first",
+        p.display()
+    );
+    p
+}
+
+/// Checks that each client failed with `message` in the form its interface
+/// shows errors.
+#[track_caller]
+fn assert_all_refused(results: &[(&str, Run)], message: &str, python_class: &str) {
+    for (name, r) in results {
+        r.assert_code(1);
+        let (got, want) = if name.starts_with("signet ") {
+            (r.stderr.clone(), format!("signet: {message}\n"))
+        } else if name.starts_with("signet-client") {
+            (r.stdout.clone(), format!("error: {message}\n"))
+        } else {
+            (
+                r.stdout.clone(),
+                format!("error: {python_class}: {message}\n"),
+            )
+        };
+        assert_eq!(got, want, "{name}:\n{r}");
+        if *name == "signet start" {
+            assert_eq!(r.stdout, "", "no export line for an unverified socket");
+        }
+    }
+}
+
+#[test]
+fn a_fake_agent_of_another_user_gets_zero_bytes_from_every_client() {
+    let scene = Scene::new();
+    let dir = scene.attacker_dir("evil");
+    let fake = FakeAgent::start(
+        &scene.attacker,
+        &dir.join("agent.sock"),
+        &dir.join("record"),
+    );
+
+    let results = scene.every_client(&[("SIGNET_AUTH_SOCK", &fake.socket)]);
+    let message = format!(
+        "refusing to talk to {}: it is served by uid {}, not by you (uid {}) or root; \
+         it is not your agent and may be an attack (another user impersonating it to capture keys); \
+         nothing was sent. Point SIGNET_AUTH_SOCK at your own agent, or unset it and run `signet start`",
+        fake.socket.display(),
+        scene.attacker.uid,
+        scene.victim.uid
+    );
+    assert_all_refused(&results, &message, "UntrustedAgent");
+    // Every client did connect, and not one byte reached the attacker: not
+    // the version probe, not the key `add` and `import` would send.
+    fake.assert_connected_and_received_nothing(results.len());
+}
+
+#[test]
+fn at_the_default_path_an_attacker_directory_stops_clients_before_they_connect() {
+    let scene = Scene::new();
+    // The victim's default is $XDG_RUNTIME_DIR/signet/agent.sock; here
+    // XDG_RUNTIME_DIR is the shared directory and the attacker made
+    // `signet` in it first, with a listener inside.
+    let dir = scene.attacker_dir("signet");
+    let fake = FakeAgent::start(
+        &scene.attacker,
+        &dir.join("agent.sock"),
+        &dir.join("record"),
+    );
+    let shared = scene.shared();
+    let results = scene.every_client(&[("XDG_RUNTIME_DIR", &shared)]);
+    let d = dir.display();
+    let message = format!(
+        "refusing to connect to {}: {d} is owned by uid {} (mode 0777); the socket's directory must be \
+         owned by uid {} with no group or other permissions (mode 0700): another user may have created \
+         it to intercept the agent: remove {d} (as root if need be) or choose another socket",
+        fake.socket.display(),
+        scene.attacker.uid,
+        scene.victim.uid
+    );
+    assert_all_refused(&results, &message, "UnsafeSocketDir");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(fake.connections(), Vec::new(), "a client connected");
+}
+
+#[test]
+fn the_clients_accept_the_users_own_agent_and_roots_system_agent() {
+    let scene = Scene::new();
+    // Keys imported below go to a keyring service of this test's own.
+    let service = PathBuf::from(format!("signet-test-trust-{}", std::process::id()));
+    let ok = |results: &[(&str, Run)]| {
+        for (name, r) in results {
+            r.assert_ok();
+            let want = match *name {
+                "signet start" => "export SIGNET_AUTH_SOCK=",
+                "signet list" => "victim-key",
+                "signet_encord.user_client()" => "ok\n",
+                "signet add" | "signet import" => "",
+                _ => "ok protocol=1 keys=",
+            };
+            assert!(
+                r.stdout.starts_with(want) || (*name == "signet list" && r.stdout.contains(want)),
+                "{name}:\n{r}"
+            );
+        }
+        let add = &results[1].1;
+        assert!(
+            add.stderr.starts_with("signet: added victim-key ("),
+            "{add}"
+        );
+        let import = &results[2].1;
+        assert!(import.stderr.contains("as victim-key ("), "{import}");
+    };
+    let forget = |env: &[(&str, &Path)]| {
+        run_timeout(
+            scene
+                .as_victim(bin("signet"), env)
+                .args(["remove", "--yes", "victim-key"]),
+            CLIENT_TIMEOUT,
+        )
+        .assert_ok();
+    };
+
+    // The victim's own agent at the default path (no XDG_RUNTIME_DIR: the
+    // directory under home), started by the `signet start` of the list.
+    let env: [(&str, &Path); 1] = [("SIGNET_KEYRING_SERVICE", &service)];
+    let results = scene.every_client(&env);
+    assert!(
+        results[0].1.stderr.contains("signet: started signetd"),
+        "{}",
+        results[0].1
+    );
+    ok(&results);
+    let again = run_timeout(
+        scene.as_victim(bin("signet"), &env).arg("start"),
+        CLIENT_TIMEOUT,
+    );
+    again.assert_ok();
+    assert!(again.stderr.contains("is already running at"), "{again}");
+    forget(&env);
+    run_timeout(
+        scene.as_victim(bin("signet"), &env).arg("stop"),
+        CLIENT_TIMEOUT,
+    )
+    .assert_ok();
+
+    // Root's system agent, which allows the victim.
+    let sys = shared_tempdir();
+    let socket = sys.path().join("run/signet/agent.sock");
+    let config = format!(
+        "[system]\nallow_uids = [\"{}\"]\n\n[audit]\npath = {:?}\n",
+        scene.victim.name,
+        sys.path().join("audit.log")
+    );
+    let _agent = Agent::start_customized(
+        AgentOptions {
+            socket: Some(socket.clone()),
+            config: Some(config),
+            args: vec!["--system".to_owned()],
+        },
+        |_, cmd| {
+            cmd.env("SIGNET_KEYRING_SERVICE", &service);
+        },
+    );
+    let env: [(&str, &Path); 1] = [("SIGNET_AUTH_SOCK", &socket)];
+    let results = scene.every_client(&env);
+    assert!(
+        results[0].1.stderr.contains("is already running at"),
+        "{}",
+        results[0].1
+    );
+    ok(&results);
+    forget(&env);
+}
