@@ -2,75 +2,72 @@
 
     import signet_encord
     client = signet_encord.user_client()   # instead of EncordUserClient.create_with_ssh_private_key(...)
+
+or, with no code change at all, give the SDK a key reference where it wants a
+private key (`ENCORD_SSH_KEY=signet:NAME`, `ssh_private_key_path="~/.ssh/key.pub"`):
+the import hook installed with this package (`signet_encord._hook`) turns it
+into a `SignetConfig`.
+
+Importing this package is cheap: `encord` is imported only when a name that
+needs it (`user_client`, `SignetConfig`) is first used. The import hook's
+`.pth` file imports this package at every interpreter start, so keep it so.
 """
 
-from typing import Any, Optional
+from ._version import __version__
 
-from encord.configs import ENCORD_DOMAIN, UserConfig
-from encord.http.querier import Querier
-from encord.user_client import EncordUserClient
+# name -> submodule that defines it, imported on first use (PEP 562)
+_LAZY = {
+    "user_client": "_client",
+    "SignetConfig": "config",
+    "AgentClient": "agent",
+    "default_socket_path": "agent",
+    "KeyReference": "references",
+    "parse_reference": "references",
+    "SignetError": "errors",
+    "AgentNotRunning": "errors",
+    "KeyNotLoaded": "errors",
+    "AgentLocked": "errors",
+    "AgentRefused": "errors",
+    "ProtocolMismatch": "errors",
+    "UntrustedAgent": "errors",
+    "UnsafeSocketDir": "errors",
+    "AccessDenied": "errors",
+    "install_hook": "_hook",
+    "hook_status": "_hook",
+}
 
-from .agent import AgentClient, default_socket_path
-from .config import SignetConfig
-from .errors import (
-    AccessDenied,
-    AgentLocked,
-    AgentNotRunning,
-    AgentRefused,
-    KeyNotLoaded,
-    ProtocolMismatch,
-    SignetError,
-    UnsafeSocketDir,
-    UntrustedAgent,
-)
+__all__ = ["__version__"] + sorted(_LAZY)
 
-__version__ = "0.1.0"
-
-_KEY_ARGS = ("ssh_private_key", "ssh_private_key_path", "password")
-
-
-def user_client(
-    key: Optional[str] = None,
-    socket: Optional[str] = None,
-    domain: str = ENCORD_DOMAIN,
-    **kwargs: Any
-) -> EncordUserClient:
-    """Return an `EncordUserClient` whose requests are signed by the signet agent.
-
-    Args:
-        key: key selector (name/comment, key id hex or "SHA256:..." fingerprint); None = the only loaded key.
-        socket: agent socket path; default `$SIGNET_AUTH_SOCK`, `$XDG_RUNTIME_DIR/signet/agent.sock`,
-            `$XDG_STATE_HOME/signet/run/agent.<host>.sock`.
-        domain: Encord API base URL (as for `create_with_ssh_private_key`).
-        **kwargs: `requests_settings`, `user_agent_suffix`, as for `create_with_ssh_private_key`.
-
-    Connects and checks the agent's protocol version immediately (raises
-    `AgentNotRunning` / `ProtocolMismatch`). It builds the client exactly as
-    `EncordUserClient.create_with_ssh_private_key` does, with `SignetConfig`
-    in place of `SshConfig`.
-    """
-    bad = [k for k in _KEY_ARGS if k in kwargs]
-    if bad:
-        raise TypeError("signet_encord.user_client never takes a private key (got %s)" % ", ".join(bad))
-    config = SignetConfig(key=key, socket=socket, domain=domain, **kwargs)
-    config.agent.ping()
-    user_config = UserConfig(config)
-    querier = Querier(user_config)
-    return EncordUserClient(user_config, querier)
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # for type checkers and IDEs; never true at run time
+    from ._client import user_client
+    from ._hook import hook_status, install_hook
+    from .agent import AgentClient, default_socket_path
+    from .config import SignetConfig
+    from .errors import (
+        AccessDenied,
+        AgentLocked,
+        AgentNotRunning,
+        AgentRefused,
+        KeyNotLoaded,
+        ProtocolMismatch,
+        SignetError,
+        UnsafeSocketDir,
+        UntrustedAgent,
+    )
+    from .references import KeyReference, parse_reference
 
 
-__all__ = [
-    "user_client",
-    "SignetConfig",
-    "AgentClient",
-    "default_socket_path",
-    "SignetError",
-    "AgentNotRunning",
-    "KeyNotLoaded",
-    "AgentLocked",
-    "AgentRefused",
-    "ProtocolMismatch",
-    "UntrustedAgent",
-    "UnsafeSocketDir",
-    "AccessDenied",
-]
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError("module 'signet_encord' has no attribute %r" % name)
+    import importlib
+
+    value = getattr(importlib.import_module("." + module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -559,8 +559,10 @@ class AgentClient:
         """Connect (if needed) and return the agent's version info."""
         with self._lock:
             self._ensure_connected()
-            assert self.version_info is not None
-            return self.version_info
+            info = self.version_info
+            if info is None:  # _ensure_connected sets it or raises
+                raise ProtocolMismatch("the signet agent at %s gave no version" % self.socket_path)
+            return info
 
     def sign_request(
         self, scheme: str, method: str, request_target: str, body_sha256: bytes, key: Optional[str] = None
@@ -660,7 +662,8 @@ class AgentClient:
     def _exchange(self, framed: bytes) -> bytes:
         """Send one framed request; return the reply body."""
         sock = self._sock
-        assert sock is not None
+        if sock is None:  # dropped (callers hold the lock, so only after an earlier failure)
+            raise _ConnectionLost()
         try:
             sock.sendall(framed)
             view = self._view

@@ -49,6 +49,7 @@ class FakeKey:
         self.public = self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         self.key_id = self.public.hex()
         blob = _s("ssh-ed25519") + _s(self.public)
+        self.blob = blob
         self.fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
 
     def matches(self, selector: str) -> bool:
@@ -97,6 +98,7 @@ class FakeAgent:
         self.drop_after_reply = False
         self.connections = 0
         self.version_probes = 0
+        self.lists = 0
         self.requests = []  # type: List[Dict[str, object]]
         self.sign_delay = 0.0
         self._lock = threading.Lock()
@@ -195,6 +197,24 @@ class FakeAgent:
                     return bytes([5])
                 return bytes([29]) + _s("version@signet") + struct.pack(">I", self.protocol_version) + _s(
                     self.agent_version
+                )
+            if ext == "list@signet" and not self.not_signet:
+                with self._lock:
+                    self.lists += 1
+                if r.p != len(body):
+                    raise _Bad("trailing")
+                keys = [] if self.locked else self.keys
+                out = bytes([29]) + _s("list@signet") + struct.pack(">I", len(keys))
+                for k in keys:  # blob, name, no lifetime, no confirm, source
+                    out += _s(k.blob) + _s(k.name) + b"\x00\x00" + _s("agent")
+                for _k in keys:
+                    out += _s("")  # policy lines
+                return out
+            if ext == "status@signet" and not self.not_signet:
+                n = 0 if self.locked else len(self.keys)
+                return (
+                    bytes([29]) + _s("status@signet") + struct.pack(">I", self.protocol_version) + _s(self.agent_version)
+                    + struct.pack(">IBIQ", os.getpid(), int(self.locked), n, 1) + _s(self.path)
                 )
             if ext != "sign-request@signet" or self.not_signet:
                 return bytes([5])

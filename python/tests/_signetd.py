@@ -54,9 +54,10 @@ def openssh_tools() -> Dict[str, str]:
 class KeyMaterial:
     """A key made by ssh-keygen: its name (comment), files, and public key."""
 
-    def __init__(self, name: str, private_path: Path):
+    def __init__(self, name: str, private_path: Path, fingerprint: str = ""):
         self.name = name
         self.private_path = private_path
+        self.fingerprint = fingerprint  # `SHA256:…`, as `ssh-keygen -lf` prints it
         self.public_path = Path(str(private_path) + ".pub")
         algo, b64, _comment = self.public_path.read_text().split(" ", 2)
         assert algo == "ssh-ed25519", algo
@@ -200,7 +201,8 @@ class Signetd:
         """`ssh-keygen -t ed25519 -N '' -C <name>` (not loaded)."""
         path = self.key_dir / name
         self._run([self.tools["ssh-keygen"], "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(path)])
-        return KeyMaterial(name, path)
+        listed = self._run([self.tools["ssh-keygen"], "-l", "-E", "sha256", "-f", str(path) + ".pub"]).stdout
+        return KeyMaterial(name, path, listed.split()[1])
 
     def add_key(self, name: str) -> KeyMaterial:
         """Generate a key and load it with `ssh-add`."""

@@ -32,15 +32,29 @@ def v2_call(client):
 BOTH = pytest.mark.parametrize("call", [v1_call, v2_call], ids=["v1", "v2"])
 
 
+def lazy_client(config):
+    """An EncordUserClient over a SignetConfig nobody resolved yet (it resolves at the first signature)."""
+    from encord.configs import UserConfig
+    from encord.http.querier import Querier
+    from encord.user_client import EncordUserClient
+
+    user_config = UserConfig(config)
+    return EncordUserClient(user_config, Querier(user_config))
+
+
 @BOTH
 def test_unknown_key_name_is_key_not_loaded(make_signetd, wire, call):
     agent = make_signetd("alice")
-    client = signet_encord.user_client(key="nobody", socket=agent.socket_path)
-    with pytest.raises(KeyNotLoaded) as e:
-        call(client)
+    with pytest.raises(KeyNotLoaded) as e:  # user_client resolves the key at once
+        signet_encord.user_client(key="nobody", socket=agent.socket_path)
     assert e.value.key == "nobody"
     msg = str(e.value)
     assert "'nobody'" in msg and "signet list" in msg and "not loaded" in msg
+    assert "alice (SHA256:" in msg  # what is loaded instead
+    client = lazy_client(SignetConfig(key="nobody", socket=agent.socket_path))
+    with pytest.raises(KeyNotLoaded) as e:  # a bare SignetConfig: at the first signature
+        call(client)
+    assert e.value.key == "nobody" and "signet list" in str(e.value)
     assert wire.sent == []  # nothing unsigned went out
 
 
@@ -58,9 +72,13 @@ def test_removed_key_is_key_not_loaded(make_signetd, wire, call):
     with pytest.raises(KeyNotLoaded) as e:
         call(named)
     assert e.value.key == "alice" and "'alice'" in str(e.value) and "signet list" in str(e.value)
-    with pytest.raises(KeyNotLoaded) as e:  # no key named, none loaded
+    with pytest.raises(KeyNotLoaded) as e:  # no key named: bound to the one loaded at creation
         call(only)
-    assert "no key is loaded" in str(e.value) and ("signet add" in str(e.value) or "signet load" in str(e.value))
+    assert e.value.key == "alice (%s)" % alice.fingerprint
+    assert "signet list" in str(e.value) and ("signet add" in str(e.value) or "signet load" in str(e.value))
+    with pytest.raises(KeyNotLoaded) as e:  # a new client: none loaded at all
+        signet_encord.user_client(socket=agent.socket_path)
+    assert "no key is loaded" in str(e.value)
     assert len(wire.sent) == 2
     agent.add_key("alice")  # ssh-add again: same connection works again
     call(named)
@@ -140,12 +158,16 @@ def test_restarted_daemon_is_reconnected(make_signetd, wire):
 @BOTH
 def test_two_keys_and_none_named_is_ambiguous(make_signetd, wire, call):
     agent = make_signetd("alice", "bob")
-    client = signet_encord.user_client(socket=agent.socket_path, requests_settings=requests_settings())
     with pytest.raises(AgentRefused) as e:
-        call(client)
+        signet_encord.user_client(socket=agent.socket_path, requests_settings=requests_settings())
     assert e.value.code == 5  # AmbiguousKey
     msg = str(e.value)
-    assert "name" in msg and 'key="<name>"' in msg and "signet list" in msg
+    for name in ("alice", "bob"):  # the message lists them
+        assert "%s (%s)" % (name, agent.keys[name].fingerprint) in msg
+    assert 'key="NAME"' in msg and "signet:NAME" in msg and "signet list" in msg
+    with pytest.raises(AgentRefused) as e:  # a bare SignetConfig: at the first signature
+        call(lazy_client(SignetConfig(socket=agent.socket_path)))
+    assert e.value.code == 5 and "alice (" in str(e.value) and "bob (" in str(e.value)
     assert wire.sent == []
     for name in ("alice", "bob"):  # naming one works
         named = signet_encord.user_client(key=name, socket=agent.socket_path, requests_settings=requests_settings())
@@ -153,11 +175,22 @@ def test_two_keys_and_none_named_is_ambiguous(make_signetd, wire, call):
         (verify_v1 if call is v1_call else verify_v2)(wire.sent[-1], agent.keys[name])
 
 
+def test_key_bound_at_creation_is_kept_when_another_is_added(make_signetd, wire):
+    """Like an SshConfig, a config signs with one key: adding a second key does not make it ambiguous."""
+    agent = make_signetd("alice")
+    client = signet_encord.user_client(socket=agent.socket_path, requests_settings=requests_settings())
+    assert client.user_config.config.public_key_hex == agent.keys["alice"].key_id
+    agent.add_key("bob")
+    v1_call(client)
+    v2_call(client)
+    verify_v1(wire.sent[0], agent.keys["alice"])
+    verify_v2(wire.sent[1], agent.keys["alice"])
+
+
 def test_errors_are_signet_errors_and_carry_no_key_material(make_signetd, wire):
     agent = make_signetd("alice", "bob")
-    client = signet_encord.user_client(socket=agent.socket_path)
     with pytest.raises(SignetError) as e:
-        v1_call(client)
+        signet_encord.user_client(socket=agent.socket_path)
     text = str(e.value)
     for key in agent.keys.values():
         secret = key.private_text()
