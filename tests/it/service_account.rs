@@ -210,9 +210,11 @@ fn build_machine_allow_list_by_group() {
     verify_v2_headers(&r, &public);
 
     // The same job under `signet exec`: the socket and key name in its
-    // environment, no raw key variables, and its exit status passed through.
+    // environment, the raw key replaced by a reference to the agent key, no
+    // key file, and its exit status passed through; `sign-request` without
+    // --key signs with $SIGNET_KEY.
     let script = "echo \"sock=$SIGNET_AUTH_SOCK key=$SIGNET_KEY raw=${ENCORD_SSH_KEY-unset} file=${ENCORD_SSH_KEY_FILE-unset}\"; \
-                  \"$0\" sign-request --key \"$SIGNET_KEY\" --method POST --url https://api.encord.com/v2/public/projects --body '{}' --format headers; \
+                  \"$0\" sign-request --method POST --url https://api.encord.com/v2/public/projects --body '{}' --format headers; \
                   exit 7";
     let r = run(as_user(&accounts.member, &bin("signet"))
         .env("SIGNET_AUTH_SOCK", &socket)
@@ -226,8 +228,9 @@ fn build_machine_allow_list_by_group() {
     r.assert_code(7);
     assert!(
         r.stdout.contains(&format!(
-            "sock={} key=ci-bot raw=unset file=unset",
-            socket.display()
+            "sock={} key=ci-bot raw=signet:{} file=unset",
+            socket.display(),
+            signet_proto::key::key_id(&public)
         )),
         "{r}"
     );

@@ -119,9 +119,10 @@ pub enum Command {
     /// that enable them
     InstallUnits(crate::units::InstallUnitsArgs),
     /// Run a command (a CI job) with SIGNET_AUTH_SOCK set, after checking
-    /// that the agent answers and --key is loaded; ENCORD_SSH_KEY and
-    /// ENCORD_SSH_KEY_FILE are removed from its environment; exits with the
-    /// command's status
+    /// that the agent answers and --key is loaded; ENCORD_SSH_KEY becomes
+    /// the reference `signet:<key id>` (the Encord SDK then signs through
+    /// the agent), ENCORD_SSH_KEY_FILE is removed; exits with the command's
+    /// status
     Exec(crate::exec::ExecArgs),
     /// Say which policy rule would allow or refuse a request, without
     /// signing (exits 0 when it would be signed, 1 when refused)
@@ -347,8 +348,9 @@ impl From<SchemeArg> for signet_client::Scheme {
 /// `signet sign-request`.
 #[derive(Debug, Args)]
 pub struct SignRequestArgs {
-    /// The key: name, key id or SHA256 fingerprint [default: the only loaded key]
-    #[arg(long, value_name = "KEY")]
+    /// The key: name, key id or SHA256 fingerprint [default: $SIGNET_KEY (set
+    /// by `signet exec --key`), else the only loaded key]
+    #[arg(long, value_name = "KEY", env = "SIGNET_KEY", hide_env = true)]
     pub key: Option<String>,
     /// The HTTP method, e.g. GET or POST
     #[arg(long)]

@@ -3,9 +3,13 @@
 //! Checks first that the agent answers (and that `--key` names a loaded key),
 //! so a job fails before it starts rather than halfway through. Then replaces
 //! this process with the command (`execvp`): its exit status is the job's.
-//! The job gets `SIGNET_AUTH_SOCK` (and `SIGNET_KEY`, a key *name*), never key
-//! material: `ENCORD_SSH_KEY` and `ENCORD_SSH_KEY_FILE`, which the Encord SDK
-//! would read a raw private key from, are removed from its environment.
+//! The job gets `SIGNET_AUTH_SOCK`, `SIGNET_KEY` (the `--key` argument) and
+//! `ENCORD_SSH_KEY=signet:<key id>` (`signet:` without `--key`: the only
+//! loaded key), a key *reference* that the `signet_encord` import hook turns
+//! into agent signing inside the unmodified Encord SDK and encord-agents. It
+//! never gets key material: whatever `ENCORD_SSH_KEY` held is replaced, and
+//! `ENCORD_SSH_KEY_FILE` is removed (one variable, so the SDK, which prefers
+//! the file, and encord-agents, which prefers the variable, agree).
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -14,14 +18,20 @@ use anyhow::{Context as _, Result};
 use clap::Args;
 use signet_client::Client;
 
-/// Environment variables that could carry a raw private key into the job.
+/// Environment variables that could carry a raw private key into the job
+/// (`ENCORD_SSH_KEY` is then set to a reference).
 pub const REMOVED_VARS: [&str; 2] = ["ENCORD_SSH_KEY", "ENCORD_SSH_KEY_FILE"];
+
+/// The key reference the job's Encord SDK gets in `ENCORD_SSH_KEY`.
+pub fn encord_key_reference(key_id: Option<&str>) -> String {
+    format!("signet:{}", key_id.unwrap_or_default())
+}
 
 /// `signet exec`.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Check that this key (name, key id or SHA256 fingerprint) is loaded,
-    /// and pass it to the job as SIGNET_KEY
+    /// and pass it to the job as SIGNET_KEY and ENCORD_SSH_KEY=signet:<key id>
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
     /// The command and its arguments (after `--`)
@@ -36,9 +46,10 @@ pub fn exec(socket: &Path, a: ExecArgs) -> Result<()> {
         .with_context(|| format!("cannot resolve the socket path {}", socket.display()))?;
     let mut client = Client::connect_to(&socket)?;
     client.version()?;
-    if let Some(key) = &a.key {
-        client.resolve(key)?;
-    }
+    let key_id = match &a.key {
+        Some(key) => Some(client.resolve(key)?.key_id()),
+        None => None,
+    };
     drop(client);
     let (program, args) = a
         .command
@@ -53,6 +64,7 @@ pub fn exec(socket: &Path, a: ExecArgs) -> Result<()> {
     for var in REMOVED_VARS {
         cmd.env_remove(var);
     }
+    cmd.env("ENCORD_SSH_KEY", encord_key_reference(key_id.as_deref()));
     let err = cmd.exec();
     // Shell conventions: 127 not found, 126 found but not runnable.
     let code = if err.kind() == std::io::ErrorKind::NotFound {
@@ -62,4 +74,16 @@ pub fn exec(socket: &Path, a: ExecArgs) -> Result<()> {
     };
     eprintln!("signet: cannot run {}: {err}", Path::new(program).display());
     std::process::exit(code);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_reference() {
+        let id = "ab".repeat(32);
+        assert_eq!(encord_key_reference(Some(&id)), format!("signet:{id}"));
+        assert_eq!(encord_key_reference(None), "signet:");
+    }
 }
