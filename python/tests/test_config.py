@@ -225,3 +225,29 @@ def test_user_client_shape(fake_agent):
     assert cfg.domain == "https://example.test" and client.user_config.endpoint == "https://example.test/public/user"
     assert cfg._user_agent().endswith(" app/1")
     assert not hasattr(cfg, "private_key")
+
+
+def test_v1_target_sent_to_the_agent_is_the_path_the_sdk_posts_to(fake_agent, capture):
+    """User calls go to {domain}/public/user (UserConfig's endpoint), resource calls to {domain}/public."""
+    from encord.http.querier import Querier
+    from encord.orm.project import Project as OrmProject
+
+    client = _signet_client(fake_agent, "https://api.us.encord.com/")
+    req = _run(lambda c: c.get_projects(), client, capture)
+    assert req.path_url == "/public/user" and fake_agent.requests[-1]["target"] == "/public/user"
+    req = _run(
+        lambda c: Querier(c.user_config.config, resource_type="project", resource_id="p1").basic_getter(OrmProject, "p1"),
+        client,
+        capture,
+    )
+    assert req.path_url == "/public" and fake_agent.requests[-1]["target"] == "/public"
+    # A config used on its own (no UserConfig around it) signs for its own endpoint.
+    client.user_config.config.define_headers(None, None, "{}")
+    assert fake_agent.requests[-1]["target"] == "/public"
+
+
+def test_public_key_hex_like_ssh_config(fake_agent):
+    sdk = SshConfig(Ed25519PrivateKey.from_private_bytes(SEED_A))
+    ours = SignetConfig(key="alice", socket=fake_agent.path)
+    assert ours.public_key_hex == sdk.public_key_hex
+    assert SignetConfig(socket=fake_agent.path).public_key_hex == sdk.public_key_hex  # the only key

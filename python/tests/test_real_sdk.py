@@ -95,3 +95,40 @@ def test_user_config_wraps_signet_config(signetd):
     assert isinstance(client.user_config, UserConfig)
     assert client.user_config.config.domain == "https://api.example.test"
     assert client.user_config.endpoint == "https://api.example.test/public/user"
+
+
+def _audit_events(daemon, count, timeout=10.0):
+    """The `sign` records of the daemon's audit log, once there are `count` of them."""
+    import json
+    import os
+
+    path = os.path.join(str(daemon.workdir), "data", "signet", "audit.log")
+    deadline = time.monotonic() + timeout
+    while True:
+        events = []
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                events = [e for e in map(json.loads, f.read().splitlines()) if e.get("event") == "sign"]
+        if len(events) >= count or time.monotonic() > deadline:
+            return events
+        time.sleep(0.02)
+
+
+def test_audit_records_the_v1_path_the_sdk_sent(make_signetd, wire):
+    """v1 signs only the body; the agent's audit (and policy) still see where it went: /public/user or /public."""
+    from encord.http.querier import Querier
+    from encord.orm.project import Project as OrmProject
+
+    agent = make_signetd("alice")
+    client = signet_encord.user_client(socket=agent.socket_path, requests_settings=requests_settings())
+    client.get_projects()
+    Querier(client.user_config.config, resource_type="project", resource_id="p-1").basic_setter(
+        OrmProject, uid=None, payload={"title": "t"}
+    )
+    assert [r.path_url for r in wire.sent] == ["/public/user", "/public"]
+    events = _audit_events(agent, 2)
+    assert [(e["scheme"], e["method"], e["target"]) for e in events] == [
+        ("encord-v1", "POST", "/public/user"),
+        ("encord-v1", "POST", "/public"),
+    ]
+    assert all(e["key"] == "alice" and e["key_id"] == agent.keys["alice"].key_id for e in events)
