@@ -8,7 +8,8 @@
 # 3. runs every Rust test in the workspace (unit and integration tests with
 #    cargo-nextest, one process per test; then the doc tests);
 # 4. runs the Python adapter's tests, the real-agent ones against a signetd
-#    started here with one key.
+#    started here with one key, then the same header and import-hook tests
+#    against the oldest and the newest supported encord (python/tools/sdk_range.sh).
 # Exits non-zero if any step fails.
 set -euo pipefail
 
@@ -45,6 +46,11 @@ if [[ -d python/tests ]]; then
   echo "==> pytest python/tests" >&2
   # pytest exits 5 when it collects no tests: a suite that ran nothing is a failure here.
   .venv/bin/pytest python/tests -q
+  # The declared encord range at both ends, each in its own virtualenv: the
+  # oldest release, and the newest on PyPI as a canary (skipped when PyPI is
+  # unreachable; fails when the SDK's headers diverge from SignetConfig's).
+  echo "==> python/tools/sdk_range.sh" >&2
+  bash python/tools/sdk_range.sh
 fi
 
 echo "==> scripts/test.sh: all tests passed" >&2

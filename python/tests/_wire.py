@@ -73,7 +73,7 @@ class Wire:
         self.record_path = record_path
 
     def answer(self, req):
-        path = req.path_url.split("?")[0]
+        path = "/" + req.path_url.split("?")[0].lstrip("/")  # old SDKs keep a trailing / of the domain: //public
         if path in ("/public/user", "/public"):  # UserConfig's endpoint; per-resource Queriers use /public
             query_type = json.loads(req.body)["query_type"]
             payload = {"project": "new-project-hash", "projectwithuserrole": []}[query_type]

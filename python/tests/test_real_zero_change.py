@@ -89,7 +89,7 @@ def assert_signed_by(ran, key, domain="https://api.encord.com"):
     assert "projects []" in ran.stdout and "folders 0" in ran.stdout, ran
     v1, v2 = ran.sent
     assert (v1.method, v1.url) == ("POST", domain + "/public/user")
-    assert v2.method == "GET" and v2.url.startswith(domain + "/v2/public/storage/folders?")
+    assert v2.method == "GET" and v2.url.startswith(domain.rstrip("/") + "/v2/public/storage/folders?")  # urljoin
     verify_v1(v1, key)
     verify_v2(v2, key)
     for req in ran.sent:
@@ -122,6 +122,16 @@ def test_env_key_file_pointing_at_a_pub_file(agent, tmp_path):
     assert_signed_by(ran, bob)
 
 
+def sdk_domain(domain):
+    """The domain as this SDK release keeps it (releases before ~0.1.150 did not strip a trailing /)."""
+    from encord.configs import Config
+
+    class Plain(Config):
+        define_headers = define_headers_v2 = None
+
+    return Plain(domain=domain).domain
+
+
 def test_hard_coded_key_path_to_a_stub_and_a_us_domain(agent, tmp_path):
     stub = tmp_path / "encord-key"
     stub.write_text("signet:alice\n")
@@ -142,11 +152,17 @@ def test_hard_coded_key_path_to_a_stub_and_a_us_domain(agent, tmp_path):
         + CALLS,
     )
     ran = run(python(script), clean_env(tmp_path, agent.socket_path))
-    assert_signed_by(ran, agent.keys["alice"], domain="https://api.us.encord.com")
+    assert_signed_by(ran, agent.keys["alice"], domain=sdk_domain("https://api.us.encord.com/"))
 
 
 def test_tilde_path_to_a_pub_file(agent, tmp_path):
     """`ssh_private_key_path="~/.ssh/encord.pub"`, as OpenSSH users write `IdentityFile ~/.ssh/x.pub`."""
+    import inspect
+
+    from encord import EncordUserClient
+
+    if "expanduser" not in inspect.getsource(EncordUserClient.create_with_ssh_private_key):
+        pytest.skip("this encord release does not expand ~ in ssh_private_key_path")
     env = clean_env(tmp_path, agent.socket_path)
     ssh_dir = os.path.join(env["HOME"], ".ssh")
     os.makedirs(ssh_dir)
