@@ -64,7 +64,7 @@ prepare() {
 run_tests() {
   local name="$1" venv="$base/$1"
   "$venv/bin/python" - <<'EOF'
-import encord, signet_encord, signet_encord._hook as hook, sys
+import encord, signet_encord, _signet_encord_hook as hook, sys
 print("sdk_range: encord %s, signet-encord %s from %s, hook: %s" % (
     encord.__version__, signet_encord.__version__, signet_encord.__file__, hook.hook_status()["reason"]), file=sys.stderr)
 if "site-packages" not in signet_encord.__file__:
