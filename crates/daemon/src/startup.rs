@@ -1,25 +1,95 @@
 //! Layer 6: the boot sequence.
 //!
-//! **Owns**: the order in which the daemon comes up: the key store (chosen,
-//! repaired, autoloaded) and the keys the configuration names with a
-//! `source`, loaded failing closed. **Must not**: be imported by any other
-//! module.
+//! **Owns**: the order in which the daemon comes up and goes down. Before
+//! the runtime starts ([`prepare`]): the socket and notify socket systemd
+//! may have passed, the configuration and its rules, the socket path. Then
+//! ([`serve`]): the allow-list, the agent, the audit log, the socket, the
+//! signal handlers, the key store (chosen, repaired, autoloaded), the keys
+//! the configuration names with a `source` (all of them or no agent: fail
+//! closed), the reaper, the accept loop; at the end the audit log is
+//! flushed, the keys wiped and the socket removed. **Must not**: be
+//! imported by any other module.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use signet_proto::keystore::Selection;
-use signet_proto::Ed25519Seed;
-use tokio::time::Instant;
-use tracing::{info, warn};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
 
-use crate::agent::{Agent, LoadedKey, Origin};
-use crate::config::{ConfigSource, Invalid, KeySource};
+use crate::agent::Agent;
+use crate::config::{self, Config, ConfigError, ConfigSource, Invalid};
+use crate::policy::{Policies, PolicyError};
 use crate::store::open::UnknownBackend;
-use crate::store::vault::{self, Vault, VaultError};
+use crate::store::vault::{self, Vault};
 
-/// Why the daemon cannot start.
+/// What the command line asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--socket`.
+    pub socket: Option<PathBuf>,
+    /// `--config`.
+    pub config: Option<PathBuf>,
+    /// `--system`.
+    pub system: bool,
+}
+
+/// Why the daemon cannot start (or stopped with an error).
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The socket systemd passed is unusable.
+    #[cfg(unix)]
+    #[error(transparent)]
+    Activation(#[from] crate::server::activation::ActivationError),
+    /// The configuration cannot be read or is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The rules cannot be resolved (a user or group that does not exist).
+    #[error("invalid policy in {}: {source}", path.display())]
+    Policy {
+        /// The configuration file.
+        path: PathBuf,
+        /// What is wrong.
+        source: PolicyError,
+    },
+    /// No socket path can be derived from the environment.
+    #[cfg(unix)]
+    #[error(transparent)]
+    SocketPath(#[from] signet_proto::paths::PathError),
+    /// The async runtime cannot start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    /// The `[system]` allow-list cannot be resolved.
+    #[cfg(unix)]
+    #[error(transparent)]
+    AllowList(#[from] crate::access::allow::AllowListError),
+    /// `[audit] required = true` and the log cannot be opened.
+    #[error("cannot open the audit log {}: {source}", path.display())]
+    Audit {
+        /// The log file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The socket cannot be created, or is taken.
+    #[cfg(unix)]
+    #[error(transparent)]
+    Bind(#[from] crate::server::unix::BindError),
+    /// The socket passed by the service manager cannot be used.
+    #[error("cannot use the socket passed by the service manager: {0}")]
+    Inherited(std::io::Error),
+    /// A signal handler cannot be installed.
+    #[error("cannot handle {signal}: {source}")]
+    Signal {
+        /// Which signal.
+        signal: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The named pipe cannot be served (Windows).
+    #[error("cannot serve the pipe: {0}")]
+    Pipe(std::io::Error),
     /// `SIGNET_STORE` or `[store] backend` names no key store.
     #[error(transparent)]
     Store(#[from] UnknownBackend),
@@ -28,26 +98,317 @@ pub enum StartError {
     Task(#[from] tokio::task::JoinError),
     /// A configured key's source settings do not fit together.
     #[error(transparent)]
-    Config(#[from] Invalid),
+    KeySource(#[from] Invalid),
     /// A configured key could not be loaded (fail closed).
+    #[cfg(unix)]
     #[error(transparent)]
-    Source(#[from] SourceError),
+    Source(#[from] sources::SourceError),
 }
 
-/// Why a configured key could not be loaded.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot load key {name:?} from {source_desc}: {why}")]
-pub struct SourceError {
-    name: String,
-    source_desc: String,
-    why: String,
+impl StartError {
+    /// Whether another agent already answers on the socket (exit code 3).
+    pub fn already_running(&self) -> bool {
+        #[cfg(unix)]
+        return matches!(
+            self,
+            StartError::Bind(crate::server::unix::BindError::AlreadyRunning(_))
+        );
+        // first_pipe_instance fails with ERROR_ACCESS_DENIED when the pipe exists.
+        #[cfg(windows)]
+        return matches!(self, StartError::Pipe(e) if e.kind() == std::io::ErrorKind::PermissionDenied);
+        #[allow(unreachable_code)]
+        false
+    }
+}
+
+/// What [`prepare`] found, for [`serve`].
+pub struct Prepared {
+    path: PathBuf,
+    config: Config,
+    source: ConfigSource,
+    // System mode's allow-list is Unix-only (SO_PEERCRED); Windows ignores it.
+    #[cfg_attr(windows, allow(dead_code))]
+    system: bool,
+    #[cfg(unix)]
+    inherited: Option<std::os::unix::net::UnixListener>,
+}
+
+/// The steps before the async runtime starts (no threads yet): the
+/// activation environment is read and removed, the configuration loaded
+/// and its rules resolved, the socket path chosen.
+pub fn prepare(options: Options) -> Result<Prepared, StartError> {
+    #[cfg(unix)]
+    let inherited = {
+        crate::server::activation::init_notify();
+        crate::server::activation::take_listener()?
+    };
+    let system = options.system;
+    let flag = options
+        .config
+        .or_else(|| system.then(|| PathBuf::from(config::SYSTEM_CONFIG)));
+    let source = ConfigSource::resolve(flag);
+    let config = source.load()?;
+    Policies::from_config(&config).map_err(|e| StartError::Policy {
+        path: source.path().to_owned(),
+        source: e,
+    })?;
+    let path = if system {
+        options
+            .socket
+            .or_else(|| config.agent.socket.clone())
+            .unwrap_or_else(|| PathBuf::from(config::SYSTEM_SOCKET))
+    } else {
+        socket_path(options.socket, config.agent.socket.clone())?
+    };
+    Ok(Prepared {
+        path,
+        config,
+        source,
+        system,
+        #[cfg(unix)]
+        inherited,
+    })
+}
+
+#[cfg(windows)]
+fn socket_path(flag: Option<PathBuf>, configured: Option<PathBuf>) -> Result<PathBuf, StartError> {
+    Ok(flag
+        .or_else(|| {
+            std::env::var_os("SIGNET_AUTH_SOCK")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+        })
+        .or(configured)
+        .unwrap_or_else(|| PathBuf::from(crate::server::pipe::DEFAULT_PIPE)))
+}
+
+#[cfg(unix)]
+fn socket_path(flag: Option<PathBuf>, configured: Option<PathBuf>) -> Result<PathBuf, StartError> {
+    if let Some(p) = flag {
+        return Ok(p);
+    }
+    let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let env = var("SIGNET_AUTH_SOCK");
+    if env.is_none() {
+        if let Some(p) = configured {
+            return Ok(p);
+        }
+    }
+    // The rule every client applies (signet_proto::paths).
+    let (xdg, state) = (var("XDG_RUNTIME_DIR"), var("XDG_STATE_HOME"));
+    let home =
+        var("HOME").or_else(|| std::env::home_dir().and_then(|h| h.to_str().map(str::to_owned)));
+    let uname = rustix::system::uname();
+    let hostname = uname.nodename().to_string_lossy();
+    Ok(signet_proto::paths::socket_path(
+        &signet_proto::paths::SocketEnv {
+            signet_auth_sock: env.as_deref(),
+            xdg_runtime_dir: xdg.as_deref(),
+            xdg_state_home: state.as_deref(),
+            home: home.as_deref(),
+            hostname: &hostname,
+        },
+    )?)
+}
+
+/// The audit log, if enabled; an error only when `[audit] required`.
+fn start_audit(agent: &Agent, cfg: &config::AuditConfig, system: bool) -> Result<(), StartError> {
+    if !cfg.enabled {
+        return Ok(());
+    }
+    let path = cfg.resolved_path(system);
+    match crate::audit::Auditor::start(cfg, path.clone()) {
+        Ok(a) => {
+            info!(path = %path.display(), "audit log");
+            agent.set_auditor(a);
+        }
+        Err(source) if cfg.required => return Err(StartError::Audit { path, source }),
+        Err(e) => error!(
+            "cannot open the audit log {}: {e}: signing without an audit trail (set [audit] required = true to refuse to start)",
+            path.display()
+        ),
+    }
+    Ok(())
+}
+
+/// Runs the daemon until it shuts down.
+#[cfg(unix)]
+pub async fn serve(p: Prepared) -> Result<(), StartError> {
+    use crate::access::allow::{self, Access};
+    use crate::server::{activation, unix as listener};
+    use signet_proto::paths::Sharing;
+    let Prepared {
+        path,
+        config,
+        source,
+        system,
+        inherited,
+    } = p;
+    let access = Arc::new(Access::new(allow::policy_for(system, &config.system)?));
+    if !system && config.system != config::SystemConfig::default() {
+        warn!("[system] is ignored without --system: this agent serves only its own uid and root");
+    }
+    let system_config = config.system.clone();
+    let audit_config = config.audit.clone();
+    let max = config.agent.max_connections;
+    let grace = Duration::from_secs(config.agent.shutdown_grace_secs);
+    let agent = Arc::new(Agent::new(
+        config,
+        path.display().to_string(),
+        CancellationToken::new(),
+    ));
+    start_audit(&agent, &audit_config, system)?;
+    let activated = inherited.is_some();
+    let bound = match inherited {
+        Some(l) => listener::BoundSocket::inherited(
+            tokio::net::UnixListener::from_std(l).map_err(StartError::Inherited)?,
+        ),
+        None if system => {
+            // Its directory is made 0755 if missing and left alone if not.
+            let bound = listener::bind(&path, Sharing::Shared)?;
+            listener::share(&path, &system_config)?;
+            bound
+        }
+        None => listener::bind(&path, Sharing::Private)?,
+    };
+    // Signals first: the socket is bound and already accepts connections, so
+    // a SIGTERM/SIGINT during the (possibly slow) key loading below must
+    // mean a clean shutdown, not the default kill.
+    spawn_signal_handlers(agent.clone(), source.clone(), access.clone(), system)?;
+    // Key store: choose it, repair interrupted operations, autoload. Then the
+    // keys with a `source`: all of them or no agent at all (fail closed).
+    let loaded = match open_store(&agent, &source).await {
+        Ok(()) => sources::load_configured(&agent).await.map(drop),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = loaded {
+        agent.keys.clear();
+        bound.remove();
+        return Err(e);
+    }
+    let reaper = tokio::spawn(agent.clone().reap());
+    info!(socket = %path.display(), pid = std::process::id(), activated, system, allowed = %access.policy().describe(), "signetd {} listening", env!("CARGO_PKG_VERSION"));
+    activation::notify("READY=1");
+    let stopping = agent.shutdown.clone();
+    tokio::spawn(async move {
+        stopping.cancelled().await;
+        activation::notify("STOPPING=1");
+    });
+
+    listener::run_with(&bound.listener, agent.clone(), access, max, grace).await;
+
+    // Every connection has ended: the audit log gets the last signatures
+    // before the process exits (the writer batches every few milliseconds).
+    if !agent.flush_audit(Duration::from_secs(5)) {
+        warn!("audit log: the last events could not be written before shutdown");
+    }
+    reaper.abort();
+    let dropped = agent.keys.clear();
+    bound.remove();
+    let socket = if activated {
+        "socket left to the service manager"
+    } else {
+        "socket removed"
+    };
+    info!("shut down: {dropped} keys wiped, {socket}");
+    Ok(())
+}
+
+/// Runs the daemon until it shuts down (Windows: a named pipe).
+#[cfg(windows)]
+pub async fn serve(p: Prepared) -> Result<(), StartError> {
+    let name = p.path.display().to_string();
+    let max = p.config.agent.max_connections;
+    let grace = Duration::from_secs(p.config.agent.shutdown_grace_secs);
+    let audit_config = p.config.audit.clone();
+    let agent = Arc::new(Agent::new(p.config, name.clone(), CancellationToken::new()));
+    start_audit(&agent, &audit_config, false)?;
+    open_store(&agent, &p.source).await?;
+    let ctrl_c = agent.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            ctrl_c.shutdown.cancel();
+        }
+    });
+    let reaper = tokio::spawn(agent.clone().reap());
+    info!(pipe = %name, "signetd {} listening", env!("CARGO_PKG_VERSION"));
+    crate::server::pipe::run(&name, agent.clone(), max, grace)
+        .await
+        .map_err(StartError::Pipe)?;
+    if !agent.flush_audit(Duration::from_secs(5)) {
+        warn!("audit log: the last events could not be written before shutdown");
+    }
+    reaper.abort();
+    agent.keys.clear();
+    Ok(())
+}
+
+/// SIGTERM/SIGINT shut down; SIGHUP reloads the configuration (keeping the
+/// old one if the new one is invalid); SIGUSR1 drops every key.
+#[cfg(unix)]
+fn spawn_signal_handlers(
+    agent: Arc<Agent>,
+    source: ConfigSource,
+    access: Arc<crate::access::allow::Access>,
+    system: bool,
+) -> Result<(), StartError> {
+    use crate::server::activation::notify;
+    use tokio::signal::unix::{signal, SignalKind};
+    let handle = |kind, signal_name| {
+        signal(kind).map_err(|source| StartError::Signal {
+            signal: signal_name,
+            source,
+        })
+    };
+    let mut term = handle(SignalKind::terminate(), "SIGTERM")?;
+    let mut int = handle(SignalKind::interrupt(), "SIGINT")?;
+    let mut hup = handle(SignalKind::hangup(), "SIGHUP")?;
+    let mut usr1 = handle(SignalKind::user_defined1(), "SIGUSR1")?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => { info!("SIGTERM: shutting down"); agent.shutdown.cancel(); return; }
+                _ = int.recv() => { info!("SIGINT: shutting down"); agent.shutdown.cancel(); return; }
+                _ = agent.shutdown.cancelled() => return,
+                _ = hup.recv() => {
+                    notify("RELOADING=1");
+                    match reload(&source, system) {
+                        Ok((cfg, policy)) => { access.set(policy); agent.set_config(cfg); info!("SIGHUP: configuration reloaded from {}", source.path().display()); }
+                        Err(e) => warn!("SIGHUP: keeping the previous configuration: {e}"),
+                    }
+                    notify("READY=1");
+                },
+                _ = usr1.recv() => {
+                    let n = agent.keys.clear();
+                    info!("SIGUSR1: dropped all {n} keys");
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// The configuration and allow-list a SIGHUP would install (group members
+/// may have changed); checked whole, so a bad rule keeps the old one.
+#[cfg(unix)]
+fn reload(
+    source: &ConfigSource,
+    system: bool,
+) -> Result<(Config, crate::access::allow::Policy), StartError> {
+    let cfg = source.load()?;
+    let policy = crate::access::allow::policy_for(system, &cfg.system)?;
+    Policies::from_config(&cfg).map_err(|e| StartError::Policy {
+        path: source.path().to_owned(),
+        source: e,
+    })?;
+    Ok((cfg, policy))
 }
 
 /// Chooses and opens the key store, repairs interrupted operations, and
 /// starts autoloading. Runs before the daemon listens. Fails only for an
 /// invalid `SIGNET_STORE` (an unavailable store is reported, and retried
 /// later).
-pub async fn open_store(agent: &Arc<Agent>, source: &ConfigSource) -> Result<(), StartError> {
+async fn open_store(agent: &Arc<Agent>, source: &ConfigSource) -> Result<(), StartError> {
     let config = agent.config();
     let index = source.index_path(&config);
     let backend = config.store.backend.clone();
@@ -106,69 +467,110 @@ pub async fn open_store(agent: &Arc<Agent>, source: &ConfigSource) -> Result<(),
     Ok(())
 }
 
-/// Loads every key that has a `source`, in name order. The first failure
-/// stops start-up (fail closed): the error names the key, its source and
-/// what to do.
+/// The keys the configuration names with a `source`.
 #[cfg(unix)]
-pub async fn load_configured(agent: &Arc<Agent>) -> Result<usize, StartError> {
-    use crate::store::sources;
-    let config = agent.config();
-    let mut n = 0;
-    for (name, k) in &config.keys {
-        let Some(source) = KeySource::of(name, k)? else {
-            continue;
-        };
-        let err = |why: String| SourceError {
-            name: name.clone(),
-            source_desc: source.describe(),
-            why,
-        };
-        let seed = match &source {
+mod sources {
+    use std::sync::Arc;
+
+    use signet_proto::Ed25519Seed;
+    use tokio::time::Instant;
+    use tracing::info;
+
+    use super::StartError;
+    use crate::agent::{Agent, KeyError, LoadedKey, Origin};
+    use crate::config::KeySource;
+    use crate::store::sources::{read_credential, read_private_file, ReadError};
+    use crate::store::vault::{self, VaultError};
+
+    /// Why a configured key could not be loaded.
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot load key {name:?} from {source_desc}: {why}")]
+    pub struct SourceError {
+        name: String,
+        source_desc: String,
+        why: Problem,
+    }
+
+    /// What went wrong with the source.
+    #[derive(Debug, thiserror::Error)]
+    pub enum Problem {
+        /// The credential or file.
+        #[error(transparent)]
+        Read(#[from] ReadError),
+        /// The key store.
+        #[error(transparent)]
+        Store(#[from] VaultError),
+        /// The key store was not opened.
+        #[error("the key store is not open")]
+        NoStore,
+        /// The blocking read failed.
+        #[error("{0}")]
+        Task(#[from] tokio::task::JoinError),
+        /// Locked memory for the key.
+        #[error(transparent)]
+        Key(#[from] KeyError),
+    }
+
+    /// Loads every key that has a `source`, in name order. The first failure
+    /// stops start-up (fail closed): the error names the key, its source and
+    /// what to do.
+    pub(super) async fn load_configured(agent: &Arc<Agent>) -> Result<usize, StartError> {
+        let config = agent.config();
+        let mut n = 0;
+        for (name, k) in &config.keys {
+            let Some(source) = KeySource::of(name, k)? else {
+                continue;
+            };
+            let seed = read(agent, name, &source)
+                .await
+                .map_err(|why| SourceError {
+                    name: name.clone(),
+                    source_desc: source.describe(),
+                    why,
+                })?;
+            let public = vault::public_of(&seed);
+            let expires_at = k
+                .lifetime
+                .and_then(|l| l.0)
+                .map(|s| Instant::now() + std::time::Duration::from_secs(s));
+            let origin = match &source {
+                KeySource::Credential(_) => Origin::Credential,
+                KeySource::File(_) => Origin::File,
+                KeySource::Keyring => Origin::Keyring,
+            };
+            let key = LoadedKey::new(&seed, public, name.clone(), expires_at, k.confirm, origin)
+                .map_err(|e| SourceError {
+                    name: name.clone(),
+                    source_desc: source.describe(),
+                    why: e.into(),
+                })?;
+            drop(seed);
+            agent.keys.add(key);
+            info!(key = %name, source = %source.describe(), "loaded configured key");
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    async fn read(agent: &Agent, name: &str, source: &KeySource) -> Result<Ed25519Seed, Problem> {
+        Ok(match source {
             KeySource::Credential(c) => {
-                let name = c.clone();
-                tokio::task::spawn_blocking(move || sources::read_credential(&name))
-                    .await
-                    .map_err(|e| err(e.to_string()))?
+                let c = c.clone();
+                tokio::task::spawn_blocking(move || read_credential(&c)).await??
             }
             KeySource::File(p) => {
                 let p = p.clone();
-                tokio::task::spawn_blocking(move || sources::read_private_file(&p))
-                    .await
-                    .map_err(|e| err(e.to_string()))?
+                tokio::task::spawn_blocking(move || read_private_file(&p)).await??
             }
-            KeySource::Keyring => from_key_store(agent, name).await,
-        }
-        .map_err(err)?;
-        let public = vault::public_of(&seed);
-        let expires_at = k
-            .lifetime
-            .and_then(|l| l.0)
-            .map(|s| Instant::now() + std::time::Duration::from_secs(s));
-        let origin = match &source {
-            KeySource::Credential(_) => Origin::Credential,
-            KeySource::File(_) => Origin::File,
-            KeySource::Keyring => Origin::Keyring,
-        };
-        let key = LoadedKey::new(&seed, public, name.clone(), expires_at, k.confirm, origin)
-            .map_err(|e| err(e.to_string()))?;
-        drop(seed);
-        agent.keys.add(key);
-        info!(key = %name, source = %source.describe(), "loaded configured key");
-        n += 1;
+            KeySource::Keyring => {
+                let vault = agent.vault().ok_or(Problem::NoStore)?;
+                let name = name.to_owned();
+                vault::blocking(&vault, move |v| {
+                    let entry = v.find(&name)?;
+                    v.secret(&entry)
+                })
+                .await?
+            }
+        })
     }
-    Ok(n)
-}
-
-#[cfg(unix)]
-async fn from_key_store(agent: &Arc<Agent>, name: &str) -> Result<Ed25519Seed, String> {
-    let vault = agent
-        .vault()
-        .ok_or_else(|| "the key store is not open".to_owned())?;
-    let name = name.to_owned();
-    vault::blocking(&vault, move |v| {
-        let entry = v.find(&name)?;
-        v.secret(&entry)
-    })
-    .await
-    .map_err(|e: VaultError| e.to_string())
 }

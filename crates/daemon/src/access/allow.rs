@@ -169,31 +169,6 @@ pub fn policy_for(system_mode: bool, cfg: &SystemConfig) -> Result<Policy, Allow
     }
 }
 
-#[cfg(unix)]
-/// Makes a socket signetd created itself usable by other users in system
-/// mode: 0660 with `socket_group` or 0666 without. The allow-list, not these
-/// bits, decides who is served. Its directory is not touched here: signetd
-/// made it 0755 if it created it (`socket_dir`), and an existing one is left
-/// as it was.
-pub fn open_socket_permissions(path: &Path, cfg: &SystemConfig) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    use rustix::fs::{chmod, chown, Gid, Mode};
-    match &cfg.socket_group {
-        Some(g) => {
-            let gid = Databases::system()?.gid_of(g).ok_or_else(|| {
-                anyhow::anyhow!("[system] socket_group: no group {g} in /etc/group: create it (groupadd) or remove the setting")
-            })?;
-            chown(path, None, Some(Gid::from_raw(gid)))
-                .with_context(|| format!("cannot give {} to gid {gid}", path.display()))?;
-            chmod(path, Mode::from_raw_mode(0o660))
-                .with_context(|| format!("cannot make {} 0660", path.display()))?;
-        }
-        None => chmod(path, Mode::from_raw_mode(0o666))
-            .with_context(|| format!("cannot make {} 0666", path.display()))?,
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,7 +238,7 @@ mod tests {
     }
 
     #[test]
-    fn process_groups_only_when_uids_match() -> anyhow::Result<()> {
+    fn process_groups_only_when_uids_match() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         std::fs::create_dir(dir.path().join("42"))?;
         std::fs::write(

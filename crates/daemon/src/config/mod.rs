@@ -76,7 +76,7 @@ pub struct Config {
 pub enum Invalid {
     /// Not TOML, an unknown key, or a value of the wrong type.
     #[error(transparent)]
-    Toml(#[from] toml::de::Error),
+    Toml(Box<toml::de::Error>),
     /// `[agent] max_connections = 0`.
     #[error("agent.max_connections must be at least 1")]
     NoConnections,
@@ -110,6 +110,12 @@ pub enum Invalid {
         /// The rule it names.
         rule: String,
     },
+}
+
+impl From<toml::de::Error> for Invalid {
+    fn from(e: toml::de::Error) -> Self {
+        Invalid::Toml(Box::new(e))
+    }
 }
 
 /// Why the configuration could not be loaded.

@@ -50,10 +50,7 @@ impl PolicyConfig {
 /// Checks every rule and every key's rule name.
 pub(super) fn validate(cfg: &Config) -> Result<(), Invalid> {
     for (name, p) in &cfg.policies {
-        check(p).map_err(|problem| Invalid::Rule {
-            rule: name.clone(),
-            problem,
-        })?;
+        check(name, p)?;
     }
     for (key, k) in &cfg.keys {
         if let Some(rule) = &k.policy {
@@ -68,11 +65,17 @@ pub(super) fn validate(cfg: &Config) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// What is wrong with one rule, as a sentence after `policies.NAME: `.
-fn check(p: &PolicyConfig) -> Result<(), String> {
+/// What is wrong with one rule.
+fn check(name: &str, p: &PolicyConfig) -> Result<(), Invalid> {
+    let bad = |problem: String| {
+        Err(Invalid::Rule {
+            rule: name.to_owned(),
+            problem,
+        })
+    };
     for s in p.schemes.iter().flatten() {
         if !SCHEME_NAMES.contains(&s.as_str()) {
-            return Err(format!(
+            return bad(format!(
                 "scheme {s:?} is unknown: use {}",
                 SCHEME_NAMES.join(", ")
             ));
@@ -84,18 +87,18 @@ fn check(p: &PolicyConfig) -> Result<(), String> {
         .flatten()
         .find(|m| m.is_empty() || !m.bytes().all(|b| b.is_ascii_alphabetic()))
     {
-        return Err(format!("method {m:?} is not an HTTP method"));
+        return bad(format!("method {m:?} is not an HTTP method"));
     }
     for t in p.targets.iter().flatten() {
         if !(t.starts_with('/') || t.starts_with('*')) {
-            return Err(format!(
+            return bad(format!(
                 "target {t:?} must start with / (a path such as /v2/public/projects*)"
             ));
         }
     }
     for e in p.executables.iter().flatten() {
         if !e.starts_with('/') {
-            return Err(format!("executable {e:?} must be an absolute path"));
+            return bad(format!("executable {e:?} must be an absolute path"));
         }
     }
     for (per, burst, what) in [
@@ -103,9 +106,9 @@ fn check(p: &PolicyConfig) -> Result<(), String> {
         (p.caller_rate_per_minute, p.caller_burst, "caller"),
     ] {
         match per {
-            None if burst.is_some() => return Err(format!("{what} burst without a rate")),
+            None if burst.is_some() => return bad(format!("{what} burst without a rate")),
             Some(0) => {
-                return Err(format!(
+                return bad(format!(
                     "{what} rate_per_minute must be at least 1 (remove the key's scheme to forbid signing)"
                 ))
             }

@@ -86,9 +86,13 @@ impl Signing<'_> {
     }
 }
 
-/// The pipeline both entry points share. `Err` is the reason for the user
-/// (and the log); the signature is made only if every step allows it.
-async fn pipeline(agent: &Agent, peer: &Peer, s: &Signing<'_>) -> Result<[u8; 64], String> {
+/// Why the pipeline made no signature: a sentence for the user (SSH
+/// clients only see FAILURE; the log and the audit record say why).
+struct Refused(String);
+
+/// The pipeline both entry points share; the signature is made only if
+/// every step allows it.
+async fn pipeline(agent: &Agent, peer: &Peer, s: &Signing<'_>) -> Result<[u8; 64], Refused> {
     let caller = agent.caller(peer);
     let now = Instant::now();
     let event = |decision, rule, reason| Event {
@@ -109,18 +113,18 @@ async fn pipeline(agent: &Agent, peer: &Peer, s: &Signing<'_>) -> Result<[u8; 64
                 decision.reason.clone(),
             )
         });
-        return Err(decision.reason);
+        return Err(Refused(decision.reason));
     }
     if s.key.confirm {
         if let Err(why) = confirm::ask(&s.prompt(peer)).await {
             let reason = format!("key {}: {why}", s.key.name);
             agent.audit(|| event(Verdict::Refuse, decision.rule.clone(), reason.clone()));
-            return Err(reason);
+            return Err(Refused(reason));
         }
     }
     let sig = s.key.sign(s.message);
     if !agent.audit(|| event(Verdict::Sign, decision.rule.clone(), String::new())) {
-        return Err(AUDIT_FULL.to_owned());
+        return Err(Refused(AUDIT_FULL.to_owned()));
     }
     s.key.touch(now);
     Ok(sig)
@@ -153,7 +157,7 @@ pub(super) async fn ssh(
     };
     let sig = pipeline(agent, peer, &signing)
         .await
-        .map_err(Failure::Plain)?;
+        .map_err(|Refused(why)| Failure::Plain(why))?;
     encode_ed25519_sign_response(out, &sig);
     Ok(())
 }
@@ -200,7 +204,7 @@ pub(super) async fn http(
     };
     let sig = pipeline(agent, peer, &signing)
         .await
-        .map_err(|reason| ExtensionError::new(ErrorCode::Refused, reason))?;
+        .map_err(|Refused(reason)| ExtensionError::new(ErrorCode::Refused, reason))?;
     prepared.into_headers(&sig).encode(reply);
     Ok(())
 }

@@ -605,7 +605,7 @@ mod tests {
     }
 
     #[test]
-    fn executables_and_units_from_proc() -> anyhow::Result<()> {
+    fn executables_and_units_from_proc() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let proc_dir = dir.path().join("42");
         std::fs::create_dir_all(&proc_dir)?;

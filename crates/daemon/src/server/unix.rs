@@ -25,9 +25,11 @@ use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
+use crate::access::accounts::{AccountsError, Databases};
 use crate::access::allow::{Access, Policy};
 use crate::access::peer::Peer;
 use crate::agent::Agent;
+use crate::config::{Principal, SystemConfig};
 use crate::server::idle::{self, IdleWatch};
 use crate::server::session;
 use crate::server::workers::Workers;
@@ -63,6 +65,62 @@ pub enum BindError {
     /// The path does not fit in a socket address.
     #[error(transparent)]
     TooLong(#[from] signet_proto::paths::PathError),
+    /// `[system] socket_group` names no group.
+    #[error("[system] socket_group: no group {0} in /etc/group: create it (groupadd) or remove the setting")]
+    SocketGroup(Principal),
+    /// The group database cannot be read.
+    #[error(transparent)]
+    Accounts(#[from] AccountsError),
+    /// The socket cannot be given to its group.
+    #[error("cannot give {} to gid {gid}: {source}", path.display())]
+    Chown {
+        /// The socket path.
+        path: PathBuf,
+        /// The group.
+        gid: u32,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The socket's mode cannot be set.
+    #[error("cannot make {} {mode:04o}: {source}", path.display())]
+    Chmod {
+        /// The socket path.
+        path: PathBuf,
+        /// The mode.
+        mode: u32,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// Makes a socket signetd created itself usable by other users in system
+/// mode: 0660 with `socket_group` or 0666 without. The allow-list, not these
+/// bits, decides who is served. Its directory is not touched here: signetd
+/// made it 0755 if it created it (`socket_dir`), and an existing one is left
+/// as it was.
+pub fn share(path: &Path, cfg: &SystemConfig) -> Result<(), BindError> {
+    use rustix::fs::{chmod, chown, Gid};
+    let mode = |mode: u32| {
+        chmod(path, Mode::from_raw_mode(mode)).map_err(|e| BindError::Chmod {
+            path: path.to_owned(),
+            mode,
+            source: e.into(),
+        })
+    };
+    match &cfg.socket_group {
+        Some(g) => {
+            let gid = Databases::system()?
+                .gid_of(g)
+                .ok_or_else(|| BindError::SocketGroup(g.clone()))?;
+            chown(path, None, Some(Gid::from_raw(gid))).map_err(|e| BindError::Chown {
+                path: path.to_owned(),
+                gid,
+                source: e.into(),
+            })?;
+            mode(0o660)
+        }
+        None => mode(0o666),
+    }
 }
 
 /// The bound socket and what is needed to remove exactly it at the end.
