@@ -48,6 +48,7 @@ FAIL_AMBIGUOUS_KEY = 5
 FAIL_UNSUPPORTED = 6
 FAIL_INTERNAL = 7
 FAIL_VERSION_MISMATCH = 8
+FAIL_NOT_ALLOWED = 9  # this uid may not use the agent at all; the reason says why and whom to ask
 
 DEFAULT_TIMEOUT = 120.0  # seconds; the agent may wait for a user confirmation
 
@@ -389,6 +390,8 @@ def raise_for_failure(body: bytes, key: str = "") -> None:
         raise AgentLocked(reason)
     if code == FAIL_VERSION_MISMATCH:
         raise ProtocolMismatch("signet agent reports a protocol version mismatch: %s" % reason)
+    if code == FAIL_NOT_ALLOWED:
+        raise AccessDenied("", reason)
     hint = None
     if code == FAIL_AMBIGUOUS_KEY:
         hint = 'name a key: signet_encord.user_client(key="<name>") or SignetConfig(key="<name>") (`signet list` shows them)'
@@ -459,6 +462,8 @@ def decode_version_response(body: bytes) -> VersionInfo:
         r.byte()
         code = r.uint32()
         reason = r.text()
+        if code == FAIL_NOT_ALLOWED:
+            raise AccessDenied("", reason)
         raise ProtocolMismatch("signet agent rejected the version probe (code %d): %s" % (code, reason))
     r = _expect_extension_response(body, EXT_VERSION)
     proto = r.uint32()
@@ -647,6 +652,10 @@ class AgentClient:
                 "the agent at %s closed the connection on the version probe; it is not a signet agent"
                 % self.socket_path
             ) from None
+        except AccessDenied as e:
+            self._drop()
+            e.socket_path = self.socket_path
+            raise
         except BaseException:
             self._drop()
             raise

@@ -162,3 +162,34 @@ def test_the_default_path_is_the_clis(tmp_path, signetd_binary_path):
             os.environ.clear()
             os.environ.update(saved)
         assert out == "SIGNET_AUTH_SOCK=%s; export SIGNET_AUTH_SOCK;\n" % want, env
+
+
+def test_a_refusal_reaches_the_caller_as_access_denied(tmp_path):
+    """signetd's one reply to a refused uid: EXTENSION_FAILURE, code 9, the reason."""
+    import struct
+    import threading
+
+    reason = "uid 1004 is not allowed by this agent's allow-list; ask the operator to add it to [system] allow_uids or allow_groups"
+    body = bytes([28]) + struct.pack(">I", 9) + struct.pack(">I", len(reason)) + reason.encode()
+    path = str(tmp_path / "agent.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+
+    def refuse():
+        conn, _ = srv.accept()
+        conn.sendall(struct.pack(">I", len(body)) + body)
+        conn.recv(4096)
+        conn.close()
+
+    t = threading.Thread(target=refuse, daemon=True)
+    t.start()
+    try:
+        with pytest.raises(A.AccessDenied) as e:
+            A.AgentClient(path, timeout=5).ping()
+        assert str(e.value) == reason and e.value.reason == reason and e.value.socket_path == path
+    finally:
+        t.join(5)
+        srv.close()
+    with pytest.raises(A.AccessDenied):
+        A.raise_for_failure(body)

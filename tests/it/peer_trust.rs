@@ -10,6 +10,11 @@
 //! (it did accept their connections: the refusal comes after `connect`). At
 //! the default path the directory check stops them before they connect.
 //! The same clients accept the victim's own signetd and root's system agent.
+//!
+//! A uid a system agent refuses is told why, in the words each client shows
+//! errors in; `ssh-add -l` fails as usual (exit 1) instead of dying of
+//! SIGPIPE; the refusals are logged once per uid per minute. A socket whose
+//! file permissions keep a user out says so.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -418,4 +423,230 @@ fn the_clients_accept_the_users_own_agent_and_roots_system_agent() {
     );
     ok(&results);
     forget(&env);
+}
+
+/// Root's system agent allowing only `allowed`, its socket in `dir`, with
+/// `extra` configuration under `[system]`.
+fn system_agent(dir: &Path, allowed: &TempUser, extra: &str) -> (Agent, PathBuf) {
+    let socket = dir.join("run/signet/agent.sock");
+    let config = format!(
+        "[system]\nallow_uids = [\"{}\"]\n{extra}\n[audit]\npath = {:?}\n",
+        allowed.name,
+        dir.join("audit.log")
+    );
+    let agent = Agent::start_with(AgentOptions {
+        socket: Some(socket.clone()),
+        config: Some(config),
+        args: vec!["--system".to_owned()],
+    });
+    (agent, socket)
+}
+
+/// `ssh-add -l` as `user` against `socket`.
+fn ssh_add_list(user: &TempUser, socket: &Path) -> Run {
+    run_timeout(
+        user.command("ssh-add")
+            .arg("-l")
+            .env("SSH_AUTH_SOCK", socket)
+            .env("HOME", "/nonexistent"),
+        CLIENT_TIMEOUT,
+    )
+}
+
+#[test]
+fn a_uid_the_allow_list_refuses_is_told_why_by_every_client() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let scene = Scene::new();
+    let sys = shared_tempdir();
+    // The victim is allowed; the attacker is the refused uid here.
+    let (agent, socket) = system_agent(sys.path(), &scene.victim, "");
+    let outsider = &scene.attacker;
+    let reason = format!(
+        "uid {} is not allowed by this agent's allow-list; ask the operator to add it to [system] allow_uids or allow_groups",
+        outsider.uid
+    );
+    let as_outsider = |program: PathBuf| {
+        let mut cmd = outsider.command(program);
+        cmd.env("HOME", "/nonexistent")
+            .env("SIGNET_AUTH_SOCK", &socket);
+        cmd
+    };
+    let r = run_timeout(as_outsider(bin("signet")).arg("list"), CLIENT_TIMEOUT);
+    r.assert_code(1);
+    assert_eq!(r.stderr, format!("signet: {reason}\n"), "{r}");
+    // `add` sends the key at once (the agent is root's, so that is fine): the
+    // refusal is its reply.
+    let key = generate_key(&sys.path().join("k"), "ed25519", "outsider-key");
+    for p in [&sys.path().join("k"), &key.private] {
+        outsider.chown(p);
+    }
+    let r = run_timeout(
+        as_outsider(bin("signet")).arg("add").arg(&key.private),
+        CLIENT_TIMEOUT,
+    );
+    r.assert_code(1);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "signet: could not add {}: {reason}\n",
+            key.private.display()
+        ),
+        "{r}"
+    );
+    for mode in ["blocking", "tokio"] {
+        let r = run_timeout(
+            as_outsider(bin("signet-it-client")).arg(mode),
+            CLIENT_TIMEOUT,
+        );
+        r.assert_code(1);
+        assert_eq!(r.stdout, format!("error: {reason}\n"), "{mode}: {r}");
+    }
+    let r = run_timeout(
+        as_outsider(venv_python()).args(["-c", PY_CLIENT]),
+        CLIENT_TIMEOUT,
+    );
+    r.assert_code(1);
+    assert_eq!(r.stdout, format!("error: AccessDenied: {reason}\n"), "{r}");
+    // ssh-add reads no reason: its ordinary failure, not a signal.
+    let r = ssh_add_list(outsider, &socket);
+    assert_eq!(r.status.signal(), None, "{r}");
+    r.assert_code(1);
+    assert_eq!(
+        r.stderr, "error fetching identities: invalid format\n",
+        "{r}"
+    );
+    // The allowed user is still served.
+    let r = ssh_add_list(&scene.victim, &socket);
+    r.assert_code(1);
+    assert_eq!(r.stdout, "The agent has no identities.\n", "{r}");
+
+    // Six refusals, one log line for the uid.
+    let line = agent.wait_log_line(&["refused connection from uid", &outsider.uid.to_string()]);
+    assert!(line.contains("WARN"), "{line}");
+    let lines = agent
+        .log()
+        .lines()
+        .filter(|l| l.contains(&format!("refused connection from uid {} ", outsider.uid)))
+        .count();
+    assert_eq!(lines, 1, "{}", agent.log());
+}
+
+#[test]
+fn a_refused_uid_cannot_flood_the_log() {
+    let scene = Scene::new();
+    let sys = shared_tempdir();
+    let (agent, socket) = system_agent(sys.path(), &scene.victim, "");
+    let python = signet_tests::system_tool("/usr/bin/python3");
+    // 2000 connections, each sending a request and reading the reply.
+    let flood = r#"
+import socket, sys
+want = bytes.fromhex(sys.argv[2])
+for i in range(2000):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(b"\0\0\0\x01\x0b")
+    data = b""
+    while len(data) < len(want):
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    assert data == want, (i, data)
+    s.close()
+print("done")
+"#;
+    let reason = format!(
+        "uid {} is not allowed by this agent's allow-list; ask the operator to add it to [system] allow_uids or allow_groups",
+        scene.attacker.uid
+    );
+    let want = hex::encode(signetd::server::refusal::frame(&reason));
+    let before = agent.log().len();
+    let r = run_timeout(
+        scene
+            .attacker
+            .command(python)
+            .args(["-c", flood])
+            .arg(&socket)
+            .arg(&want),
+        Duration::from_secs(120),
+    );
+    r.assert_ok();
+    assert_eq!(r.stdout, "done\n");
+    agent.wait_log_line(&[
+        "refused connection from uid",
+        &scene.attacker.uid.to_string(),
+    ]);
+    let grown = &agent.log()[before..];
+    let refusal_lines: Vec<&str> = grown
+        .lines()
+        .filter(|l| l.contains("refused connection"))
+        .collect();
+    assert_eq!(refusal_lines.len(), 1, "{grown}");
+    assert!(
+        grown.len() < 1024,
+        "the log grew by {} bytes for 2000 refusals:\n{grown}",
+        grown.len()
+    );
+}
+
+#[test]
+fn a_socket_the_users_groups_may_not_open_says_so() {
+    let scene = Scene::new();
+    let group = TempGroup::create("sgsock");
+    let sys = shared_tempdir();
+    // The socket is 0660 with a group the victim is not in: connect() itself
+    // fails with EACCES, before the allow-list (which would allow them).
+    let (_agent, socket) = system_agent(
+        sys.path(),
+        &scene.victim,
+        &format!("socket_group = \"{}\"\n", group.name),
+    );
+    let message = format!(
+        "permission denied connecting to {}: your user or groups are not allowed to use this socket; \
+         ask its owner (a system agent's operator adds users to `[system] allow_uids`/`allow_groups` \
+         and the socket's group, docs/service-accounts.md)",
+        socket.display()
+    );
+    let env: [(&str, &Path); 1] = [("SIGNET_AUTH_SOCK", &socket)];
+    let r = run_timeout(
+        scene.as_victim(bin("signet"), &env).arg("list"),
+        CLIENT_TIMEOUT,
+    );
+    r.assert_code(1);
+    assert_eq!(r.stderr, format!("signet: {message}\n"), "{r}");
+    let r = run_timeout(
+        scene
+            .as_victim(bin("signet-it-client"), &env)
+            .arg("blocking"),
+        CLIENT_TIMEOUT,
+    );
+    assert_eq!(r.stdout, format!("error: {message}\n"), "{r}");
+    let r = run_timeout(
+        scene.as_victim(venv_python(), &env).args(["-c", PY_CLIENT]),
+        CLIENT_TIMEOUT,
+    );
+    assert_eq!(r.stdout, format!("error: AccessDenied: {message}\n"), "{r}");
+}
+
+/// A group made with `groupadd` for one test, deleted on drop.
+struct TempGroup {
+    name: String,
+}
+
+impl TempGroup {
+    fn create(prefix: &str) -> Self {
+        let name = format!("{prefix}{}", std::process::id());
+        run_timeout(
+            Command::new(signet_tests::system_tool("/usr/sbin/groupadd")).arg(&name),
+            DEADLINE,
+        )
+        .assert_ok();
+        Self { name }
+    }
+}
+
+impl Drop for TempGroup {
+    fn drop(&mut self) {
+        let _ = Command::new("/usr/sbin/groupdel").arg(&self.name).status();
+    }
 }

@@ -264,6 +264,11 @@ pub enum ErrorCode {
     Internal,
     /// Client and agent speak different protocol versions.
     VersionMismatch,
+    /// This caller may not use the agent at all: its uid is not the agent's
+    /// or root, or not on a system agent's allow-list. Sent once, as the
+    /// reply to whatever the caller sends first, before the agent closes the
+    /// connection.
+    NotAllowed,
     /// A code this build does not know.
     Other(u32),
 }
@@ -280,6 +285,7 @@ impl ErrorCode {
             ErrorCode::Unsupported => 6,
             ErrorCode::Internal => 7,
             ErrorCode::VersionMismatch => 8,
+            ErrorCode::NotAllowed => 9,
             ErrorCode::Other(n) => n,
         }
     }
@@ -295,6 +301,7 @@ impl ErrorCode {
             6 => ErrorCode::Unsupported,
             7 => ErrorCode::Internal,
             8 => ErrorCode::VersionMismatch,
+            9 => ErrorCode::NotAllowed,
             n => ErrorCode::Other(n),
         }
     }

@@ -118,6 +118,19 @@ impl Policy {
             ),
         }
     }
+
+    /// What a refused caller is told: why, and whom to ask. Names no one
+    /// else (the allow-list itself stays in the daemon's log).
+    pub fn refusal(&self, uid: u32) -> String {
+        match self {
+            Policy::Owner { uid: owner } => format!(
+                "uid {uid} may not use this agent: it serves only uid {owner} and root; start your own with `signet start`"
+            ),
+            Policy::AllowList { .. } => format!(
+                "uid {uid} is not allowed by this agent's allow-list; ask the operator to add it to [system] allow_uids or allow_groups"
+            ),
+        }
+    }
 }
 
 /// The policy in force, shared by the accept loop and SIGHUP.
@@ -261,6 +274,22 @@ mod tests {
             "pid now another user's"
         );
         Ok(())
+    }
+
+    #[test]
+    fn refusals_say_why_and_whom_to_ask() {
+        assert_eq!(
+            Policy::Owner { uid: 1000 }.refusal(1004),
+            "uid 1004 may not use this agent: it serves only uid 1000 and root; start your own with `signet start`"
+        );
+        let list = Policy::AllowList {
+            uids: BTreeSet::from([1001]),
+            gids: BTreeSet::new(),
+        };
+        assert_eq!(
+            list.refusal(1004),
+            "uid 1004 is not allowed by this agent's allow-list; ask the operator to add it to [system] allow_uids or allow_groups"
+        );
     }
 
     #[test]

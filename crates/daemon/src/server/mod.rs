@@ -5,6 +5,8 @@ pub mod activation;
 pub mod idle;
 #[cfg(windows)]
 pub mod pipe;
+#[cfg(unix)]
+pub mod refusal;
 pub mod session;
 #[cfg(unix)]
 pub mod socket_dir;

@@ -6,7 +6,8 @@
 //! instant (no chmod after bind). A socket file nobody answers on is stale and replaced; one
 //! that answers means another agent runs there, and start-up stops. Every
 //! accepted connection's peer uid is checked (SO_PEERCRED): only the
-//! daemon's own uid and root may talk to it. A semaphore caps concurrent
+//! daemon's own uid and root may talk to it (in system mode, the allow-list);
+//! a refused peer gets one reply saying why ([`crate::server::refusal`]). A semaphore caps concurrent
 //! connections; past the cap a new connection is closed at once and existing
 //! ones are unaffected. Accept errors (e.g. out of file descriptors) back off
 //! instead of ending the daemon.
@@ -31,6 +32,7 @@ use crate::access::peer::Peer;
 use crate::agent::Agent;
 use crate::config::{Principal, SystemConfig};
 use crate::server::idle::{self, IdleWatch};
+use crate::server::refusal::Refusals;
 use crate::server::session;
 use crate::server::workers::Workers;
 
@@ -259,6 +261,7 @@ pub async fn run_with(
     };
     let idle = Arc::new(IdleWatch::default());
     tokio::spawn(idle::sweep(idle.clone(), agent.clone()));
+    let refusals = Refusals::default();
     let mut backoff = Duration::ZERO;
     loop {
         let accepted = tokio::select! {
@@ -287,10 +290,8 @@ pub async fn run_with(
             }
         };
         if !access.allows(&peer) {
-            let exe = peer
-                .pid
-                .map_or_else(|| "?".to_owned(), crate::access::peer::exe_name);
-            warn!(uid = peer.uid, gid = peer.gid, pid = ?peer.pid, exe = %exe, "refused connection from {peer}: only {} may use this agent", access.policy().describe());
+            let policy = access.policy();
+            refusals.refuse(stream, &peer, policy.refusal(peer.uid), &policy.describe());
             continue;
         }
         let Ok(permit) = slots.clone().try_acquire_owned() else {
