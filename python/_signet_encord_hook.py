@@ -149,7 +149,7 @@ def _patch(configs) -> None:
     try:
         ssh_config = getattr(configs, "SshConfig", None)
         raw = getattr(ssh_config, "__dict__", {}).get("from_ssh_private_key")
-        if not isinstance(raw, staticmethod) or not callable(raw.__func__):
+        if ssh_config is None or not isinstance(raw, staticmethod) or not callable(raw.__func__):
             _state["reason"] = "encord.configs.SshConfig.from_ssh_private_key is missing or not a static method"
             _warn(
                 "signet_encord: this encord version has no static SshConfig.from_ssh_private_key; "
