@@ -19,6 +19,7 @@
 //! reason: zero-copy borrows of key blobs and data to be signed.
 
 pub mod audit;
+pub mod duration;
 pub mod encord;
 mod error;
 pub mod extension;

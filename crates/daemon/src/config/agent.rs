@@ -4,34 +4,22 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
+use signet_proto::duration::{self, DurationError};
 
-/// A lifetime: `"8h"`, `"30m"`, `"90s"`, `"2d"`, a number of seconds, or
-/// `0` / `"none"` for no lifetime.
+/// A lifetime: a number of seconds, or a duration in the grammar shared
+/// with the command line (`signet_proto::duration`: `"90s"`, `"8h"`,
+/// `"1h30m"`, `"120"`), or `0` / `"0"` / `"none"` for no lifetime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lifetime(pub Option<u64>);
 
 impl Lifetime {
     /// Parses the text form.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, DurationError> {
         let s = s.trim();
-        if s.is_empty() || s == "0" || s.eq_ignore_ascii_case("none") {
+        if s.is_empty() || s.eq_ignore_ascii_case("none") {
             return Ok(Lifetime(None));
         }
-        let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-            Some(i) => s.split_at(i),
-            None => (s, "s"),
-        };
-        let n: u64 = digits.parse().map_err(|_| {
-            format!("invalid lifetime {s:?}: use e.g. 90s, 15m, 8h, 2d or 0 for none")
-        })?;
-        let mult = match unit {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86_400,
-            _ => return Err(format!("invalid lifetime unit in {s:?}: use s, m, h or d")),
-        };
-        let secs = n.saturating_mul(mult);
+        let secs = duration::parse_secs(s)?;
         Ok(Lifetime((secs > 0).then_some(secs)))
     }
 }
@@ -124,6 +112,10 @@ mod tests {
         assert_eq!(Lifetime::parse("2d"), Ok(Lifetime(Some(172_800))));
         assert_eq!(Lifetime::parse("none"), Ok(Lifetime(None)));
         assert_eq!(Lifetime::parse("120"), Ok(Lifetime(Some(120))));
+        assert_eq!(Lifetime::parse("0"), Ok(Lifetime(None)));
+        // The command line's sums are accepted here too.
+        assert_eq!(Lifetime::parse("1h30m"), Ok(Lifetime(Some(5400))));
         assert!(Lifetime::parse("1y").is_err());
+        assert!(Lifetime::parse("8 weeks").is_err());
     }
 }

@@ -254,10 +254,10 @@ mod tests {
     #[test]
     fn store_and_keys_sections() -> Result<(), Invalid> {
         let c = parse(
-            "[agent]\ndefault_lifetime = \"30m\"\n[store]\nbackend = \"keyutils\"\nservice = \"work\"\n\
+            "[agent]\ndefault_lifetime = \"1h30m\"\n[store]\nbackend = \"keyutils\"\nservice = \"work\"\n\
              [keys.ci]\nautoload = true\nlifetime = 0\nconfirm = true\n",
         )?;
-        assert_eq!(c.agent.default_lifetime, Lifetime(Some(1800)));
+        assert_eq!(c.agent.default_lifetime, Lifetime(Some(5400)));
         assert_eq!(c.store.backend, "keyutils");
         assert_eq!(c.store.service, "work");
         let ci = c.keys.get("ci").cloned().unwrap_or_default();
