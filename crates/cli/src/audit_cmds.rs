@@ -51,16 +51,7 @@ fn log_path(a: &AuditArgs) -> PathBuf {
     if let Some(p) = &a.path {
         return p.clone();
     }
-    if a.system {
-        return PathBuf::from("/var/lib/signet/audit.log");
-    }
-    std::env::var_os("XDG_STATE_HOME")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("signet")
-        .join("audit.log")
+    crate::file_paths::with_env(|env| signet_proto::paths::audit_log(env, a.system))
 }
 
 /// `path.N` … `path.1`, then `path`: oldest first.

@@ -1,7 +1,6 @@
 //! Starting and stopping signetd: finding the binary, detaching it, its log
 //! file, and waiting for its socket to answer or go quiet.
 
-use std::ffi::OsString;
 use std::fs::{DirBuilder, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -58,17 +57,9 @@ pub fn locate_signetd() -> Result<PathBuf> {
 /// `$XDG_STATE_HOME/signet/signetd.log`, else
 /// `~/.local/state/signet/signetd.log`.
 pub fn log_path() -> Result<PathBuf> {
-    let nonempty = |v: OsString| (!v.is_empty()).then(|| PathBuf::from(v));
-    let state = match std::env::var_os("XDG_STATE_HOME").and_then(nonempty) {
-        Some(d) => d,
-        None => std::env::var_os("HOME")
-            .and_then(nonempty)
-            .map(|h| h.join(".local").join("state"))
-            .ok_or_else(|| {
-                anyhow!("neither XDG_STATE_HOME nor HOME is set: set one so signetd has a log file")
-            })?,
-    };
-    Ok(state.join("signet").join("signetd.log"))
+    crate::file_paths::with_env(signet_proto::paths::daemon_log).ok_or_else(|| {
+        anyhow!("neither XDG_STATE_HOME nor HOME is set: set one so signetd has a log file")
+    })
 }
 
 /// Starts signetd detached on `socket` and waits until it answers.

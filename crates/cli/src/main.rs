@@ -27,6 +27,7 @@ mod audit_cmds;
 mod commands;
 mod duration;
 mod exec;
+mod file_paths;
 mod keyfile;
 mod lifecycle;
 mod output;

@@ -346,16 +346,7 @@ pub fn status_text(info: &StoreInfo) -> String {
 /// otherwise; an agent started with `signetd --config FILE` is found through
 /// `SIGNET_CONFIG` only.)
 fn index_path() -> Result<PathBuf> {
-    let config = match std::env::var_os("SIGNET_CONFIG").filter(|p| !p.is_empty()) {
-        Some(p) => PathBuf::from(p),
-        None => std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
-            .unwrap_or_else(|| PathBuf::from("/nonexistent"))
-            .join("signet")
-            .join("config.toml"),
-    };
+    let (config, _) = crate::file_paths::with_env(signet_proto::paths::config_file);
     let configured = match std::fs::read_to_string(&config) {
         Ok(text) => {
             let doc: toml::Table = text.parse().with_context(|| {
@@ -379,12 +370,10 @@ fn index_path() -> Result<PathBuf> {
             })
         }
     };
-    Ok(configured.unwrap_or_else(|| {
-        config
-            .parent()
-            .unwrap_or_else(|| Path::new("."))
-            .join("keys.toml")
-    }))
+    Ok(signet_proto::paths::index_file(
+        &config,
+        configured.as_deref(),
+    ))
 }
 
 /// One `[[key]]` of the index, as far as `list` needs it. Lenient on

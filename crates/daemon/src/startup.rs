@@ -145,7 +145,7 @@ pub fn prepare(options: Options) -> Result<Prepared, StartError> {
     let system = options.system;
     let flag = options
         .config
-        .or_else(|| system.then(|| PathBuf::from(config::SYSTEM_CONFIG)));
+        .or_else(|| system.then(|| PathBuf::from(signet_proto::paths::SYSTEM_CONFIG)));
     let source = ConfigSource::resolve(flag);
     let config = source.load()?;
     Policies::from_config(&config).map_err(|e| StartError::Policy {
@@ -156,7 +156,7 @@ pub fn prepare(options: Options) -> Result<Prepared, StartError> {
         options
             .socket
             .or_else(|| config.agent.socket.clone())
-            .unwrap_or_else(|| PathBuf::from(config::SYSTEM_SOCKET))
+            .unwrap_or_else(|| PathBuf::from(signet_proto::paths::SYSTEM_SOCKET))
     } else {
         socket_path(options.socket, config.agent.socket.clone())?
     };

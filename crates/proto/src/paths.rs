@@ -1,5 +1,9 @@
-//! Where the agent's socket lives, and whether its directory can be trusted,
-//! decided the same way by every party.
+//! Where the agent's socket and files live, and whether the socket's
+//! directory can be trusted, decided the same way by every party.
+//!
+//! The files ([`config_file`], [`index_file`], [`audit_log`],
+//! [`daemon_log`]) follow the XDG rule as the socket does: a variable that
+//! is empty or relative counts as unset.
 //!
 //! Pure: the caller passes in the environment it read and, for the directory
 //! check, a [`Lookup`] that does the `lstat`s, so that the daemon, the CLI and
@@ -168,6 +172,96 @@ pub fn check_len(path: &Path) -> Result<(), PathError> {
         });
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// The files: configuration, key index, audit log, daemon log.
+
+/// The configuration file in system mode (`signetd --system`) when
+/// `--config` is not given.
+pub const SYSTEM_CONFIG: &str = "/etc/signet/signetd.toml";
+
+/// The socket in system mode when neither `--socket` nor `[agent] socket`
+/// is given.
+pub const SYSTEM_SOCKET: &str = "/run/signet/agent.sock";
+
+/// The audit log in system mode when `[audit] path` is not given.
+pub const SYSTEM_AUDIT_LOG: &str = "/var/lib/signet/audit.log";
+
+/// The key index's file name, next to the configuration file.
+pub const INDEX_NAME: &str = "keys.toml";
+
+/// What the file rules read, as the caller found it (`std::env::var_os`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileEnv<'a> {
+    /// `$SIGNET_CONFIG`.
+    pub signet_config: Option<&'a std::ffi::OsStr>,
+    /// `$XDG_CONFIG_HOME`.
+    pub xdg_config_home: Option<&'a std::ffi::OsStr>,
+    /// `$XDG_STATE_HOME`.
+    pub xdg_state_home: Option<&'a std::ffi::OsStr>,
+    /// `$HOME`.
+    pub home: Option<&'a std::ffi::OsStr>,
+}
+
+/// An XDG base directory or `$HOME`: absolute, else unset (the XDG rule).
+fn base(v: Option<&std::ffi::OsStr>) -> Option<&Path> {
+    v.map(Path::new).filter(|p| p.is_absolute())
+}
+
+/// The configuration file and whether it was named explicitly (a missing
+/// explicit file is an error; a missing default one means defaults):
+/// `$SIGNET_CONFIG` (explicit), else `$XDG_CONFIG_HOME/signet/config.toml`,
+/// else `$HOME/.config/signet/config.toml`, else a path that does not exist.
+pub fn config_file(env: &FileEnv<'_>) -> (PathBuf, bool) {
+    if let Some(p) = env.signet_config.filter(|p| !p.is_empty()) {
+        return (PathBuf::from(p), true);
+    }
+    let dir = base(env.xdg_config_home)
+        .map(Path::to_owned)
+        .or_else(|| base(env.home).map(|h| h.join(".config")))
+        .unwrap_or_else(|| PathBuf::from("/nonexistent"));
+    (dir.join("signet").join("config.toml"), false)
+}
+
+/// The key index: `[store] index` when configured, else [`INDEX_NAME`]
+/// next to the configuration file.
+pub fn index_file(config_file: &Path, configured: Option<&Path>) -> PathBuf {
+    match configured {
+        Some(p) => p.to_owned(),
+        None => config_file
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join(INDEX_NAME),
+    }
+}
+
+/// signet's state directory: `$XDG_STATE_HOME/signet`, else
+/// `$HOME/.local/state/signet` (the socket's `run/` directory, the audit log
+/// and the daemon's log live here).
+pub fn state_dir(env: &FileEnv<'_>) -> Option<PathBuf> {
+    let state = base(env.xdg_state_home)
+        .map(Path::to_owned)
+        .or_else(|| base(env.home).map(|h| h.join(".local").join("state")))?;
+    Some(state.join("signet"))
+}
+
+/// The audit log when `[audit] path` is not given: [`SYSTEM_AUDIT_LOG`] in
+/// system mode, else `audit.log` in the [`state_dir`] (in `./signet/` when
+/// neither variable is usable).
+pub fn audit_log(env: &FileEnv<'_>, system: bool) -> PathBuf {
+    if system {
+        return PathBuf::from(SYSTEM_AUDIT_LOG);
+    }
+    state_dir(env)
+        .unwrap_or_else(|| Path::new(".").join("signet"))
+        .join("audit.log")
+}
+
+/// The log of a daemon started by `signet start`: `signetd.log` in the
+/// [`state_dir`].
+pub fn daemon_log(env: &FileEnv<'_>) -> Option<PathBuf> {
+    state_dir(env).map(|d| d.join("signetd.log"))
 }
 
 // ---------------------------------------------------------------------------
@@ -868,5 +962,65 @@ mod tests {
             Err(Untrusted::NotADirectory { .. })
         ));
         assert!(matches!(check(&mut fs, "rel/s"), Err(Untrusted::Io { .. })));
+    }
+    #[test]
+    fn file_paths() {
+        use std::ffi::OsStr;
+        let env = FileEnv {
+            signet_config: None,
+            xdg_config_home: Some(OsStr::new("/x/config")),
+            xdg_state_home: None,
+            home: Some(OsStr::new("/home/u")),
+        };
+        assert_eq!(
+            config_file(&env),
+            (PathBuf::from("/x/config/signet/config.toml"), false)
+        );
+        let explicit = FileEnv {
+            signet_config: Some(OsStr::new("rel/cfg.toml")),
+            ..env
+        };
+        assert_eq!(
+            config_file(&explicit),
+            (PathBuf::from("rel/cfg.toml"), true)
+        );
+        let relative = FileEnv {
+            xdg_config_home: Some(OsStr::new("config")),
+            ..env
+        };
+        assert_eq!(
+            config_file(&relative).0,
+            PathBuf::from("/home/u/.config/signet/config.toml")
+        );
+        assert_eq!(
+            config_file(&FileEnv::default()).0,
+            PathBuf::from("/nonexistent/signet/config.toml")
+        );
+        assert_eq!(
+            index_file(Path::new("/x/config/signet/config.toml"), None),
+            PathBuf::from("/x/config/signet/keys.toml")
+        );
+        assert_eq!(
+            index_file(Path::new("/a/c.toml"), Some(Path::new("/b/i.toml"))),
+            PathBuf::from("/b/i.toml")
+        );
+        assert_eq!(
+            audit_log(&env, false),
+            PathBuf::from("/home/u/.local/state/signet/audit.log")
+        );
+        assert_eq!(audit_log(&env, true), PathBuf::from(SYSTEM_AUDIT_LOG));
+        assert_eq!(
+            audit_log(&FileEnv::default(), false),
+            PathBuf::from("./signet/audit.log")
+        );
+        let state = FileEnv {
+            xdg_state_home: Some(OsStr::new("/s")),
+            ..env
+        };
+        assert_eq!(
+            daemon_log(&state),
+            Some(PathBuf::from("/s/signet/signetd.log"))
+        );
+        assert_eq!(daemon_log(&FileEnv::default()), None);
     }
 }

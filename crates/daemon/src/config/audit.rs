@@ -1,6 +1,6 @@
 //! `[audit]`: the hash-chained audit log (read at start-up only).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -46,29 +46,13 @@ impl Default for AuditConfig {
     }
 }
 
-/// The system-mode log file.
-pub const SYSTEM_AUDIT_LOG: &str = "/var/lib/signet/audit.log";
-
 impl AuditConfig {
-    /// The file in force for user or system mode.
+    /// The file in force for user or system mode: `path`, else the rule
+    /// every signet program uses (`signet_proto::paths::audit_log`).
     pub fn resolved_path(&self, system: bool) -> PathBuf {
-        if let Some(p) = &self.path {
-            return p.clone();
+        match &self.path {
+            Some(p) => p.clone(),
+            None => super::with_file_env(|env| signet_proto::paths::audit_log(env, system)),
         }
-        if system {
-            return PathBuf::from(SYSTEM_AUDIT_LOG);
-        }
-        default_user_path()
     }
-}
-
-/// `$XDG_STATE_HOME/signet/audit.log`, else `~/.local/state/signet/audit.log`.
-pub fn default_user_path() -> PathBuf {
-    std::env::var_os("XDG_STATE_HOME")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("signet")
-        .join("audit.log")
 }

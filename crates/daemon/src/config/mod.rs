@@ -33,13 +33,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use signet_proto::paths;
 
 pub use agent::{AgentConfig, EncordConfig, Lifetime, DEFAULT_LOAD_LIFETIME_SECS};
-pub use audit::{AuditConfig, SYSTEM_AUDIT_LOG};
+pub use audit::AuditConfig;
 pub use keys::{KeyConfig, KeySource};
 pub use policy::{PolicyConfig, SCHEME_NAMES};
 pub use store::{Backend, StoreConfig, BACKEND_NAMES, DEFAULT_SERVICE};
-pub use system::{Principal, SystemConfig, SYSTEM_CONFIG, SYSTEM_SOCKET};
+pub use system::{Principal, SystemConfig};
 
 /// The whole file.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -147,7 +148,8 @@ pub struct ConfigSource {
 }
 
 impl ConfigSource {
-    /// Resolves the path from the flag, the environment and XDG defaults.
+    /// Resolves the path from the flag, else the environment by the rule
+    /// every signet program uses (`signet_proto::paths::config_file`).
     pub fn resolve(flag: Option<PathBuf>) -> Self {
         if let Some(path) = flag {
             return Self {
@@ -155,21 +157,8 @@ impl ConfigSource {
                 required: true,
             };
         }
-        if let Some(path) = std::env::var_os("SIGNET_CONFIG").filter(|p| !p.is_empty()) {
-            return Self {
-                path: path.into(),
-                required: true,
-            };
-        }
-        let base = std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
-            .unwrap_or_else(|| PathBuf::from("/nonexistent"));
-        Self {
-            path: base.join("signet").join("config.toml"),
-            required: false,
-        }
+        let (path, required) = with_file_env(paths::config_file);
+        Self { path, required }
     }
 
     /// The file's path.
@@ -179,14 +168,7 @@ impl ConfigSource {
 
     /// The key index: `[store] index`, else `keys.toml` next to this file.
     pub fn index_path(&self, config: &Config) -> PathBuf {
-        match &config.store.index {
-            Some(p) => p.clone(),
-            None => self
-                .path
-                .parent()
-                .unwrap_or_else(|| Path::new("."))
-                .join("keys.toml"),
-        }
+        paths::index_file(&self.path, config.store.index.as_deref())
     }
 
     /// Reads and parses the file.
@@ -208,6 +190,18 @@ impl ConfigSource {
             problem,
         })
     }
+}
+
+/// Runs `f` on the environment the file rules read (read now).
+pub(crate) fn with_file_env<T>(f: impl FnOnce(&paths::FileEnv<'_>) -> T) -> T {
+    let [signet_config, xdg_config_home, xdg_state_home, home] =
+        ["SIGNET_CONFIG", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "HOME"].map(std::env::var_os);
+    f(&paths::FileEnv {
+        signet_config: signet_config.as_deref(),
+        xdg_config_home: xdg_config_home.as_deref(),
+        xdg_state_home: xdg_state_home.as_deref(),
+        home: home.as_deref(),
+    })
 }
 
 /// Parses configuration text and checks everything that needs no user or

@@ -2,12 +2,6 @@
 
 use serde::Deserialize;
 
-/// The configuration file in system mode when `--config` is not given.
-pub const SYSTEM_CONFIG: &str = "/etc/signet/signetd.toml";
-
-/// The socket in system mode when neither `--socket` nor `[agent] socket` is given.
-pub const SYSTEM_SOCKET: &str = "/run/signet/agent.sock";
-
 /// A user or group named by number or by name.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
