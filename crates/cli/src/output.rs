@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use signet_client::{Header, KeyInfo, Status};
+use signet_proto::text::escape;
 
 use crate::duration;
 
@@ -204,7 +205,7 @@ pub fn key_table(rows: &[KeyRow]) -> String {
         .iter()
         .map(|r| {
             [
-                r.name.clone(),
+                escape(&r.name),
                 r.fingerprint.clone(),
                 match (&r.state, r.loaded) {
                     (Some(state), _) => format!("{state}: run `signet doctor`"),
@@ -244,7 +245,7 @@ pub fn key_table(rows: &[KeyRow]) -> String {
     // so the table keeps its columns.
     for r in rows {
         if let Some(p) = &r.policy {
-            let _ = writeln!(out, "policy of {}: {p}", r.name);
+            let _ = writeln!(out, "policy of {}: {}", escape(&r.name), escape(p));
         }
     }
     out

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use signet_client::{Client, StoreInfo, StoredKey};
+use signet_proto::index::{IndexFile, State};
 use signet_proto::key::{ed25519_blob, fingerprint, key_id, openssh_line};
 use zeroize::Zeroizing;
 
@@ -376,29 +377,6 @@ fn index_path() -> Result<PathBuf> {
     ))
 }
 
-/// One `[[key]]` of the index, as far as `list` needs it. Lenient on
-/// purpose (no `deny_unknown_fields`): the daemon owns the format and checks
-/// it; a newer field must not stop `list` from showing what it can.
-#[derive(serde::Deserialize)]
-struct IndexEntry {
-    name: String,
-    #[serde(default)]
-    comment: String,
-    key_id: String,
-    #[serde(default)]
-    created_at: String,
-    #[serde(default)]
-    store: String,
-    #[serde(default)]
-    state: String,
-}
-
-#[derive(serde::Deserialize)]
-struct IndexDoc {
-    #[serde(default, rename = "key")]
-    keys: Vec<IndexEntry>,
-}
-
 /// A stored key as `signet list --json` shows it with no agent running (the
 /// fields of the usual rows, and `agent_running: false`).
 #[derive(Serialize)]
@@ -429,19 +407,21 @@ fn offline_rows(index: &Path) -> Result<Vec<OfflineRow>> {
             return Err(e).with_context(|| format!("cannot read the key index {}", index.display()))
         }
     };
-    let doc: IndexDoc = toml::from_str(&text).with_context(|| {
-        format!(
-            "the key index {} is invalid (`signet doctor` with the agent running says more)",
-            index.display()
-        )
-    })?;
+    // The daemon's own schema (signet_proto::index): what is listed here is
+    // what the daemon would load, and an index it would refuse is reported
+    // with the same reason rather than shown in part.
+    let doc: IndexFile = toml::from_str(&text)
+        .map_err(anyhow::Error::from)
+        .and_then(|f: IndexFile| f.check().map(|()| f).map_err(anyhow::Error::from))
+        .with_context(|| {
+            format!(
+                "the key index {} is invalid (`signet doctor` with the agent running says more)",
+                index.display()
+            )
+        })?;
     let mut rows = Vec::new();
     for e in doc.keys {
-        let mut public = [0u8; 32];
-        // The daemon refuses such an index; here, skip what cannot be shown.
-        if hex::decode_to_slice(&e.key_id, &mut public).is_err() {
-            continue;
-        }
+        let Some(public) = e.public() else { continue };
         let comment = if e.comment.is_empty() {
             e.name.clone()
         } else {
@@ -459,7 +439,7 @@ fn offline_rows(index: &Path) -> Result<Vec<OfflineRow>> {
             agent_running: false,
             store: e.store,
             created_at: e.created_at,
-            state: (e.state != "active").then_some(e.state),
+            state: (e.state != State::Active).then(|| e.state.as_str().to_owned()),
             name: e.name,
         });
     }
@@ -478,7 +458,7 @@ fn offline_table(rows: &[OfflineRow], index: &Path) -> String {
         .iter()
         .map(|r| {
             [
-                r.name.clone(),
+                signet_proto::text::escape(&r.name),
                 r.fingerprint.clone(),
                 match &r.state {
                     Some(state) => format!("{state}: run `signet doctor` once the agent runs"),

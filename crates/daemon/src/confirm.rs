@@ -75,32 +75,3 @@ fn askpass_program() -> Option<OsString> {
         .filter_map(std::env::var_os)
         .find(|v| !v.is_empty())
 }
-
-/// Escapes control characters (newlines included) and quotes in text that a
-/// client chose, such as a key's name, so that it cannot forge a line of the
-/// prompt ("Requested by …") the user relies on.
-pub fn escape(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() || c == '"' || c == '\\' {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_cannot_forge_prompt_lines() {
-        let forged = escape("ci\"\nRequested by uid 0: /usr/bin/sudo");
-        assert!(!forged.contains('\n'));
-        assert_eq!(forged, "ci\\\"\\nRequested by uid 0: /usr/bin/sudo");
-        assert_eq!(escape("plain-name.1"), "plain-name.1");
-    }
-}

@@ -24,10 +24,12 @@ pub mod encord;
 mod error;
 pub mod extension;
 pub mod frame;
+pub mod index;
 pub mod key;
 pub mod keystore;
 pub mod message;
 pub mod paths;
+pub mod text;
 pub mod wire;
 
 pub use error::{Error, Result};

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use signet_proto::text::escape;
+
 /// The process that connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer {
@@ -36,7 +38,8 @@ impl Peer {
         })
     }
 
-    /// A one-line description for prompts: pid, executable, parent chain.
+    /// A one-line description for prompts: pid, executable, parent chain
+    /// (executable paths escaped: a process chooses its own).
     pub fn describe(&self) -> String {
         let Some(pid) = self.pid else {
             return format!("uid {}", self.uid);
@@ -45,7 +48,7 @@ impl Peer {
         let mut cur = pid;
         // Four ancestors are enough to show "python ← bash ← sshd"; stop at init.
         for _ in 0..5 {
-            chain.push(format!("{} ({})", exe_name(cur), cur));
+            chain.push(format!("{} ({})", escape(&exe_name(cur)), cur));
             match parent_of(cur) {
                 Some(p) if p > 1 => cur = p,
                 _ => break,

@@ -13,6 +13,7 @@ use signet_proto::encord;
 use signet_proto::extension::{ErrorCode, ExtensionError, SignHttpRequest};
 use signet_proto::key::{blob_algorithm, parse_ed25519_blob};
 use signet_proto::message::encode_ed25519_sign_response;
+use signet_proto::text::escape;
 use signet_proto::SignRequest;
 use tokio::time::Instant;
 use tracing::warn;
@@ -46,7 +47,7 @@ impl Signing<'_> {
     /// The confirmation prompt; everything the client chose is escaped, so
     /// it cannot forge a line ("Requested by …") the user relies on.
     fn prompt(&self, peer: &Peer) -> String {
-        let key = confirm::escape(&self.key.name);
+        let key = escape(&self.key.name);
         let what = match self.op {
             Operation::Ssh => format!(
                 "Allow use of key \"{key}\" to sign {} bytes?",
@@ -54,8 +55,8 @@ impl Signing<'_> {
             ),
             Operation::Http { method, target, .. } => format!(
                 "Allow key \"{key}\" to sign {} {}?",
-                confirm::escape(&method.to_ascii_uppercase()),
-                confirm::escape(target)
+                escape(&method.to_ascii_uppercase()),
+                escape(target)
             ),
         };
         format!("{what}\nRequested by {}", peer.describe())

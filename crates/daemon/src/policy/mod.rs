@@ -33,6 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use signet_proto::text::escape;
 use tokio::time::Instant;
 
 use crate::access::accounts::{AccountsError, Databases};
@@ -390,15 +391,12 @@ impl Rule {
         if let Operation::Http { method, target, .. } = op {
             if let Some(ms) = &self.methods {
                 if !ms.iter().any(|m| m.eq_ignore_ascii_case(method)) {
-                    return deny(format!(
-                        "method {}",
-                        printable(&method.to_ascii_uppercase())
-                    ));
+                    return deny(format!("method {}", escape(&method.to_ascii_uppercase())));
                 }
             }
             if let Some(ts) = &self.targets {
                 if !ts.iter().any(|t| glob(t, target)) {
-                    return deny(format!("target {}", printable(target)));
+                    return deny(format!("target {}", escape(target)));
                 }
             }
         }
@@ -417,14 +415,14 @@ impl Rule {
         if let Some(es) = &self.executables {
             match caller.exe() {
                 Some(exe) if es.iter().any(|e| glob(e, exe)) => {}
-                Some(exe) => return deny(format!("caller executable {}", printable(exe))),
+                Some(exe) => return deny(format!("caller executable {}", escape(exe))),
                 None => return deny("caller with an unknown executable".to_owned()),
             }
         }
         if let Some(us) = &self.units {
             match caller.unit() {
                 Some(unit) if us.iter().any(|u| u == unit) => {}
-                Some(unit) => return deny(format!("caller unit {}", printable(unit))),
+                Some(unit) => return deny(format!("caller unit {}", escape(unit))),
                 None => return deny("caller outside a systemd unit".to_owned()),
             }
         }
@@ -472,16 +470,6 @@ impl Rule {
         }
         format!("{}: {}", self.name, parts.join("; "))
     }
-}
-
-/// Request text in a reason: control characters escaped, length capped, so
-/// that a client cannot forge lines in the log or the user's terminal.
-fn printable(s: &str) -> String {
-    let mut out: String = s.chars().take(200).flat_map(char::escape_default).collect();
-    if s.chars().count() > 200 {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

@@ -17,103 +17,9 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use signet_proto::index::{IndexProblem, HEADER};
 
-/// Where an entry is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum State {
-    /// Being stored: the secret may or may not be in the keyring yet.
-    Pending,
-    /// Stored and verified.
-    Active,
-    /// Being deleted: the secret may or may not still be in the keyring.
-    Removing,
-}
-
-impl State {
-    /// The name written in the file and shown to users.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Pending => "pending",
-            State::Active => "active",
-            State::Removing => "removing",
-        }
-    }
-}
-
-/// One stored key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Entry {
-    /// Unique name.
-    pub name: String,
-    /// Comment for the public key line.
-    #[serde(default)]
-    pub comment: String,
-    /// Encord key id: hex of the raw public key; the keyring account name.
-    pub key_id: String,
-    /// `SHA256:` fingerprint (for people; derived from the key id).
-    pub fingerprint: String,
-    /// When it was stored, RFC 3339 UTC.
-    pub created_at: String,
-    /// The store holding the secret (`keyutils`, `secret-service`, …).
-    pub store: String,
-    /// Journal state.
-    pub state: State,
-}
-
-impl Entry {
-    /// The raw public key, from the key id.
-    pub fn public(&self) -> Option<[u8; 32]> {
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(&self.key_id, &mut out).ok()?;
-        Some(out)
-    }
-}
-
-/// The whole file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IndexFile {
-    /// Format version (1).
-    pub version: u32,
-    /// The keys, in the order they were stored.
-    #[serde(default, rename = "key")]
-    pub keys: Vec<Entry>,
-}
-
-impl Default for IndexFile {
-    fn default() -> Self {
-        Self {
-            version: 1,
-            keys: Vec::new(),
-        }
-    }
-}
-
-impl IndexFile {
-    /// The entry named `name`.
-    pub fn by_name(&self, name: &str) -> Option<&Entry> {
-        self.keys.iter().find(|e| e.name == name)
-    }
-
-    /// The entry with key id `key_id`.
-    pub fn by_key_id(&self, key_id: &str) -> Option<&Entry> {
-        self.keys.iter().find(|e| e.key_id == key_id)
-    }
-
-    /// Mutable entry with key id `key_id`.
-    pub fn by_key_id_mut(&mut self, key_id: &str) -> Option<&mut Entry> {
-        self.keys.iter_mut().find(|e| e.key_id == key_id)
-    }
-
-    /// Removes the entry with key id `key_id`.
-    pub fn remove(&mut self, key_id: &str) -> Option<Entry> {
-        let i = self.keys.iter().position(|e| e.key_id == key_id)?;
-        Some(self.keys.remove(i))
-    }
-}
+pub use signet_proto::index::{Entry, IndexFile, State};
 
 /// Why the index could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -162,10 +68,6 @@ fn io_hint(e: &std::io::Error) -> &'static str {
     }
 }
 
-const HEADER: &str = "# signet's key index: names and public information only.\n\
-# The private keys are in the OS keyring; this file holds no secret.\n\
-# Written by signetd; edit with `signet rename` / `signet remove`.\n\n";
-
 /// The index file and its lock.
 #[derive(Debug, Clone)]
 pub struct Index {
@@ -198,9 +100,9 @@ impl Index {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(IndexFile::default()),
             Err(e) => return Err(self.io("read", e)),
         };
-        parse(&text).map_err(|message| IndexError::Parse {
+        parse(&text).map_err(|e| IndexError::Parse {
             path: self.path.clone(),
-            message,
+            message: e.to_string(),
         })
     }
 
@@ -306,31 +208,21 @@ impl Index {
 }
 
 /// Parses index text; the error names the offending key or line.
-pub fn parse(text: &str) -> Result<IndexFile, String> {
-    let file: IndexFile = toml::from_str(text).map_err(|e| e.to_string())?;
-    if file.version != 1 {
-        return Err(format!(
-            "version = {} is not supported by this signetd (expected 1): upgrade signet",
-            file.version
-        ));
-    }
-    let mut names = std::collections::HashSet::new();
-    let mut ids = std::collections::HashSet::new();
-    for e in &file.keys {
-        if e.public().is_none() {
-            return Err(format!(
-                "key {:?}: key_id {:?} is not 64 hex digits",
-                e.name, e.key_id
-            ));
-        }
-        if !names.insert(e.name.as_str()) {
-            return Err(format!("two keys are named {:?}", e.name));
-        }
-        if !ids.insert(e.key_id.as_str()) {
-            return Err(format!("key id {} is listed twice", e.key_id));
-        }
-    }
+pub fn parse(text: &str) -> Result<IndexFile, ParseError> {
+    let file: IndexFile = toml::from_str(text).map_err(|e| ParseError::Toml(Box::new(e)))?;
+    file.check()?;
     Ok(file)
+}
+
+/// Why index text is not an index.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// Not TOML, an unknown field, a missing one.
+    #[error(transparent)]
+    Toml(Box<toml::de::Error>),
+    /// Decoded, but not consistent.
+    #[error(transparent)]
+    Problem(#[from] IndexProblem),
 }
 
 /// What [`Index::lock`] returns where there is no lock file.
@@ -421,15 +313,24 @@ mod tests {
     #[test]
     fn parse_errors_name_the_problem() {
         let unknown = "version = 1\n[[key]]\nname = \"a\"\nkey_id = \"00\"\nfingerprint = \"x\"\ncreated_at = \"x\"\nstore = \"m\"\nstate = \"active\"\nsecret = \"x\"\n";
-        let e = parse(unknown).err().unwrap_or_default();
+        let e = parse(unknown)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("secret"), "{e}");
         let bad_id = unknown.replace("secret = \"x\"\n", "");
-        let e = parse(&bad_id).err().unwrap_or_default();
+        let e = parse(&bad_id)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("64 hex"), "{e}");
         let bad_state = bad_id
             .replace("\"00\"", &format!("\"{}\"", hex::encode([1; 32])))
             .replace("active", "half");
-        let e = parse(&bad_state).err().unwrap_or_default();
+        let e = parse(&bad_state)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("half") || e.contains("variant"), "{e}");
         assert!(parse("version = 2\n").is_err());
     }

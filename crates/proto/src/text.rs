@@ -1,0 +1,78 @@
+//! Showing text that a peer chose (a key's name, a request's method and
+//! target, a caller's executable) where a person reads it: a confirm prompt,
+//! a log line, a refusal's reason, the `signet list` table.
+//!
+//! One rule, [`escape`], so that such text can never forge a line (a
+//! newline, a carriage return), move the cursor or recolour a terminal
+//! (control characters), reorder or hide what is shown (Unicode bidi
+//! overrides, zero-width and other invisible format characters), or flood
+//! the screen (it is cut at [`MAX_SHOWN`] characters). Printable text,
+//! non-ASCII letters included, is shown as it is.
+
+/// The most characters of one piece of text that are shown.
+pub const MAX_SHOWN: usize = 200;
+
+/// Format characters (Unicode category Cf) and separators that change how
+/// the text around them is displayed without being visible themselves.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}'
+        | '\u{061C}'
+        | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// `text` made safe to show: control and invisible characters written as
+/// escapes (`\n`, `\u{1b}`, `\u{202e}`), `"` and `\` escaped (so that the
+/// escapes are unambiguous and quoted text stays quoted), and anything past
+/// [`MAX_SHOWN`] characters replaced by `…`.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(4 * MAX_SHOWN));
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX_SHOWN {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || invisible(c) || c == '"' || c == '\\' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_cannot_be_forged() {
+        let forged = escape("ci\"\nRequested by uid 0: /usr/bin/sudo");
+        assert!(!forged.contains('\n'));
+        assert_eq!(forged, "ci\\\"\\nRequested by uid 0: /usr/bin/sudo");
+        assert_eq!(escape("a\rb\tc\u{1b}[31m"), "a\\rb\\tc\\u{1b}[31m");
+    }
+
+    #[test]
+    fn invisible_and_reordering_characters_are_shown() {
+        assert_eq!(escape("evil\u{202e}gpj.exe"), "evil\\u{202e}gpj.exe");
+        assert_eq!(escape("a\u{200b}b"), "a\\u{200b}b");
+        assert_eq!(escape("x\u{2028}y"), "x\\u{2028}y");
+    }
+
+    #[test]
+    fn printable_text_is_kept_and_long_text_cut() {
+        assert_eq!(escape("plain-name.1 José's key"), "plain-name.1 José's key");
+        let long = "a".repeat(MAX_SHOWN + 50);
+        let shown = escape(&long);
+        assert_eq!(shown.chars().count(), MAX_SHOWN + 1);
+        assert!(shown.ends_with('…'));
+        assert_eq!(escape(&"b".repeat(MAX_SHOWN)), "b".repeat(MAX_SHOWN));
+    }
+}
