@@ -820,11 +820,11 @@ fn toml_blocks_are_configurations_signetd_accepts() {
             continue;
         }
         checked += 1;
-        match signetd::config::parse(&b.body) {
+        match signetd::parse_config(&b.body) {
             Ok(cfg) => {
                 if b.directive("config") == Some("defaults") {
                     defaults += 1;
-                    if cfg != signetd::config::Config::default() {
+                    if cfg != signetd::Config::default() {
                         bad.push(format!(
                             "{}: documented as the defaults, but differs from Config::default():\n{cfg:#?}",
                             b.at()
@@ -931,7 +931,7 @@ fn readme_fits_on_a_page() {
 /// one (serde lists every field it expects).
 fn accepted_keys(header: &str) -> BTreeSet<String> {
     let probe = format!("{header}\nzz_not_a_key = 1\n");
-    let err = match signetd::config::parse(&probe) {
+    let err = match signetd::parse_config(&probe) {
         Ok(_) => panic!("{header}: an unknown key was accepted"),
         Err(e) => format!("{e:#}"),
     };
@@ -990,8 +990,7 @@ fn configuration_md_documents_every_key_and_its_default() {
     for (name, rows) in &sections {
         // `[keys.NAME]` and `[policies.NAME]` are probed with one entry.
         let header = format!("[{}]", name.replace(".NAME", ".x"));
-        let baseline =
-            signetd::config::parse(&header).unwrap_or_else(|e| panic!("{header}: {e:#}"));
+        let baseline = signetd::parse_config(&header).unwrap_or_else(|e| panic!("{header}: {e:#}"));
         let columns = &rows[0];
         let col = |title: &str| columns.iter().position(|c| c == title);
         let (Some(key_col), Some(default_col)) = (col("key"), col("default")) else {
@@ -1007,7 +1006,7 @@ fn configuration_md_documents_every_key_and_its_default() {
             // A literal default: one backticked value, maybe a note in parentheses.
             if let Some(lit) = default.strip_prefix('`').and_then(|d| d.split_once('`')) {
                 if lit.1.trim().is_empty() || lit.1.trim_start().starts_with('(') {
-                    match signetd::config::parse(&format!("{header}\n{key} = {}\n", lit.0)) {
+                    match signetd::parse_config(&format!("{header}\n{key} = {}\n", lit.0)) {
                         Ok(cfg) if cfg == baseline => {}
                         Ok(_) => bad.push(format!(
                             "[{name}] {key}: the documented default {} is not the default",

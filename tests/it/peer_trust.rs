@@ -559,7 +559,7 @@ print("done")
         "uid {} is not allowed by this agent's allow-list; ask the operator to add it to [system] allow_uids or allow_groups",
         scene.attacker.uid
     );
-    let want = hex::encode(signetd::server::refusal::frame(&reason));
+    let want = hex::encode(signetd::refusal_frame(&reason));
     let before = agent.log().len();
     let r = run_timeout(
         scene

@@ -162,7 +162,7 @@ impl Agent {
     }
 
     /// The policy decision for `key` doing `op` for `caller` now (see
-    /// [`policy::decide`]; it takes a rate-limit token when it allows). It
+    /// `policy::decide`; it takes a rate-limit token when it allows). It
     /// changes nothing else: a decision that says the key is idle-expired
     /// is acted on by the caller, with [`Agent::unload_idle`].
     pub fn decide(

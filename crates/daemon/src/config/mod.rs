@@ -35,11 +35,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use signet_proto::paths;
 
-pub use agent::{AgentConfig, EncordConfig, Lifetime, DEFAULT_LOAD_LIFETIME_SECS};
+pub use agent::{AgentConfig, EncordConfig, Lifetime};
 pub use audit::AuditConfig;
 pub use keys::{KeyConfig, KeySource};
-pub use policy::{PolicyConfig, SCHEME_NAMES};
-pub use store::{Backend, StoreConfig, BACKEND_NAMES, DEFAULT_SERVICE};
+pub use policy::PolicyConfig;
+pub use store::{Backend, StoreConfig, BACKEND_NAMES};
 pub use system::{Principal, SystemConfig};
 
 /// The whole file.

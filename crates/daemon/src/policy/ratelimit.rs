@@ -110,12 +110,6 @@ impl RateLimiter {
         }
         Ok(())
     }
-
-    /// Forgets every bucket of a key (when it is removed).
-    pub fn forget(&self, key: &[u8; 32]) {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        buckets.retain(|(k, _), _| k != key);
-    }
 }
 
 #[cfg(test)]
@@ -185,8 +179,6 @@ mod tests {
         ));
         // Another key is independent.
         assert!(l.take([2; 32], rate(60, 3), 1, rate(1, 1), now).is_ok());
-        l.forget(&K);
-        assert!(l.take(K, rate(60, 3), 1, rate(1, 1), now).is_ok());
         // No limits: never refused.
         for _ in 0..100 {
             assert!(l.take(K, None, 1, None, now).is_ok());

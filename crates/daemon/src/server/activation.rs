@@ -126,11 +126,6 @@ pub fn init_notify() {
     let _ = NOTIFY.set(target);
 }
 
-/// Whether a service manager asked for readiness messages.
-pub fn notify_enabled() -> bool {
-    NOTIFY.get().is_some_and(Option::is_some)
-}
-
 /// Sends one sd_notify message (e.g. `"READY=1"`). Without `NOTIFY_SOCKET`
 /// it does nothing; a failure is logged, never fatal.
 pub fn notify(state: &str) {

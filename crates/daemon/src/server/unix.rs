@@ -27,7 +27,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::access::accounts::{AccountsError, Databases};
-use crate::access::allow::{Access, Policy};
+use crate::access::allow::Access;
 use crate::access::peer::Peer;
 use crate::agent::Agent;
 use crate::config::{Principal, SystemConfig};
@@ -223,25 +223,9 @@ pub fn bind(path: &Path, sharing: Sharing) -> Result<BoundSocket, BindError> {
     })
 }
 
-/// Whether this peer may use the agent.
-pub fn peer_allowed(peer: &Peer, own_uid: u32) -> bool {
-    peer.uid == own_uid || peer.uid == 0
-}
-
 /// Accepts connections until shutdown, then waits up to `grace` for the
-/// connections in flight.
-pub async fn run(
-    listener: &UnixListener,
-    agent: Arc<Agent>,
-    max_connections: usize,
-    grace: Duration,
-) {
-    let own_uid = rustix::process::geteuid().as_raw();
-    let access = Arc::new(Access::new(Policy::Owner { uid: own_uid }));
-    run_with(listener, agent, access, max_connections, grace).await;
-}
-
-/// [`run`] with an explicit access policy (system mode's allow-list).
+/// connections in flight. `access` decides who may connect (the owner in
+/// user mode, the allow-list in system mode).
 pub async fn run_with(
     listener: &UnixListener,
     agent: Arc<Agent>,
@@ -329,18 +313,6 @@ pub async fn run_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_owner_and_root() {
-        let p = |uid| Peer {
-            uid,
-            gid: 0,
-            pid: None,
-        };
-        assert!(peer_allowed(&p(1000), 1000));
-        assert!(peer_allowed(&p(0), 1000));
-        assert!(!peer_allowed(&p(65534), 1000));
-    }
 
     #[tokio::test]
     async fn socket_is_private_and_stale_one_replaced() -> Result<(), Box<dyn std::error::Error>> {
