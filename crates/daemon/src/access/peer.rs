@@ -66,9 +66,13 @@ pub fn exe_name(pid: i32) -> String {
 }
 
 fn parent_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is in parentheses and may contain spaces; fields after
-    // the last ')' are: state, ppid, …
+    ppid_from_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// The parent pid in a `/proc/PID/stat` line. The command name is in
+/// parentheses and may itself contain spaces and parentheses; the fields
+/// after the *last* `)` are: state, ppid, …
+fn ppid_from_stat(stat: &str) -> Option<i32> {
     let after = stat.rsplit_once(')')?.1;
     after.split_whitespace().nth(1)?.parse().ok()
 }
@@ -78,14 +82,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn parent_pid_is_read_past_a_hostile_command_name() {
+        assert_eq!(ppid_from_stat("42 (bash) S 7 42 42 0 -1"), Some(7));
+        assert_eq!(ppid_from_stat("42 (a) b) (c) R 1234 42 42"), Some(1234));
+        assert_eq!(ppid_from_stat("42 (no close paren S 7"), None);
+        assert_eq!(ppid_from_stat("42 (x) S"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
     fn describes_this_process_and_its_parent() {
+        let pid = std::process::id() as i32;
+        let ppid = rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get());
+        // The kernel's answer, not a fallback: this fails if parsing breaks.
+        assert_eq!(parent_of(pid), Some(ppid));
         let me = Peer {
             uid: 0,
             gid: 0,
-            pid: Some(std::process::id() as i32),
+            pid: Some(pid),
         };
         let d = me.describe();
-        assert!(d.contains(&format!("({})", std::process::id())), "{d}");
-        assert!(d.contains('←') || parent_of(std::process::id() as i32).unwrap_or(1) <= 1);
+        assert!(
+            d.starts_with(&format!("uid 0: {} ({pid})", escape(&exe_name(pid)))),
+            "{d}"
+        );
+        if ppid > 1 {
+            // The parent is the next link of the chain.
+            assert!(
+                d.contains(&format!(" ← {} ({ppid})", escape(&exe_name(ppid)))),
+                "{d}"
+            );
+        }
     }
 }

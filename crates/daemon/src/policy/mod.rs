@@ -661,6 +661,37 @@ mod tests {
         assert!(Policies::with_databases(&c, &Databases::default()).is_err());
     }
 
+    /// The decision reports an idle-expired key as a value (nothing else
+    /// is touched: removing it is the caller's job) and takes rate tokens
+    /// only when it allows.
+    #[tokio::test(start_paused = true)]
+    async fn decide_reports_idle_expiry_and_rate_limits() {
+        let p = policies(
+            "[policies.r]\nrate_per_minute = 1\nidle_timeout = \"15m\"\n[keys.k]\npolicy = \"r\"\n",
+        );
+        let limiter = RateLimiter::default();
+        let c = caller(1000, 1000);
+        let now = Instant::now();
+        let key = |last_used| KeyUse {
+            name: "k",
+            public: [1; 32],
+            last_used,
+        };
+        tokio::time::advance(Duration::from_secs(15 * 60)).await;
+        let later = Instant::now();
+        let d = decide(&p, &limiter, key(now), &Operation::Ssh, &c, later);
+        assert!(!d.allowed && d.idle_expired, "{d:?}");
+        assert!(d.reason.contains("idle timeout of rule r"), "{d:?}");
+        // The refusal took no token: a fresh use is allowed once, then limited.
+        let d = decide(&p, &limiter, key(later), &Operation::Ssh, &c, later);
+        assert!(d.allowed && !d.idle_expired, "{d:?}");
+        let d = decide(&p, &limiter, key(later), &Operation::Ssh, &c, later);
+        assert!(
+            !d.allowed && !d.idle_expired && d.reason.contains("rate limit"),
+            "{d:?}"
+        );
+    }
+
     #[test]
     fn rates_and_idle() {
         let p = policies(

@@ -12,10 +12,15 @@
 //! the workers run with no timer pending at all. The cost is precision: a
 //! connection is closed between `idle` and `idle + idle/4` (at most 15 s
 //! late) after its last frame.
+//!
+//! Time is `tokio::time::Instant` (the monotonic clock, which the tests
+//! pause and advance).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
@@ -154,8 +159,12 @@ pub async fn sweep(watch: Arc<IdleWatch>, agent: Arc<Agent>) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn sweeps_only_silent_connections_and_forgets_ended_ones() {
+    fn closed(a: &Activity) -> bool {
+        a.closed.is_cancelled()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sweeps_only_silent_connections_and_forgets_ended_ones() {
         let w = IdleWatch::default();
         let quiet = w.register();
         let busy = w.register();
@@ -163,16 +172,58 @@ mod tests {
         let gone = w.register();
         drop(gone);
         w.busy(&handling);
-        std::thread::sleep(Duration::from_millis(300));
+        tokio::time::advance(Duration::from_millis(300)).await;
         w.touch(&busy);
         assert_eq!(w.sweep(Duration::from_millis(250)), 1);
-        assert!(quiet.closed.is_cancelled());
-        assert!(!busy.closed.is_cancelled());
+        assert!(closed(&quiet));
+        assert!(!closed(&busy));
         // A request in progress for longer than the timeout is not idleness.
-        assert!(!handling.closed.is_cancelled());
+        assert!(!closed(&handling));
         // The ended connection was forgotten; the closed one is not closed twice.
         assert_eq!(w.conns.lock().map(|c| c.list.len()).unwrap_or(0), 3);
         assert_eq!(w.sweep(Duration::from_millis(250)), 0);
+        // Silence is counted from the last reply, to the millisecond.
+        w.touch(&handling);
+        tokio::time::advance(Duration::from_millis(249)).await;
+        assert_eq!(w.sweep(Duration::from_millis(250)), 0);
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(w.sweep(Duration::from_millis(250)), 2);
+        assert!(closed(&busy) && closed(&handling));
+    }
+
+    /// The sweeper closes a silent connection between `idle` and
+    /// `idle + idle/4` after its last reply, re-reads the timeout at every
+    /// pass (SIGHUP applies to open connections), and stops at shutdown.
+    #[tokio::test(start_paused = true)]
+    async fn the_sweeper_closes_within_a_quarter_of_the_timeout() {
+        let w = Arc::new(IdleWatch::default());
+        let idle = Arc::new(std::sync::Mutex::new(Some(Duration::from_secs(8))));
+        let shutdown = CancellationToken::new();
+        let timeout = idle.clone();
+        let sweeper = tokio::spawn(w.clone().run(
+            move || *timeout.lock().unwrap_or_else(|p| p.into_inner()),
+            shutdown.clone(),
+        ));
+        let a = w.register();
+        tokio::time::sleep(Duration::from_millis(7_999)).await;
+        assert!(!closed(&a), "closed before the timeout");
+        tokio::time::sleep(Duration::from_secs(2) + Duration::from_millis(1)).await;
+        assert!(closed(&a), "not closed within timeout + timeout/4");
+
+        // A connection active all along stays open.
+        let b = w.register();
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            w.touch(&b);
+        }
+        assert!(!closed(&b));
+
+        // No timeout (0 in the configuration): nothing is closed.
+        *idle.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        assert!(!closed(&b));
+        shutdown.cancel();
+        assert!(sweeper.await.is_ok());
     }
 
     #[test]
