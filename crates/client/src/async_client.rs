@@ -1,5 +1,6 @@
-//! The async client (feature `tokio`): the same operations as
-//! [`crate::Client`] over a [`tokio::net::UnixStream`].
+//! The async transport (feature `tokio`): the same operations as
+//! [`crate::Client`], the same [`crate::op`] ops, over a
+//! [`tokio::net::UnixStream`]. Only the moving of bytes differs.
 
 use std::fmt;
 use std::io;
@@ -8,8 +9,9 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use signet_proto::encord::Scheme;
-use signet_proto::extension::{SignHttpRequest, Status, VersionReply};
-use signet_proto::{frame, Ed25519Seed, Identity, Passphrase, Response};
+use signet_proto::extension::{ExplainReply, Status, VersionReply};
+use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey};
+use signet_proto::{Ed25519Seed, Identity, Passphrase, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use zeroize::Zeroize;
@@ -17,8 +19,9 @@ use zeroize::Zeroize;
 use crate::error::{Error, Result};
 use crate::http::{self, SignedHeaders, HASH_BUFFER_LEN};
 use crate::keys::{self, KeyInfo, Signature};
-use crate::ops;
+use crate::op::{self, Context, Op};
 use crate::socket;
+use crate::transport::{self, Failure, Progress, ReplyBuf};
 
 /// Connects, and checks who serves the socket before anything is sent
 /// (see [`crate::trust`]).
@@ -26,22 +29,17 @@ async fn open(path: &Path) -> Result<UnixStream> {
     crate::trust::check_default_dir(path)?;
     let stream = UnixStream::connect(path)
         .await
-        .map_err(|e| ops::connect_error(path, e))?;
-    let cred = stream.peer_cred().map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+        .map_err(|e| transport::connect_error(path, e))?;
+    let cred = stream
+        .peer_cred()
+        .map_err(|source| transport::io_error(path, source))?;
     crate::trust::check_server(path, cred.uid())?;
     Ok(stream)
 }
 
-enum Failure {
-    Closed(io::Error),
-    Fatal(Error),
-}
-
 /// An async connection to `signetd`; see [`crate::Client`] for the behaviour
-/// of each operation, which is identical.
+/// of each operation, which is identical (both run the ops of
+/// [`crate::op`]).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), signet_client::Error> {
@@ -54,7 +52,8 @@ pub struct AsyncClient {
     path: PathBuf,
     stream: Option<UnixStream>,
     out: Vec<u8>,
-    inbuf: Vec<u8>,
+    reply: ReplyBuf,
+    timeout: Option<Duration>,
     agent: Option<VersionReply>,
 }
 
@@ -63,6 +62,7 @@ impl fmt::Debug for AsyncClient {
         f.debug_struct("AsyncClient")
             .field("path", &self.path)
             .field("connected", &self.stream.is_some())
+            .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -73,7 +73,8 @@ impl AsyncClient {
         Self::connect_to(socket::default_path()?).await
     }
 
-    /// Connects to the agent at `path`.
+    /// Connects to the agent at `path`; see [`crate::Client::connect_to`]
+    /// for the checks made before anything is sent.
     pub async fn connect_to(path: impl Into<PathBuf>) -> Result<Self> {
         let path = path.into();
         let stream = open(&path).await?;
@@ -81,7 +82,8 @@ impl AsyncClient {
             path,
             stream: Some(stream),
             out: Vec::new(),
-            inbuf: Vec::new(),
+            reply: ReplyBuf::default(),
+            timeout: None,
             agent: None,
         })
     }
@@ -91,157 +93,139 @@ impl AsyncClient {
         &self.path
     }
 
-    async fn call(
-        &mut self,
-        secret: bool,
-        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
-    ) -> Result<Response> {
-        self.out.clear();
-        if secret {
-            self.out.reserve(ops::SECRET_RESERVE);
+    /// Sets a deadline for each request's write and for its reply (`None`,
+    /// the default, waits for as long as the agent takes, e.g. while a user
+    /// confirms a key use). A request that times out fails with
+    /// [`Error::Io`] (`TimedOut`) and the connection is dropped.
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.timeout = timeout;
+        Ok(())
+    }
+
+    /// See [`crate::Client::run`].
+    pub async fn run<O: Op>(&mut self, op: O) -> Result<O::Output> {
+        if O::SIGNET && self.agent.is_none() {
+            self.handshake().await?;
         }
-        let result = match encode(&mut self.out).and_then(|()| ops::check_size(&self.out)) {
-            Ok(()) => self.send_and_receive().await,
+        let result = match self.send(&op).await {
+            Ok(reply) => op.decode(reply, &Context { path: &self.path }),
             Err(e) => Err(e),
         };
-        if secret {
+        if O::CLOSES {
+            self.stream = None;
+            self.agent = None;
+        }
+        result
+    }
+
+    async fn send<O: Op>(&mut self, op: &O) -> Result<Response> {
+        self.out.clear();
+        if O::SECRET {
+            self.out.reserve(op::SECRET_RESERVE);
+        }
+        let result = match op.encode(&mut self.out) {
+            Ok(()) => {
+                let reused = self.stream.is_some();
+                match self.exchange().await {
+                    Ok(r) => Ok(r),
+                    Err(Failure::Closed(_)) if reused => {
+                        self.agent = None;
+                        match self.exchange().await {
+                            Ok(r) => Ok(r),
+                            Err(f) => Err(f.into_error(&self.path)),
+                        }
+                    }
+                    Err(f) => Err(f.into_error(&self.path)),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        if O::SECRET {
             self.out.zeroize();
         }
         result
     }
 
-    async fn send_and_receive(&mut self) -> Result<Response> {
-        let reused = self.stream.is_some();
-        match self.exchange().await {
-            Ok(r) => Ok(r),
-            Err(Failure::Closed(_)) if reused => {
-                self.agent = None;
-                match self.exchange().await {
-                    Ok(r) => Ok(r),
-                    Err(f) => Err(self.failure(f)),
-                }
-            }
-            Err(f) => Err(self.failure(f)),
-        }
-    }
-
-    fn failure(&self, f: Failure) -> Error {
-        match f {
-            Failure::Closed(source) => Error::Io {
-                path: self.path.clone(),
-                source,
-            },
-            Failure::Fatal(e) => e,
-        }
-    }
-
     async fn exchange(&mut self) -> std::result::Result<Response, Failure> {
-        let result = self.exchange_inner().await;
+        let result = match self.timeout {
+            Some(limit) => match tokio::time::timeout(limit, self.exchange_inner()).await {
+                Ok(r) => r,
+                Err(_) => Err(Failure::Fatal(transport::io_error(
+                    &self.path,
+                    io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("no reply within {limit:?}"),
+                    ),
+                ))),
+            },
+            None => self.exchange_inner().await,
+        };
         if result.is_err() {
+            // After any error the stream's position is unknown: start afresh.
             self.stream = None;
         }
         result
     }
 
     async fn exchange_inner(&mut self) -> std::result::Result<Response, Failure> {
-        let path = self.path.clone();
         if self.stream.is_none() {
-            let s = open(&path).await.map_err(Failure::Fatal)?;
+            let s = open(&self.path).await.map_err(Failure::Fatal)?;
             self.stream = Some(s);
         }
-        let io_fail = |e: io::Error| {
-            if ops::is_closed(&e) {
-                Failure::Closed(e)
-            } else {
-                Failure::Fatal(Error::Io {
-                    path: path.clone(),
-                    source: e,
-                })
-            }
-        };
+        let path = &self.path;
         let Some(stream) = self.stream.as_mut() else {
-            return Err(io_fail(io::ErrorKind::NotConnected.into()));
+            return Err(Failure::io(path, io::ErrorKind::NotConnected.into()));
         };
-        stream.write_all(&self.out).await.map_err(io_fail)?;
-        stream.flush().await.map_err(io_fail)?;
-        let mut prefix = [0u8; frame::LEN_PREFIX];
-        stream.read_exact(&mut prefix).await.map_err(io_fail)?;
-        let len = frame::body_len(prefix).map_err(|e| Failure::Fatal(e.into()))?;
-        self.inbuf.clear();
-        self.inbuf.resize(len, 0);
-        stream.read_exact(&mut self.inbuf).await.map_err(|e| {
-            Failure::Fatal(Error::Io {
-                path: path.clone(),
-                source: e,
-            })
-        })?;
-        Response::decode(&self.inbuf).map_err(|e| Failure::Fatal(e.into()))
+        stream
+            .write_all(&self.out)
+            .await
+            .map_err(|e| Failure::io(path, e))?;
+        stream.flush().await.map_err(|e| Failure::io(path, e))?;
+        self.reply.start();
+        loop {
+            let n = match stream.read(self.reply.spare()).await {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Failure::io(path, e)),
+            };
+            if let Progress::Done = self.reply.advance(n, path)? {
+                return self.reply.response();
+            }
+        }
     }
 
-    async fn ensure_signet(&mut self) -> Result<()> {
-        if self.agent.is_none() {
-            self.version().await?;
-        }
-        Ok(())
+    /// The version handshake: [`op::Version`], remembered for this
+    /// connection.
+    async fn handshake(&mut self) -> Result<VersionReply> {
+        let reply = self.send(&op::Version).await?;
+        let version = op::Version.decode(reply, &Context { path: &self.path })?;
+        self.agent = Some(version.clone());
+        Ok(version)
     }
 
     /// See [`crate::Client::version`].
     pub async fn version(&mut self) -> Result<VersionReply> {
-        let resp = self
-            .call(false, |out| {
-                ops::encode_version(out);
-                Ok(())
-            })
-            .await?;
-        let reply = ops::version_reply(resp, &self.path)?;
-        self.agent = Some(reply.clone());
-        Ok(reply)
+        self.handshake().await
     }
 
     /// See [`crate::Client::query`].
     pub async fn query(&mut self) -> Result<Vec<String>> {
-        let resp = self
-            .call(false, |out| {
-                ops::encode_query(out);
-                Ok(())
-            })
-            .await?;
-        ops::query_reply(resp)
+        self.run(op::Query).await
     }
 
     /// See [`crate::Client::status`].
     pub async fn status(&mut self) -> Result<Status> {
-        self.ensure_signet().await?;
-        let resp = self
-            .call(false, |out| {
-                ops::encode_status(out);
-                Ok(())
-            })
-            .await?;
-        ops::status_reply(resp)
+        self.run(op::Status).await
     }
 
     /// See [`crate::Client::list_identities`].
     pub async fn list_identities(&mut self) -> Result<Vec<Identity>> {
-        let resp = self
-            .call(false, |out| {
-                ops::encode(out, &signet_proto::Request::RequestIdentities);
-                Ok(())
-            })
-            .await?;
-        ops::identities_reply(resp)
+        self.run(op::ListIdentities).await
     }
 
     /// See [`crate::Client::list_keys`].
     pub async fn list_keys(&mut self) -> Result<Vec<KeyInfo>> {
-        self.ensure_signet().await?;
-        let resp = self
-            .call(false, |out| {
-                ops::encode_list(out);
-                Ok(())
-            })
-            .await?;
-        ops::list_reply(resp)
+        self.run(op::ListKeys).await
     }
 
     /// See [`crate::Client::resolve`].
@@ -252,13 +236,7 @@ impl AsyncClient {
 
     /// See [`crate::Client::sign`].
     pub async fn sign(&mut self, key_blob: &[u8], data: &[u8]) -> Result<Signature> {
-        let resp = self
-            .call(false, |out| {
-                ops::encode_sign(out, key_blob, data);
-                Ok(())
-            })
-            .await?;
-        ops::sign_reply(resp, key_blob)
+        self.run(op::Sign { key_blob, data }).await
     }
 
     /// See [`crate::Client::add_ed25519`].
@@ -270,74 +248,46 @@ impl AsyncClient {
         lifetime: Option<Duration>,
         confirm: bool,
     ) -> Result<()> {
-        let resp = self
-            .call(true, |out| {
-                ops::encode_add(out, seed, public, name, lifetime, confirm)
-            })
-            .await?;
-        ops::success(resp, ops::ADD_REFUSED, name)
+        self.run(op::Add {
+            seed,
+            public,
+            name,
+            lifetime,
+            confirm,
+            remember: None,
+        })
+        .await
     }
 
     /// See [`crate::Client::remove`].
     pub async fn remove(&mut self, key_blob: &[u8]) -> Result<()> {
-        let resp = self
-            .call(false, |out| {
-                ops::encode_remove(out, key_blob);
-                Ok(())
-            })
-            .await?;
-        ops::success(
-            resp,
-            ops::REMOVE_REFUSED,
-            &signet_proto::key::fingerprint(key_blob),
-        )
+        self.run(op::Remove { key_blob }).await
     }
 
     /// See [`crate::Client::remove_all`].
     pub async fn remove_all(&mut self) -> Result<()> {
-        let resp = self
-            .call(false, |out| {
-                ops::encode(out, &signet_proto::Request::RemoveAllIdentities);
-                Ok(())
-            })
-            .await?;
-        ops::success(resp, ops::REMOVE_ALL_REFUSED, "")
+        self.run(op::RemoveAll).await
     }
 
     /// See [`crate::Client::lock`].
     pub async fn lock(&mut self, passphrase: &Passphrase) -> Result<()> {
-        let resp = self
-            .call(true, |out| {
-                ops::encode_lock(out, passphrase, true);
-                Ok(())
-            })
-            .await?;
-        ops::success(resp, ops::LOCK_REFUSED, "")
+        self.run(op::Lock(passphrase)).await
     }
 
     /// See [`crate::Client::unlock`].
     pub async fn unlock(&mut self, passphrase: &Passphrase) -> Result<()> {
-        let resp = self
-            .call(true, |out| {
-                ops::encode_lock(out, passphrase, false);
-                Ok(())
-            })
-            .await?;
-        ops::success(resp, ops::UNLOCK_REFUSED, "")
+        match self.run(op::Unlock(passphrase)).await {
+            Err(e) if op::unlock_is_ambiguous(&e) => {
+                let status = self.status().await;
+                Err(op::unlock_failure(e, status))
+            }
+            other => other,
+        }
     }
 
     /// See [`crate::Client::stop`].
     pub async fn stop(&mut self) -> Result<()> {
-        self.ensure_signet().await?;
-        let resp = self
-            .call(false, |out| {
-                ops::encode_stop(out);
-                Ok(())
-            })
-            .await?;
-        self.stream = None;
-        self.agent = None;
-        ops::stop_reply(resp)
+        self.run(op::Stop).await
     }
 
     /// See [`crate::Client::sign_request`].
@@ -349,23 +299,14 @@ impl AsyncClient {
         url_or_target: &str,
         body_sha256: [u8; 32],
     ) -> Result<SignedHeaders> {
-        let target = http::request_target(method, url_or_target)?;
-        let selector = key.unwrap_or("");
-        let req = SignHttpRequest {
-            key: selector,
+        self.run(op::SignRequest {
+            key,
             scheme,
             method,
-            target,
+            url_or_target,
             body_sha256,
-        };
-        self.ensure_signet().await?;
-        let resp = self
-            .call(false, |out| {
-                ops::encode_sign_request(out, &req);
-                Ok(())
-            })
-            .await?;
-        ops::sign_request_reply(resp, selector)
+        })
+        .await
     }
 
     /// See [`crate::Client::sign_request_body`].
@@ -403,5 +344,77 @@ impl AsyncClient {
         }
         self.sign_request(key, scheme, method, url_or_target, hasher.finalize().into())
             .await
+    }
+
+    /// See [`crate::Client::explain`].
+    pub async fn explain(&mut self, req: &op::Explain<'_>) -> Result<ExplainReply> {
+        self.run(*req).await
+    }
+
+    /// See [`crate::Client::generate`].
+    pub async fn generate(&mut self, name: &str, comment: &str) -> Result<StoredKey> {
+        self.run(op::Generate { name, comment }).await
+    }
+
+    /// See [`crate::Client::import_ed25519`].
+    pub async fn import_ed25519(
+        &mut self,
+        seed: &Ed25519Seed,
+        public: &[u8; 32],
+        name: &str,
+        comment: &str,
+    ) -> Result<StoredKey> {
+        self.run(op::Import {
+            seed,
+            public,
+            name,
+            comment,
+        })
+        .await
+    }
+
+    /// See [`crate::Client::stored_keys`].
+    pub async fn stored_keys(&mut self) -> Result<Vec<StoredKey>> {
+        self.run(op::Stored).await
+    }
+
+    /// See [`crate::Client::load_stored`].
+    pub async fn load_stored(
+        &mut self,
+        names: &[String],
+        all: bool,
+        lifetime: Option<Duration>,
+    ) -> Result<Vec<StoredKey>> {
+        self.run(op::Load {
+            names,
+            all,
+            lifetime,
+        })
+        .await
+    }
+
+    /// See [`crate::Client::unload_stored`].
+    pub async fn unload_stored(&mut self, names: &[String], all: bool) -> Result<Vec<StoredKey>> {
+        self.run(op::Unload { names, all }).await
+    }
+
+    /// See [`crate::Client::delete_stored`].
+    pub async fn delete_stored(&mut self, name: &str) -> Result<StoredKey> {
+        self.run(op::Delete { name }).await
+    }
+
+    /// See [`crate::Client::rename_stored`].
+    pub async fn rename_stored(&mut self, old: &str, new: &str) -> Result<StoredKey> {
+        self.run(op::Rename { old, new }).await
+    }
+
+    /// See [`crate::Client::doctor`].
+    pub async fn doctor(&mut self, fix: bool) -> Result<DoctorReport> {
+        self.run(op::Doctor { fix }).await
+    }
+
+    /// See [`crate::Client::store_info`].
+    pub async fn store_info(&mut self) -> Result<StoreInfo> {
+        self.run(op::Store).await
     }
 }

@@ -1,4 +1,6 @@
-//! The blocking client: one connection, reused for every request.
+//! The blocking transport: one connection, reused for every request. What
+//! each request means lives in [`crate::op`]; this file only connects,
+//! writes, reads one reply frame, applies the timeout and reconnects once.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -6,15 +8,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use signet_proto::encord::Scheme;
-use signet_proto::extension::{ExplainReply, SignHttpRequest, Status, VersionReply};
-use signet_proto::{frame, Ed25519Seed, Identity, Passphrase, Response};
+use signet_proto::extension::{ExplainReply, Status, VersionReply};
+use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey};
+use signet_proto::{Ed25519Seed, Identity, Passphrase, Response};
 use zeroize::Zeroize;
 
 use crate::error::{Error, Result};
 use crate::http::{self, SignedHeaders};
 use crate::keys::{self, KeyInfo, Signature};
-use crate::ops;
+use crate::op::{self, Context, Op};
 use crate::socket;
+use crate::transport::{self, Failure, Progress, ReplyBuf};
 
 #[cfg(unix)]
 type Stream = std::os::unix::net::UnixStream;
@@ -26,15 +30,12 @@ type Stream = std::fs::File;
 #[cfg(unix)]
 fn open(path: &Path) -> Result<Stream> {
     crate::trust::check_default_dir(path)?;
-    let stream = Stream::connect(path).map_err(|e| ops::connect_error(path, e))?;
+    let stream = Stream::connect(path).map_err(|e| transport::connect_error(path, e))?;
     #[cfg(any(target_os = "linux", target_os = "android"))]
     let uid = crate::trust::server_uid(&stream);
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     let uid = crate::trust::server_uid_of_path(path);
-    let uid = uid.map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let uid = uid.map_err(|source| transport::io_error(path, source))?;
     crate::trust::check_server(path, uid)?;
     Ok(stream)
 }
@@ -46,11 +47,8 @@ fn open(path: &Path) -> Result<Stream> {
         .read(true)
         .write(true)
         .open(path)
-        .map_err(|e| ops::connect_error(path, e))
+        .map_err(|e| transport::connect_error(path, e))
 }
-
-/// Room for a reply read in one go (signatures and most replies fit).
-const REPLY_BUFFER: usize = 4096;
 
 /// Waits until the reply can be read, in poll(2) rather than in read(2).
 ///
@@ -95,12 +93,6 @@ fn set_timeouts(_stream: &Stream, _timeout: Option<Duration>) -> io::Result<()> 
     Ok(())
 }
 
-/// Why one exchange failed: `Closed` may be retried on a fresh connection.
-enum Failure {
-    Closed(io::Error),
-    Fatal(Error),
-}
-
 /// A connection to `signetd`.
 ///
 /// Every method sends one request and waits for its one reply on the same
@@ -111,7 +103,10 @@ enum Failure {
 ///
 /// Before the first signet extension (`list_keys`, `status`, `sign_request`,
 /// `stop`) the client checks the agent's protocol version with
-/// [`Client::version`], once per client.
+/// [`Client::version`], once per connection.
+///
+/// Each method is one [`Op`] run by [`Client::run`]; the async client runs
+/// the same ops.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), signet_client::Error> {
@@ -125,7 +120,7 @@ pub struct Client {
     path: PathBuf,
     stream: Option<Stream>,
     out: Vec<u8>,
-    inbuf: Vec<u8>,
+    reply: ReplyBuf,
     timeout: Option<Duration>,
     agent: Option<VersionReply>,
 }
@@ -170,7 +165,7 @@ impl Client {
             path,
             stream: Some(stream),
             out: Vec::new(),
-            inbuf: Vec::new(),
+            reply: ReplyBuf::default(),
             timeout: None,
             agent: None,
         })
@@ -200,55 +195,51 @@ impl Client {
     pub fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
         self.timeout = timeout;
         if let Some(s) = &self.stream {
-            set_timeouts(s, timeout).map_err(|e| self.io_error(e))?;
+            set_timeouts(s, timeout).map_err(|e| transport::io_error(&self.path, e))?;
         }
         Ok(())
     }
 
-    fn io_error(&self, source: io::Error) -> Error {
-        Error::Io {
-            path: self.path.clone(),
-            source,
+    /// Runs one operation: the version handshake first if it is a signet
+    /// extension and none was made on this connection, then its request and
+    /// its one reply.
+    pub fn run<O: Op>(&mut self, op: O) -> Result<O::Output> {
+        if O::SIGNET && self.agent.is_none() {
+            self.handshake()?;
         }
-    }
-
-    /// Encodes a request with `encode`, sends it and reads the reply.
-    fn call(
-        &mut self,
-        secret: bool,
-        encode: impl FnOnce(&mut Vec<u8>) -> Result<()>,
-    ) -> Result<Response> {
-        self.out.clear();
-        if secret {
-            self.out.reserve(ops::SECRET_RESERVE);
-        }
-        let result = encode(&mut self.out)
-            .and_then(|()| ops::check_size(&self.out))
-            .and_then(|()| self.send_and_receive());
-        if secret {
-            self.out.zeroize();
+        let result = self
+            .send(&op)
+            .and_then(|reply| op.decode(reply, &Context { path: &self.path }));
+        if O::CLOSES {
+            self.stream = None;
+            self.agent = None;
         }
         result
     }
 
-    fn send_and_receive(&mut self) -> Result<Response> {
-        let reused = self.stream.is_some();
-        match self.exchange() {
-            Ok(r) => Ok(r),
-            Err(Failure::Closed(_)) if reused => {
-                // The agent closed the idle connection: reconnect and resend once.
-                self.agent = None;
-                self.exchange().map_err(|f| self.failure(f))
+    /// Encodes `op`, sends it and reads the reply, reconnecting once if the
+    /// agent had closed the idle connection.
+    fn send<O: Op>(&mut self, op: &O) -> Result<Response> {
+        self.out.clear();
+        if O::SECRET {
+            self.out.reserve(op::SECRET_RESERVE);
+        }
+        let result = op.encode(&mut self.out).and_then(|()| {
+            let reused = self.stream.is_some();
+            match self.exchange() {
+                Ok(r) => Ok(r),
+                Err(Failure::Closed(_)) if reused => {
+                    // The agent closed the idle connection: reconnect and resend once.
+                    self.agent = None;
+                    self.exchange().map_err(|f| f.into_error(&self.path))
+                }
+                Err(f) => Err(f.into_error(&self.path)),
             }
-            Err(f) => Err(self.failure(f)),
+        });
+        if O::SECRET {
+            self.out.zeroize();
         }
-    }
-
-    fn failure(&self, f: Failure) -> Error {
-        match f {
-            Failure::Closed(e) => self.io_error(e),
-            Failure::Fatal(e) => e,
-        }
+        result
     }
 
     fn exchange(&mut self) -> std::result::Result<Response, Failure> {
@@ -263,89 +254,31 @@ impl Client {
     fn exchange_inner(&mut self) -> std::result::Result<Response, Failure> {
         if self.stream.is_none() {
             let s = open(&self.path).map_err(Failure::Fatal)?;
-            set_timeouts(&s, self.timeout).map_err(|e| Failure::Fatal(self.io_error(e)))?;
+            set_timeouts(&s, self.timeout)
+                .map_err(|e| Failure::Fatal(transport::io_error(&self.path, e)))?;
             self.stream = Some(s);
         }
+        let path = &self.path;
         let Some(stream) = self.stream.as_mut() else {
-            return Err(Failure::Fatal(
-                self.io_error(io::ErrorKind::NotConnected.into()),
-            ));
-        };
-        let io_fail = |e: io::Error| {
-            if ops::is_closed(&e) {
-                Failure::Closed(e)
-            } else {
-                Failure::Fatal(Error::Io {
-                    path: self.path.clone(),
-                    source: e,
-                })
-            }
+            return Err(Failure::io(path, io::ErrorKind::NotConnected.into()));
         };
         stream
             .write_all(&self.out)
             .and_then(|()| stream.flush())
-            .map_err(io_fail)?;
+            .map_err(|e| Failure::io(path, e))?;
         #[cfg(unix)]
-        wait_readable(stream, self.timeout).map_err(io_fail)?;
-        // The whole reply in one read(2) in the common case: read as much as
-        // the buffer holds, then only what the prefix says is missing.
-        let inbuf = &mut self.inbuf;
-        inbuf.clear();
-        inbuf.resize(REPLY_BUFFER, 0);
-        let mut filled = 0;
-        while filled < frame::LEN_PREFIX {
-            match stream.read(&mut inbuf[filled..]) {
-                Ok(0) => return Err(io_fail(io::ErrorKind::UnexpectedEof.into())),
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io_fail(e)),
+        wait_readable(stream, self.timeout).map_err(|e| Failure::io(path, e))?;
+        self.reply.start();
+        loop {
+            let n = match stream.read(self.reply.spare()) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Failure::io(path, e)),
+            };
+            if let Progress::Done = self.reply.advance(n, path)? {
+                return self.reply.response();
             }
         }
-        let mut prefix = [0u8; frame::LEN_PREFIX];
-        prefix.copy_from_slice(&inbuf[..frame::LEN_PREFIX]);
-        let total =
-            frame::LEN_PREFIX + frame::body_len(prefix).map_err(|e| Failure::Fatal(e.into()))?;
-        if filled > total {
-            // One request, one reply: more bytes than the reply means the
-            // stream is out of step.
-            return Err(Failure::Fatal(self.io_error(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the agent sent more than one reply",
-            ))));
-        }
-        inbuf.resize(total.max(filled), 0);
-        stream.read_exact(&mut inbuf[filled..total]).map_err(|e| {
-            Failure::Fatal(Error::Io {
-                path: self.path.clone(),
-                source: e,
-            })
-        })?;
-        Response::decode(&self.inbuf[frame::LEN_PREFIX..total])
-            .map_err(|e| Failure::Fatal(e.into()))
-    }
-
-    /// Sends the signet extension `name` (contents written by `encode`) after
-    /// the version handshake and returns the agent's reply. `secret`: the
-    /// request buffer is wiped after sending. Used by the key-store
-    /// operations (`store.rs`).
-    pub(crate) fn extension_call(
-        &mut self,
-        name: &str,
-        secret: bool,
-        encode: impl FnOnce(&mut Vec<u8>),
-    ) -> Result<Response> {
-        self.ensure_signet()?;
-        self.call(secret, |out| {
-            ops::encode_extension(out, name, encode);
-            Ok(())
-        })
-    }
-
-    fn ensure_signet(&mut self) -> Result<()> {
-        if self.agent.is_none() {
-            self.version()?;
-        }
-        Ok(())
     }
 
     /// Checks that the agent is signetd speaking this client's protocol
@@ -354,22 +287,21 @@ impl Client {
     /// Fails with [`Error::ProtocolMismatch`] for another protocol version,
     /// and [`Error::NotSignet`] when the socket is a plain SSH agent.
     pub fn version(&mut self) -> Result<VersionReply> {
-        let resp = self.call(false, |out| {
-            ops::encode_version(out);
-            Ok(())
-        })?;
-        let reply = ops::version_reply(resp, &self.path)?;
-        self.agent = Some(reply.clone());
-        Ok(reply)
+        self.handshake()
+    }
+
+    /// The version handshake: [`op::Version`], remembered for this
+    /// connection.
+    fn handshake(&mut self) -> Result<VersionReply> {
+        let reply = self.send(&op::Version)?;
+        let version = op::Version.decode(reply, &Context { path: &self.path })?;
+        self.agent = Some(version.clone());
+        Ok(version)
     }
 
     /// The extensions the agent supports (the standard `query` extension).
     pub fn query(&mut self) -> Result<Vec<String>> {
-        let resp = self.call(false, |out| {
-            ops::encode_query(out);
-            Ok(())
-        })?;
-        ops::query_reply(resp)
+        self.run(op::Query)
     }
 
     /// The agent's status: versions, pid, socket, lock state, key count,
@@ -382,32 +314,18 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn status(&mut self) -> Result<Status> {
-        self.ensure_signet()?;
-        let resp = self.call(false, |out| {
-            ops::encode_status(out);
-            Ok(())
-        })?;
-        ops::status_reply(resp)
+        self.run(op::Status)
     }
 
     /// The standard `REQUEST_IDENTITIES`: public key blobs and comments, as
     /// `ssh-add -L` sees them.
     pub fn list_identities(&mut self) -> Result<Vec<Identity>> {
-        let resp = self.call(false, |out| {
-            ops::encode(out, &signet_proto::Request::RequestIdentities);
-            Ok(())
-        })?;
-        ops::identities_reply(resp)
+        self.run(op::ListIdentities)
     }
 
     /// The loaded keys with their details (`list@signet`).
     pub fn list_keys(&mut self) -> Result<Vec<KeyInfo>> {
-        self.ensure_signet()?;
-        let resp = self.call(false, |out| {
-            ops::encode_list(out);
-            Ok(())
-        })?;
-        ops::list_reply(resp)
+        self.run(op::ListKeys)
     }
 
     /// The one loaded key that `selector` names: a name (comment), a key id
@@ -432,18 +350,15 @@ impl Client {
     /// Signs `data` with the key whose public key blob is `key_blob`
     /// (`SIGN_REQUEST`), returning the raw Ed25519 signature.
     pub fn sign(&mut self, key_blob: &[u8], data: &[u8]) -> Result<Signature> {
-        let resp = self.call(false, |out| {
-            ops::encode_sign(out, key_blob, data);
-            Ok(())
-        })?;
-        ops::sign_reply(resp, key_blob)
+        self.run(op::Sign { key_blob, data })
     }
 
     /// Adds an Ed25519 key named `name`, removed after `lifetime` if given,
     /// and confirmed by the user on every use if `confirm`.
     ///
     /// The seed is copied only into the request buffer, which is zeroed once
-    /// the request is sent.
+    /// the request is sent. [`Client::run`] with [`op::Add`] also takes a
+    /// `remember` period for confirmed keys.
     pub fn add_ed25519(
         &mut self,
         seed: &Ed25519Seed,
@@ -452,64 +367,49 @@ impl Client {
         lifetime: Option<Duration>,
         confirm: bool,
     ) -> Result<()> {
-        let resp = self.call(true, |out| {
-            ops::encode_add(out, seed, public, name, lifetime, confirm)
-        })?;
-        ops::success(resp, ops::ADD_REFUSED, name)
+        self.run(op::Add {
+            seed,
+            public,
+            name,
+            lifetime,
+            confirm,
+            remember: None,
+        })
     }
 
-    /// Removes the key whose public key blob is `key_blob`.
+    /// Removes (unloads) the key whose public key blob is `key_blob`.
     pub fn remove(&mut self, key_blob: &[u8]) -> Result<()> {
-        let resp = self.call(false, |out| {
-            ops::encode_remove(out, key_blob);
-            Ok(())
-        })?;
-        ops::success(
-            resp,
-            ops::REMOVE_REFUSED,
-            &signet_proto::key::fingerprint(key_blob),
-        )
+        self.run(op::Remove { key_blob })
     }
 
     /// Removes every key.
     pub fn remove_all(&mut self) -> Result<()> {
-        let resp = self.call(false, |out| {
-            ops::encode(out, &signet_proto::Request::RemoveAllIdentities);
-            Ok(())
-        })?;
-        ops::success(resp, ops::REMOVE_ALL_REFUSED, "")
+        self.run(op::RemoveAll)
     }
 
     /// Locks the agent with `passphrase`: it refuses to sign or list keys until
     /// unlocked.
     pub fn lock(&mut self, passphrase: &Passphrase) -> Result<()> {
-        let resp = self.call(true, |out| {
-            ops::encode_lock(out, passphrase, true);
-            Ok(())
-        })?;
-        ops::success(resp, ops::LOCK_REFUSED, "")
+        self.run(op::Lock(passphrase))
     }
 
-    /// Unlocks the agent.
+    /// Unlocks the agent. Fails with [`Error::WrongPassphrase`] when it stays
+    /// locked, [`Error::NotLocked`] when it was not locked.
     pub fn unlock(&mut self, passphrase: &Passphrase) -> Result<()> {
-        let resp = self.call(true, |out| {
-            ops::encode_lock(out, passphrase, false);
-            Ok(())
-        })?;
-        ops::success(resp, ops::UNLOCK_REFUSED, "")
+        self.run(op::Unlock(passphrase)).map_err(|e| {
+            if op::unlock_is_ambiguous(&e) {
+                let status = self.status();
+                op::unlock_failure(e, status)
+            } else {
+                e
+            }
+        })
     }
 
     /// Asks the agent to shut down (`stop@signet`). It replies, then stops;
     /// this client's connection is closed.
     pub fn stop(&mut self) -> Result<()> {
-        self.ensure_signet()?;
-        let resp = self.call(false, |out| {
-            ops::encode_stop(out);
-            Ok(())
-        })?;
-        self.stream = None;
-        self.agent = None;
-        ops::stop_reply(resp)
+        self.run(op::Stop)
     }
 
     /// Signs an Encord HTTP request (`sign-request@signet`) and returns the
@@ -544,52 +444,13 @@ impl Client {
         url_or_target: &str,
         body_sha256: [u8; 32],
     ) -> Result<SignedHeaders> {
-        let target = http::request_target(method, url_or_target)?;
-        let selector = key.unwrap_or("");
-        let req = SignHttpRequest {
-            key: selector,
+        self.run(op::SignRequest {
+            key,
             scheme,
             method,
-            target,
+            url_or_target,
             body_sha256,
-        };
-        self.ensure_signet()?;
-        let resp = self.call(false, |out| {
-            ops::encode_sign_request(out, &req);
-            Ok(())
-        })?;
-        ops::sign_request_reply(resp, selector)
-    }
-
-    /// Asks the agent which policy rule would allow or refuse a request, and
-    /// why, without signing (`explain@signet`). `scheme` is `encord-v1`,
-    /// `encord-v2` or `ssh`; for HTTP schemes `url_or_target` is reduced to
-    /// the request target as [`Client::sign_request`] does.
-    pub fn explain(&mut self, req: &Explain<'_>) -> Result<ExplainReply> {
-        let target = if req.scheme == "ssh" {
-            ""
-        } else {
-            http::request_target(req.method, req.url_or_target)?
-        };
-        let selector = req.key.unwrap_or("");
-        let wire = signet_proto::extension::ExplainRequest {
-            key: selector,
-            scheme: req.scheme,
-            method: req.method,
-            target,
-            as_uid: req.as_uid,
-            as_exe: req.as_exe.unwrap_or(""),
-            as_unit: req.as_unit.unwrap_or(""),
-        };
-        self.ensure_signet()?;
-        let resp = self.call(false, |out| {
-            ops::encode_extension(out, signet_proto::extension::EXPLAIN, |out| {
-                wire.encode(out)
-            });
-            Ok(())
-        })?;
-        let contents = ops::extension_reply(resp, signet_proto::extension::EXPLAIN, selector)?;
-        Ok(ExplainReply::decode(&contents)?)
+        })
     }
 
     /// [`Client::sign_request`] for a body held in memory.
@@ -635,23 +496,81 @@ impl Client {
         let digest = http::sha256_reader(body).map_err(Error::ReadBody)?;
         self.sign_request(key, scheme, method, url_or_target, digest)
     }
-}
 
-/// What [`Client::explain`] asks about.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Explain<'a> {
-    /// The key (name, key id or fingerprint; `None`: the only loaded key).
-    pub key: Option<&'a str>,
-    /// `encord-v1`, `encord-v2` or `ssh`.
-    pub scheme: &'a str,
-    /// The HTTP method.
-    pub method: &'a str,
-    /// The URL or request target.
-    pub url_or_target: &'a str,
-    /// Evaluate as this uid (root, or your own uid).
-    pub as_uid: Option<u32>,
-    /// Evaluate as this executable path.
-    pub as_exe: Option<&'a str>,
-    /// Evaluate as running in this systemd unit.
-    pub as_unit: Option<&'a str>,
+    /// Asks the agent which policy rule would allow or refuse a request, and
+    /// why, without signing (`explain@signet`). `scheme` is `encord-v1`,
+    /// `encord-v2` or `ssh`; for HTTP schemes `url_or_target` is reduced to
+    /// the request target as [`Client::sign_request`] does.
+    pub fn explain(&mut self, req: &op::Explain<'_>) -> Result<ExplainReply> {
+        self.run(*req)
+    }
+
+    /// Makes a new Ed25519 key inside the agent and stores it in the OS
+    /// keyring under `name` (the key never leaves the agent).
+    pub fn generate(&mut self, name: &str, comment: &str) -> Result<StoredKey> {
+        self.run(op::Generate { name, comment })
+    }
+
+    /// Stores a key read from a file in the OS keyring (through the agent),
+    /// after the agent has read it back and compared it.
+    pub fn import_ed25519(
+        &mut self,
+        seed: &Ed25519Seed,
+        public: &[u8; 32],
+        name: &str,
+        comment: &str,
+    ) -> Result<StoredKey> {
+        self.run(op::Import {
+            seed,
+            public,
+            name,
+            comment,
+        })
+    }
+
+    /// Every stored key, with whether it is loaded.
+    pub fn stored_keys(&mut self) -> Result<Vec<StoredKey>> {
+        self.run(op::Stored)
+    }
+
+    /// Loads stored keys into the agent (`all`, or by name). `lifetime`:
+    /// `None` uses the configured lifetime; `Some(Duration::ZERO)` none.
+    pub fn load_stored(
+        &mut self,
+        names: &[String],
+        all: bool,
+        lifetime: Option<Duration>,
+    ) -> Result<Vec<StoredKey>> {
+        self.run(op::Load {
+            names,
+            all,
+            lifetime,
+        })
+    }
+
+    /// Unloads stored keys from the agent (they stay in the keyring).
+    pub fn unload_stored(&mut self, names: &[String], all: bool) -> Result<Vec<StoredKey>> {
+        self.run(op::Unload { names, all })
+    }
+
+    /// Deletes a stored key from the keyring and the index (unloading it).
+    pub fn delete_stored(&mut self, name: &str) -> Result<StoredKey> {
+        self.run(op::Delete { name })
+    }
+
+    /// Renames a stored key.
+    pub fn rename_stored(&mut self, old: &str, new: &str) -> Result<StoredKey> {
+        self.run(op::Rename { old, new })
+    }
+
+    /// Checks that the index and the keyring agree, finishing interrupted
+    /// operations; `fix` also drops entries whose secret is gone.
+    pub fn doctor(&mut self, fix: bool) -> Result<DoctorReport> {
+        self.run(op::Doctor { fix })
+    }
+
+    /// Which key store the agent uses, why, and whether it answers.
+    pub fn store_info(&mut self) -> Result<StoreInfo> {
+        self.run(op::Store)
+    }
 }

@@ -104,6 +104,15 @@ pub enum Error {
     #[error("the agent is locked: unlock it with `signet unlock`")]
     Locked,
 
+    /// The agent is still locked after an unlock attempt: the passphrase was
+    /// wrong.
+    #[error("wrong passphrase: the agent is still locked; try again (`signet unlock`; each wrong try makes the agent wait longer before it answers)")]
+    WrongPassphrase,
+
+    /// An unlock was refused because the agent is not locked.
+    #[error("the agent is not locked: nothing to unlock")]
+    NotLocked,
+
     /// No loaded key matches the selector.
     #[error("{}", no_such_key(selector))]
     NoSuchKey {

@@ -21,17 +21,23 @@
 //! ([`Client::generate`], [`Client::import_ed25519`], [`Client::stored_keys`],
 //! [`Client::load_stored`], [`Client::unload_stored`], [`Client::delete_stored`],
 //! [`Client::rename_stored`], [`Client::doctor`], [`Client::store_info`]): the
-//! agent does all keyring I/O; the blocking client only asks (the async
-//! client does not offer these yet).
+//! agent does all keyring I/O; the client only asks.
 //!
-//! ## Transports
+//! ## A sans-IO core and two transports
+//!
+//! [`op`] holds one [`op::Op`] per operation: how its request is encoded
+//! (extensions through `signet-proto`'s typed
+//! [`Extension`](signet_proto::extension::Extension)) and how its reply is
+//! read, with no I/O. The clients are transports over it: connect and check
+//! who serves the socket, write, read exactly one reply frame, time out,
+//! reconnect once. Every public method is one [`Client::run`] of an op.
 //!
 //! Blocking and std-only by default: a [`std::os::unix::net::UnixStream`] on
 //! Unix. On Windows a `cfg(windows)` branch opens the named pipe
 //! `\\.\pipe\signet-agent` (or `$SIGNET_AUTH_SOCK`) with
 //! [`std::fs::OpenOptions`]; that branch is written but only compiled on
 //! Windows, which signet's CI does not build yet. The `tokio` feature adds
-//! `AsyncClient` (Unix only) with the same operations.
+//! `AsyncClient` (Unix only) with the same operations, over the same ops.
 //!
 //! ## Example: sign an Encord request
 //!
@@ -60,18 +66,19 @@ mod blocking;
 mod error;
 mod http;
 mod keys;
-mod ops;
+pub mod op;
 mod socket;
-mod store;
+mod transport;
 #[cfg(unix)]
 mod trust;
 
 #[cfg(all(feature = "tokio", unix))]
 pub use async_client::AsyncClient;
-pub use blocking::{Client, Explain};
+pub use blocking::Client;
 pub use error::{Error, Result};
 pub use http::{sha256, sha256_reader, Header, SignedHeaders, HASH_BUFFER_LEN};
 pub use keys::{KeyInfo, Signature};
+pub use op::Explain;
 pub use signet_proto::encord::Scheme;
 pub use signet_proto::extension::{
     ErrorCode, ExplainReply, Status, VersionReply, PROTOCOL_VERSION,

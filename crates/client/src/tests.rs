@@ -452,6 +452,22 @@ fn add_lock_unlock_remove_encodings() -> TestResult {
                 },
             ),
             Request::RemoveAllIdentities => ("remove all".into(), Response::Success),
+            // After a refused unlock the client asks whether it is still locked.
+            Request::Extension { name, .. } if *name == extension::STATUS => (
+                "status".into(),
+                ext_ok(extension::STATUS, |out| {
+                    extension::Status {
+                        protocol: extension::PROTOCOL_VERSION,
+                        agent_version: "9.9.9".into(),
+                        pid: 1,
+                        locked: true,
+                        keys: 0,
+                        uptime_secs: 0,
+                        socket: String::new(),
+                    }
+                    .encode(out)
+                }),
+            ),
             _ => ("other".into(), Response::Failure),
         };
         if let Ok(mut l) = log2.lock() {
@@ -469,8 +485,8 @@ fn add_lock_unlock_remove_encodings() -> TestResult {
     )?;
     c.lock(&Passphrase::new(b"s3cret".to_vec()))?;
     match c.unlock(&Passphrase::new(b"wrong".to_vec())) {
-        Err(e @ Error::Refused { .. }) => assert!(e.to_string().contains("passphrase is wrong")),
-        other => return Err(format!("expected Refused, got {other:?}").into()),
+        Err(e @ Error::WrongPassphrase) => assert!(e.to_string().contains("still locked")),
+        other => return Err(format!("expected WrongPassphrase, got {other:?}").into()),
     }
     c.unlock(&Passphrase::new(b"right".to_vec()))?;
     c.remove(&ed25519_blob(&[4; 32]))?;
@@ -498,6 +514,7 @@ fn add_lock_unlock_remove_encodings() -> TestResult {
             "add ci-bot",
             "lock s3cret",
             "unlock wrong",
+            "status",
             "unlock",
             "remove",
             "remove",
@@ -608,4 +625,155 @@ async fn async_client_signs_and_maps_errors() -> TestResult {
         Err(Error::Locked) => Ok(()),
         other => Err(format!("expected Locked, got {other:?}").into()),
     }
+}
+
+/// A server that answers the first request on each connection with `reply`
+/// (raw bytes, possibly not one frame), or never when it is `None`.
+fn raw_agent(reply: Option<Vec<u8>>) -> Result<FakeAgent, Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("raw.sock");
+    let listener = UnixListener::bind(&path)?;
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut buf = [0u8; 512];
+            let _ = conn.read(&mut buf);
+            match &reply {
+                Some(bytes) => {
+                    let _ = conn.write_all(bytes);
+                }
+                // Hold the connection open, answering nothing.
+                None => std::thread::sleep(Duration::from_secs(30)),
+            }
+        }
+    });
+    Ok(FakeAgent { _dir: dir, path })
+}
+
+fn two_replies() -> Vec<u8> {
+    let mut out = Vec::new();
+    Response::Identities(vec![]).encode_frame(&mut out);
+    Response::Failure.encode_frame(&mut out);
+    out
+}
+
+#[test]
+fn two_replies_to_one_request_are_refused() -> TestResult {
+    let agent = raw_agent(Some(two_replies()))?;
+    match Client::connect_to(&agent.path)?.list_identities() {
+        Err(e @ Error::Io { .. }) => assert!(e.to_string().contains("more than one reply"), "{e}"),
+        other => return Err(format!("expected Io, got {other:?}").into()),
+    }
+    Ok(())
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test]
+async fn async_client_refuses_two_replies_and_times_out() -> TestResult {
+    let agent = raw_agent(Some(two_replies()))?;
+    match crate::AsyncClient::connect_to(&agent.path)
+        .await?
+        .list_identities()
+        .await
+    {
+        Err(e @ Error::Io { .. }) => assert!(e.to_string().contains("more than one reply"), "{e}"),
+        other => return Err(format!("expected Io, got {other:?}").into()),
+    }
+    let silent = raw_agent(None)?;
+    let mut c = crate::AsyncClient::connect_to(&silent.path).await?;
+    c.set_timeout(Some(Duration::from_millis(200)))?;
+    let started = std::time::Instant::now();
+    match c.list_identities().await {
+        Err(Error::Io { source, .. }) => assert_eq!(source.kind(), std::io::ErrorKind::TimedOut),
+        other => return Err(format!("expected a timeout, got {other:?}").into()),
+    }
+    assert!(started.elapsed() < Duration::from_secs(10));
+    Ok(())
+}
+
+/// The async client has every operation the blocking one has: explain, the
+/// key store, unlock's two failures, and reconnecting once.
+#[cfg(feature = "tokio")]
+#[tokio::test]
+async fn async_client_explains_manages_the_store_and_reconnects() -> TestResult {
+    let stored = signet_proto::keystore::StoredKey {
+        name: "ci".into(),
+        comment: "ci@host".into(),
+        public: [4; 32],
+        created_at: "2026-01-01T00:00:00Z".into(),
+        store: "keyutils".into(),
+        state: "active".into(),
+        loaded: false,
+        expires_in: None,
+    };
+    let served = stored.clone();
+    let agent = fake_agent(Mode::OnePerConnection, move |req| match req {
+        Request::Extension { name, contents } => {
+            let stored = &served;
+            let ext = extension::Extension::decode(name, contents);
+            match ext {
+                Ok(extension::Extension::Explain(e)) => {
+                    assert_eq!((e.scheme, e.target), ("encord-v2", "/v2/public/x"));
+                    ext_ok(extension::EXPLAIN, |out| {
+                        extension::ExplainReply {
+                            allowed: false,
+                            key: "ci".into(),
+                            rule: "read-only".into(),
+                            reason: "no".into(),
+                            summary: "read-only: methods GET".into(),
+                        }
+                        .encode(out)
+                    })
+                }
+                Ok(extension::Extension::Stored) => ext_ok(extension::STORED, |out| {
+                    signet_proto::keystore::encode_stored_list(out, std::slice::from_ref(stored))
+                }),
+                Ok(extension::Extension::Delete { selector }) if selector == "ci" => {
+                    ext_ok(extension::DELETE, |out| stored.encode(out))
+                }
+                Ok(extension::Extension::Delete { .. }) => {
+                    ext_err(ErrorCode::NoSuchKey, "no stored key matches \"zz\"")
+                }
+                Ok(extension::Extension::Status) => ext_ok(extension::STATUS, |out| {
+                    extension::Status {
+                        protocol: extension::PROTOCOL_VERSION,
+                        agent_version: "9.9.9".into(),
+                        pid: 1,
+                        locked: false,
+                        keys: 0,
+                        uptime_secs: 0,
+                        socket: String::new(),
+                    }
+                    .encode(out)
+                }),
+                _ => Response::Failure,
+            }
+        }
+        _ => Response::Failure,
+    })?;
+    // Every request below needs a new connection: the agent closes each
+    // after one reply, as after an idle timeout.
+    let mut c = crate::AsyncClient::connect_to(&agent.path).await?;
+    let reply = c
+        .explain(&crate::Explain {
+            key: Some("ci"),
+            scheme: "encord-v2",
+            method: "DELETE",
+            url_or_target: "https://api.encord.com/v2/public/x",
+            ..Default::default()
+        })
+        .await?;
+    assert_eq!(reply.rule, "read-only");
+    assert_eq!(c.stored_keys().await?, vec![stored.clone()]);
+    assert_eq!(c.delete_stored("ci").await?.name, "ci");
+    match c.delete_stored("zz").await {
+        Err(Error::Refused { reason, .. }) => assert!(reason.contains("zz")),
+        other => return Err(format!("expected Refused, got {other:?}").into()),
+    }
+    // A bare refusal to unlock, and the agent says it is not locked.
+    match c.unlock(&Passphrase::new(b"x".to_vec())).await {
+        Err(Error::NotLocked) => {}
+        other => return Err(format!("expected NotLocked, got {other:?}").into()),
+    }
+    Ok(())
 }
