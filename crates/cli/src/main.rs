@@ -9,35 +9,32 @@
 //! **Must not**: keep any key or passphrase after the command ends, print a
 //! secret (errors included), or sign anything itself.
 //!
+//! ## Layout
+//!
+//! As rage's: `cli.rs` holds the clap definitions and nothing else (so that
+//! `signet man` and `signet completions` render the same definitions the
+//! parser uses), `cmd/` one file per command family, and the support
+//! modules (`output`, `secrets`, `keyfile`, `lifecycle`) beside them.
+//!
 //! ## Exit status
 //!
-//! | code | meaning |
-//! |------|---------|
-//! | 0 | success (`signet list` with no keys loaded prints `no keys loaded` and exits 0; a locked agent exits 4 instead) |
-//! | 1 | error: the agent refused, bad input, or an I/O error |
-//! | 2 | usage error: unknown command or bad arguments (clap's code) |
-//! | 3 | no agent is running at the socket (`signet list` still prints the stored keys from the index first) |
-//! | 4 | the agent is locked |
-//! | 5 | no loaded key matches the KEY argument, or several do |
+//! One table, [`cli::EXIT_CODES`], shown by `signet --help` and checked
+//! against docs/cli.md by a test.
 //!
 //! Errors are printed on stderr as `signet: <message>`.
 
-mod args;
-mod audit_cmds;
-mod commands;
-mod duration;
-mod exec;
+mod cli;
+mod cmd;
 mod file_paths;
 mod keyfile;
 mod lifecycle;
 mod output;
 mod secrets;
-mod store_cmds;
-mod units;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use cli::exit;
 use signet_client::Error as ClientError;
 
 /// Exit status for an error, from the client error inside it if any.
@@ -45,9 +42,9 @@ fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<ClientError>() {
             return match e {
-                ClientError::NotRunning { .. } => 3,
-                ClientError::Locked => 4,
-                ClientError::NoSuchKey { .. } | ClientError::AmbiguousKey { .. } => 5,
+                ClientError::NotRunning { .. } => exit::NOT_RUNNING,
+                ClientError::Locked => exit::LOCKED,
+                ClientError::NoSuchKey { .. } | ClientError::AmbiguousKey { .. } => exit::NO_KEY,
                 ClientError::Refused {
                     code:
                         Some(
@@ -55,12 +52,12 @@ fn exit_code(err: &anyhow::Error) -> u8 {
                             | signet_client::ErrorCode::AmbiguousKey,
                         ),
                     ..
-                } => 5,
-                _ => 1,
+                } => exit::NO_KEY,
+                _ => exit::ERROR,
             };
         }
     }
-    1
+    exit::ERROR
 }
 
 /// The error as one line: each context, then the cause, stopping at the
@@ -77,8 +74,8 @@ fn message(err: &anyhow::Error) -> String {
 }
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
-    match commands::run(cli) {
+    let cli = cli::Cli::parse();
+    match cmd::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("signet: {}", message(&err));
@@ -90,6 +87,65 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// docs/cli.md's exit code table is `cli::EXIT_CODES`, row for row.
+    #[test]
+    fn docs_list_the_exit_codes_help_shows() {
+        let doc = include_str!("../../../docs/cli.md");
+        let section = doc
+            .split("\n## Exit codes\n")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .unwrap_or_else(|| panic!("docs/cli.md has no `## Exit codes` section"));
+        let rows: Vec<(u8, String)> = section
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| code"))
+            .filter_map(|l| {
+                let cells: Vec<&str> = l.trim_matches('|').split(" | ").collect();
+                Some((
+                    cells.first()?.trim().parse().ok()?,
+                    cells.get(1)?.trim().to_owned(),
+                ))
+            })
+            .collect();
+        let table: Vec<(u8, String)> = cli::EXIT_CODES
+            .iter()
+            .map(|(c, m)| (*c, (*m).to_owned()))
+            .collect();
+        assert_eq!(
+            rows, table,
+            "docs/cli.md `## Exit codes` differs from cli::EXIT_CODES"
+        );
+        let help = {
+            use clap::CommandFactory as _;
+            cli::Cli::command().render_long_help().to_string()
+        };
+        // Whitespace aside: clap may wrap the help to the terminal.
+        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let help = words(&help);
+        for (code, meaning) in cli::EXIT_CODES {
+            assert!(
+                help.contains(&words(&format!("{code} {meaning}"))),
+                "--help lacks exit code {code}"
+            );
+        }
+    }
+
+    /// cli.rs stays clap definitions only: no paths into the rest of the
+    /// crate, so it compiles on its own (`signet man` renders it).
+    #[test]
+    fn cli_rs_depends_on_nothing_in_the_crate() {
+        let text = include_str!("cli.rs");
+        // Its own unit tests may look around.
+        let text = text.split("#[cfg(test)]").next().unwrap_or(text);
+        let code: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(!code.contains("crate::"), "cli.rs names a crate:: path");
+        assert!(!code.contains("super::"), "cli.rs names a super:: path");
+    }
 
     #[test]
     fn exit_codes_follow_client_errors() {

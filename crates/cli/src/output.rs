@@ -8,18 +8,9 @@ use serde::Serialize;
 use signet_client::{Header, KeyInfo, Status};
 use signet_proto::text::escape;
 
-use crate::duration;
+use signet_proto::duration;
 
-/// `signet sign-request --format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum HeaderFormat {
-    /// One `Name: value` line per header.
-    Headers,
-    /// `{"created": N, "headers": [{"name": …, "value": …}]}`.
-    Json,
-    /// `-H 'Name: value'` arguments for curl, shell-quoted, on one line.
-    Curl,
-}
+use crate::cli::HeaderFormat;
 
 #[derive(Serialize)]
 struct HeaderJson<'a> {

@@ -6,41 +6,19 @@
 //! it. Exit codes: 0 clean shutdown; 1 error (configuration, socket,
 //! runtime); 2 usage; 3 another agent already answers on the socket.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use signetd::startup::{self, Options, StartError};
 use tracing::error;
 
+mod cli;
+
 /// Exit code when another agent already answers on the socket.
 const EXIT_ALREADY_RUNNING: u8 = 3;
 
-/// signet's agent daemon: holds Ed25519 keys and signs over a local socket.
-#[derive(Debug, Parser)]
-#[command(version, about, long_about = None, after_help = "Exit codes: 0 clean shutdown, 1 error, 2 usage, 3 another agent already running on the socket.")]
-struct Args {
-    /// Socket path [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock,
-    /// else $XDG_STATE_HOME/signet/run/agent.<host>.sock, $XDG_STATE_HOME being
-    /// ~/.local/state by default]. Its directory must be yours alone (0700);
-    /// signetd creates it if missing and refuses any other.
-    #[arg(long, value_name = "PATH")]
-    socket: Option<PathBuf>,
-    /// Configuration file [default: $SIGNET_CONFIG, else $XDG_CONFIG_HOME/signet/config.toml].
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it.
-    #[arg(long, value_name = "LEVEL", default_value = "info")]
-    log_level: String,
-    /// System mode for build machines: configuration /etc/signet/signetd.toml
-    /// (required), socket /run/signet/agent.sock, access by the `[system]`
-    /// allow-list (see docs/service-accounts.md).
-    #[arg(long)]
-    system: bool,
-}
-
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = cli::Args::parse();
     init_logging(&args.log_level);
     signetd::hardening::apply();
     let options = Options {

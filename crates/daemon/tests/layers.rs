@@ -18,6 +18,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("dispatch", 4),
     ("server", 5),
     ("startup", 6),
+    // The binary's clap definitions (imports nothing).
+    ("cli", 6),
 ];
 
 fn layer(module: &str) -> Option<u8> {

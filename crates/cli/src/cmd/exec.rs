@@ -11,11 +11,10 @@
 //! `ENCORD_SSH_KEY_FILE` is removed (one variable, so the SDK, which prefers
 //! the file, and encord-agents, which prefers the variable, agree).
 
-use std::ffi::OsString;
 use std::path::Path;
 
+use crate::cli::ExecArgs;
 use anyhow::{Context as _, Result};
-use clap::Args;
 use signet_client::Client;
 
 /// Environment variables that could carry a raw private key into the job
@@ -25,18 +24,6 @@ pub const REMOVED_VARS: [&str; 2] = ["ENCORD_SSH_KEY", "ENCORD_SSH_KEY_FILE"];
 /// The key reference the job's Encord SDK gets in `ENCORD_SSH_KEY`.
 pub fn encord_key_reference(key_id: Option<&str>) -> String {
     format!("signet:{}", key_id.unwrap_or_default())
-}
-
-/// `signet exec`.
-#[derive(Debug, Args)]
-pub struct ExecArgs {
-    /// Check that this key (name, key id or SHA256 fingerprint) is loaded,
-    /// and pass it to the job as SIGNET_KEY and ENCORD_SSH_KEY=signet:<key id>
-    #[arg(long, value_name = "KEY")]
-    pub key: Option<String>,
-    /// The command and its arguments (after `--`)
-    #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
-    pub command: Vec<OsString>,
 }
 
 /// Runs `signet exec`; returns only on error.

@@ -5,47 +5,9 @@ use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::cli::{AuditArgs, AuditCommand, TailArgs};
 use anyhow::{Context as _, Result};
-use clap::{Args, Subcommand};
 use signet_proto::audit::{self, Record};
-
-/// `signet audit`.
-#[derive(Debug, Args)]
-pub struct AuditArgs {
-    #[command(subcommand)]
-    pub command: AuditCommand,
-    /// The log file [default: $XDG_STATE_HOME/signet/audit.log, or
-    /// /var/lib/signet/audit.log with --system]
-    #[arg(long, global = true, value_name = "FILE")]
-    pub path: Option<PathBuf>,
-    /// The system agent's log (/var/lib/signet/audit.log)
-    #[arg(long, global = true, conflicts_with = "path")]
-    pub system: bool,
-}
-
-/// The audit subcommands.
-#[derive(Debug, Subcommand)]
-pub enum AuditCommand {
-    /// Check the hash chain across the log and its rotated files; names the
-    /// first bad line (exit 1) or prints how many lines are intact
-    Verify,
-    /// Show the latest entries
-    Tail(TailArgs),
-}
-
-/// `signet audit tail`.
-#[derive(Debug, Args)]
-pub struct TailArgs {
-    /// Keep printing new entries as they are written
-    #[arg(short, long)]
-    pub follow: bool,
-    /// Only entries of this key (name or key id)
-    #[arg(long, value_name = "KEY")]
-    pub key: Option<String>,
-    /// How many entries to show first
-    #[arg(short = 'n', long, default_value_t = 20)]
-    pub lines: usize,
-}
 
 fn log_path(a: &AuditArgs) -> PathBuf {
     if let Some(p) = &a.path {

@@ -1,11 +1,16 @@
-//! The command line, as clap types.
+//! The command line, as clap types and nothing else: no I/O, no command
+//! logic, and no `crate::` paths, so that the file can be compiled on its
+//! own (by a build script, or `signet man`/`signet completions`, which
+//! render it) as rage's `cli.rs` is.
+//!
+//! Each command's code lives in `cmd/`; the exit statuses are here because
+//! `--help` shows them.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
-
-use crate::output::HeaderFormat;
 
 const LONG_ABOUT: &str = "\
 signet keeps Ed25519 keys in a local agent (signetd) and signs with them, \
@@ -23,19 +28,55 @@ Stored keys rest in the OS keyring (Secret Service, or the Linux kernel \
 keyring, which does not survive a reboot); the agent does all keyring \
 access. `signet status` shows which store is used and why.";
 
-/// The exit status table, shown by `signet --help` (and copied to the README).
-pub const EXIT_CODES: &str = "\
-Exit status:
-  0  success
-  1  error: the agent refused, bad input, or an I/O error
-  2  usage error: unknown command or bad arguments
-  3  no agent is running at the socket (start one with `signet start`);
-     `signet list` still prints the stored keys from the index first
-  4  the agent is locked (`signet unlock`)
-  5  no loaded key matches the KEY argument, or several do
+/// Exit statuses, the same for every command: the one table `--help` shows
+/// and docs/cli.md must repeat (a test compares them).
+pub const EXIT_CODES: &[(u8, &str)] = &[
+    (exit::OK, "success"),
+    (
+        exit::ERROR,
+        "error: the agent refused, bad input, or an I/O error",
+    ),
+    (exit::USAGE, "usage error: unknown command or bad arguments"),
+    (
+        exit::NOT_RUNNING,
+        "no agent is running at the socket (start one with `signet start`); \
+         `signet list` still prints the stored keys from the index first",
+    ),
+    (exit::LOCKED, "the agent is locked (`signet unlock`)"),
+    (
+        exit::NO_KEY,
+        "no loaded key matches the `KEY` argument, or several do",
+    ),
+];
 
-KEY arguments name a loaded key by its name (comment), its key id (64 hex \
-digits: the raw public key) or its `SHA256:` fingerprint.";
+/// The exit statuses by name.
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// The agent refused, bad input, or an I/O error.
+    pub const ERROR: u8 = 1;
+    /// Unknown command or bad arguments (clap's code).
+    pub const USAGE: u8 = 2;
+    /// No agent is running at the socket.
+    pub const NOT_RUNNING: u8 = 3;
+    /// The agent is locked.
+    pub const LOCKED: u8 = 4;
+    /// No loaded key matches, or several do.
+    pub const NO_KEY: u8 = 5;
+}
+
+/// The text after `signet --help`: the exit statuses and what `KEY` means.
+pub fn after_long_help() -> String {
+    let mut s = String::from("Exit status:\n");
+    for (code, meaning) in EXIT_CODES {
+        s.push_str(&format!("  {code}  {meaning}\n"));
+    }
+    s.push_str(
+        "\nKEY arguments name a loaded key by its name (comment), its key id (64 hex \
+         digits: the raw public key) or its `SHA256:` fingerprint.",
+    );
+    s
+}
 
 /// Talk to signetd, the local Ed25519 credential agent.
 #[derive(Debug, Parser)]
@@ -43,7 +84,7 @@ digits: the raw public key) or its `SHA256:` fingerprint.";
     name = "signet",
     version,
     long_about = LONG_ABOUT,
-    after_long_help = EXIT_CODES,
+    after_long_help = after_long_help(),
     propagate_version = true
 )]
 pub struct Cli {
@@ -117,18 +158,62 @@ pub enum Command {
     /// Write the systemd units (--user, --system) or the launchd agent
     /// (--launchd) with this installation's signetd, and print the commands
     /// that enable them
-    InstallUnits(crate::units::InstallUnitsArgs),
+    InstallUnits(InstallUnitsArgs),
     /// Run a command (a CI job) with SIGNET_AUTH_SOCK set, after checking
     /// that the agent answers and --key is loaded; ENCORD_SSH_KEY becomes
     /// the reference `signet:<key id>` (the Encord SDK then signs through
     /// the agent), ENCORD_SSH_KEY_FILE is removed; exits with the command's
     /// status
-    Exec(crate::exec::ExecArgs),
+    Exec(ExecArgs),
     /// Say which policy rule would allow or refuse a request, without
     /// signing (exits 0 when it would be signed, 1 when refused)
     Explain(ExplainArgs),
     /// Check (`verify`) or show (`tail`) the agent's hash-chained audit log
-    Audit(crate::audit_cmds::AuditArgs),
+    Audit(AuditArgs),
+    /// Print the completion script for a shell (`signet completions bash >
+    /// /usr/share/bash-completion/completions/signet`), or write all five
+    /// into a directory with --dir
+    Completions(CompletionsArgs),
+    /// Print signet(1) as roff (`signet man | man -l -`), or write every
+    /// page (signet(1), one signet-COMMAND(1) per command, signetd(8)) into
+    /// a directory with --dir
+    Man(ManArgs),
+}
+
+/// `signet completions`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["shell", "dir"])))]
+pub struct CompletionsArgs {
+    /// The shell to print the script for
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: Option<CompletionShell>,
+    /// Write the scripts for every shell into DIR instead (signet.bash,
+    /// _signet, signet.fish, signet.elv, _signet.ps1)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// The shells `signet completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    /// bash (bash-completion)
+    Bash,
+    /// zsh
+    Zsh,
+    /// fish
+    Fish,
+    /// elvish
+    Elvish,
+    /// PowerShell
+    Powershell,
+}
+
+/// `signet man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write every page into DIR (signet.1, signet-COMMAND.1…, signetd.8)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// `signet explain`.
@@ -203,8 +288,22 @@ pub struct AddArgs {
     pub passphrase_stdin: bool,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    crate::duration::parse(s)
+/// A span of time on the command line: the grammar every part of signet
+/// reads (`signet_proto::duration`), at least one second and at most the
+/// protocol's `uint32` seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let secs = signet_proto::duration::parse_secs(s).map_err(|e| e.to_string())?;
+    if secs == 0 {
+        return Err("a lifetime must be at least one second (omit --lifetime for none)".to_owned());
+    }
+    if secs > u64::from(u32::MAX) {
+        return Err(format!(
+            "{:?} is too long: the limit is {} seconds",
+            s.trim(),
+            u32::MAX
+        ));
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 /// `signet remove`.
@@ -283,7 +382,7 @@ fn parse_load_lifetime(s: &str) -> Result<Duration, String> {
     if matches!(s.trim(), "0" | "none" | "never") {
         return Ok(Duration::ZERO);
     }
-    crate::duration::parse(s)
+    parse_duration(s)
 }
 
 /// `signet unload`.
@@ -381,6 +480,90 @@ pub struct SignArgs {
     /// The file to sign (at most 256 KiB); `-` reads stdin
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+}
+
+/// `signet sign-request --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HeaderFormat {
+    /// One `Name: value` line per header.
+    Headers,
+    /// `{"created": N, "headers": [{"name": …, "value": …}]}`.
+    Json,
+    /// `-H 'Name: value'` arguments for curl, shell-quoted, on one line.
+    Curl,
+}
+
+/// `signet install-units`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("kind").required(true).args(["user", "system", "launchd"])))]
+pub struct InstallUnitsArgs {
+    /// systemd user units (signet.socket, signet.service) into
+    /// $XDG_CONFIG_HOME/systemd/user
+    #[arg(long)]
+    pub user: bool,
+    /// systemd system units for build machines (signet-system.socket,
+    /// signet-system.service) into /etc/systemd/system
+    #[arg(long)]
+    pub system: bool,
+    /// the macOS LaunchAgent com.signet.agent.plist into ~/Library/LaunchAgents
+    #[arg(long)]
+    pub launchd: bool,
+    /// Write into this directory instead
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The signetd binary the units start [default: `signetd` next to this `signet`]
+    #[arg(long, value_name = "PATH")]
+    pub signetd: Option<PathBuf>,
+}
+
+/// `signet exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Check that this key (name, key id or SHA256 fingerprint) is loaded,
+    /// and pass it to the job as SIGNET_KEY and ENCORD_SSH_KEY=signet:<key id>
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// The command and its arguments (after `--`)
+    #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+/// `signet audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+    /// The log file [default: $XDG_STATE_HOME/signet/audit.log, or
+    /// /var/lib/signet/audit.log with --system]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub path: Option<PathBuf>,
+    /// The system agent's log (/var/lib/signet/audit.log)
+    #[arg(long, global = true, conflicts_with = "path")]
+    pub system: bool,
+}
+
+/// The audit subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain across the log and its rotated files; names the
+    /// first bad line (exit 1) or prints how many lines are intact
+    Verify,
+    /// Show the latest entries
+    Tail(TailArgs),
+}
+
+/// `signet audit tail`.
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// Keep printing new entries as they are written
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only entries of this key (name or key id)
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// How many entries to show first
+    #[arg(short = 'n', long, default_value_t = 20)]
+    pub lines: usize,
 }
 
 #[cfg(test)]
@@ -492,5 +675,56 @@ mod tests {
         let help = Cli::command().render_long_help().to_string();
         assert!(help.contains("3  no agent is running"));
         assert!(help.contains("5  no loaded key matches"));
+    }
+
+    #[test]
+    fn accepted_forms() {
+        let cases = [
+            ("90s", 90),
+            ("15m", 900),
+            ("8h", 28_800),
+            ("2d", 172_800),
+            ("600", 600),
+            ("1h30m", 5400),
+            (" 45 ", 45),
+        ];
+        for (input, secs) in cases {
+            assert_eq!(
+                parse_duration(input),
+                Ok(Duration::from_secs(secs)),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn refused_forms() {
+        for input in [
+            "",
+            "0",
+            "0s",
+            "m",
+            "15x",
+            "1.5h",
+            "-5",
+            "15 m",
+            "99999999999d",
+            "5000000000",
+        ] {
+            assert!(
+                parse_duration(input).is_err(),
+                "{input:?} should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn human_forms() {
+        assert_eq!(signet_proto::duration::human(0), "0s");
+        assert_eq!(signet_proto::duration::human(42), "42s");
+        assert_eq!(signet_proto::duration::human(840), "14m");
+        assert_eq!(signet_proto::duration::human(850), "14m 10s");
+        assert_eq!(signet_proto::duration::human(7500), "2h 5m");
+        assert_eq!(signet_proto::duration::human(86_400 + 61), "1d");
     }
 }

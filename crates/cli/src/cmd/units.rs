@@ -6,40 +6,17 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::cli::InstallUnitsArgs;
 use anyhow::{bail, Context as _, Result};
-use clap::{ArgGroup, Args};
 
 /// The path the shipped unit files name; replaced on install.
 const PLACEHOLDER: &str = "/usr/local/bin/signetd";
 
-const USER_SERVICE: &str = include_str!("../../../systemd/user/signet.service");
-const USER_SOCKET: &str = include_str!("../../../systemd/user/signet.socket");
-const SYSTEM_SERVICE: &str = include_str!("../../../systemd/system/signet-system.service");
-const SYSTEM_SOCKET: &str = include_str!("../../../systemd/system/signet-system.socket");
-const LAUNCHD_PLIST: &str = include_str!("../../../launchd/com.signet.agent.plist");
-
-/// `signet install-units`.
-#[derive(Debug, Args)]
-#[command(group(ArgGroup::new("kind").required(true).args(["user", "system", "launchd"])))]
-pub struct InstallUnitsArgs {
-    /// systemd user units (signet.socket, signet.service) into
-    /// $XDG_CONFIG_HOME/systemd/user
-    #[arg(long)]
-    pub user: bool,
-    /// systemd system units for build machines (signet-system.socket,
-    /// signet-system.service) into /etc/systemd/system
-    #[arg(long)]
-    pub system: bool,
-    /// the macOS LaunchAgent com.signet.agent.plist into ~/Library/LaunchAgents
-    #[arg(long)]
-    pub launchd: bool,
-    /// Write into this directory instead
-    #[arg(long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
-    /// The signetd binary the units start [default: `signetd` next to this `signet`]
-    #[arg(long, value_name = "PATH")]
-    pub signetd: Option<PathBuf>,
-}
+const USER_SERVICE: &str = include_str!("../../../../systemd/user/signet.service");
+const USER_SOCKET: &str = include_str!("../../../../systemd/user/signet.socket");
+const SYSTEM_SERVICE: &str = include_str!("../../../../systemd/system/signet-system.service");
+const SYSTEM_SOCKET: &str = include_str!("../../../../systemd/system/signet-system.socket");
+const LAUNCHD_PLIST: &str = include_str!("../../../../launchd/com.signet.agent.plist");
 
 /// Runs `signet install-units`.
 pub fn install(a: &InstallUnitsArgs) -> Result<()> {

@@ -15,7 +15,7 @@ use signet_proto::index::{IndexFile, State};
 use signet_proto::key::{ed25519_blob, fingerprint, key_id, openssh_line};
 use zeroize::Zeroizing;
 
-use crate::args::{
+use crate::cli::{
     DoctorArgs, GenerateArgs, ImportArgs, LoadArgs, NameArgs, RenameArgs, UnloadArgs,
 };
 use crate::keyfile;
@@ -236,7 +236,7 @@ pub fn load(socket: &Path, a: LoadArgs) -> Result<()> {
     let loaded = client.load_stored(&a.names, a.all, a.lifetime)?;
     for k in &loaded {
         let until = match k.expires_in {
-            Some(s) => format!("unloaded in {}", crate::duration::human(s)),
+            Some(s) => format!("unloaded in {}", signet_proto::duration::human(s)),
             None => "no lifetime".to_owned(),
         };
         eprintln!("signet: loaded {} ({until})", k.name);

@@ -1,0 +1,427 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[signet] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'signet'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'signet'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand start 'Start signetd in the background unless one already answers; prints `export SIGNET_AUTH_SOCK=PATH;` for `eval "$(signet start)"`'
+            cand env 'Print the shell line that points SIGNET_AUTH_SOCK at the agent'
+            cand stop 'Ask the agent to stop, and wait until it has'
+            cand status 'Show the agent''s version, pid, socket, lock state, key count and uptime'
+            cand add 'Add an OpenSSH Ed25519 private key file to the agent'
+            cand list 'List stored and loaded keys: each stored key, whether it is loaded and its expiry, plus keys added for this session only (prints "no keys loaded" and exits 0 when there are none; exits 4 when the agent is locked). With no agent running it still shows the stored keys, read from the index file (keys.toml), marked "not loaded (agent not running)", and exits 3'
+            cand remove 'Delete a stored key from the OS keyring and the index (asks on a terminal; --yes otherwise), or remove a session-only key from the agent; --all unloads every key from the agent (stored keys stay stored)'
+            cand generate 'Make a new Ed25519 key inside the agent and store it in the OS keyring (it never touches disk); prints its public key line'
+            cand import 'Store an Ed25519 private key file in the OS keyring: OpenSSH (encrypted or not), PKCS#8 PEM, or the private key .txt Encord''s web app downloads; `-` reads stdin'
+            cand register 'Show what to paste into Encord to register a stored key, and where'
+            cand pubkey 'Print a stored key''s `ssh-ed25519 AAAA… comment` line'
+            cand load 'Load stored keys from the OS keyring into the agent'
+            cand unload 'Unload stored keys from the agent (they stay in the keyring)'
+            cand rename 'Rename a stored key'
+            cand doctor 'Check that the key index and the OS keyring agree; finish or undo interrupted operations (exits 1 while problems remain)'
+            cand lock 'Lock the agent with a passphrase: it signs nothing until unlocked'
+            cand unlock 'Unlock the agent'
+            cand sign-request 'Sign an Encord HTTP request and print the headers to add to it'
+            cand sign 'Sign a file''s bytes with a loaded key; prints the 64-byte Ed25519 signature in base64'
+            cand install-units 'Write the systemd units (--user, --system) or the launchd agent (--launchd) with this installation''s signetd, and print the commands that enable them'
+            cand exec 'Run a command (a CI job) with SIGNET_AUTH_SOCK set, after checking that the agent answers and --key is loaded; ENCORD_SSH_KEY becomes the reference `signet:<key id>` (the Encord SDK then signs through the agent), ENCORD_SSH_KEY_FILE is removed; exits with the command''s status'
+            cand explain 'Say which policy rule would allow or refuse a request, without signing (exits 0 when it would be signed, 1 when refused)'
+            cand audit 'Check (`verify`) or show (`tail`) the agent''s hash-chained audit log'
+            cand completions 'Print the completion script for a shell (`signet completions bash > /usr/share/bash-completion/completions/signet`), or write all five into a directory with --dir'
+            cand man 'Print signet(1) as roff (`signet man | man -l -`), or write every page (signet(1), one signet-COMMAND(1) per command, signetd(8)) into a directory with --dir'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'signet;start'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;env'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --fish 'Print for fish'
+            cand --csh 'Print for csh/tcsh'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;stop'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;status'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;add'= {
+            cand --name 'The key''s name [default: the key''s comment, else the file name]'
+            cand --lifetime 'Remove the key after this long: 90s, 15m, 8h, 2d, or seconds'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --confirm 'Ask for confirmation before every use of the key'
+            cand --passphrase-stdin 'Read the key''s passphrase from the first line of stdin (for scripts)'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;list'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;remove'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --all 'Unload every key from the agent (deletes nothing from the keyring)'
+            cand -y 'Delete a stored key without asking (required when stdin is not a terminal)'
+            cand --yes 'Delete a stored key without asking (required when stdin is not a terminal)'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;generate'= {
+            cand --comment 'The comment at the end of its public key line [default: NAME]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;import'= {
+            cand --name 'The key''s name [default: the key''s comment if it is a valid name, else the file name]'
+            cand --comment 'The comment for its public key line [default: the file''s, else NAME]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --passphrase-stdin 'Read an encrypted key''s passphrase from the first line of stdin'
+            cand --remove-source 'Delete FILE once the key has been stored and read back from the keyring'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;register'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;pubkey'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;load'= {
+            cand --lifetime 'Unload after this long: 90s, 15m, 8h, 2d, seconds, or 0 for never [default: the key''s `lifetime` in the configuration, else `[agent] default_lifetime`, 8h unless configured]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --all 'Load every stored key'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;unload'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --all 'Unload every stored key'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;rename'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;doctor'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --fix 'Also drop index entries whose secret is gone from the keyring'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;lock'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --passphrase-stdin 'Read the passphrase from the first line of stdin instead of the terminal'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;unlock'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --passphrase-stdin 'Read the passphrase from the first line of stdin instead of the terminal'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;sign-request'= {
+            cand --key 'The key: name, key id or SHA256 fingerprint [default: $SIGNET_KEY (set by `signet exec --key`), else the only loaded key]'
+            cand --method 'The HTTP method, e.g. GET or POST'
+            cand --url 'The request''s full URL, or just its path and query (`/public/user?x=1`)'
+            cand --body-file 'A file holding the body, hashed as it is read; `-` reads stdin'
+            cand --body 'The body as a string [default: empty]'
+            cand --scheme 'The signing scheme'
+            cand --format 'How to print the headers [default: headers, or json with --json]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;sign'= {
+            cand --key 'The key: name, key id or SHA256 fingerprint [default: the only loaded key]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;install-units'= {
+            cand --dir 'Write into this directory instead'
+            cand --signetd 'The signetd binary the units start [default: `signetd` next to this `signet`]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --user 'systemd user units (signet.socket, signet.service) into $XDG_CONFIG_HOME/systemd/user'
+            cand --system 'systemd system units for build machines (signet-system.socket, signet-system.service) into /etc/systemd/system'
+            cand --launchd 'the macOS LaunchAgent com.signet.agent.plist into ~/Library/LaunchAgents'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;exec'= {
+            cand --key 'Check that this key (name, key id or SHA256 fingerprint) is loaded, and pass it to the job as SIGNET_KEY and ENCORD_SSH_KEY=signet:<key id>'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;explain'= {
+            cand --key 'The key: name, key id or SHA256 fingerprint [default: the only loaded key]'
+            cand --method 'The HTTP method (not for --scheme ssh)'
+            cand --url 'The request''s full URL, or its path and query (not for --scheme ssh)'
+            cand --scheme 'The scheme the request would be signed with'
+            cand --as-uid 'Evaluate as this uid (only root may name another uid than its own)'
+            cand --as-exe 'Evaluate as this executable path [default: this process''s]'
+            cand --as-unit 'Evaluate as running in this systemd unit [default: this process''s]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --ssh 'Ask about raw SSH signing (ssh, ssh-keygen -Y sign, signet sign)'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;audit'= {
+            cand --path 'The log file [default: $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --system 'The system agent''s log (/var/lib/signet/audit.log)'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand verify 'Check the hash chain across the log and its rotated files; names the first bad line (exit 1) or prints how many lines are intact'
+            cand tail 'Show the latest entries'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'signet;audit;verify'= {
+            cand --path 'The log file [default: $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --system 'The system agent''s log (/var/lib/signet/audit.log)'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;audit;tail'= {
+            cand --key 'Only entries of this key (name or key id)'
+            cand -n 'How many entries to show first'
+            cand --lines 'How many entries to show first'
+            cand --path 'The log file [default: $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand -f 'Keep printing new entries as they are written'
+            cand --follow 'Keep printing new entries as they are written'
+            cand --system 'The system agent''s log (/var/lib/signet/audit.log)'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;audit;help'= {
+            cand verify 'Check the hash chain across the log and its rotated files; names the first bad line (exit 1) or prints how many lines are intact'
+            cand tail 'Show the latest entries'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'signet;audit;help;verify'= {
+        }
+        &'signet;audit;help;tail'= {
+        }
+        &'signet;audit;help;help'= {
+        }
+        &'signet;completions'= {
+            cand --dir 'Write the scripts for every shell into DIR instead (signet.bash, _signet, signet.fish, signet.elv, _signet.ps1)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;man'= {
+            cand --dir 'Write every page into DIR (signet.1, signet-COMMAND.1…, signetd.8)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;help'= {
+            cand start 'Start signetd in the background unless one already answers; prints `export SIGNET_AUTH_SOCK=PATH;` for `eval "$(signet start)"`'
+            cand env 'Print the shell line that points SIGNET_AUTH_SOCK at the agent'
+            cand stop 'Ask the agent to stop, and wait until it has'
+            cand status 'Show the agent''s version, pid, socket, lock state, key count and uptime'
+            cand add 'Add an OpenSSH Ed25519 private key file to the agent'
+            cand list 'List stored and loaded keys: each stored key, whether it is loaded and its expiry, plus keys added for this session only (prints "no keys loaded" and exits 0 when there are none; exits 4 when the agent is locked). With no agent running it still shows the stored keys, read from the index file (keys.toml), marked "not loaded (agent not running)", and exits 3'
+            cand remove 'Delete a stored key from the OS keyring and the index (asks on a terminal; --yes otherwise), or remove a session-only key from the agent; --all unloads every key from the agent (stored keys stay stored)'
+            cand generate 'Make a new Ed25519 key inside the agent and store it in the OS keyring (it never touches disk); prints its public key line'
+            cand import 'Store an Ed25519 private key file in the OS keyring: OpenSSH (encrypted or not), PKCS#8 PEM, or the private key .txt Encord''s web app downloads; `-` reads stdin'
+            cand register 'Show what to paste into Encord to register a stored key, and where'
+            cand pubkey 'Print a stored key''s `ssh-ed25519 AAAA… comment` line'
+            cand load 'Load stored keys from the OS keyring into the agent'
+            cand unload 'Unload stored keys from the agent (they stay in the keyring)'
+            cand rename 'Rename a stored key'
+            cand doctor 'Check that the key index and the OS keyring agree; finish or undo interrupted operations (exits 1 while problems remain)'
+            cand lock 'Lock the agent with a passphrase: it signs nothing until unlocked'
+            cand unlock 'Unlock the agent'
+            cand sign-request 'Sign an Encord HTTP request and print the headers to add to it'
+            cand sign 'Sign a file''s bytes with a loaded key; prints the 64-byte Ed25519 signature in base64'
+            cand install-units 'Write the systemd units (--user, --system) or the launchd agent (--launchd) with this installation''s signetd, and print the commands that enable them'
+            cand exec 'Run a command (a CI job) with SIGNET_AUTH_SOCK set, after checking that the agent answers and --key is loaded; ENCORD_SSH_KEY becomes the reference `signet:<key id>` (the Encord SDK then signs through the agent), ENCORD_SSH_KEY_FILE is removed; exits with the command''s status'
+            cand explain 'Say which policy rule would allow or refuse a request, without signing (exits 0 when it would be signed, 1 when refused)'
+            cand audit 'Check (`verify`) or show (`tail`) the agent''s hash-chained audit log'
+            cand completions 'Print the completion script for a shell (`signet completions bash > /usr/share/bash-completion/completions/signet`), or write all five into a directory with --dir'
+            cand man 'Print signet(1) as roff (`signet man | man -l -`), or write every page (signet(1), one signet-COMMAND(1) per command, signetd(8)) into a directory with --dir'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'signet;help;start'= {
+        }
+        &'signet;help;env'= {
+        }
+        &'signet;help;stop'= {
+        }
+        &'signet;help;status'= {
+        }
+        &'signet;help;add'= {
+        }
+        &'signet;help;list'= {
+        }
+        &'signet;help;remove'= {
+        }
+        &'signet;help;generate'= {
+        }
+        &'signet;help;import'= {
+        }
+        &'signet;help;register'= {
+        }
+        &'signet;help;pubkey'= {
+        }
+        &'signet;help;load'= {
+        }
+        &'signet;help;unload'= {
+        }
+        &'signet;help;rename'= {
+        }
+        &'signet;help;doctor'= {
+        }
+        &'signet;help;lock'= {
+        }
+        &'signet;help;unlock'= {
+        }
+        &'signet;help;sign-request'= {
+        }
+        &'signet;help;sign'= {
+        }
+        &'signet;help;install-units'= {
+        }
+        &'signet;help;exec'= {
+        }
+        &'signet;help;explain'= {
+        }
+        &'signet;help;audit'= {
+            cand verify 'Check the hash chain across the log and its rotated files; names the first bad line (exit 1) or prints how many lines are intact'
+            cand tail 'Show the latest entries'
+        }
+        &'signet;help;audit;verify'= {
+        }
+        &'signet;help;audit;tail'= {
+        }
+        &'signet;help;completions'= {
+        }
+        &'signet;help;man'= {
+        }
+        &'signet;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
