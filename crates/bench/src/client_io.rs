@@ -7,10 +7,41 @@ use std::path::Path;
 
 use signet_proto::{frame, Request, MAX_FRAME_LEN};
 
+/// How a client waits for the agent's reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ClientKind {
+    /// In poll(2), then one read(2): as signet-client does.
+    Poll,
+    /// Blocked in read(2): as `ssh-add`, paramiko and the Python adapter
+    /// do. The agent's read of the request then wakes the sleeping reader
+    /// once for nothing (the socket's write space changed), a cost the poll
+    /// client spares the agent.
+    Read,
+}
+
+impl ClientKind {
+    /// Its name in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientKind::Poll => "poll",
+            ClientKind::Read => "read",
+        }
+    }
+}
+
 /// Reads one whole frame into `buf` (grown as needed) and returns its total
 /// length (prefix included). Usually one `poll` and one `read`.
 pub fn read_frame(stream: &mut UnixStream, buf: &mut Vec<u8>) -> io::Result<usize> {
     read_frame_with(stream, buf, true)
+}
+
+/// [`read_frame`] the way a client of `kind` waits.
+pub fn read_frame_as(
+    stream: &mut UnixStream,
+    buf: &mut Vec<u8>,
+    kind: ClientKind,
+) -> io::Result<usize> {
+    read_frame_with(stream, buf, kind == ClientKind::Poll)
 }
 
 /// [`read_frame`], waiting in poll(2) first only if `poll_first`.

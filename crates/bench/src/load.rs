@@ -16,7 +16,7 @@ use signet_proto::message::msg;
 use signet_proto::wire::Reader;
 use signet_proto::{Request, Response, SignRequest};
 
-use crate::client_io::{read_frame, round_trip};
+use crate::client_io::{read_frame_as, round_trip, ClientKind};
 use crate::procfs;
 
 /// What a client sends and how it checks the reply.
@@ -197,6 +197,8 @@ pub struct PhaseSpec<'a> {
     pub pid: u32,
     /// Concurrent clients.
     pub clients: usize,
+    /// How they wait for replies.
+    pub kind: ClientKind,
     /// What they send.
     pub workload: Arc<Workload>,
     /// The key the agent signs with.
@@ -268,7 +270,7 @@ pub fn run_phase(spec: &PhaseSpec<'_>) -> Result<PhaseResult> {
         let workload = spec.workload.clone();
         let sock = spec.sock.to_owned();
         let key = spec.key;
-        let (warmup, every) = (spec.warmup, spec.verify_every);
+        let (warmup, every, kind) = (spec.warmup, spec.verify_every, spec.kind);
         let expect = spec.duration.as_secs_f64();
         handles.push(
             std::thread::Builder::new()
@@ -276,7 +278,7 @@ pub fn run_phase(spec: &PhaseSpec<'_>) -> Result<PhaseResult> {
                 .stack_size(256 * 1024)
                 .spawn(move || {
                     client(
-                        &sock, &workload, &key, warmup, every, expect, &barrier, &stop,
+                        &sock, &workload, &key, kind, warmup, every, expect, &barrier, &stop,
                     )
                 })
                 .context("cannot spawn a client thread")?,
@@ -337,6 +339,7 @@ fn client(
     sock: &Path,
     w: &Workload,
     key: &VerifyingKey,
+    kind: ClientKind,
     warmup: usize,
     verify_every: u64,
     expect_secs: f64,
@@ -380,7 +383,7 @@ fn client(
     loop {
         let t = Instant::now();
         let sent = std::io::Write::write_all(&mut stream, &w.frame);
-        let got = sent.and_then(|()| read_frame(&mut stream, &mut buf));
+        let got = sent.and_then(|()| read_frame_as(&mut stream, &mut buf, kind));
         let elapsed = t.elapsed();
         let total = match got {
             Ok(total) => total,

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
+use crate::client_io::ClientKind;
 use crate::load::PhaseResult;
 use crate::{AgentId, Args, Fixed, Mode, RoundFloor, Settings};
 
@@ -49,7 +50,7 @@ impl Spread {
     }
 }
 
-/// One (clients, agent, mode) across rounds.
+/// One (clients, agent, mode, client kind) across rounds.
 #[derive(Debug, Clone)]
 pub struct CaseSummary {
     /// Concurrent clients.
@@ -58,6 +59,8 @@ pub struct CaseSummary {
     pub agent: AgentId,
     /// What was sent.
     pub mode: Mode,
+    /// How the clients waited for replies.
+    pub kind: ClientKind,
     /// Replies per second.
     pub throughput: Spread,
     /// Latency percentiles, µs.
@@ -109,6 +112,9 @@ pub struct Report {
     /// Per round: signetd's and the ideal agent's 4-client raw 32 B
     /// throughput as a share of that round's available rate.
     paired_b2: Vec<(f64, Option<f64>)>,
+    /// Per client kind, per round: signetd's 4-client raw 32 B throughput ÷
+    /// the ideal agent's in the same round.
+    paired_b3: Vec<(ClientKind, Vec<f64>)>,
 }
 
 fn mib(kib: u64) -> f64 {
@@ -139,12 +145,27 @@ impl Report {
         _args: &Args,
         s: &Settings,
         fixed: Fixed,
-        results: &BTreeMap<(usize, AgentId, Mode), Vec<PhaseResult>>,
+        results: &BTreeMap<(usize, AgentId, Mode, ClientKind), Vec<PhaseResult>>,
         round_floors: &BTreeMap<usize, Vec<RoundFloor>>,
     ) -> Self {
         let floors = |clients: usize| round_floors.get(&clients).map_or(&[][..], |v| &v[..]);
         // Phases are stored in round order, so index i is round i.
-        let per_round = |clients, agent, mode| results.get(&(clients, agent, mode));
+        let per_round_as = |clients, agent, mode, kind| results.get(&(clients, agent, mode, kind));
+        let per_round = |clients, agent, mode| per_round_as(clients, agent, mode, ClientKind::Poll);
+        let paired_b3 = [ClientKind::Poll, ClientKind::Read]
+            .into_iter()
+            .filter_map(|kind| {
+                let s = per_round_as(4, AgentId::Signet, Mode::Raw32, kind)?;
+                let i = per_round_as(4, AgentId::Ideal, Mode::Raw32, kind)?;
+                Some((
+                    kind,
+                    s.iter()
+                        .zip(i)
+                        .map(|(s, i)| s.throughput / i.throughput)
+                        .collect(),
+                ))
+            })
+            .collect();
         let paired_a = per_round(1, AgentId::Signet, Mode::Raw32)
             .map(|rs| {
                 rs.iter()
@@ -181,10 +202,11 @@ impl Report {
             .unwrap_or_default();
         let cases: Vec<CaseSummary> = results
             .iter()
-            .map(|(&(clients, agent, mode), rs)| CaseSummary {
+            .map(|(&(clients, agent, mode, kind), rs)| CaseSummary {
                 clients,
                 agent,
                 mode,
+                kind,
                 throughput: Spread::of(rs.iter().map(|r| r.throughput)),
                 p50: Spread::of(rs.iter().map(|r| r.p50_us)),
                 p90: Spread::of(rs.iter().map(|r| r.p90_us)),
@@ -211,15 +233,26 @@ impl Report {
             paired_a,
             paired_b1,
             paired_b2,
+            paired_b3,
         };
         rep.targets = rep.evaluate();
         rep
     }
 
     fn case(&self, clients: usize, agent: AgentId, mode: Mode) -> Option<&CaseSummary> {
+        self.case_as(clients, agent, mode, ClientKind::Poll)
+    }
+
+    fn case_as(
+        &self,
+        clients: usize,
+        agent: AgentId,
+        mode: Mode,
+        kind: ClientKind,
+    ) -> Option<&CaseSummary> {
         self.cases
             .iter()
-            .find(|c| c.clients == clients && c.agent == agent && c.mode == mode)
+            .find(|c| c.clients == clients && c.agent == agent && c.mode == mode && c.kind == kind)
     }
 
     /// Errors in every phase.
@@ -380,6 +413,54 @@ impl Report {
             }
         }
 
+        // (b3) four clients: against the ideal agent, with each kind of client.
+        let what_b3 = "4 clients, raw 32 B: signetd throughput ≥ 0.9 × the ideal agent's, with clients waiting in poll(2) and with clients blocked in read(2)";
+        let kinds: Vec<(ClientKind, &CaseSummary, &CaseSummary)> =
+            [ClientKind::Poll, ClientKind::Read]
+                .into_iter()
+                .filter_map(|k| {
+                    Some((
+                        k,
+                        self.case_as(4, AgentId::Signet, Mode::Raw32, k)?,
+                        self.case_as(4, AgentId::Ideal, Mode::Raw32, k)?,
+                    ))
+                })
+                .collect();
+        if kinds.len() == 2 {
+            let mut pass = true;
+            let mut parts = Vec::new();
+            for (k, s4, i4) in &kinds {
+                let paired = self
+                    .paired_b3
+                    .iter()
+                    .find(|(pk, _)| pk == k)
+                    .map(|(_, v)| v.as_slice())
+                    .unwrap_or_default();
+                let ratio = if paired.is_empty() {
+                    s4.throughput.median / i4.throughput.median
+                } else {
+                    median(paired)
+                };
+                pass &= ratio >= 0.9;
+                parts.push(format!(
+                    "{} clients: paired per round {} → median {:.2}× (medians of the run: {:.0}/s ÷ {:.0}/s)",
+                    k.name(),
+                    list(paired, "×"),
+                    ratio,
+                    s4.throughput.median,
+                    i4.throughput.median
+                ));
+            }
+            t.push(Target {
+                id: "b3",
+                what: what_b3.into(),
+                pass: Some(pass),
+                arithmetic: format!("{} (need ≥ 0.90× for each)", parts.join("; ")),
+            });
+        } else {
+            t.push(na("b3", what_b3, "not measured (needs 4 clients)"));
+        }
+
         // (c) the most clients: no errors, p99 ≤ 10 × p50.
         let max_clients = self.cases.iter().map(|c| c.clients).max().unwrap_or(0);
         let what = format!("{max_clients} clients: no errors, signetd raw 32 B p99 ≤ 10 × p50");
@@ -506,10 +587,10 @@ impl Report {
         );
         let _ = writeln!(
             o,
-            "{:>3} {:<9} {:<9} {:>24} {:>8} {:>8} {:>8} {:>9} {:>6} {:>7} {:>8}",
+            "{:>3} {:<9} {:<14} {:>24} {:>8} {:>8} {:>8} {:>9} {:>6} {:>7} {:>8}",
             "cl",
             "agent",
-            "mode",
+            "mode client",
             "throughput/s (min–max)",
             "p50 µs",
             "p90 µs",
@@ -522,10 +603,10 @@ impl Report {
         for c in &self.cases {
             let _ = writeln!(
                 o,
-                "{:>3} {:<9} {:<9} {:>24} {:>8.1} {:>8.1} {:>8.1} {:>9.1} {:>6} {:>7.2} {:>8}{}",
+                "{:>3} {:<9} {:<14} {:>24} {:>8.1} {:>8.1} {:>8.1} {:>9.1} {:>6} {:>7.2} {:>8}{}",
                 c.clients,
                 c.agent.name(),
-                c.mode.name(),
+                format!("{} {}", c.mode.name(), c.kind.name()),
                 format!(
                     "{:.0} ({:.0}–{:.0})",
                     c.throughput.median, c.throughput.min, c.throughput.max
@@ -699,6 +780,7 @@ impl Report {
                 "clients": c.clients,
                 "agent": c.agent.name(),
                 "mode": c.mode.name(),
+                "client": c.kind.name(),
                 "throughput_per_s": c.throughput.json(),
                 "p50_us": c.p50.json(),
                 "p90_us": c.p90.json(),

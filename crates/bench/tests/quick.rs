@@ -56,6 +56,36 @@ fn quick_mode_runs_and_verifies() -> Result<(), String> {
             return Err(format!("mode {m} missing from {modes:?}"));
         }
     }
+    // Both client kinds drive signetd and the ideal agent: waiting in poll(2)
+    // and blocked in read(2), as ssh-add, paramiko and the Python adapter are.
+    for agent in ["signetd", "ideal"] {
+        for kind in ["poll", "read"] {
+            let found = doc["cases"].as_array().is_some_and(|c| {
+                c.iter().any(|c| {
+                    c["agent"] == agent
+                        && c["mode"] == "raw-32B"
+                        && c["client"] == kind
+                        && c["verified"].as_u64().unwrap_or(0) > 0
+                })
+            });
+            if !found {
+                return Err(format!(
+                    "no verified {agent} raw-32B case with {kind} clients"
+                ));
+            }
+        }
+    }
+    let b3 = doc["targets"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["id"] == "b3"))
+        .ok_or("target b3 missing")?;
+    if !b3["arithmetic"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("read clients")
+    {
+        return Err(format!("target b3 does not judge read clients: {b3}"));
+    }
     if took > Duration::from_secs(30) {
         return Err(format!("--quick took {took:?}, over its 30 s budget"));
     }
