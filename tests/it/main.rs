@@ -10,6 +10,7 @@ mod bad_input;
 mod cli;
 mod client;
 mod docs;
+mod environ;
 mod faults;
 mod hardening;
 mod keystore_common;

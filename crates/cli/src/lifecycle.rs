@@ -84,7 +84,16 @@ pub fn spawn_and_wait(socket: &Path) -> Result<VersionReply> {
     let log_out = log
         .try_clone()
         .with_context(|| format!("could not open the log file {}", log_path.display()))?;
-    let mut child = Command::new(&exe)
+    let mut cmd = Command::new(&exe);
+    // signetd gets no variable that may hold a secret (ENCORD_SSH_KEY and
+    // the like, signet_proto::environ): not in its environment block, so not
+    // in /proc/PID/environ or its askpass program's environment.
+    for (name, _) in std::env::vars_os() {
+        if signet_proto::environ::is_secret(&name.to_string_lossy()) {
+            cmd.env_remove(name);
+        }
+    }
+    let mut child = cmd
         .arg("--socket")
         .arg(socket)
         .stdin(Stdio::null())

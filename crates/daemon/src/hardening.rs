@@ -1,6 +1,7 @@
 //! Process hardening at start-up: no core dumps, no ptrace by same-uid
 //! processes (Linux `PR_SET_DUMPABLE` 0, which also makes `/proc/PID/mem`
-//! unreadable to them).
+//! unreadable to them), and no secret inherited through the environment
+//! ([`scrub_environment`]).
 //!
 //! Uses rustix's safe wrappers, so this module needs no `unsafe`. Failures
 //! are logged, not fatal: an agent that runs is better than none, and the log
@@ -10,6 +11,105 @@
 use tracing::debug;
 #[cfg(unix)]
 use tracing::warn;
+
+/// Passes the names a previous image of this process dropped to the next.
+const SCRUBBED_VAR: &str = "SIGNETD_SCRUBBED";
+
+/// Drops every environment variable that may hold a secret
+/// ([`signet_proto::environ::is_secret`]: `ENCORD_SSH_KEY`,
+/// `ENCORD_SSH_KEY_FILE`, `SSH_ASKPASS_PASSWORD`, anything named like a key,
+/// password or token), so that neither the askpass program nor anything
+/// reading `/proc/PID/environ` finds one. Returns the names dropped, for the
+/// log (which is not set up yet). Call it first, while the process has one
+/// thread and no descriptor of its own.
+///
+/// Removing a variable from the environment list does not erase it from the
+/// block the kernel copied at `exec`, which `/proc/PID/environ` (and `ps e`)
+/// show for as long as the process runs. So when there is something to drop,
+/// signetd executes itself again: the same pid, arguments and descriptors
+/// (a socket systemd passed stays valid, `LISTEN_PID` is still right), with
+/// the filtered environment and the dropped *names* in `SIGNETD_SCRUBBED`.
+/// Only if that `exec` fails are the variables removed in place, with a
+/// warning that `/proc` still shows them.
+pub fn scrub_environment() -> Scrubbed {
+    let mut scrubbed = Scrubbed::default();
+    if let Some(names) = std::env::var_os(SCRUBBED_VAR) {
+        scrubbed.names = names
+            .to_string_lossy()
+            .split(',')
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .collect();
+        std::env::remove_var(SCRUBBED_VAR);
+    }
+    let secret: Vec<std::ffi::OsString> = std::env::vars_os()
+        .map(|(k, _)| k)
+        .filter(|k| signet_proto::environ::is_secret(&k.to_string_lossy()))
+        .collect();
+    if secret.is_empty() {
+        return scrubbed;
+    }
+    let names: Vec<String> = secret
+        .iter()
+        .map(|k| k.to_string_lossy().into_owned())
+        .collect();
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt as _;
+        #[cfg(target_os = "linux")]
+        let exe: std::io::Result<std::path::PathBuf> = Ok("/proc/self/exe".into());
+        #[cfg(not(target_os = "linux"))]
+        let exe = std::env::current_exe();
+        if let Ok(exe) = exe {
+            let mut args = std::env::args_os();
+            let arg0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
+            let kept = std::env::vars_os().filter(|(k, _)| !secret.contains(k));
+            let err = std::process::Command::new(&exe)
+                .arg0(arg0)
+                .args(args)
+                .env_clear()
+                .envs(kept)
+                .env(SCRUBBED_VAR, names.join(","))
+                .exec();
+            scrubbed.reexec_failed = Some(err.to_string());
+        }
+    }
+    for k in &secret {
+        std::env::remove_var(k);
+    }
+    scrubbed.names = names;
+    scrubbed
+}
+
+/// What [`scrub_environment`] did.
+#[derive(Debug, Default)]
+pub struct Scrubbed {
+    /// The variables dropped.
+    pub names: Vec<String>,
+    /// Why executing a clean image failed, when it did (the variables were
+    /// then removed in place only).
+    pub reexec_failed: Option<String>,
+}
+
+impl Scrubbed {
+    /// Logs what was dropped (names only).
+    pub fn log(&self) {
+        if self.names.is_empty() {
+            return;
+        }
+        match &self.reexec_failed {
+            None => tracing::info!(
+                "dropped from the environment, as they may hold secrets: {}",
+                self.names.join(", ")
+            ),
+            Some(e) => tracing::warn!(
+                "dropped from the environment, as they may hold secrets: {}; but signetd could not execute itself again ({e}), so /proc/{}/environ still shows them: do not pass secrets to signetd in its environment",
+                self.names.join(", "),
+                std::process::id()
+            ),
+        }
+    }
+}
 
 /// Applies every protection this platform supports.
 pub fn apply() {

@@ -18,8 +18,11 @@ mod cli;
 const EXIT_ALREADY_RUNNING: u8 = 3;
 
 fn main() -> ExitCode {
+    // First: may execute signetd again, without the secret-looking variables.
+    let scrubbed = signetd::hardening::scrub_environment();
     let args = cli::Args::parse();
     init_logging(&args.log_level);
+    scrubbed.log();
     signetd::hardening::apply();
     let options = Options {
         socket: args.socket,

@@ -7,7 +7,8 @@
 //! ([`MAX_FRAME_LEN`]), signet's own `NAME@signet` extension payloads, the
 //! construction of Encord request signature bases (v1 and RFC 9421 v2), the
 //! socket path rule and the socket-directory trust rule every party applies
-//! ([`paths`]; the caller does the `lstat`s), and the error type for all of it.
+//! ([`paths`]; the caller does the `lstat`s), which environment variables may
+//! hold a secret ([`environ`]), and the error type for all of it.
 //!
 //! **Must not**: do I/O (no sockets, files, clocks or tokio), hold or use private
 //! keys (it carries secret bytes from a decoded `ADD_IDENTITY` or `LOCK` to the
@@ -21,6 +22,7 @@
 pub mod audit;
 pub mod duration;
 pub mod encord;
+pub mod environ;
 mod error;
 pub mod extension;
 pub mod frame;
