@@ -1,4 +1,6 @@
-//! The server loop: sockets, connections, workers, idle connections.
+//! The server loop: the socket and its directory (`socket_dir`), connections
+//! (a refused one gets one reply saying why: `refusal`), workers, idle
+//! connections.
 
 #[cfg(unix)]
 pub mod activation;
