@@ -179,10 +179,12 @@ fn build_machine_allow_list_by_group() {
     chmod(&base.path().join("keys"), 0o700);
     let (_, public) = read_ed25519_private(&key.private);
     let socket: PathBuf = base.path().join("run/signet/agent.sock");
+    // The audit log in the temp dir: system mode's default is /var/lib/signet.
     let config = format!(
-        "[system]\nallow_groups = [\"{}\"]\n\n[keys.ci-bot]\nsource = \"file\"\npath = \"{}\"\n",
+        "[system]\nallow_groups = [\"{}\"]\n\n[keys.ci-bot]\nsource = \"file\"\npath = \"{}\"\n\n[audit]\npath = {:?}\n",
         accounts.group,
-        key.private.display()
+        key.private.display(),
+        base.path().join("audit.log")
     );
     let agent = Agent::start_with(AgentOptions {
         socket: Some(socket.clone()),
