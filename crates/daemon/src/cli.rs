@@ -29,7 +29,7 @@ $SIGNET_AUTH_SOCK; `signet --help` lists what they can ask.";
 )]
 pub struct Args {
     /// Socket path [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock,
-    /// else $XDG_STATE_HOME/signet/run/agent.<host>.sock, $XDG_STATE_HOME being
+    /// else $XDG_STATE_HOME/signet/run/agent.HOST.sock, $XDG_STATE_HOME being
     /// ~/.local/state by default]. Its directory must be yours alone (0700);
     /// signetd creates it if missing and refuses any other.
     #[arg(long, value_name = "PATH")]
