@@ -7,7 +7,7 @@ use signet_proto::{AddIdentity, Constraint, Identity, NewKey, Response};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use super::gate::Admitted;
+use super::Admitted;
 use super::{Failure, Outcome};
 use crate::access::peer::Peer;
 use crate::agent::{Agent, LoadedKey, Origin};

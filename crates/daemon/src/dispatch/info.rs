@@ -5,7 +5,7 @@ use signet_proto::extension::{self, Status, VersionReply};
 use tokio::time::Instant;
 use tracing::info;
 
-use super::gate::Admitted;
+use super::Admitted;
 use crate::access::peer::Peer;
 use crate::agent::Agent;
 

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use tracing::info;
 use zeroize::Zeroize as _;
 
-use super::gate::Admitted;
+use super::Admitted;
 use super::{load_error, vault_error};
 use crate::access::peer::Peer;
 use crate::agent::{Agent, LoadedKey};
