@@ -14,67 +14,71 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::windows::named_pipe::ServerOptions;
-use tokio::sync::Semaphore;
+use tokio::net::windows::named_pipe::{NamedPipeServer, ServerOptions};
 use tokio_util::task::TaskTracker;
-use tracing::{error, warn};
 
 use crate::access::peer::Peer;
 use crate::agent::Agent;
-use crate::server::idle::{self, IdleWatch};
+use crate::server::accept::{self, Served, Transport};
 use crate::server::session;
 
 /// The default pipe name.
 pub const DEFAULT_PIPE: &str = r"\\.\pipe\signet-agent";
 
-/// Serves the pipe until shutdown.
+/// The named pipe as a transport: a new pipe instance is created for the
+/// next client as soon as one connects; every peer is served (the pipe's
+/// DACL is the access check), on this runtime.
+struct Pipe {
+    name: String,
+    server: NamedPipeServer,
+}
+
+impl Transport for Pipe {
+    type Conn = NamedPipeServer;
+
+    async fn accept(&mut self) -> std::io::Result<NamedPipeServer> {
+        self.server.connect().await?;
+        let next = ServerOptions::new()
+            .reject_remote_clients(true)
+            .create(&self.name)?;
+        Ok(std::mem::replace(&mut self.server, next))
+    }
+
+    fn admit(&mut self, conn: NamedPipeServer) -> Option<(NamedPipeServer, Peer)> {
+        let peer = Peer {
+            uid: 0,
+            gid: 0,
+            pid: None,
+        };
+        Some((conn, peer))
+    }
+
+    fn spawn(&self, conn: NamedPipeServer, peer: Peer, served: Served, tracker: &TaskTracker) {
+        tracker.spawn(session::serve(
+            conn,
+            peer,
+            served.agent,
+            served.idle,
+            served.permit,
+        ));
+    }
+}
+
+/// Serves the pipe until shutdown (the one accept loop, `accept::run`).
 pub async fn run(
     name: &str,
     agent: Arc<Agent>,
     max_connections: usize,
     grace: Duration,
 ) -> std::io::Result<()> {
-    let slots = Arc::new(Semaphore::new(max_connections));
-    let tracker = TaskTracker::new();
-    let mut server = ServerOptions::new()
+    let server = ServerOptions::new()
         .first_pipe_instance(true)
         .reject_remote_clients(true)
         .create(name)?;
-    let idle = Arc::new(IdleWatch::default());
-    tokio::spawn(idle::sweep(idle.clone(), agent.clone()));
-    loop {
-        tokio::select! {
-            _ = agent.shutdown.cancelled() => break,
-            r = server.connect() => {
-                if let Err(e) = r {
-                    error!("pipe connect failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            }
-        }
-        let connected = server;
-        server = ServerOptions::new()
-            .reject_remote_clients(true)
-            .create(name)?;
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            warn!("refused connection: {max_connections} connections already open");
-            continue;
-        };
-        let peer = Peer {
-            uid: 0,
-            gid: 0,
-            pid: None,
-        };
-        tracker.spawn(session::serve(
-            connected,
-            peer,
-            agent.clone(),
-            idle.clone(),
-            permit,
-        ));
-    }
-    tracker.close();
-    let _ = tokio::time::timeout(grace, tracker.wait()).await;
+    let pipe = Pipe {
+        name: name.to_owned(),
+        server,
+    };
+    accept::run(pipe, agent, max_connections, grace).await;
     Ok(())
 }

@@ -22,7 +22,6 @@ use std::time::Duration;
 use rustix::fs::Mode;
 use signet_proto::paths::Sharing;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
@@ -31,7 +30,7 @@ use crate::access::allow::Access;
 use crate::access::peer::Peer;
 use crate::agent::Agent;
 use crate::config::{Principal, SystemConfig};
-use crate::server::idle::{self, IdleWatch};
+use crate::server::accept::{self, Served, Transport};
 use crate::server::refusal::Refusals;
 use crate::server::session;
 use crate::server::workers::Workers;
@@ -223,9 +222,64 @@ pub fn bind(path: &Path, sharing: Sharing) -> Result<BoundSocket, BindError> {
     })
 }
 
-/// Accepts connections until shutdown, then waits up to `grace` for the
-/// connections in flight. `access` decides who may connect (the owner in
-/// user mode, the allow-list in system mode).
+/// The Unix socket as a transport: SO_PEERCRED and the access check at
+/// accept, refused peers told why, sessions on the per-core workers.
+struct UnixTransport<'a> {
+    listener: &'a UnixListener,
+    access: Arc<Access>,
+    refusals: Refusals,
+    workers: Workers,
+}
+
+impl Transport for UnixTransport<'_> {
+    type Conn = UnixStream;
+
+    async fn accept(&mut self) -> io::Result<UnixStream> {
+        self.listener.accept().await.map(|(stream, _)| stream)
+    }
+
+    fn admit(&mut self, stream: UnixStream) -> Option<(UnixStream, Peer)> {
+        let peer = match Peer::of(&stream) {
+            Ok(p) => p,
+            Err(e) => {
+                warn!("refused connection: cannot read peer credentials: {e}");
+                return None;
+            }
+        };
+        if !self.access.allows(&peer) {
+            let policy = self.access.policy();
+            self.refusals
+                .refuse(stream, &peer, policy.refusal(peer.uid), &policy.describe());
+            return None;
+        }
+        Some((stream, peer))
+    }
+
+    fn spawn(&self, stream: UnixStream, peer: Peer, served: Served, tracker: &TaskTracker) {
+        // Hand the socket to a worker's own reactor (see `workers`).
+        let stream = match stream.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(%peer, "dropped connection: cannot hand it to a worker: {e}");
+                return;
+            }
+        };
+        let session = tracker.track_future(async move {
+            match UnixStream::from_std(stream) {
+                Ok(stream) => {
+                    session::serve(stream, peer, served.agent, served.idle, served.permit).await
+                }
+                Err(e) => warn!(%peer, "dropped connection: {e}"),
+            }
+        });
+        self.workers.spawn(move || session);
+    }
+}
+
+/// Accepts connections on `listener` until shutdown (the one accept loop,
+/// `accept::run`), then waits up to `grace` for the connections in flight.
+/// `access` decides who may connect (the owner in user mode, the
+/// allow-list in system mode).
 pub async fn run_with(
     listener: &UnixListener,
     agent: Arc<Agent>,
@@ -233,8 +287,6 @@ pub async fn run_with(
     max_connections: usize,
     grace: Duration,
 ) {
-    let slots = Arc::new(Semaphore::new(max_connections));
-    let tracker = TaskTracker::new();
     let workers = match Workers::start(Workers::default_count()) {
         Ok(w) => w,
         Err(e) => {
@@ -243,71 +295,13 @@ pub async fn run_with(
             return;
         }
     };
-    let idle = Arc::new(IdleWatch::default());
-    tokio::spawn(idle::sweep(idle.clone(), agent.clone()));
-    let refusals = Refusals::default();
-    let mut backoff = Duration::ZERO;
-    loop {
-        let accepted = tokio::select! {
-            _ = agent.shutdown.cancelled() => break,
-            r = listener.accept() => r,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => {
-                backoff = Duration::ZERO;
-                stream
-            }
-            Err(e) => {
-                backoff = (backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
-                error!("accept failed: {e}; retrying in {backoff:?}");
-                tokio::select! {
-                    _ = agent.shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(backoff) => continue,
-                }
-            }
-        };
-        let peer = match Peer::of(&stream) {
-            Ok(p) => p,
-            Err(e) => {
-                warn!("refused connection: cannot read peer credentials: {e}");
-                continue;
-            }
-        };
-        if !access.allows(&peer) {
-            let policy = access.policy();
-            refusals.refuse(stream, &peer, policy.refusal(peer.uid), &policy.describe());
-            continue;
-        }
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            warn!(%peer, "refused connection: {max_connections} connections already open (agent.max_connections)");
-            continue;
-        };
-        // Hand the socket to a worker's own reactor (see `workers`).
-        let stream = match stream.into_std() {
-            Ok(s) => s,
-            Err(e) => {
-                warn!(%peer, "dropped connection: cannot hand it to a worker: {e}");
-                continue;
-            }
-        };
-        let agent = agent.clone();
-        let idle = idle.clone();
-        let session = tracker.track_future(async move {
-            match UnixStream::from_std(stream) {
-                Ok(stream) => session::serve(stream, peer, agent, idle, permit).await,
-                Err(e) => warn!(%peer, "dropped connection: {e}"),
-            }
-        });
-        workers.spawn(move || session);
-    }
-    tracker.close();
-    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
-        warn!(
-            "{} connections still open after {grace:?}; closing them",
-            tracker.len()
-        );
-    }
-    drop(workers);
+    let transport = UnixTransport {
+        listener,
+        access,
+        refusals: Refusals::default(),
+        workers,
+    };
+    accept::run(transport, agent, max_connections, grace).await;
 }
 
 #[cfg(test)]
