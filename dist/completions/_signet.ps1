@@ -269,7 +269,7 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;exec' {
-            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Check that this key (name, key id or SHA256 fingerprint) is loaded, and pass it to the job as SIGNET_KEY and ENCORD_SSH_KEY=signet:<key id>')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Check that this key (name, key id or SHA256 fingerprint) is loaded, and pass it to the job as SIGNET_KEY, and as ENCORD_SSH_KEY=signet:ID where ID is its key id')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

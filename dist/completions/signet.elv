@@ -245,7 +245,7 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand --version 'Print version'
         }
         &'signet;exec'= {
-            cand --key 'Check that this key (name, key id or SHA256 fingerprint) is loaded, and pass it to the job as SIGNET_KEY and ENCORD_SSH_KEY=signet:<key id>'
+            cand --key 'Check that this key (name, key id or SHA256 fingerprint) is loaded, and pass it to the job as SIGNET_KEY, and as ENCORD_SSH_KEY=signet:ID where ID is its key id'
             cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
             cand --json 'Print data as JSON (status, list, sign, sign-request)'
             cand -h 'Print help'

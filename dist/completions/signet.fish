@@ -169,7 +169,7 @@ complete -c signet -n "__fish_signet_using_subcommand install-units" -l launchd 
 complete -c signet -n "__fish_signet_using_subcommand install-units" -l json -d 'Print data as JSON (status, list, sign, sign-request)'
 complete -c signet -n "__fish_signet_using_subcommand install-units" -s h -l help -d 'Print help'
 complete -c signet -n "__fish_signet_using_subcommand install-units" -s V -l version -d 'Print version'
-complete -c signet -n "__fish_signet_using_subcommand exec" -l key -d 'Check that this key (name, key id or SHA256 fingerprint) is loaded, and pass it to the job as SIGNET_KEY and ENCORD_SSH_KEY=signet:<key id>' -r
+complete -c signet -n "__fish_signet_using_subcommand exec" -l key -d 'Check that this key (name, key id or SHA256 fingerprint) is loaded, and pass it to the job as SIGNET_KEY, and as ENCORD_SSH_KEY=signet:ID where ID is its key id' -r
 complete -c signet -n "__fish_signet_using_subcommand exec" -l socket -d 'The agent\'s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]' -r -F
 complete -c signet -n "__fish_signet_using_subcommand exec" -l json -d 'Print data as JSON (status, list, sign, sign-request)'
 complete -c signet -n "__fish_signet_using_subcommand exec" -s h -l help -d 'Print help'

@@ -520,7 +520,7 @@ pub struct InstallUnitsArgs {
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Check that this key (name, key id or SHA256 fingerprint) is loaded,
-    /// and pass it to the job as SIGNET_KEY and ENCORD_SSH_KEY=signet:<key id>
+    /// and pass it to the job as SIGNET_KEY, and as ENCORD_SSH_KEY=signet:ID where ID is its key id
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
     /// The command and its arguments (after `--`)
