@@ -14,6 +14,11 @@
 # Every agent a suite starts is recorded in $INTEROP_RUN/state as
 # <name>.<pid>.pid; stop_leftover_agents ends those still running, by pid.
 
+# A suite stopped by run.sh's timeout (SIGTERM to its process group) still
+# runs its EXIT trap: agents, sshds and users it made are cleaned up.
+trap 'exit 143' TERM
+trap 'exit 130' INT
+
 # Records one result. DETAIL is squeezed to one line of at most 400 bytes.
 record() {
   local suite="$1" test="$2" agent="$3" status="$4" detail="${5:-}"

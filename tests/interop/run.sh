@@ -34,8 +34,9 @@
 #                           [default: target/interop]
 #   SIGNET_INTEROP_OUT      where the results go [default: target/interop/last-run]
 #   SIGNET_INTEROP_IDLE_SECS  how long paramiko's kept connection stays silent
-#                           [default 610: longer than signetd's default
-#                           idle_timeout_secs of 600; 0 skips that test]
+#                           [default 630: longer than signetd's default
+#                           idle_timeout_secs of 600 plus its sweeper's 15 s
+#                           slack; 0 skips that test]
 #   SIGNET_INTEROP_SUITE_TIMEOUT  seconds per suite [default 900]
 #   SIGNET_INTEROP_KEEP=1   keep the run's temporary directory
 #
@@ -157,7 +158,7 @@ chmod 0755 "$run/bin/openssh/ssh-agent" "$run/bin/signetd/ssh-agent"
 export INTEROP_REPO="$repo" INTEROP_HERE="$here" INTEROP_RUN="$run" INTEROP_CACHE="$cache"
 export INTEROP_RESULTS="$results" INTEROP_SIGNETD="$signetd"
 export INTEROP_AGENTS="${INTEROP_AGENTS:-openssh signetd}"
-export SIGNET_INTEROP_IDLE_SECS="${SIGNET_INTEROP_IDLE_SECS:-610}"
+export SIGNET_INTEROP_IDLE_SECS="${SIGNET_INTEROP_IDLE_SECS:-630}"
 export TMPDIR="$run/tmp"
 unset SSH_AUTH_SOCK SSH_AGENT_PID SIGNET_AUTH_SOCK
 

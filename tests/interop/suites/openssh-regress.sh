@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # OpenSSH's own regress agent tests (Debian's openssh-tests: the scripts for
 # the installed 9.2 tools, /usr/lib/openssh/regress), against ssh-agent and
-# against signetd standing in for it through $SSHAGENT.
+# against signetd standing in for it through $SSHAGENT: agent.sh,
+# agent-timeout.sh, agent-restrict.sh, agent-subprocess.sh,
+# agent-getpeereid.sh, agent-ptrace.sh, and the other scripts that start an
+# agent: sshsig.sh (ssh-keygen -Y sign with agent keys), hostkey-agent.sh
+# (sshd's HostKeyAgent) and cert-file.sh (ssh's CertificateFile with agent
+# keys).
 #
 # Run as Debian's /usr/lib/openssh/regress/run-tests runs them: a fresh copy
 # of the regress directory is the build tree (OBJ = SRC = BUILDDIR, where
@@ -27,9 +32,10 @@ source "$INTEROP_HERE/lib.sh"
 
 suite=openssh-regress
 src=/usr/lib/openssh/regress
-scripts=(agent.sh agent-timeout.sh agent-restrict.sh agent-subprocess.sh agent-getpeereid.sh agent-ptrace.sh)
+scripts=(agent.sh agent-timeout.sh agent-restrict.sh agent-subprocess.sh agent-getpeereid.sh agent-ptrace.sh
+  sshsig.sh hostkey-agent.sh cert-file.sh)
 # The scripts that generate and add keys of every type in $SSH_KEYTYPES.
-typed=(agent.sh agent-timeout.sh)
+typed=(agent.sh agent-timeout.sh sshsig.sh hostkey-agent.sh)
 # For debugging one script: SIGNET_INTEROP_REGRESS_SCRIPTS="agent.sh".
 if [[ -n "${SIGNET_INTEROP_REGRESS_SCRIPTS:-}" ]]; then
   read -r -a scripts <<<"$SIGNET_INTEROP_REGRESS_SCRIPTS"
@@ -74,7 +80,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Users and sudoers entries an earlier run could not remove (it was killed
+# with SIGKILL): each entry names the pid of the suite that made it.
+remove_stale_users() {
+  local f stale owner pid
+  for f in /etc/sudoers.d/signet-iop-*; do
+    [[ -f "$f" ]] || continue
+    owner="$(sed -n 's/^# made by pid \([0-9]*\)$/\1/p' "$f")"
+    [[ -n "$owner" ]] && kill -0 "$owner" 2>/dev/null && continue
+    stale="$(basename "$f")"
+    for pid in $(ps -o pid= -u "$stale" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+    rm -f "$f"
+    userdel "$stale" 2>/dev/null || true
+    echo "removed the stale temporary user $stale" >&2
+  done
+}
+
 if [[ "$(id -u)" -eq 0 ]]; then
+  remove_stale_users
   user="signet-iop-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
   useradd --system --user-group --no-create-home --home-dir "$work/home" --shell /bin/sh "$user"
   mkdir -p "$work/home"
@@ -82,7 +105,7 @@ if [[ "$(id -u)" -eq 0 ]]; then
   # chown/chmod of the agent binary (agent-ptrace.sh), as under Debian's
   # autopkgtest; this drop-in exists only while the suite runs.
   sudoers="/etc/sudoers.d/$user"
-  printf '%s ALL=(ALL:ALL) NOPASSWD: ALL\n' "$user" >"$sudoers.tmp"
+  printf '# made by pid %s\n%s ALL=(ALL:ALL) NOPASSWD: ALL\n' "$$" "$user" >"$sudoers.tmp"
   chmod 0440 "$sudoers.tmp"
   visudo -cqf "$sudoers.tmp" || {
     rm -f "$sudoers.tmp"
@@ -97,17 +120,24 @@ elif sudo -n true 2>/dev/null; then
 fi
 run_user="${user:-$(id -un)}"
 
-# `ssh` whose `ssh -Q key-plain` lists Ed25519 only: test-exec.sh makes
-# $SSH_KEYTYPES (user keys, host keys, the keys agent*.sh add) from it.
+# `ssh` whose `ssh -Q` lists of key and signature types hold Ed25519 (and its
+# certificate) only: test-exec.sh makes $SSH_KEYTYPES (user keys, host keys,
+# the keys the scripts add) from `$SSH -Q key-plain`, hostkey-agent.sh its
+# certificate types from `ssh -Q key-sig` (so this directory also goes first
+# in PATH). Everything else goes to /usr/bin/ssh.
 mkdir -p "$work/ed25519-only"
 cat >"$work/ed25519-only/ssh" <<'EOF'
 #!/bin/sh
 # test-exec.sh's log wrapper calls this as `ssh -E LOGFILE -Q key-plain`.
 prev=
 for a in "$@"; do
-	if [ "$prev" = "-Q" ] && [ "$a" = "key-plain" ]; then
-		echo ssh-ed25519
-		exit 0
+	if [ "$prev" = "-Q" ]; then
+		case "$a" in
+		key | key-plain | key-cert | key-sig | sig)
+			/usr/bin/ssh -Q "$a" | grep '^ssh-ed25519'
+			exit 0
+			;;
+		esac
 	fi
 	prev="$a"
 done
@@ -127,8 +157,11 @@ run_variant() {
   # Per run, because agent-ptrace.sh chowns and setgids "$SSHAGENT" (and
   # gives it back to $USER when done).
   cp "$(agent_bin_dir "$agent")/ssh-agent" "$dir/bin/ssh-agent"
-  local ssh=ssh
-  [[ "$variant" == ssh-ed25519 ]] && ssh="$work/ed25519-only/ssh"
+  local ssh=ssh path=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin
+  if [[ "$variant" == ssh-ed25519 ]]; then
+    ssh="$work/ed25519-only/ssh"
+    path="$work/ed25519-only:$path"
+  fi
   [[ -n "$user" ]] && chown -R "$user:$user" "$dir"
 
   local script name status detail rc log
@@ -140,7 +173,7 @@ run_variant() {
     t0=$SECONDS
     (cd "$obj" && with_timeout "${SIGNET_INTEROP_SCRIPT_TIMEOUT:-300}" \
       "${as_user[@]}" env -i \
-      PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin \
+      PATH="$path" \
       HOME="$work/home" USER="$run_user" LOGNAME="$run_user" SHELL=/bin/sh \
       LANG=C.UTF-8 TMPDIR="$dir/tmp" \
       OBJ="$obj" BUILDDIR="$obj" SUDO="$sudo_cmd" TEST_SHELL=sh \
