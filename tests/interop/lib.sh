@@ -19,10 +19,10 @@
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
-# Records one result. DETAIL is squeezed to one line of at most 400 bytes.
+# Records one result. DETAIL is squeezed to one line of at most 700 bytes.
 record() {
   local suite="$1" test="$2" agent="$3" status="$4" detail="${5:-}"
-  detail="$(printf '%s' "$detail" | tr '\t\r\n' '   ' | cut -c1-400)"
+  detail="$(printf '%s' "$detail" | tr '\t\r\n' '   ' | cut -c1-700)"
   printf '%s\t%s\t%s\t%s\t%s\n' "$suite" "$test" "$agent" "$status" "$detail" >>"$INTEROP_RESULTS"
 }
 

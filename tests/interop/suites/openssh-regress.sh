@@ -192,6 +192,13 @@ run_variant() {
     else
       status=fail
       ((rc == 124)) && detail="timed out; $detail"
+      # Scripts that run the agent in the foreground keep its stderr in a
+      # log of their own (agent-restrict.sh: agent.log): a start failure
+      # shows there, not in the script's output.
+      local agent_log
+      agent_log="$(cat "$obj/agent.log" "$obj/ssh-agent.log" 2>/dev/null |
+        awk '/signet-ssh-agent:|ERROR/ && n++ < 2' | tr '\n' ' ' | cut -c1-200)"
+      [[ -n "$agent_log" ]] && detail="$detail | agent log: $agent_log"
       # Keep the script's own logs for the report.
       mkdir -p "$INTEROP_RUN/logs/$suite"
       cp "$log" "$INTEROP_RUN/logs/$suite/$agent-$variant-$script.out" 2>/dev/null || true
