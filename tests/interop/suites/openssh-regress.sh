@@ -197,7 +197,7 @@ run_variant() {
       # shows there, not in the script's output.
       local agent_log
       agent_log="$(cat "$obj/agent.log" "$obj/ssh-agent.log" 2>/dev/null |
-        awk '/signet-ssh-agent:|ERROR/ && n++ < 2' | tr '\n' ' ' | cut -c1-200)"
+        awk '/signet-ssh-agent:|ERROR/ && n++ < 2' | tr '\n' ' ' | cut -c1-200 || true)"
       [[ -n "$agent_log" ]] && detail="$detail | agent log: $agent_log"
       # Keep the script's own logs for the report.
       mkdir -p "$INTEROP_RUN/logs/$suite"
