@@ -1,5 +1,5 @@
 //! Token buckets for the per-key and per-(key, caller uid) rate limits of
-//! `policy.rs`.
+//! the policy layer (`policy::decide` takes the tokens).
 //!
 //! Time is `tokio::time::Instant`, the monotonic clock tests can pause and
 //! advance. A request takes one token from every bucket that applies, or from

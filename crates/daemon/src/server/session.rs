@@ -6,7 +6,7 @@
 //! `read` in the common case. Once a frame has started, the rest of it must
 //! arrive within the frame timeout (slow-loris); between frames the idle
 //! timeout applies, counted from the last reply and enforced by the sweeper
-//! in `idle.rs` rather than by a timer per read (so a busy connection arms no
+//! in `server::idle` rather than by a timer per read (so a busy connection arms no
 //! timer at all); a request being handled (a confirm prompt can take
 //! minutes) never counts as idle. Framing errors, EOF, timeouts and shutdown
 //! end the connection; nothing else does. Buffers that held a key or passphrase are

@@ -9,7 +9,7 @@
 //! configuration directory cannot lose each other's changes.
 //!
 //! Entries carry a `state`, the journal of the crash-safety protocol (see
-//! `vault`): `pending` (written *before* the secret goes into the keyring),
+//! `store::vault`): `pending` (written *before* the secret goes into the keyring),
 //! `active`, and `removing` (a tombstone written *before* the secret is
 //! deleted). The private key never appears here.
 
@@ -47,7 +47,7 @@ pub enum IndexError {
 /// What to do about a file system error, for the message. Every index write
 /// is atomic (temporary file, rename), so a failed write leaves the previous
 /// index exactly as it was; the keyring is changed only after the index
-/// write that journals the change has succeeded (see `vault`).
+/// write that journals the change has succeeded (see `store::vault`).
 fn io_hint(e: &std::io::Error) -> &'static str {
     use std::io::ErrorKind as K;
     match e.kind() {

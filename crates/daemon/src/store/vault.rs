@@ -1,8 +1,9 @@
 //! Keys at rest: the key store (OS keyring) plus the index, kept consistent.
 //!
-//! **Owns**: the crash-safety protocol between the index (`index`) and the
-//! store (`keystore`), name rules, and `doctor`. Everything here blocks; the
-//! async side (`vault_ext`) calls it through `spawn_blocking`. One operation
+//! **Owns**: the crash-safety protocol between the index (`store::index`)
+//! and the keyring (`store::backend`), name rules, and `doctor`. Everything
+//! here blocks; async callers (the key-store handlers in `dispatch::store`,
+//! `agent::stored`, start-up) go through [`blocking`] (`spawn_blocking`). One operation
 //! runs at a time per daemon (a mutex), and each index change holds the
 //! index's file lock.
 //!

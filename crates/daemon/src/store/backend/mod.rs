@@ -15,7 +15,7 @@
 //! keyring), secret = the 32-byte Ed25519 seed, as binary.
 //!
 //! Every call blocks (D-Bus round trips, a possible unlock prompt): callers in
-//! async code go through `tokio::task::spawn_blocking` (see `vault`).
+//! async code go through `tokio::task::spawn_blocking` (see `store::vault::blocking`).
 
 #[cfg(any(target_os = "linux", target_os = "macos", windows))]
 pub mod keyring;
