@@ -282,7 +282,7 @@ fn system_mode_leaves_an_existing_directory_as_it_found_it() {
 #[test]
 fn a_user_agent_refuses_a_directory_others_can_write_to() {
     // `--socket` straight into a /tmp-like directory: others could replace the
-    // socket, so a user's agent refuses it.
+    // socket, so a user's agent refuses it (sticky or not).
     let base = shared_tempdir();
     let dir = base.path().join("tmp");
     fs::create_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
@@ -300,11 +300,57 @@ fn a_user_agent_refuses_a_directory_others_can_write_to() {
     assert!(
         r.stderr.contains(&format!(
             "refusing to use the socket directory {d}: {d} has mode 1777 (owner uid 0); \
-             the socket's directory must be owned by uid 0 with no group or other permissions (mode 0700): \
-             `chmod 700 {d}`, or remove it and let signetd create it"
+             the socket's directory must be owned by uid 0 and not writable by group or others: \
+             `chmod go-w {d}`, or remove it and let signetd create it"
         )),
         "{r}"
     );
     assert!(!socket.exists());
     assert_eq!(mode_of(&dir), 0o1777);
+}
+
+#[test]
+fn a_named_socket_may_sit_in_a_directory_others_can_only_look_into() {
+    // `signetd --socket DIR/agent.sock` in the user's own 0755 directory, as
+    // `ssh-agent -a` is used (OpenSSH's regress suite does exactly this): it
+    // starts, the socket is 0600, the directory is untouched, and another
+    // local user still cannot talk to the agent.
+    let base = shared_tempdir();
+    let user = TempUser::create("sgown");
+    let other = TempUser::create("sgoth");
+    let home = base.path().join("home");
+    let work = base.path().join("work");
+    for d in [&home, &work] {
+        fs::create_dir(d).unwrap_or_else(|e| panic!("{e}"));
+        user.chown(d);
+    }
+    chmod(&home, 0o700);
+    chmod(&work, 0o755);
+    let socket = work.join("agent.sock");
+    let mut cmd = user.command(bin("signetd"));
+    cmd.env("HOME", &home)
+        .arg("--socket")
+        .arg(&socket)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let _agent = Running(cmd.spawn().unwrap_or_else(|e| panic!("{e}")));
+    wait_for(DEADLINE, "the socket", || socket.exists().then_some(()));
+    assert_eq!(mode_of(&work), 0o755, "the directory is left as it was");
+    assert_eq!(mode_of(&socket) & 0o777, 0o600);
+    let r = run(other
+        .command("/usr/bin/ssh-add")
+        .arg("-l")
+        .env("SSH_AUTH_SOCK", &socket));
+    assert!(
+        r.stderr.contains("Permission denied"),
+        "another user reaches the socket: {r}"
+    );
+    let r = run(user
+        .command("/usr/bin/ssh-add")
+        .arg("-l")
+        .env("SSH_AUTH_SOCK", &socket));
+    assert!(
+        r.stdout.contains("The agent has no identities."),
+        "the owner cannot use the agent: {r}"
+    );
 }

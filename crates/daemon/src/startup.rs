@@ -124,6 +124,9 @@ impl StartError {
 /// What [`prepare`] found, for [`serve`].
 pub struct Prepared {
     path: PathBuf,
+    /// The user named the socket path (user mode; see `socket_path`).
+    #[cfg_attr(windows, allow(dead_code))]
+    chosen: bool,
     config: Config,
     source: ConfigSource,
     // System mode's allow-list is Unix-only (SO_PEERCRED); Windows ignores it.
@@ -152,16 +155,18 @@ pub fn prepare(options: Options) -> Result<Prepared, StartError> {
         path: source.path().to_owned(),
         source: e,
     })?;
-    let path = if system {
-        options
+    let (path, chosen) = if system {
+        let path = options
             .socket
             .or_else(|| config.agent.socket.clone())
-            .unwrap_or_else(|| PathBuf::from(signet_proto::paths::SYSTEM_SOCKET))
+            .unwrap_or_else(|| PathBuf::from(signet_proto::paths::SYSTEM_SOCKET));
+        (path, false)
     } else {
         socket_path(options.socket, config.agent.socket.clone())?
     };
     Ok(Prepared {
         path,
+        chosen,
         config,
         source,
         system,
@@ -171,44 +176,54 @@ pub fn prepare(options: Options) -> Result<Prepared, StartError> {
 }
 
 #[cfg(windows)]
-fn socket_path(flag: Option<PathBuf>, configured: Option<PathBuf>) -> Result<PathBuf, StartError> {
-    Ok(flag
+fn socket_path(
+    flag: Option<PathBuf>,
+    configured: Option<PathBuf>,
+) -> Result<(PathBuf, bool), StartError> {
+    let path = flag
         .or_else(|| {
             std::env::var_os("SIGNET_AUTH_SOCK")
                 .filter(|s| !s.is_empty())
                 .map(PathBuf::from)
         })
         .or(configured)
-        .unwrap_or_else(|| PathBuf::from(crate::server::pipe::DEFAULT_PIPE)))
+        .unwrap_or_else(|| PathBuf::from(crate::server::pipe::DEFAULT_PIPE));
+    Ok((path, true))
 }
 
+/// The socket path, and whether the user named it (`--socket`,
+/// `$SIGNET_AUTH_SOCK`, `[agent] socket`) rather than taking the default;
+/// see [`Sharing::Chosen`](signet_proto::paths::Sharing::Chosen).
 #[cfg(unix)]
-fn socket_path(flag: Option<PathBuf>, configured: Option<PathBuf>) -> Result<PathBuf, StartError> {
+fn socket_path(
+    flag: Option<PathBuf>,
+    configured: Option<PathBuf>,
+) -> Result<(PathBuf, bool), StartError> {
     if let Some(p) = flag {
-        return Ok(p);
+        return Ok((p, true));
     }
     let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
     let env = var("SIGNET_AUTH_SOCK");
     if env.is_none() {
         if let Some(p) = configured {
-            return Ok(p);
+            return Ok((p, true));
         }
     }
+    let chosen = env.is_some();
     // The rule every client applies (signet_proto::paths).
     let (xdg, state) = (var("XDG_RUNTIME_DIR"), var("XDG_STATE_HOME"));
     let home =
         var("HOME").or_else(|| std::env::home_dir().and_then(|h| h.to_str().map(str::to_owned)));
     let uname = rustix::system::uname();
     let hostname = uname.nodename().to_string_lossy();
-    Ok(signet_proto::paths::socket_path(
-        &signet_proto::paths::SocketEnv {
-            signet_auth_sock: env.as_deref(),
-            xdg_runtime_dir: xdg.as_deref(),
-            xdg_state_home: state.as_deref(),
-            home: home.as_deref(),
-            hostname: &hostname,
-        },
-    )?)
+    let path = signet_proto::paths::socket_path(&signet_proto::paths::SocketEnv {
+        signet_auth_sock: env.as_deref(),
+        xdg_runtime_dir: xdg.as_deref(),
+        xdg_state_home: state.as_deref(),
+        home: home.as_deref(),
+        hostname: &hostname,
+    })?;
+    Ok((path, chosen))
 }
 
 /// The audit log, if enabled; an error only when `[audit] required`.
@@ -239,6 +254,7 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
     use signet_proto::paths::Sharing;
     let Prepared {
         path,
+        chosen,
         config,
         source,
         system,
@@ -269,6 +285,9 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
             listener::share(&path, &system_config)?;
             bound
         }
+        // A path the user named may be in any directory of theirs that no
+        // one else can write (ssh-agent -a); the default one is private.
+        None if chosen => listener::bind(&path, Sharing::Chosen)?,
         None => listener::bind(&path, Sharing::Private)?,
     };
     // Signals first: the socket is bound and already accepts connections, so

@@ -45,7 +45,12 @@
 //! - the socket's directory itself must be a real directory (never a link),
 //!   owned by the user, with no group or other permission (`mode & 077 == 0`)
 //!   — or, for a system agent that others must reach ([`Sharing::Shared`]),
-//!   not writable by others unless sticky.
+//!   not writable by others unless sticky; or, at a path the user named
+//!   ([`Sharing::Chosen`]: `--socket`, `$SIGNET_AUTH_SOCK`, `[agent]
+//!   socket`), owned by the user and writable by nobody else, as `ssh-agent
+//!   -a` binds in any directory of the user's (others may look in; they
+//!   still cannot connect to the 0600 socket, and the agent checks every
+//!   peer's uid).
 //!
 //! This is OpenSSH's `safe_path` and gpg-agent's socket directory check, with
 //! sticky directories allowed above the socket's own directory.
@@ -308,6 +313,15 @@ pub enum Sharing {
     /// control): others may enter the directory but not write to it, unless
     /// it is sticky.
     Shared,
+    /// Only its owner, at a path the owner named (`signetd --socket`,
+    /// `$SIGNET_AUTH_SOCK`, `[agent] socket`), as `ssh-agent -a` binds where
+    /// it is told: the directory must be the owner's and writable by nobody
+    /// else (`mode & 022 == 0`, no sticky exception), but others may look
+    /// into it (a 0755 work directory). Others still cannot reach the
+    /// socket: it is made 0600 and every peer's uid is checked. What this
+    /// gives up against [`Sharing::Private`] is only secrecy of the socket's
+    /// name. Directories signetd creates are 0700 all the same.
+    Chosen,
 }
 
 /// Which rule a directory failed.
@@ -419,6 +433,9 @@ fn required(role: Role, sharing: Sharing, uid: u32) -> String {
         (Role::SocketDir, Sharing::Shared) => format!(
             "the socket's directory must be owned by uid {uid} and not writable by group or others unless sticky"
         ),
+        (Role::SocketDir, Sharing::Chosen) => format!(
+            "the socket's directory must be owned by uid {uid} and not writable by group or others"
+        ),
     }
 }
 
@@ -450,7 +467,7 @@ impl Untrusted {
                 "`chmod 700 {}`, or remove it and let signetd create it",
                 path.display()
             ),
-            Untrusted::Mode { path, role: Role::SocketDir, sharing: Sharing::Shared, .. } => format!(
+            Untrusted::Mode { path, role: Role::SocketDir, sharing: Sharing::Shared | Sharing::Chosen, .. } => format!(
                 "`chmod go-w {}`, or remove it and let signetd create it",
                 path.display()
             ),
@@ -599,6 +616,7 @@ fn judge(path: &Path, node: Node, uid: u32, socket_dir: Option<Sharing>) -> Resu
     let sticky = node.mode & 0o1000 != 0;
     let mode_ok = match (role, sharing) {
         (Role::SocketDir, Sharing::Private) => node.mode & 0o077 == 0,
+        (Role::SocketDir, Sharing::Chosen) => node.mode & 0o022 == 0,
         _ => node.mode & 0o022 == 0 || sticky,
     };
     let err = |owner_problem: bool| {
@@ -936,6 +954,33 @@ mod tests {
                 sharing: Sharing::Shared,
                 ..
             })
+        ));
+    }
+
+    #[test]
+    fn a_chosen_socket_directory_may_be_looked_into_but_not_written() {
+        let mut fs = Fake::base()
+            .dir("/tmp/g", 1000, 0o755)
+            .dir("/tmp/s", 1000, 0o1777)
+            .dir("/tmp/w", 1000, 0o775)
+            .dir("/tmp/o", 1001, 0o700);
+        let chosen = |fs: &mut Fake, d: &str| check_dir(Path::new(d), 1000, Sharing::Chosen, fs);
+        assert!(chosen(&mut fs, "/tmp/g").is_ok());
+        for d in ["/tmp/s", "/tmp/w"] {
+            assert!(
+                matches!(
+                    chosen(&mut fs, d),
+                    Err(Untrusted::Mode {
+                        sharing: Sharing::Chosen,
+                        ..
+                    })
+                ),
+                "{d}"
+            );
+        }
+        assert!(matches!(
+            chosen(&mut fs, "/tmp/o"),
+            Err(Untrusted::Owner { owner: 1001, .. })
         ));
     }
 

@@ -85,7 +85,7 @@ pub fn prepare(dir: &Path, sharing: Sharing) -> Result<Prepared, DirError> {
     })?;
     let uid = rustix::process::geteuid().as_raw();
     let mode = match sharing {
-        Sharing::Private => 0o700,
+        Sharing::Private | Sharing::Chosen => 0o700,
         Sharing::Shared => 0o755,
     };
     let mut created = Vec::new();
