@@ -12,6 +12,7 @@ mod client;
 mod docs;
 mod environ;
 mod faults;
+mod gate;
 mod hardening;
 mod keystore_common;
 mod keystore_faults;

@@ -261,6 +261,7 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
         inherited,
     } = p;
     let access = Arc::new(Access::new(allow::policy_for(system, &config.system)?));
+    let roles = crate::access::roles::Roles::for_mode(system, &config.system)?;
     if !system && config.system != config::SystemConfig::default() {
         warn!("[system] is ignored without --system: this agent serves only its own uid and root");
     }
@@ -273,6 +274,8 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
         path.display().to_string(),
         CancellationToken::new(),
     ));
+    info!(admins = %roles.describe(), "roles");
+    agent.set_roles(roles);
     start_audit(&agent, &audit_config, system)?;
     let activated = inherited.is_some();
     let bound = match inherited {
@@ -392,7 +395,7 @@ fn spawn_signal_handlers(
                 _ = hup.recv() => {
                     notify("RELOADING=1");
                     match reload(&source, system) {
-                        Ok((cfg, policy)) => { access.set(policy); agent.set_config(cfg); info!("SIGHUP: configuration reloaded from {}", source.path().display()); }
+                        Ok((cfg, policy, roles)) => { access.set(policy); agent.set_roles(roles); agent.set_config(cfg); info!("SIGHUP: configuration reloaded from {}", source.path().display()); }
                         Err(e) => warn!("SIGHUP: keeping the previous configuration: {e}"),
                     }
                     notify("READY=1");
@@ -407,20 +410,29 @@ fn spawn_signal_handlers(
     Ok(())
 }
 
-/// The configuration and allow-list a SIGHUP would install (group members
-/// may have changed); checked whole, so a bad rule keeps the old one.
+/// The configuration, allow-list and roles a SIGHUP would install (group
+/// members may have changed); checked whole, so a bad rule keeps the old
+/// one.
 #[cfg(unix)]
 fn reload(
     source: &ConfigSource,
     system: bool,
-) -> Result<(Config, crate::access::allow::Policy), StartError> {
+) -> Result<
+    (
+        Config,
+        crate::access::allow::Policy,
+        crate::access::roles::Roles,
+    ),
+    StartError,
+> {
     let cfg = source.load()?;
     let policy = crate::access::allow::policy_for(system, &cfg.system)?;
+    let roles = crate::access::roles::Roles::for_mode(system, &cfg.system)?;
     Policies::from_config(&cfg).map_err(|e| StartError::Policy {
         path: source.path().to_owned(),
         source: e,
     })?;
-    Ok((cfg, policy))
+    Ok((cfg, policy, roles))
 }
 
 /// Chooses and opens the key store, repairs interrupted operations, and

@@ -34,12 +34,22 @@ use crate::config::{Principal, SystemConfig};
 pub enum AllowListError {
     /// A user name that is not in the user database.
     #[error(
-        "[system] allow_uids: no user {0} in /etc/passwd: fix the name or use the numeric uid"
+        "[system] {setting}: no user {user} in /etc/passwd: fix the name or use the numeric uid"
     )]
-    UnknownUser(Principal),
+    UnknownUser {
+        /// `allow_uids` or `admin_uids`.
+        setting: &'static str,
+        /// The user as written.
+        user: Principal,
+    },
     /// A group name that is not in the group database.
-    #[error("[system] allow_groups: no group {0} in /etc/group: create it (groupadd) or use the numeric gid")]
-    UnknownGroup(Principal),
+    #[error("[system] {setting}: no group {group} in /etc/group: create it (groupadd) or use the numeric gid")]
+    UnknownGroup {
+        /// `allow_groups` or `admin_groups`.
+        setting: &'static str,
+        /// The group as written.
+        group: Principal,
+    },
     /// The databases cannot be read.
     #[error(transparent)]
     Accounts(#[from] AccountsError),
@@ -66,21 +76,34 @@ pub enum Policy {
 impl Policy {
     /// Resolves `[system]` against the user and group databases. Every name
     /// must resolve: a typo must not silently shrink (or widen) the list.
+    /// The agent's admins (`admin_uids`, `admin_groups`) may connect too.
     pub fn allow_list(cfg: &SystemConfig, db: &Databases) -> Result<Self, AllowListError> {
         let mut uids = BTreeSet::new();
         let mut gids = BTreeSet::new();
-        for u in &cfg.allow_uids {
-            let uid = db
-                .uid_of(u)
-                .ok_or_else(|| AllowListError::UnknownUser(u.clone()))?;
-            uids.insert(uid);
+        for (setting, list) in [
+            ("allow_uids", &cfg.allow_uids),
+            ("admin_uids", &cfg.admin_uids),
+        ] {
+            for u in list {
+                let uid = db.uid_of(u).ok_or_else(|| AllowListError::UnknownUser {
+                    setting,
+                    user: u.clone(),
+                })?;
+                uids.insert(uid);
+            }
         }
-        for g in &cfg.allow_groups {
-            let gid = db
-                .gid_of(g)
-                .ok_or_else(|| AllowListError::UnknownGroup(g.clone()))?;
-            gids.insert(gid);
-            uids.extend(db.members_of(gid));
+        for (setting, list) in [
+            ("allow_groups", &cfg.allow_groups),
+            ("admin_groups", &cfg.admin_groups),
+        ] {
+            for g in list {
+                let gid = db.gid_of(g).ok_or_else(|| AllowListError::UnknownGroup {
+                    setting,
+                    group: g.clone(),
+                })?;
+                gids.insert(gid);
+                uids.extend(db.members_of(gid));
+            }
         }
         Ok(Policy::AllowList { uids, gids })
     }

@@ -22,6 +22,7 @@ use tracing::{info, warn};
 
 use crate::access::caller::{Caller, ExeCache};
 use crate::access::peer::Peer;
+use crate::access::roles::Roles;
 use crate::audit::{Auditor, Event};
 use crate::clock::{self, WallClock};
 use crate::config::Config;
@@ -29,6 +30,7 @@ use crate::policy::ratelimit::RateLimiter;
 use crate::policy::{self, Decision, KeyUse, Operation, Policies};
 use crate::store::vault::Vault;
 
+pub use crate::access::roles::Role;
 pub use keys::{KeyError, KeyTable, LoadedKey, Origin};
 pub use lock::{AgentLock, LockError};
 
@@ -42,6 +44,8 @@ pub struct Agent {
     /// The `[policies]` rules resolved from `config`.
     policies: RwLock<Arc<Policies>>,
     limiter: RateLimiter,
+    /// Who is an admin (user mode: everyone served; set for system mode).
+    roles: RwLock<Arc<Roles>>,
     started: Instant,
     socket: String,
     /// Cancelled to shut the daemon down.
@@ -66,6 +70,7 @@ impl Agent {
             config: RwLock::new(Arc::new(config)),
             policies: RwLock::new(Arc::new(policies)),
             limiter: RateLimiter::default(),
+            roles: RwLock::new(Arc::new(Roles::Owner)),
             started: Instant::now(),
             socket,
             shutdown,
@@ -151,6 +156,26 @@ impl Agent {
         drop(slot);
         // An idle timeout may have appeared: the reaper re-plans.
         self.keys.notify_changed();
+    }
+
+    /// Who is an admin; `Roles::Owner` (user mode) until set. Replaced on
+    /// SIGHUP with the configuration.
+    pub fn set_roles(&self, roles: Roles) {
+        let mut slot = self.roles.write().unwrap_or_else(|p| p.into_inner());
+        *slot = Arc::new(roles);
+    }
+
+    /// The roles in force.
+    pub fn roles(&self) -> Arc<Roles> {
+        self.roles
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// The role of `caller`, a caller the agent serves.
+    pub fn role_of(&self, caller: &Caller) -> Role {
+        self.roles().role_of(caller)
     }
 
     /// The policies in force.

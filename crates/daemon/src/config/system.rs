@@ -21,7 +21,7 @@ impl std::fmt::Display for Principal {
     }
 }
 
-/// `[system]`: who may use a system-mode agent.
+/// `[system]`: who may use a system-mode agent, and who administers it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SystemConfig {
@@ -29,6 +29,13 @@ pub struct SystemConfig {
     pub allow_uids: Vec<Principal>,
     /// Groups whose members are allowed, by gid or group name.
     pub allow_groups: Vec<Principal>,
+    /// Users who administer the agent (add, remove, lock, unlock, stop,
+    /// change the key store) besides root, by uid or user name; they may
+    /// connect whether or not the allow-list names them. Everyone else the
+    /// agent serves is a signer.
+    pub admin_uids: Vec<Principal>,
+    /// Groups whose members administer the agent, by gid or group name.
+    pub admin_groups: Vec<Principal>,
     /// When signetd creates the socket itself (not socket-activated): the
     /// group that owns it, and it is made 0660; without it the socket is made
     /// 0666 (the allow-list is the control either way).

@@ -6,6 +6,7 @@ use signet_proto::encord::Scheme;
 use signet_proto::extension::{ErrorCode, ExplainReply, ExplainRequest, ExtensionError};
 use tokio::time::Instant;
 
+use super::gate::ReadPermit;
 use super::key_error;
 use crate::access::accounts::Databases;
 use crate::access::caller::Caller;
@@ -13,26 +14,21 @@ use crate::access::peer::Peer;
 use crate::agent::Agent;
 use crate::policy::Operation;
 
+/// `explain@signet` for the caller, or (the gate checked that an admin
+/// asks) for another uid.
 pub(super) fn explain(
     agent: &Agent,
     req: ExplainRequest<'_>,
-    peer: &Peer,
+    _: &ReadPermit,
+    caller: &Caller,
     reply: &mut Vec<u8>,
 ) -> Result<(), ExtensionError> {
+    let peer = &caller.peer;
     let key = agent
         .keys
         .select(req.key, Instant::now())
         .map_err(|e| key_error(&e))?;
     let as_peer = match req.as_uid {
-        Some(uid) if uid != peer.uid && peer.uid != 0 => {
-            return Err(ExtensionError::new(
-                ErrorCode::Refused,
-                format!(
-                    "only root may explain a decision for another uid (you are uid {})",
-                    peer.uid
-                ),
-            ))
-        }
         Some(uid) if uid != peer.uid => Peer {
             uid,
             gid: Databases::system()

@@ -7,14 +7,14 @@ use signet_proto::{AddIdentity, Constraint, Identity, NewKey, Response};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use super::Admitted;
+use super::gate::{AdminPermit, ReadPermit};
 use super::{Failure, Outcome};
 use crate::access::peer::Peer;
 use crate::agent::{Agent, LoadedKey, Origin};
 
 /// `REQUEST_IDENTITIES`: every live key (none while locked).
-pub(super) fn list(agent: &Agent, admitted: Admitted, out: &mut Vec<u8>) -> Outcome {
-    let ids = if admitted.locked {
+pub(super) fn list(agent: &Agent, permit: &ReadPermit, out: &mut Vec<u8>) -> Outcome {
+    let ids = if !permit.show_keys() {
         Vec::new()
     } else {
         agent
@@ -33,7 +33,13 @@ pub(super) fn list(agent: &Agent, admitted: Admitted, out: &mut Vec<u8>) -> Outc
 
 /// `ADD_IDENTITY` / `ADD_ID_CONSTRAINED`: an Ed25519 key with an optional
 /// lifetime and confirmation; any other constraint refuses the key.
-pub(super) fn add(agent: &Agent, add: AddIdentity, peer: &Peer, out: &mut Vec<u8>) -> Outcome {
+pub(super) async fn add(
+    agent: &Agent,
+    add: AddIdentity,
+    _: &AdminPermit,
+    peer: &Peer,
+    out: &mut Vec<u8>,
+) -> Outcome {
     let (public, seed) = match add.key {
         NewKey::Ed25519 { public, seed } => (public, seed),
         NewKey::Unsupported { algorithm } => {
@@ -74,7 +80,13 @@ pub(super) fn add(agent: &Agent, add: AddIdentity, peer: &Peer, out: &mut Vec<u8
 }
 
 /// `REMOVE_IDENTITY`: the key with this public blob.
-pub(super) fn remove(agent: &Agent, key_blob: &[u8], peer: &Peer, out: &mut Vec<u8>) -> Outcome {
+pub(super) fn remove(
+    agent: &Agent,
+    key_blob: &[u8],
+    _: &AdminPermit,
+    peer: &Peer,
+    out: &mut Vec<u8>,
+) -> Outcome {
     let public =
         parse_ed25519_blob(key_blob).map_err(|e| Failure::plain(format!("cannot remove: {e}")))?;
     if !agent.keys.remove(&public) {
@@ -86,7 +98,12 @@ pub(super) fn remove(agent: &Agent, key_blob: &[u8], peer: &Peer, out: &mut Vec<
 }
 
 /// `REMOVE_ALL_IDENTITIES`.
-pub(super) fn remove_all(agent: &Agent, peer: &Peer, out: &mut Vec<u8>) -> Outcome {
+pub(super) fn remove_all(
+    agent: &Agent,
+    _: &AdminPermit,
+    peer: &Peer,
+    out: &mut Vec<u8>,
+) -> Outcome {
     let n = agent.keys.clear();
     info!(%peer, "removed all keys ({n})");
     encode_status(out, true);

@@ -5,7 +5,7 @@ use signet_proto::extension::{self, Status, VersionReply};
 use tokio::time::Instant;
 use tracing::info;
 
-use super::Admitted;
+use super::gate::{AdminPermit, ReadPermit};
 use crate::access::peer::Peer;
 use crate::agent::Agent;
 
@@ -24,8 +24,8 @@ pub(super) fn version(reply: &mut Vec<u8>) {
 }
 
 /// `status@signet` (no key count while locked).
-pub(super) fn status(agent: &Agent, admitted: Admitted, reply: &mut Vec<u8>) {
-    let keys = if admitted.locked {
+pub(super) fn status(agent: &Agent, permit: &ReadPermit, reply: &mut Vec<u8>) {
+    let keys = if !permit.show_keys() {
         0
     } else {
         u32::try_from(agent.keys.snapshot(Instant::now()).len()).unwrap_or(u32::MAX)
@@ -34,7 +34,7 @@ pub(super) fn status(agent: &Agent, admitted: Admitted, reply: &mut Vec<u8>) {
         protocol: extension::PROTOCOL_VERSION,
         agent_version: env!("CARGO_PKG_VERSION").to_owned(),
         pid: std::process::id(),
-        locked: admitted.locked,
+        locked: !permit.show_keys(),
         keys,
         uptime_secs: agent.uptime().as_secs(),
         socket: agent.socket().to_owned(),
@@ -44,8 +44,8 @@ pub(super) fn status(agent: &Agent, admitted: Admitted, reply: &mut Vec<u8>) {
 
 /// `list@signet`: the loaded keys with their details and policy lines
 /// (none while locked).
-pub(super) fn list(agent: &Agent, admitted: Admitted, reply: &mut Vec<u8>) {
-    let infos = if admitted.locked {
+pub(super) fn list(agent: &Agent, permit: &ReadPermit, reply: &mut Vec<u8>) {
+    let infos = if !permit.show_keys() {
         Vec::new()
     } else {
         let policies = agent.policies();
@@ -60,7 +60,7 @@ pub(super) fn list(agent: &Agent, admitted: Admitted, reply: &mut Vec<u8>) {
 }
 
 /// `stop@signet`: replies, then the daemon shuts down gracefully.
-pub(super) fn stop(agent: &Agent, peer: &Peer) {
+pub(super) fn stop(agent: &Agent, _: &AdminPermit, peer: &Peer) {
     info!(%peer, "stop requested over the socket");
     agent.shutdown.cancel();
 }

@@ -4,13 +4,20 @@ use signet_proto::message::encode_status;
 use signet_proto::Passphrase;
 use tracing::{info, warn};
 
+use super::gate::AdminPermit;
 use super::{Failure, Outcome};
 use crate::access::peer::Peer;
 use crate::agent::{Agent, LockError};
 
 /// `LOCK`: locks with the passphrase and drops the keys loaded from the
 /// key store (they are one `signet load` away).
-pub(super) async fn lock(agent: &Agent, p: Passphrase, peer: &Peer, out: &mut Vec<u8>) -> Outcome {
+pub(super) async fn lock(
+    agent: &Agent,
+    p: Passphrase,
+    _: &AdminPermit,
+    peer: &Peer,
+    out: &mut Vec<u8>,
+) -> Outcome {
     agent
         .lock
         .lock(p)
@@ -26,6 +33,7 @@ pub(super) async fn lock(agent: &Agent, p: Passphrase, peer: &Peer, out: &mut Ve
 pub(super) async fn unlock(
     agent: &Agent,
     p: Passphrase,
+    _: &AdminPermit,
     peer: &Peer,
     out: &mut Vec<u8>,
 ) -> Outcome {

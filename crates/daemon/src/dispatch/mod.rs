@@ -1,43 +1,80 @@
 //! Layer 4: one request in, exactly one reply out.
 //!
-//! **Owns**: decoding a request once ([`Request`], and for extensions the
-//! typed [`Extension`]), the gate every request passes before any handler
-//! runs (`admit`, below), one handler per request family (one file each:
-//! [`identities`], [`lock`], [`sign`], [`info`], [`explain`], [`store`]),
-//! and the wire's failure replies: this is the only layer that knows error
-//! codes. **Must not**: read sockets or frames (that is `server`), or keep
-//! state of its own (the state is the `agent`'s).
+//! **Owns**: decoding a request once into an [`Op`] (the agent protocol's
+//! messages, and for extensions the typed [`Extension`], grouped by who may
+//! ask: an admin's operations, reading the agent's state, signing), the
+//! gate every request passes before any handler runs ([`gate`]), one
+//! handler per request family (one file each: [`identities`], [`lock`],
+//! [`sign`], [`info`], [`explain`], [`store`]), and the wire's failure
+//! replies: this is the only layer that knows error codes. **Must not**:
+//! read sockets or frames (that is `server`), or keep state of its own
+//! (the state is the `agent`'s).
+//!
+//! A handler runs only with what the gate hands it: an [`gate::AdminPermit`],
+//! a [`gate::ReadPermit`] or, for a signature, a [`gate::Grant`], none of
+//! which any other module can make. So no handler checks a permission, and
+//! a new handler cannot forget to be gated.
 //!
 //! Handlers return `Result`; [`handle`] turns an error into
 //! `SSH_AGENT_FAILURE` (or, for signet's extensions,
 //! `SSH_AGENT_EXTENSION_FAILURE` with a code and a reason for the user) and
 //! logs why. Nothing here closes a connection: only framing errors do, in
-//! the server's session.
+//! the server's session. No reply is larger than a frame may be
+//! ([`frame::MAX_FRAME_LEN`]): one that would be is answered with a failure
+//! instead.
 
 mod explain;
+mod gate;
 mod identities;
 mod info;
 mod lock;
 mod sign;
 mod store;
 
-use signet_proto::extension::{ErrorCode, Extension, ExtensionError};
-use signet_proto::message::encode_status;
-use signet_proto::{AddIdentity, Passphrase, Request, Response, SignRequest};
-use tracing::debug;
+use signet_proto::extension::{
+    ErrorCode, ExplainRequest, Extension, ExtensionError, SignHttpRequest,
+};
+use signet_proto::keystore::{GenerateRequest, ImportRequest, Selection};
+use signet_proto::message::{encode_status, msg};
+use signet_proto::{frame, AddIdentity, Passphrase, Request, Response, SignRequest};
+use tracing::{debug, error};
 
+use crate::access::caller::Caller;
 use crate::access::peer::Peer;
 use crate::agent::stored::LoadError;
 use crate::agent::{Agent, KeyError};
 use crate::store::vault::VaultError;
 
-/// A request as the gate and the handlers see it: the agent protocol's
-/// messages, with signet's extensions decoded.
+use gate::Admitted;
+
+/// A request as the gate sees it: the agent protocol's messages and
+/// signet's extensions, decoded, grouped by who may ask for them. The
+/// grouping is the role table: everything in [`AdminOp`] needs an admin;
+/// reading ([`ReadOp`]) and signing ([`SignOp`]) are for every caller the
+/// agent serves (signers), signing then as the key's rule decides.
 pub(crate) enum Op<'a> {
-    /// `SSH_AGENTC_REQUEST_IDENTITIES`.
-    Identities,
-    /// `SSH_AGENTC_SIGN_REQUEST`.
-    Sign(SignRequest<'a>),
+    /// Changes to the agent or the key store: admins only.
+    Admin(AdminOp<'a>),
+    /// What the agent holds and says about itself.
+    Read(ReadOp<'a>),
+    /// A signature.
+    Sign(SignOp<'a>),
+    /// A message type signetd does not implement.
+    Unsupported {
+        /// Its type byte.
+        msg_type: u8,
+    },
+    /// An extension signetd does not answer (OpenSSH's
+    /// `session-bind@openssh.com` among them).
+    UnknownExtension {
+        /// Its name.
+        name: &'a str,
+    },
+}
+
+/// The operations of an admin: adding, removing, locking, unlocking,
+/// stopping, and every change to the key store.
+pub(crate) enum AdminOp<'a> {
     /// `SSH_AGENTC_ADD_IDENTITY` / `ADD_ID_CONSTRAINED`.
     Add(AddIdentity),
     /// `SSH_AGENTC_REMOVE_IDENTITY`.
@@ -51,13 +88,113 @@ pub(crate) enum Op<'a> {
     Lock(Passphrase),
     /// `SSH_AGENTC_UNLOCK`.
     Unlock(Passphrase),
-    /// `SSH_AGENTC_EXTENSION`, decoded.
-    Extension(Extension<'a>),
-    /// A message type signetd does not implement.
-    Unsupported {
-        /// Its type byte.
-        msg_type: u8,
+    /// `stop@signet`.
+    Stop,
+    /// `generate@signet`.
+    Generate(GenerateRequest),
+    /// `import@signet`.
+    Import(ImportRequest),
+    /// `load@signet`.
+    Load(Selection),
+    /// `unload@signet`.
+    Unload(Selection),
+    /// `delete@signet`.
+    Delete {
+        /// The stored key.
+        selector: String,
     },
+    /// `rename@signet`.
+    Rename {
+        /// The stored key.
+        selector: String,
+        /// Its new name.
+        to: String,
+    },
+    /// `doctor@signet`.
+    Doctor {
+        /// Also drop entries whose secret is gone.
+        fix: bool,
+    },
+}
+
+impl AdminOp<'_> {
+    /// The operation's name on the wire (logs, audit records).
+    pub(crate) fn name(&self) -> &'static str {
+        use signet_proto::extension as ext;
+        match self {
+            AdminOp::Add(_) => "add-identity",
+            AdminOp::Remove { .. } => "remove-identity",
+            AdminOp::RemoveAll => "remove-all-identities",
+            AdminOp::Lock(_) => "lock",
+            AdminOp::Unlock(_) => "unlock",
+            AdminOp::Stop => ext::STOP,
+            AdminOp::Generate(_) => ext::GENERATE,
+            AdminOp::Import(_) => ext::IMPORT,
+            AdminOp::Load(_) => ext::LOAD,
+            AdminOp::Unload(_) => ext::UNLOAD,
+            AdminOp::Delete { .. } => ext::DELETE,
+            AdminOp::Rename { .. } => ext::RENAME,
+            AdminOp::Doctor { .. } => ext::DOCTOR,
+        }
+    }
+
+    /// Whether it is one of signet's extensions (its failures carry a code
+    /// and a reason) rather than an agent protocol message.
+    pub(crate) fn is_extension(&self) -> bool {
+        !matches!(
+            self,
+            AdminOp::Add(_)
+                | AdminOp::Remove { .. }
+                | AdminOp::RemoveAll
+                | AdminOp::Lock(_)
+                | AdminOp::Unlock(_)
+        )
+    }
+}
+
+/// Reading the agent's state.
+pub(crate) enum ReadOp<'a> {
+    /// `SSH_AGENTC_REQUEST_IDENTITIES`.
+    Identities,
+    /// `query`.
+    Query,
+    /// `version@signet`.
+    Version,
+    /// `status@signet`.
+    Status,
+    /// `list@signet`.
+    List,
+    /// `stored@signet`.
+    Stored,
+    /// `store@signet`.
+    Store,
+    /// `explain@signet`.
+    Explain(ExplainRequest<'a>),
+}
+
+impl ReadOp<'_> {
+    /// The extension's name, `None` for `REQUEST_IDENTITIES`.
+    fn extension_name(&self) -> Option<&'static str> {
+        use signet_proto::extension as ext;
+        Some(match self {
+            ReadOp::Identities => return None,
+            ReadOp::Query => ext::QUERY,
+            ReadOp::Version => ext::VERSION,
+            ReadOp::Status => ext::STATUS,
+            ReadOp::List => ext::LIST,
+            ReadOp::Stored => ext::STORED,
+            ReadOp::Store => ext::STORE,
+            ReadOp::Explain(_) => ext::EXPLAIN,
+        })
+    }
+}
+
+/// A signature: raw (SSH) or of an Encord request.
+pub(crate) enum SignOp<'a> {
+    /// `SSH_AGENTC_SIGN_REQUEST`.
+    Ssh(SignRequest<'a>),
+    /// `sign-request@signet`.
+    Http(SignHttpRequest<'a>),
 }
 
 impl<'a> Op<'a> {
@@ -67,15 +204,15 @@ impl<'a> Op<'a> {
         let req = Request::decode(body)
             .map_err(|e| Failure::plain(format!("malformed message (type {msg_type}): {e}")))?;
         Ok(match req {
-            Request::RequestIdentities => Op::Identities,
-            Request::Sign(s) => Op::Sign(s),
-            Request::AddIdentity(a) => Op::Add(a),
-            Request::RemoveIdentity { key_blob } => Op::Remove { key_blob },
-            Request::RemoveAllIdentities => Op::RemoveAll,
-            Request::Lock(p) => Op::Lock(p),
-            Request::Unlock(p) => Op::Unlock(p),
+            Request::RequestIdentities => Op::Read(ReadOp::Identities),
+            Request::Sign(s) => Op::Sign(SignOp::Ssh(s)),
+            Request::AddIdentity(a) => Op::Admin(AdminOp::Add(a)),
+            Request::RemoveIdentity { key_blob } => Op::Admin(AdminOp::Remove { key_blob }),
+            Request::RemoveAllIdentities => Op::Admin(AdminOp::RemoveAll),
+            Request::Lock(p) => Op::Admin(AdminOp::Lock(p)),
+            Request::Unlock(p) => Op::Admin(AdminOp::Unlock(p)),
             Request::Extension { name, contents } => {
-                Op::Extension(Extension::decode(name, contents).map_err(|e| {
+                Self::extension(Extension::decode(name, contents).map_err(|e| {
                     Failure::Ext(ExtensionError::new(
                         ErrorCode::BadRequest,
                         format!("malformed {name} request: {e}"),
@@ -84,6 +221,30 @@ impl<'a> Op<'a> {
             }
             Request::Unsupported { msg_type } => Op::Unsupported { msg_type },
         })
+    }
+
+    /// Every extension's group: a total match, so a new extension in
+    /// `signet-proto` does not compile until it is placed in the role table.
+    fn extension(ext: Extension<'a>) -> Self {
+        match ext {
+            Extension::Query => Op::Read(ReadOp::Query),
+            Extension::Version => Op::Read(ReadOp::Version),
+            Extension::Status => Op::Read(ReadOp::Status),
+            Extension::List => Op::Read(ReadOp::List),
+            Extension::Stored => Op::Read(ReadOp::Stored),
+            Extension::Store => Op::Read(ReadOp::Store),
+            Extension::Explain(req) => Op::Read(ReadOp::Explain(req)),
+            Extension::SignRequest(req) => Op::Sign(SignOp::Http(req)),
+            Extension::Stop => Op::Admin(AdminOp::Stop),
+            Extension::Generate(req) => Op::Admin(AdminOp::Generate(req)),
+            Extension::Import(req) => Op::Admin(AdminOp::Import(req)),
+            Extension::Load(sel) => Op::Admin(AdminOp::Load(sel)),
+            Extension::Unload(sel) => Op::Admin(AdminOp::Unload(sel)),
+            Extension::Delete { selector } => Op::Admin(AdminOp::Delete { selector }),
+            Extension::Rename { selector, to } => Op::Admin(AdminOp::Rename { selector, to }),
+            Extension::Doctor { fix } => Op::Admin(AdminOp::Doctor { fix }),
+            Extension::Unknown { name, .. } => Op::UnknownExtension { name },
+        }
     }
 }
 
@@ -110,19 +271,40 @@ type Outcome = Result<(), Failure>;
 
 /// Handles one message body and appends exactly one reply frame to `out`.
 pub async fn handle(agent: &Agent, body: &[u8], peer: &Peer, out: &mut Vec<u8>) {
+    let caller = agent.caller(peer);
     let msg_type = body.first().copied().unwrap_or(0);
+    let start = out.len();
     let outcome = match Op::decode(body) {
-        Ok(op) => run(agent, op, peer, out).await,
+        Ok(op) => run(agent, op, &caller, out).await,
         Err(e) => Err(e),
+    };
+    let outcome = match outcome {
+        Ok(()) if out.len() - start > frame::LEN_PREFIX + frame::MAX_FRAME_LEN => {
+            let len = out.len() - start - frame::LEN_PREFIX;
+            out.truncate(start);
+            error!(%peer, msg_type, "reply of {len} bytes withheld: larger than a frame may be");
+            let why = format!(
+                "the reply would be {len} bytes, more than the {} a frame may hold; remove keys or shorten their names",
+                frame::MAX_FRAME_LEN
+            );
+            if msg_type == msg::EXTENSION {
+                Err(Failure::Ext(ExtensionError::new(ErrorCode::Internal, why)))
+            } else {
+                Err(Failure::Plain(why))
+            }
+        }
+        other => other,
     };
     match outcome {
         Ok(()) => {}
         Err(Failure::Plain(why)) => {
             debug!(%peer, msg_type, "request failed: {why}");
+            out.truncate(start);
             encode_status(out, false);
         }
         Err(Failure::Ext(err)) => {
             debug!(%peer, msg_type, code = err.code.to_u32(), "extension failed: {}", err.reason);
+            out.truncate(start);
             let mut contents = Vec::new();
             err.encode(&mut contents);
             Response::ExtensionFailure(contents).encode_frame(out);
@@ -130,153 +312,88 @@ pub async fn handle(agent: &Agent, body: &[u8], peer: &Peer, out: &mut Vec<u8>) 
     }
 }
 
-/// The gate, then the one handler for `op`.
-async fn run(agent: &Agent, op: Op<'_>, peer: &Peer, out: &mut Vec<u8>) -> Outcome {
-    let admitted = admit(agent, &op)?;
-    match op {
-        Op::Identities => identities::list(agent, admitted, out),
-        Op::Sign(req) => sign::ssh(agent, req, peer, out).await,
-        Op::Add(add) => identities::add(agent, add, peer, out),
-        Op::Remove { key_blob } => identities::remove(agent, key_blob, peer, out),
-        Op::RemoveAll => identities::remove_all(agent, peer, out),
-        Op::Lock(p) => lock::lock(agent, p, peer, out).await,
-        Op::Unlock(p) => lock::unlock(agent, p, peer, out).await,
-        Op::Extension(ext) => {
-            let name = ext.name();
+/// The gate, then the one handler for what it admitted.
+async fn run(agent: &Agent, op: Op<'_>, caller: &Caller, out: &mut Vec<u8>) -> Outcome {
+    match gate::admit(agent, caller, op).await? {
+        Admitted::Admin(op, permit) => admin(agent, op, &permit, caller, out).await,
+        Admitted::Read(op, permit) => {
+            let Some(name) = op.extension_name() else {
+                return identities::list(agent, &permit, out);
+            };
             let mut reply = Vec::new();
-            extension(agent, ext, admitted, peer, &mut reply).await?;
-            Response::ExtensionResponse {
-                name: name.to_owned(),
-                contents: reply,
-            }
-            .encode_frame(out);
+            read(agent, op, &permit, caller, &mut reply).await?;
+            extension_reply(name, reply, out);
             Ok(())
         }
-        Op::Unsupported { msg_type } => Err(Failure::plain(format!(
-            "message type {msg_type} is not supported by signetd"
-        ))),
+        Admitted::Sign(grant) => sign::pipeline(agent, caller, grant, out),
     }
 }
 
-/// Every extension's handler: a total match, so a new extension in
-/// `signet-proto` does not compile until it has one.
-async fn extension(
-    agent: &Agent,
-    ext: Extension<'_>,
-    admitted: Admitted,
-    peer: &Peer,
-    reply: &mut Vec<u8>,
-) -> Outcome {
-    match ext {
-        Extension::Query => info::query(reply),
-        Extension::Version => info::version(reply),
-        Extension::Status => info::status(agent, admitted, reply),
-        Extension::List => info::list(agent, admitted, reply),
-        Extension::Stop => info::stop(agent, peer),
-        Extension::Explain(req) => explain::explain(agent, req, peer, reply)?,
-        Extension::SignRequest(req) => sign::http(agent, req, peer, reply).await?,
-        Extension::Store => store::info(agent, reply).await?,
-        Extension::Stored => store::stored(agent, admitted, reply).await?,
-        Extension::Generate(req) => store::generate(agent, req, peer, reply).await?,
-        Extension::Import(req) => store::import(agent, req, peer, reply).await?,
-        Extension::Load(sel) => store::load(agent, sel, peer, reply).await?,
-        Extension::Unload(sel) => store::unload(agent, sel, admitted, peer, reply).await?,
-        Extension::Delete { selector } => store::delete(agent, selector, peer, reply).await?,
-        Extension::Rename { selector, to } => {
-            store::rename(agent, selector, to, admitted, peer, reply).await?
-        }
-        Extension::Doctor { fix } => store::doctor(agent, fix, peer, reply).await?,
-        Extension::Unknown { name, .. } => {
-            return Err(Failure::plain(format!("unknown extension {name:?}")))
-        }
+/// An extension's reply frame.
+fn extension_reply(name: &str, contents: Vec<u8>, out: &mut Vec<u8>) {
+    Response::ExtensionResponse {
+        name: name.to_owned(),
+        contents,
     }
+    .encode_frame(out);
+}
+
+/// Every admin operation's handler.
+async fn admin(
+    agent: &Agent,
+    op: AdminOp<'_>,
+    permit: &gate::AdminPermit,
+    caller: &Caller,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    let peer = &caller.peer;
+    let name = op.name();
+    let mut reply = Vec::new();
+    match op {
+        AdminOp::Add(add) => return identities::add(agent, add, permit, peer, out).await,
+        AdminOp::Remove { key_blob } => {
+            return identities::remove(agent, key_blob, permit, peer, out)
+        }
+        AdminOp::RemoveAll => return identities::remove_all(agent, permit, peer, out),
+        AdminOp::Lock(p) => return lock::lock(agent, p, permit, peer, out).await,
+        AdminOp::Unlock(p) => return lock::unlock(agent, p, permit, peer, out).await,
+        AdminOp::Stop => info::stop(agent, permit, peer),
+        AdminOp::Generate(req) => store::generate(agent, req, permit, peer, &mut reply).await?,
+        AdminOp::Import(req) => store::import(agent, req, permit, peer, &mut reply).await?,
+        AdminOp::Load(sel) => store::load(agent, sel, permit, peer, &mut reply).await?,
+        AdminOp::Unload(sel) => store::unload(agent, sel, permit, peer, &mut reply).await?,
+        AdminOp::Delete { selector } => {
+            store::delete(agent, selector, permit, peer, &mut reply).await?
+        }
+        AdminOp::Rename { selector, to } => {
+            store::rename(agent, selector, to, permit, peer, &mut reply).await?
+        }
+        AdminOp::Doctor { fix } => store::doctor(agent, fix, permit, peer, &mut reply).await?,
+    }
+    extension_reply(name, reply, out);
     Ok(())
 }
 
-// ---------------------------------------------------------------------------
-// The gate: what every decoded request passes before its handler runs.
-//
-// One function (`admit`) decides, from the operation and the agent's
-// state, whether a handler may run, as OpenSSH's `process_message` decides
-// in one place what a locked agent answers. Today it decides the lock; the
-// per-key decision (rule, idle timeout, rate limit, confirm) is made by the
-// one signing pipeline in `sign.rs` once the key is known. Handlers do the
-// work and check no permission themselves.
-//
-// While locked (as before the gate existed): signing, adding and removing
-// keys, and the key-store operations generate, import, load and delete are
-// refused, and so are `explain@signet` and
-// `sign-request@signet`; the identities list, `status@signet`,
-// `list@signet` and `stored@signet` answer without key information
-// (`Admitted::locked`); the rest answers as usual.
-
-/// What the gate tells the handler it admitted.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Admitted {
-    /// The agent was locked when the request was admitted: show no key
-    /// information.
-    pub locked: bool,
-}
-
-/// How the gate treats an operation while the agent is locked.
-enum WhileLocked {
-    /// Refused with the plain `SSH_AGENT_FAILURE` (agent protocol messages).
-    Refuse,
-    /// Refused with the `locked` extension failure.
-    RefuseExtension,
-    /// Answered (without key information where it has any).
-    Answer,
-}
-
-/// The lock table: one line per operation, checked by the compiler to be
-/// complete.
-fn while_locked(op: &Op<'_>) -> WhileLocked {
-    use WhileLocked::{Answer, Refuse, RefuseExtension};
+/// Every read operation's handler (the extensions; `REQUEST_IDENTITIES`
+/// is answered in [`run`]).
+async fn read(
+    agent: &Agent,
+    op: ReadOp<'_>,
+    permit: &gate::ReadPermit,
+    caller: &Caller,
+    reply: &mut Vec<u8>,
+) -> Outcome {
     match op {
-        Op::Sign(_) | Op::Add(_) | Op::Remove { .. } | Op::RemoveAll => Refuse,
-        // LOCK on a locked agent is the handler's "already locked".
-        Op::Identities | Op::Lock(_) | Op::Unlock(_) | Op::Unsupported { .. } => Answer,
-        Op::Extension(ext) => match ext {
-            Extension::Explain(_)
-            | Extension::SignRequest(_)
-            | Extension::Generate(_)
-            | Extension::Import(_)
-            | Extension::Load(_)
-            | Extension::Delete { .. } => RefuseExtension,
-            Extension::Query
-            | Extension::Version
-            | Extension::Status
-            | Extension::List
-            | Extension::Stop
-            | Extension::Stored
-            | Extension::Unload(_)
-            | Extension::Rename { .. }
-            | Extension::Doctor { .. }
-            | Extension::Store
-            | Extension::Unknown { .. } => Answer,
-        },
+        ReadOp::Identities => {}
+        ReadOp::Query => info::query(reply),
+        ReadOp::Version => info::version(reply),
+        ReadOp::Status => info::status(agent, permit, reply),
+        ReadOp::List => info::list(agent, permit, reply),
+        ReadOp::Stored => store::stored(agent, permit, reply).await?,
+        ReadOp::Store => store::info(agent, permit, reply).await?,
+        ReadOp::Explain(req) => explain::explain(agent, req, permit, caller, reply)?,
     }
-}
-
-/// Admits `op`, or refuses it with the reply the client gets.
-fn admit(agent: &Agent, op: &Op<'_>) -> Result<Admitted, Failure> {
-    let locked = agent.lock.is_locked();
-    if locked {
-        match while_locked(op) {
-            WhileLocked::Refuse => return Err(Failure::plain("the agent is locked")),
-            WhileLocked::RefuseExtension => return Err(Failure::Ext(locked_error())),
-            WhileLocked::Answer => {}
-        }
-    }
-    Ok(Admitted { locked })
-}
-
-/// The extension failure for a locked agent.
-fn locked_error() -> ExtensionError {
-    ExtensionError::new(
-        ErrorCode::Locked,
-        "the agent is locked: unlock it with `signet unlock`",
-    )
+    Ok(())
 }
 
 /// A key selection failure as the client should see it.

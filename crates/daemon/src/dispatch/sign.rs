@@ -1,41 +1,53 @@
 //! Signing: SSH `SIGN_REQUEST` and `sign-request@signet` through one
 //! pipeline.
 //!
-//! Each entry point chooses the key and says what is signed ([`Signing`]);
-//! [`pipeline`] then does the rest, the same for both: the policy decision
-//! (rule, idle timeout, rate limit), the user's confirmation if the key
-//! needs it, the signature, the audit record (a signature whose record
-//! cannot be queued is withheld), and the key's last use.
+//! Each entry point chooses the key and says what would be signed
+//! ([`ssh_signing`], [`http_signing`]: a [`Signing`]); the gate decides it
+//! (the key's rule, idle timeout, rate limits, the user's confirmation) and
+//! hands back a [`Grant`]; [`pipeline`] then does the rest, the same for
+//! both: the signature, the audit record (a signature whose record cannot
+//! be queued is withheld), the key's last use, and the reply.
 
 use std::sync::Arc;
 
-use signet_proto::encord;
-use signet_proto::extension::{ErrorCode, ExtensionError, SignHttpRequest};
+use signet_proto::encord::{self, Prepared};
+use signet_proto::extension::{self, ErrorCode, ExtensionError, SignHttpRequest};
 use signet_proto::key::{blob_algorithm, parse_ed25519_blob};
 use signet_proto::message::encode_ed25519_sign_response;
 use signet_proto::text::escape;
 use signet_proto::SignRequest;
 use tokio::time::Instant;
-use tracing::warn;
 
+use super::gate::Grant;
 use super::{key_error, Failure, Outcome};
+use crate::access::caller::Caller;
 use crate::access::peer::Peer;
 use crate::agent::{Agent, LoadedKey};
 use crate::audit::{Event, Verdict};
-use crate::confirm;
 use crate::policy::Operation;
 
 /// Why a signature is withheld when the audit log cannot keep up.
 const AUDIT_FULL: &str =
     "the audit log is not keeping up (its queue is full): signature withheld; retry shortly";
 
-/// One signature to make: the key, what it signs, and how to show it.
-struct Signing<'a> {
-    key: Arc<LoadedKey>,
+/// What a key would sign: the client's bytes (SSH), or the base of an
+/// Encord request the agent built itself.
+pub(crate) enum Message<'a> {
+    /// Raw SSH signing: exactly these bytes.
+    Ssh(&'a [u8]),
+    /// An Encord request: the signature base, and how to make headers.
+    Encord(Prepared),
+}
+
+/// One signature to decide and make: the key, what it signs, and how to
+/// show it.
+pub(crate) struct Signing<'a> {
+    /// The key.
+    pub(crate) key: Arc<LoadedKey>,
     /// What the policy judges.
-    op: Operation<'a>,
+    pub(crate) op: Operation<'a>,
     /// The bytes signed.
-    message: &'a [u8],
+    message: Message<'a>,
     /// What the audit log records as the digest: of the data (SSH) or of
     /// the body (HTTP).
     digest: [u8; 32],
@@ -44,31 +56,46 @@ struct Signing<'a> {
 }
 
 impl Signing<'_> {
+    fn bytes(&self) -> &[u8] {
+        match &self.message {
+            Message::Ssh(data) => data,
+            Message::Encord(prepared) => prepared.message(),
+        }
+    }
+
     /// The confirmation prompt; everything the client chose is escaped, so
     /// it cannot forge a line ("Requested by …") the user relies on.
-    fn prompt(&self, peer: &Peer) -> String {
+    pub(crate) fn prompt(&self, peer: &Peer) -> String {
         let key = escape(&self.key.name);
         let what = match self.op {
-            Operation::Ssh => format!(
-                "Allow use of key \"{key}\" to sign {} bytes?",
-                self.message.len()
-            ),
             Operation::Http { method, target, .. } => format!(
                 "Allow key \"{key}\" to sign {} {}?",
                 escape(&method.to_ascii_uppercase()),
                 escape(target)
             ),
+            _ => format!(
+                "Allow use of key \"{key}\" to sign {} bytes?",
+                self.bytes().len()
+            ),
         };
         format!("{what}\nRequested by {}", peer.describe())
     }
 
-    fn event(&self, peer: &Peer, exe: Option<Arc<str>>, decision: Verdict) -> Event {
+    /// The audit event for this signature or its refusal.
+    pub(crate) fn event(
+        &self,
+        caller: &Caller,
+        decision: Verdict,
+        rule: Option<Arc<str>>,
+        reason: String,
+    ) -> Event {
         let (method, target) = match self.op {
-            Operation::Ssh => (String::new(), String::new()),
             Operation::Http { method, target, .. } => {
                 (method.to_ascii_uppercase(), target.to_owned())
             }
+            _ => (String::new(), String::new()),
         };
+        let peer = &caller.peer;
         Event {
             decision,
             key: self.key.name.clone(),
@@ -80,97 +107,41 @@ impl Signing<'_> {
             created: self.created.filter(|_| decision == Verdict::Sign),
             pid: peer.pid,
             uid: peer.uid,
-            exe: exe.unwrap_or_else(|| "?".into()),
-            rule: None,
-            reason: String::new(),
+            exe: caller.exe_shared().unwrap_or_else(|| "?".into()),
+            rule,
+            reason,
         }
     }
-}
-
-/// Why the pipeline made no signature: a sentence for the user (SSH
-/// clients only see FAILURE; the log and the audit record say why).
-struct Refused(String);
-
-/// The pipeline both entry points share; the signature is made only if
-/// every step allows it.
-async fn pipeline(agent: &Agent, peer: &Peer, s: &Signing<'_>) -> Result<[u8; 64], Refused> {
-    let caller = agent.caller(peer);
-    let now = Instant::now();
-    let event = |decision, rule, reason| Event {
-        rule,
-        reason,
-        ..s.event(peer, caller.exe_shared(), decision)
-    };
-    let decision = agent.decide(&s.key, &s.op, &caller, now);
-    if decision.idle_expired {
-        agent.unload_idle(&s.key);
-    }
-    if !decision.allowed {
-        warn!(%peer, "refused: {}", decision.reason);
-        agent.audit(|| {
-            event(
-                Verdict::Refuse,
-                decision.rule.clone(),
-                decision.reason.clone(),
-            )
-        });
-        return Err(Refused(decision.reason));
-    }
-    if s.key.confirm {
-        if let Err(why) = confirm::ask(&s.prompt(peer)).await {
-            let reason = format!("key {}: {why}", s.key.name);
-            agent.audit(|| event(Verdict::Refuse, decision.rule.clone(), reason.clone()));
-            return Err(Refused(reason));
-        }
-    }
-    let sig = s.key.sign(s.message);
-    if !agent.audit(|| event(Verdict::Sign, decision.rule.clone(), String::new())) {
-        return Err(Refused(AUDIT_FULL.to_owned()));
-    }
-    s.key.touch(now);
-    Ok(sig)
 }
 
 /// `SSH_AGENTC_SIGN_REQUEST`: raw signing with the key of that blob. SSH
 /// has no reason field: the client sees FAILURE, the log says why.
-pub(super) async fn ssh(
-    agent: &Agent,
-    req: SignRequest<'_>,
-    peer: &Peer,
-    out: &mut Vec<u8>,
-) -> Outcome {
+pub(crate) fn ssh_signing<'a>(agent: &Agent, req: SignRequest<'a>) -> Result<Signing<'a>, Failure> {
     let public = parse_ed25519_blob(req.key_blob).map_err(|_| {
         Failure::plain(format!(
             "sign request for a {} key, which signetd does not hold",
-            blob_algorithm(req.key_blob).unwrap_or("malformed")
+            escape(blob_algorithm(req.key_blob).unwrap_or("malformed"))
         ))
     })?;
     let key = agent
         .keys
         .get(&public, Instant::now())
         .ok_or_else(|| Failure::plain("sign request for a key that is not loaded"))?;
-    let signing = Signing {
+    Ok(Signing {
         key,
         op: Operation::Ssh,
-        message: req.data,
+        message: Message::Ssh(req.data),
         digest: sha256(req.data),
         created: None,
-    };
-    let sig = pipeline(agent, peer, &signing)
-        .await
-        .map_err(|Refused(why)| Failure::Plain(why))?;
-    encode_ed25519_sign_response(out, &sig);
-    Ok(())
+    })
 }
 
 /// `sign-request@signet`: an Encord HTTP request, signed over the base the
 /// scheme defines (v2's `created` from the agent's wall clock).
-pub(super) async fn http(
+pub(crate) fn http_signing<'a>(
     agent: &Agent,
-    req: SignHttpRequest<'_>,
-    peer: &Peer,
-    reply: &mut Vec<u8>,
-) -> Result<(), ExtensionError> {
+    req: SignHttpRequest<'a>,
+) -> Result<Signing<'a>, Failure> {
     let key = agent
         .keys
         .select(req.key, Instant::now())
@@ -192,21 +163,44 @@ pub(super) async fn http(
             format!("cannot sign this request: {e}"),
         )
     })?;
-    let signing = Signing {
+    Ok(Signing {
         key,
         op: Operation::Http {
             scheme: req.scheme,
             method: req.method,
             target: req.target,
         },
-        message: prepared.message(),
+        message: Message::Encord(prepared),
         digest: req.body_sha256,
         created: Some(created),
-    };
-    let sig = pipeline(agent, peer, &signing)
-        .await
-        .map_err(|Refused(reason)| ExtensionError::new(ErrorCode::Refused, reason))?;
-    prepared.into_headers(&sig).encode(reply);
+    })
+}
+
+/// The pipeline both entry points share, after the gate allowed the
+/// signature: sign, record, remember the use, reply.
+pub(crate) fn pipeline(
+    agent: &Agent,
+    caller: &Caller,
+    grant: Grant<'_>,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    let s = &grant.signing;
+    let sig = s.key.sign(s.bytes());
+    if !agent.audit(|| s.event(caller, Verdict::Sign, grant.rule.clone(), String::new())) {
+        return Err(match s.message {
+            Message::Ssh(_) => Failure::plain(AUDIT_FULL),
+            Message::Encord(_) => Failure::Ext(ExtensionError::new(ErrorCode::Refused, AUDIT_FULL)),
+        });
+    }
+    s.key.touch(grant.decided);
+    match grant.signing.message {
+        Message::Ssh(_) => encode_ed25519_sign_response(out, &sig),
+        Message::Encord(prepared) => {
+            let mut reply = Vec::new();
+            prepared.into_headers(&sig).encode(&mut reply);
+            super::extension_reply(extension::SIGN_REQUEST, reply, out);
+        }
+    }
     Ok(())
 }
 

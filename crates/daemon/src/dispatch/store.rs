@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use tracing::info;
 use zeroize::Zeroize as _;
 
-use super::Admitted;
+use super::gate::{AdminPermit, ReadPermit};
 use super::{load_error, vault_error};
 use crate::access::peer::Peer;
 use crate::agent::{Agent, LoadedKey};
@@ -75,7 +75,7 @@ fn describe(agent: &Agent, e: &Entry, locked: bool) -> StoredKey {
 }
 
 /// `store@signet`: which store, why, and whether it answers.
-pub(super) async fn info(agent: &Agent, reply: &mut Vec<u8>) -> ExtResult<()> {
+pub(super) async fn info(agent: &Agent, _: &ReadPermit, reply: &mut Vec<u8>) -> ExtResult<()> {
     let vault = vault_of(agent)?;
     blocking(&vault, |v| Ok(v.info())).await?.encode(reply);
     Ok(())
@@ -84,14 +84,14 @@ pub(super) async fn info(agent: &Agent, reply: &mut Vec<u8>) -> ExtResult<()> {
 /// `stored@signet`: every stored key, with whether it is loaded.
 pub(super) async fn stored(
     agent: &Agent,
-    admitted: Admitted,
+    permit: &ReadPermit,
     reply: &mut Vec<u8>,
 ) -> ExtResult<()> {
     let vault = vault_of(agent)?;
     let entries = blocking(&vault, |v| v.entries()).await?;
     let keys: Vec<StoredKey> = entries
         .iter()
-        .map(|e| describe(agent, e, admitted.locked))
+        .map(|e| describe(agent, e, !permit.show_keys()))
         .collect();
     encode_stored_list(reply, &keys);
     Ok(())
@@ -101,6 +101,7 @@ pub(super) async fn stored(
 pub(super) async fn generate(
     agent: &Agent,
     req: GenerateRequest,
+    _: &AdminPermit,
     peer: &Peer,
     reply: &mut Vec<u8>,
 ) -> ExtResult<()> {
@@ -124,6 +125,7 @@ pub(super) async fn generate(
 pub(super) async fn import(
     agent: &Agent,
     req: ImportRequest,
+    _: &AdminPermit,
     peer: &Peer,
     reply: &mut Vec<u8>,
 ) -> ExtResult<()> {
@@ -141,6 +143,7 @@ pub(super) async fn import(
 pub(super) async fn load(
     agent: &Agent,
     sel: Selection,
+    _: &AdminPermit,
     peer: &Peer,
     reply: &mut Vec<u8>,
 ) -> ExtResult<()> {
@@ -158,7 +161,7 @@ pub(super) async fn load(
 pub(super) async fn unload(
     agent: &Agent,
     sel: Selection,
-    admitted: Admitted,
+    _: &AdminPermit,
     peer: &Peer,
     reply: &mut Vec<u8>,
 ) -> ExtResult<()> {
@@ -168,7 +171,7 @@ pub(super) async fn unload(
     if sel.all {
         for e in &entries {
             if e.public().is_some_and(|p| agent.keys.remove(&p)) {
-                gone.push(describe(agent, e, admitted.locked));
+                gone.push(describe(agent, e, false));
             }
         }
     } else {
@@ -185,7 +188,7 @@ pub(super) async fn unload(
                     format!("key {:?} is stored but not loaded", e.name),
                 ));
             }
-            gone.push(describe(agent, &e, admitted.locked));
+            gone.push(describe(agent, &e, false));
         }
     }
     for k in &gone {
@@ -199,6 +202,7 @@ pub(super) async fn unload(
 pub(super) async fn delete(
     agent: &Agent,
     selector: String,
+    _: &AdminPermit,
     peer: &Peer,
     reply: &mut Vec<u8>,
 ) -> ExtResult<()> {
@@ -219,7 +223,7 @@ pub(super) async fn rename(
     agent: &Agent,
     selector: String,
     to: String,
-    admitted: Admitted,
+    _: &AdminPermit,
     peer: &Peer,
     reply: &mut Vec<u8>,
 ) -> ExtResult<()> {
@@ -239,7 +243,7 @@ pub(super) async fn rename(
         }
     }
     info!(%peer, from = %before.name, to = %after.name, "renamed a stored key");
-    describe(agent, &after, admitted.locked).encode(reply);
+    describe(agent, &after, false).encode(reply);
     Ok(())
 }
 
@@ -248,6 +252,7 @@ pub(super) async fn rename(
 pub(super) async fn doctor(
     agent: &Agent,
     fix: bool,
+    _: &AdminPermit,
     peer: &Peer,
     reply: &mut Vec<u8>,
 ) -> ExtResult<()> {
