@@ -310,3 +310,237 @@ fn system_mode_refuses_an_unknown_group() {
     );
     assert!(!base.path().join("agent.sock").exists());
 }
+
+/// The audit log's lines, parsed.
+fn audit_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Waits until the audit log has a refusal of `operation` (its `scheme`)
+/// for `uid` with the role message.
+#[track_caller]
+fn wait_role_refusal(path: &Path, operation: &str, uid: u32) -> serde_json::Value {
+    signet_tests::wait_for(
+        signet_tests::DEADLINE,
+        &format!("the audit record of the refused {operation}"),
+        || {
+            audit_lines(path).into_iter().find(|l| {
+                l["event"] == "refuse"
+                    && l["scheme"] == operation
+                    && l["uid"] == uid
+                    && l["reason"].as_str().is_some_and(|r| r.contains(NOT_ADMIN))
+            })
+        },
+    )
+}
+
+const NOT_ADMIN: &str =
+    "refused: this operation needs an admin of the system agent (root or [system] admin_uids)";
+
+/// A system agent with one signer (`allow_uids`) and one admin
+/// (`admin_uids`, not on the allow-list: admins may connect anyway). The
+/// signer's every admin operation is refused with the role message and
+/// audited, through OpenSSH's tools and signet's CLI, and changes nothing:
+/// the configured key still signs for the next job. The admin can do all
+/// of them, down to stopping the agent.
+#[test]
+fn a_signer_cannot_change_the_system_agent_and_an_admin_can() {
+    use signet_tests::{keystore::keyutils_purge, shared_tempdir, TempUser};
+    let signer = TempUser::create("sgsig");
+    let admin = TempUser::create("sgadm");
+    let base = shared_tempdir();
+    let key = generate_key(&base.path().join("keys"), "ed25519", "ci-bot");
+    chmod(&base.path().join("keys"), 0o700);
+    let (_, public) = read_ed25519_private(&key.private);
+    // Key files the two users may read, and an askpass program for ssh-add -x.
+    let files = base.path().join("files");
+    std::fs::create_dir(&files).unwrap_or_else(|e| panic!("{e}"));
+    chmod(&files, 0o755);
+    let mine = |user: &TempUser, comment: &str| {
+        let k = generate_key(&files.join(&user.name), "ed25519", comment);
+        for p in [&k.private, &k.public] {
+            user.chown(p);
+        }
+        user.chown(&files.join(&user.name));
+        k
+    };
+    let signer_key = mine(&signer, "job-key");
+    let admin_key = mine(&admin, "admin-key");
+    let askpass = files.join("askpass");
+    std::fs::write(&askpass, "#!/bin/sh\necho lock-passphrase\n").unwrap_or_else(|e| panic!("{e}"));
+    chmod(&askpass, 0o755);
+
+    let socket = base.path().join("run/signet/agent.sock");
+    let audit = base.path().join("audit.log");
+    let service = format!("signet-test-roles-{}", std::process::id());
+    let config = format!(
+        "[system]\nallow_uids = [{}]\nadmin_uids = [\"{}\"]\n\n[store]\nbackend = \"keyutils\"\nservice = \"{service}\"\n\n\
+         [keys.ci-bot]\nsource = \"file\"\npath = \"{}\"\n\n[audit]\npath = {:?}\n",
+        signer.uid,
+        admin.name,
+        key.private.display(),
+        audit
+    );
+    struct Purge(String);
+    impl Drop for Purge {
+        fn drop(&mut self) {
+            keyutils_purge(&self.0);
+        }
+    }
+    let _purge = Purge(service.clone());
+    let mut agent = Agent::start_with(AgentOptions {
+        socket: Some(socket.clone()),
+        config: Some(config),
+        args: vec!["--system".to_owned()],
+    });
+    agent.wait_log_line(&["loaded configured key", "ci-bot"]);
+    agent.wait_log_line(&["roles", &format!("uids [{}]", admin.uid)]);
+    // A stored key for rename and delete, made by root (an admin).
+    agent.signet(["generate", "stored-one"]).assert_ok();
+
+    let signet_as = |user: &TempUser| {
+        let mut c = user.command(bin("signet"));
+        c.env("HOME", "/nonexistent").arg("--socket").arg(&socket);
+        c
+    };
+    let ssh_add_as = |user: &TempUser| {
+        let mut c = user.command(system_tool("/usr/bin/ssh-add"));
+        c.env("SSH_AUTH_SOCK", &socket)
+            .env("SSH_ASKPASS", &askpass)
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .env("DISPLAY", ":0");
+        c
+    };
+
+    // The signer: every admin operation refused.
+    let with_reason = |r: &Run| {
+        r.assert_code(1);
+        assert!(r.stderr.contains(NOT_ADMIN), "no role message:\n{r}");
+    };
+    with_reason(&run(signet_as(&signer).args([
+        "rename",
+        "stored-one",
+        "mine",
+    ])));
+    wait_role_refusal(&audit, "rename@signet", signer.uid);
+    with_reason(&run(signet_as(&signer).args([
+        "remove",
+        "stored-one",
+        "--yes",
+    ])));
+    wait_role_refusal(&audit, "delete@signet", signer.uid);
+    // A configured key is not stored: `remove` sends REMOVE_IDENTITY.
+    let r = run(signet_as(&signer).args(["remove", "ci-bot", "--yes"]));
+    r.assert_code(1);
+    assert!(r.stderr.contains("admin"), "{r}");
+    wait_role_refusal(&audit, "remove-identity", signer.uid);
+    with_reason(&run(signet_as(&signer).arg("stop")));
+    wait_role_refusal(&audit, "stop@signet", signer.uid);
+    with_reason(&run(signet_as(&signer)
+        .args(["import", "--name", "ci-bot2"])
+        .arg(&signer_key.private)));
+    wait_role_refusal(&audit, "import@signet", signer.uid);
+    with_reason(&run(signet_as(&signer).args(["load", "stored-one"])));
+    wait_role_refusal(&audit, "load@signet", signer.uid);
+    with_reason(&run(signet_as(&signer).args(["unload", "ci-bot"])));
+    with_reason(&run(signet_as(&signer).arg("doctor")));
+    with_reason(&run(signet_as(&signer).args(["generate", "jobs-own"])));
+    with_reason(&run(
+        signet_as(&signer).args(["explain", "--key", "ci-bot", "--as-uid", "0", "--ssh"])
+    ));
+    // ADD_IDENTITY, LOCK and REMOVE_ALL are agent-protocol messages: the
+    // reply is a bare SSH_AGENT_FAILURE (the protocol has no reason field);
+    // the audit record and the agent's log say why.
+    let r = run(signet_as(&signer)
+        .args(["add", "--name", "ci-bot"])
+        .arg(&signer_key.private));
+    r.assert_code(1);
+    assert!(r.stderr.contains("admin"), "{r}");
+    wait_role_refusal(&audit, "add-identity", signer.uid);
+    let r = run(ssh_add_as(&signer).arg(&signer_key.private));
+    r.assert_fail();
+    run(ssh_add_as(&signer).arg("-D")).assert_fail();
+    wait_role_refusal(&audit, "remove-all-identities", signer.uid);
+    let r = run(ssh_add_as(&signer).arg("-x"));
+    r.assert_fail();
+    assert!(r.stderr.contains("Failed to lock agent"), "{r}");
+    wait_role_refusal(&audit, "lock", signer.uid);
+    let refusal = wait_role_refusal(&audit, "rename@signet", signer.uid);
+    assert_eq!(refusal["key"], "stored-one");
+    agent.wait_log_line(&[NOT_ADMIN, "operation=\"rename@signet\""]);
+
+    // Nothing changed: the next job signs with the configured key, which is
+    // still the only loaded key, and the agent is unlocked and running.
+    let r = run(signet_as(&signer).args([
+        "sign-request",
+        "--key",
+        "ci-bot",
+        "--method",
+        "POST",
+        "--url",
+        "https://api.encord.com/v2/public/projects",
+        "--body",
+        "{}",
+        "--format",
+        "headers",
+    ]));
+    r.assert_ok();
+    verify_v2_headers(&r, &public);
+    let r = run(ssh_add_as(&signer).arg("-l"));
+    r.assert_ok();
+    assert_eq!(r.stdout.lines().count(), 1, "{r}");
+    assert!(r.stdout.contains("ci-bot"), "{r}");
+    // The signer may read: status, list, explain for itself.
+    run(signet_as(&signer).arg("status")).assert_ok();
+    run(signet_as(&signer).args(["explain", "--key", "ci-bot", "--ssh"])).assert_ok();
+
+    // The admin, not on the allow-list, may connect and do all of it.
+    run(signet_as(&admin).args(["explain", "--key", "ci-bot", "--as-uid", "0", "--ssh"]))
+        .assert_ok();
+    run(signet_as(&admin)
+        .args(["import", "--name", "imported"])
+        .arg(&admin_key.private))
+    .assert_ok();
+    run(signet_as(&admin).args(["rename", "imported", "renamed"])).assert_ok();
+    run(signet_as(&admin).args(["load", "renamed"])).assert_ok();
+    run(signet_as(&admin).args(["unload", "renamed"])).assert_ok();
+    run(signet_as(&admin).args(["remove", "renamed", "--yes"])).assert_ok();
+    run(signet_as(&admin).args(["remove", "stored-one", "--yes"])).assert_ok();
+    run(signet_as(&admin).arg("doctor")).assert_ok();
+    run(signet_as(&admin)
+        .args(["add", "--name", "added"])
+        .arg(&admin_key.private))
+    .assert_ok();
+    run(ssh_add_as(&admin).arg("-x")).assert_ok();
+    // Locked: the signer cannot sign (and cannot unlock: not an admin).
+    let r = run(signet_as(&signer).args([
+        "sign-request",
+        "--key",
+        "ci-bot",
+        "--method",
+        "GET",
+        "--url",
+        "/v2/public/projects",
+    ]));
+    r.assert_code(4);
+    run(ssh_add_as(&signer).arg("-X")).assert_fail();
+    run(ssh_add_as(&admin).arg("-X")).assert_ok();
+    run(ssh_add_as(&admin).arg("-D")).assert_ok();
+    let r = run(ssh_add_as(&admin).arg("-l"));
+    assert!(r.stdout.contains("no identities"), "{r}");
+    run(signet_as(&admin).arg("stop")).assert_ok();
+    let status = agent.wait_exit();
+    assert!(status.success(), "{status}");
+    // Every refusal above was the signer's: the admin's operations left none.
+    assert!(
+        audit_lines(&audit)
+            .iter()
+            .all(|l| l["event"] != "refuse" || l["uid"] == signer.uid),
+        "an admin was refused: {:?}",
+        audit_lines(&audit)
+    );
+}

@@ -386,7 +386,8 @@ impl Op for Sign<'_> {
 }
 
 const ADD_REFUSED: &str = "the agent refused the key: a locked agent refuses new keys \
-(`signet status`, `signet unlock`); otherwise see the agent's log";
+(`signet status`, `signet unlock`), and a system agent takes them only from an admin (root or \
+[system] admin_uids); otherwise see the agent's log";
 
 /// The constraint extension that makes a confirmed key's "yes" last a while
 /// for the process that asked: `uint32 seconds`. signetd refuses every
@@ -458,7 +459,8 @@ impl Op for Add<'_> {
 }
 
 const REMOVE_REFUSED: &str = "the agent refused to remove the key: it may not be loaded \
-(`signet list`) or the agent may be locked (`signet unlock`)";
+(`signet list`), the agent may be locked (`signet unlock`), or, on a system agent, you are not \
+an admin (root or [system] admin_uids)";
 
 /// `REMOVE_IDENTITY`: unloads the key whose public key blob is `key_blob`.
 #[derive(Debug, Clone, Copy)]
@@ -519,7 +521,8 @@ impl Op for Lock<'_> {
     fn decode(self, resp: Response, _: &Context<'_>) -> Result<()> {
         success(
             resp,
-            "the agent refused to lock: it may already be locked (`signet status`)",
+            "the agent refused to lock: it may already be locked (`signet status`), or, on a \
+             system agent, you are not an admin (root or [system] admin_uids)",
             "",
         )
     }

@@ -28,13 +28,13 @@
 //! | 0 | `config/` | the configuration file as plain data: every section's type, reading and checking it |
 //! | 0 | `clock` | the wall clock seam (`created`, audit and index times); RFC 3339 |
 //! | 0 | `hardening` | no ptrace, no core dumps, locked key memory (the only `unsafe`) |
-//! | 1 | `access/` | who is calling: SO_PEERCRED, caller facts from `/proc`, user and group databases, the allow-list |
+//! | 1 | `access/` | who is calling: SO_PEERCRED, caller facts from `/proc`, user and group databases, the allow-list, roles (admin, signer) |
 //! | 2 | `policy/` | rules, rate limits, globs; the decision as a value, without side effects |
 //! | 2 | `store/` | keys at rest: the vault (index + keyring, crash-safe), the index file, key-source readers, `backend/` (keyutils, keyring crates, memory), choosing one |
 //! | 2 | `audit/` | the hash-chained audit log and its writer thread |
 //! | 2 | `confirm` | asking the user (askpass) |
 //! | 3 | `agent/` | the shared state: key table, lock, configuration and rules in force, rate-limit buckets, store and audit handles, the one reaper, loading stored keys |
-//! | 4 | `dispatch/` | one request in, one reply out: decoding (typed extensions), the gate, one file per request family, the one signing pipeline; the only place that knows wire error codes |
+//! | 4 | `dispatch/` | one request in, one reply out: decoding (typed extensions), the gate (lock, role, key, rule, rate, confirm: every request, before any handler), one file per request family, the one signing pipeline; the only place that knows wire error codes |
 //! | 5 | `server/` | sockets (Unix, socket activation, Windows pipe), the accept loop, per-core workers, sessions and framing, the idle sweeper, refusals |
 //! | 6 | [`startup`] | the boot sequence: configuration, audit log, socket, signals, key store, configured key sources, shutdown |
 //!
