@@ -30,6 +30,32 @@ use crate::server::idle::IdleWatch;
 
 const INITIAL_BUFFER: usize = 4096;
 
+/// Why a connection ended (for the debug log).
+#[derive(Debug, thiserror::Error)]
+enum Ended {
+    /// EOF between frames, the idle timeout, or shutdown.
+    #[error("closed")]
+    Closed,
+    /// A length prefix over the cap, or an empty frame.
+    #[error("framing error: {0}")]
+    Framing(signet_proto::Error),
+    /// EOF inside a frame.
+    #[error("connection closed in the middle of a frame")]
+    MidFrame,
+    /// The rest of a started frame did not arrive in time.
+    #[error("frame not completed within the frame timeout")]
+    FrameTimeout,
+    /// Reading failed.
+    #[error("read failed: {0}")]
+    Read(std::io::Error),
+    /// Writing a reply failed.
+    #[error("write failed: {0}")]
+    Write(std::io::Error),
+    /// The client did not read its replies within the frame timeout.
+    #[error("client stopped reading replies")]
+    NotReading,
+}
+
 /// Serves one connection until it ends.
 pub async fn serve<S>(
     mut stream: S,
@@ -79,11 +105,11 @@ pub async fn serve<S>(
                 idle.touch(&activity);
                 match write {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => break format!("write failed: {e}"),
-                    Err(_) => break "client stopped reading replies".to_owned(),
+                    Ok(Err(e)) => break Ended::Write(e),
+                    Err(_) => break Ended::NotReading,
                 }
             }
-            Ok(None) => break "closed".to_owned(),
+            Ok(None) => break Ended::Closed,
             Err(why) => break why,
         }
     };
@@ -98,17 +124,17 @@ async fn next_frame<S: AsyncRead + Unpin>(
     agent: &Agent,
     idle: &CancellationToken,
     frame_timeout: Duration,
-) -> Result<Option<usize>, String> {
+) -> Result<Option<usize>, Ended> {
     let mut deadline: Option<Instant> = None;
     loop {
         match frame::split(buf) {
             Ok(Some((_, total))) => return Ok(Some(total)),
             Ok(None) => {}
-            Err(e) => return Err(format!("framing error: {e}")),
+            Err(e) => return Err(Ended::Framing(e)),
         }
         // The prefix (if complete) is valid: make room for the whole frame, no more.
         let want = match buf.first_chunk::<{ frame::LEN_PREFIX }>() {
-            Some(p) => frame::LEN_PREFIX + frame::body_len(*p).map_err(|e| e.to_string())?,
+            Some(p) => frame::LEN_PREFIX + frame::body_len(*p).map_err(Ended::Framing)?,
             None => INITIAL_BUFFER,
         };
         if buf.capacity() < want {
@@ -137,13 +163,11 @@ async fn next_frame<S: AsyncRead + Unpin>(
             r = with_deadline(read, deadline) => r,
         };
         match n {
-            Some(Ok(0)) if started => {
-                return Err("connection closed in the middle of a frame".into())
-            }
+            Some(Ok(0)) if started => return Err(Ended::MidFrame),
             Some(Ok(0)) => return Ok(None),
             Some(Ok(_)) => {}
-            Some(Err(e)) => return Err(format!("read failed: {e}")),
-            None if started => return Err("frame not completed within the frame timeout".into()),
+            Some(Err(e)) => return Err(Ended::Read(e)),
+            None if started => return Err(Ended::FrameTimeout),
             None => return Ok(None),
         }
     }
