@@ -14,6 +14,7 @@ mod environ;
 mod faults;
 mod gate;
 mod hardening;
+mod key_binding;
 mod keystore_common;
 mod keystore_faults;
 mod keystore_keyutils;

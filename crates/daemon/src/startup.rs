@@ -508,7 +508,7 @@ mod sources {
     use tracing::info;
 
     use super::StartError;
-    use crate::agent::{Agent, KeyError, LoadedKey, Origin};
+    use crate::agent::{AddError, Agent, KeyError, LoadedKey, Origin};
     use crate::config::KeySource;
     use crate::store::sources::{read_credential, read_private_file, ReadError};
     use crate::store::vault::{self, VaultError};
@@ -540,6 +540,12 @@ mod sources {
         /// Locked memory for the key.
         #[error(transparent)]
         Key(#[from] KeyError),
+        /// A lifetime the clock cannot count.
+        #[error("lifetime {0} s is longer than this agent can count")]
+        Lifetime(u64),
+        /// Its name is another key's, or the agent's limits are reached.
+        #[error(transparent)]
+        Add(Box<AddError>),
     }
 
     /// Loads every key that has a `source`, in name order. The first failure
@@ -548,6 +554,7 @@ mod sources {
     pub(super) async fn load_configured(agent: &Arc<Agent>) -> Result<usize, StartError> {
         let config = agent.config();
         let mut n = 0;
+        let mut stored = None;
         for (name, k) in &config.keys {
             let Some(source) = KeySource::of(name, k)? else {
                 continue;
@@ -560,10 +567,18 @@ mod sources {
                     why,
                 })?;
             let public = vault::public_of(&seed);
-            let expires_at = k
-                .lifetime
-                .and_then(|l| l.0)
-                .map(|s| Instant::now() + std::time::Duration::from_secs(s));
+            let expires_at = match k.lifetime.and_then(|l| l.0) {
+                None => None,
+                Some(s) => Some(
+                    Instant::now()
+                        .checked_add(std::time::Duration::from_secs(s))
+                        .ok_or(SourceError {
+                            name: name.clone(),
+                            source_desc: source.describe(),
+                            why: Problem::Lifetime(s),
+                        })?,
+                ),
+            };
             let origin = match &source {
                 KeySource::Credential(_) => Origin::Credential,
                 KeySource::File(_) => Origin::File,
@@ -576,7 +591,17 @@ mod sources {
                     why: e.into(),
                 })?;
             drop(seed);
-            agent.keys.add(key);
+            let fail = |why: Problem| SourceError {
+                name: name.clone(),
+                source_desc: source.describe(),
+                why,
+            };
+            if stored.is_none() {
+                stored = Some(agent.stored_entries().await.map_err(|e| fail(e.into()))?);
+            }
+            agent
+                .add_key(key, stored.as_deref().unwrap_or_default())
+                .map_err(|e| fail(Problem::Add(Box::new(e))))?;
             info!(key = %name, source = %source.describe(), "loaded configured key");
             n += 1;
         }

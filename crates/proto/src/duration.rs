@@ -9,6 +9,11 @@
 //! caller's rule (the configuration's `0` is "none", the command line
 //! refuses it); this only refuses what does not fit in 64 bits.
 
+/// The longest key lifetime any signet program accepts, in seconds: what
+/// `SSH_AGENTC_ADD_ID_CONSTRAINED` can carry (`uint32`, about 136 years).
+/// Longer ones are refused rather than wrapped or saturated.
+pub const MAX_LIFETIME_SECS: u64 = u32::MAX as u64;
+
 /// Why a text is not a duration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {

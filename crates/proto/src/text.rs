@@ -27,6 +27,40 @@ fn invisible(c: char) -> bool {
         | '\u{FFF9}'..='\u{FFFB}')
 }
 
+/// Why a name a peer chose cannot be a key's name (or comment).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LabelError {
+    /// Longer than the limit.
+    #[error("{len} bytes long, more than the {max} allowed")]
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// It holds a control or invisible character.
+    #[error("it contains the control or invisible character {0:?}")]
+    Hidden(char),
+}
+
+/// Checks a key's name or comment as a peer sent it (`ADD_IDENTITY`'s
+/// comment, `import@signet`'s name): at most `max` bytes, and no character
+/// [`escape`] would have to hide (control characters, bidi overrides,
+/// invisible format characters), so that what `signet list`, a prompt or a
+/// log shows is the name itself.
+pub fn check_label(text: &str, max: usize) -> Result<(), LabelError> {
+    if text.len() > max {
+        return Err(LabelError::TooLong {
+            len: text.len(),
+            max,
+        });
+    }
+    match text.chars().find(|c| c.is_control() || invisible(*c)) {
+        Some(c) => Err(LabelError::Hidden(c)),
+        None => Ok(()),
+    }
+}
+
 /// `text` made safe to show: control and invisible characters written as
 /// escapes (`\n`, `\u{1b}`, `\u{202e}`), `"` and `\` escaped (so that the
 /// escapes are unambiguous and quoted text stays quoted), and anything past
@@ -64,6 +98,24 @@ mod tests {
         assert_eq!(escape("evil\u{202e}gpj.exe"), "evil\\u{202e}gpj.exe");
         assert_eq!(escape("a\u{200b}b"), "a\\u{200b}b");
         assert_eq!(escape("x\u{2028}y"), "x\\u{2028}y");
+    }
+
+    #[test]
+    fn labels_are_bounded_and_visible() {
+        assert_eq!(
+            check_label("ci-bot José's laptop /home/u/.ssh/id", 64),
+            Ok(())
+        );
+        assert_eq!(check_label("", 64), Ok(()));
+        assert_eq!(
+            check_label(&"a".repeat(65), 64),
+            Err(LabelError::TooLong { len: 65, max: 64 })
+        );
+        assert_eq!(check_label("a\nb", 64), Err(LabelError::Hidden('\n')));
+        assert_eq!(
+            check_label("evil\u{202e}", 64),
+            Err(LabelError::Hidden('\u{202e}'))
+        );
     }
 
     #[test]

@@ -27,6 +27,11 @@ pub struct LoadedKey {
     /// Name (the comment sent with the key). Shared, so the audit log's
     /// events can carry it without a copy per signature.
     pub name: std::sync::Arc<str>,
+    /// The name the configuration's rules know this key by: its name when
+    /// it was first loaded in this daemon's run (`Agent::add_key` sets it),
+    /// so that renaming the key never moves its rule
+    /// (`[keys.NAME] policy`).
+    pub bound_as: std::sync::Arc<str>,
     /// When the key must be removed, if it has a lifetime.
     pub expires_at: Option<Instant>,
     /// Whether every use needs the user's confirmation.
@@ -99,10 +104,12 @@ impl LoadedKey {
         if signing.verifying.to_bytes() != public {
             return Err(KeyError::PublicMismatch);
         }
+        let name: Arc<str> = name.into();
         Ok(Self {
             blob: ed25519_blob(&public),
             public,
-            name: name.into(),
+            bound_as: name.clone(),
+            name,
             expires_at,
             confirm,
             origin,
@@ -122,9 +129,13 @@ impl LoadedKey {
         *self.last_used.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// When the key becomes idle under `timeout`.
-    pub fn idle_deadline(&self, timeout: std::time::Duration) -> Instant {
-        *self.last_used.lock().unwrap_or_else(|p| p.into_inner()) + timeout
+    /// When the key becomes idle under `timeout` (`None`: later than the
+    /// clock can say, i.e. never).
+    pub fn idle_deadline(&self, timeout: std::time::Duration) -> Option<Instant> {
+        self.last_used
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .checked_add(timeout)
     }
 
     /// Signs `message` with this key.
@@ -134,6 +145,12 @@ impl LoadedKey {
 
     fn expired(&self, now: Instant) -> bool {
         self.expires_at.is_some_and(|t| t <= now)
+    }
+
+    /// The bytes this key takes in an identities answer (its blob and its
+    /// name, each a length-prefixed string).
+    pub fn identity_bytes(&self) -> usize {
+        8 + self.blob.len() + self.name.len()
     }
 }
 
@@ -171,8 +188,35 @@ impl KeyTable {
         self.keys.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds a key, replacing one with the same public key (as OpenSSH does,
-    /// which lets `ssh-add` update a key's lifetime or comment).
+    /// Adds a key if `check` allows it, replacing one with the same public
+    /// key (as OpenSSH does, which lets `ssh-add` update a key's lifetime or
+    /// comment). `check` runs under the table's lock and sees every other
+    /// live key, so that two adds cannot both pass it.
+    pub fn insert<E>(
+        &self,
+        key: LoadedKey,
+        now: Instant,
+        check: impl FnOnce(&[&LoadedKey]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut keys = self.write();
+        let others: Vec<&LoadedKey> = keys
+            .iter()
+            .filter(|k| k.public != key.public && !k.expired(now))
+            .map(|k| &**k)
+            .collect();
+        check(&others)?;
+        drop(others);
+        keys.retain(|k| k.public != key.public);
+        keys.push(Arc::new(key));
+        drop(keys);
+        self.changed.notify_one();
+        Ok(())
+    }
+
+    /// Adds a key without any check, replacing one with the same public key.
+    /// The daemon adds keys through `Agent::add_key`, which checks names,
+    /// rules and limits; this is for tests and benchmarks that build a
+    /// table directly.
     pub fn add(&self, key: LoadedKey) {
         let mut keys = self.write();
         keys.retain(|k| k.public != key.public);
@@ -250,7 +294,7 @@ impl KeyTable {
     }
 
     /// Details of every live key for `list@signet`; `policy` gives each
-    /// key's policy line by name.
+    /// key's policy line by the name its rule is bound to.
     pub fn infos_with_policy(&self, now: Instant, policy: impl Fn(&str) -> String) -> Vec<KeyInfo> {
         self.snapshot(now)
             .iter()
@@ -262,7 +306,7 @@ impl KeyTable {
                     .map(|t| t.saturating_duration_since(now).as_secs()),
                 confirm: k.confirm,
                 source: k.origin.as_str().to_owned(),
-                policy: policy(&k.name),
+                policy: policy(&k.bound_as),
             })
             .collect()
     }
@@ -282,7 +326,7 @@ impl KeyTable {
     }
 
     /// Removes keys idle for longer than their idle timeout (`timeout_for`
-    /// gives it by key name); returns their names.
+    /// gives it by the name the key's rule is bound to); returns their names.
     pub fn reap_idle(
         &self,
         now: Instant,
@@ -291,7 +335,9 @@ impl KeyTable {
         let mut keys = self.write();
         let mut gone = Vec::new();
         keys.retain(|k| {
-            let idle = timeout_for(&k.name).is_some_and(|t| k.idle_deadline(t) <= now);
+            let idle = timeout_for(&k.bound_as)
+                .and_then(|t| k.idle_deadline(t))
+                .is_some_and(|d| d <= now);
             if idle {
                 gone.push(k.name.to_string());
             }
@@ -307,7 +353,7 @@ impl KeyTable {
     ) -> Option<Instant> {
         self.read()
             .iter()
-            .filter_map(|k| timeout_for(&k.name).map(|t| k.idle_deadline(t)))
+            .filter_map(|k| timeout_for(&k.bound_as).and_then(|t| k.idle_deadline(t)))
             .min()
     }
 

@@ -4,10 +4,12 @@
 //! their lifetimes ([`keys`]), the lock ([`lock`]), the configuration and
 //! the rules resolved from it, the rate limiter's state, the handles on the
 //! key store and the audit log, and the one reaper that removes keys whose
-//! lifetime or idle timeout has passed ([`reaper`]); loading stored keys
-//! into the table ([`stored`]). **Must not**: know the wire (requests,
+//! lifetime or idle timeout has passed ([`reaper`]); adding keys with their
+//! names checked and their rules bound to their identity (`bindings`);
+//! loading stored keys into the table ([`stored`]). **Must not**: know the wire (requests,
 //! replies, error codes: that is `dispatch`) or the sockets (`server`).
 
+mod bindings;
 pub mod keys;
 pub mod lock;
 mod reaper;
@@ -31,6 +33,7 @@ use crate::policy::{self, Decision, KeyUse, Operation, Policies};
 use crate::store::vault::Vault;
 
 pub use crate::access::roles::Role;
+pub use bindings::AddError;
 pub use keys::{KeyError, KeyTable, LoadedKey, Origin};
 pub use lock::{AgentLock, LockError};
 
@@ -44,6 +47,9 @@ pub struct Agent {
     /// The `[policies]` rules resolved from `config`.
     policies: RwLock<Arc<Policies>>,
     limiter: RateLimiter,
+    /// Which configuration name each key's rule is bound to, by public key
+    /// (see `bindings`).
+    bindings: std::sync::Mutex<bindings::Bindings>,
     /// Who is an admin (user mode: everyone served; set for system mode).
     roles: RwLock<Arc<Roles>>,
     started: Instant,
@@ -71,6 +77,7 @@ impl Agent {
             policies: RwLock::new(Arc::new(policies)),
             limiter: RateLimiter::default(),
             roles: RwLock::new(Arc::new(Roles::Owner)),
+            bindings: std::sync::Mutex::default(),
             started: Instant::now(),
             socket,
             shutdown,
@@ -199,6 +206,7 @@ impl Agent {
     ) -> Decision {
         let key_use = KeyUse {
             name: &key.name,
+            bound_as: &key.bound_as,
             public: key.public,
             last_used: key.last_used(),
         };

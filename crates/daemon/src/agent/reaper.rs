@@ -16,7 +16,7 @@ impl Agent {
     pub async fn reap(self: Arc<Self>) {
         loop {
             let policies = self.policies();
-            let idle_for = |name: &str| policies.rule_for(name).and_then(|r| r.idle_timeout);
+            let idle_for = |bound: &str| policies.rule_for(bound).and_then(|r| r.idle_timeout);
             let next = match (
                 self.keys.next_expiry(),
                 self.keys.next_idle_deadline(idle_for),

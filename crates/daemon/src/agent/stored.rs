@@ -8,7 +8,9 @@ use signet_proto::keystore::Selection;
 use tokio::time::Instant;
 use tracing::info;
 
-use super::{Agent, KeyError, LoadedKey, Origin};
+use signet_proto::duration::MAX_LIFETIME_SECS;
+
+use super::{AddError, Agent, KeyError, LoadedKey, Origin};
 use crate::config::Config;
 use crate::store::index::{Entry, State};
 use crate::store::vault::{self, VaultError};
@@ -32,6 +34,17 @@ pub enum LoadError {
         name: String,
         /// Why.
         source: KeyError,
+    },
+    /// A lifetime longer than any the agent accepts.
+    #[error("a lifetime of {0} s is longer than the longest accepted ({max} s, about 136 years): give a shorter one, or 0 for none", max = MAX_LIFETIME_SECS)]
+    Lifetime(u64),
+    /// The key may not be added (its name, the table's limits).
+    #[error("cannot load {name:?}: {source}")]
+    Add {
+        /// The key's name.
+        name: String,
+        /// Why.
+        source: AddError,
     },
     /// Some keys could not be read from the store (the others were loaded).
     #[error("{}{}", loaded_prefix(.loaded), .failed.join("; "))]
@@ -68,8 +81,12 @@ impl Agent {
     /// Loads the stored keys `sel` names into the key table; returns their
     /// index entries.
     pub async fn load_stored(&self, sel: Selection) -> Result<Vec<Entry>, LoadError> {
+        if let Some(secs) = sel.lifetime.filter(|s| *s > MAX_LIFETIME_SECS) {
+            return Err(LoadError::Lifetime(secs));
+        }
         let vault = self.vault().ok_or(LoadError::NoStore)?;
         let entries = vault::blocking(&vault, |v| v.entries()).await?;
+        let stored = entries.clone();
         let chosen: Vec<Entry> = if sel.all {
             entries
                 .into_iter()
@@ -91,6 +108,7 @@ impl Agent {
         let config = self.config();
         let mut loaded = Vec::new();
         let mut failed = Vec::new();
+        let mut only_refusal = None;
         for e in chosen {
             let entry = e.clone();
             let seed = match vault::blocking(&vault, move |v| v.secret(&entry)).await {
@@ -101,9 +119,19 @@ impl Agent {
                 }
             };
             let Some(public) = e.public() else { continue };
-            let expires_at = lifetime_for(&config, &e.name, sel.lifetime)
-                .map(|s| Instant::now() + Duration::from_secs(s));
-            let confirm = config.keys.get(&e.name).is_some_and(|k| k.confirm);
+            // `[keys.NAME]` settings follow the key's binding, not a new name.
+            let bound = self
+                .binding_of(&public)
+                .map_or_else(|| e.name.clone(), |b| b.to_string());
+            let expires_at = match lifetime_for(&config, &bound, sel.lifetime) {
+                None => None,
+                Some(s) => Some(
+                    Instant::now()
+                        .checked_add(Duration::from_secs(s))
+                        .ok_or(LoadError::Lifetime(s))?,
+                ),
+            };
+            let confirm = config.keys.get(&bound).is_some_and(|k| k.confirm);
             let key = LoadedKey::new(
                 &seed,
                 public,
@@ -117,8 +145,19 @@ impl Agent {
                 source,
             })?;
             drop(seed);
-            self.keys.add(key);
+            if let Err(source) = self.add_key(key, &stored) {
+                let refused = LoadError::Add {
+                    name: e.name.clone(),
+                    source,
+                };
+                failed.push(refused.to_string());
+                only_refusal = Some(refused);
+                continue;
+            }
             loaded.push(e);
+        }
+        if let (true, 1, Some(refused)) = (loaded.is_empty(), failed.len(), only_refusal) {
+            return Err(refused);
         }
         if !failed.is_empty() {
             return Err(LoadError::Partial {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
-use signet_proto::duration::{self, DurationError};
+use signet_proto::duration::{self, DurationError, MAX_LIFETIME_SECS};
 
 /// A lifetime: a number of seconds, or a duration in the grammar shared
 /// with the command line (`signet_proto::duration`: `"90s"`, `"8h"`,
@@ -13,13 +13,17 @@ use signet_proto::duration::{self, DurationError};
 pub struct Lifetime(pub Option<u64>);
 
 impl Lifetime {
-    /// Parses the text form.
+    /// Parses the text form. At most [`MAX_LIFETIME_SECS`] (about 136
+    /// years): a longer one is refused, not wrapped or saturated.
     pub fn parse(s: &str) -> Result<Self, DurationError> {
         let s = s.trim();
         if s.is_empty() || s.eq_ignore_ascii_case("none") {
             return Ok(Lifetime(None));
         }
         let secs = duration::parse_secs(s)?;
+        if secs > MAX_LIFETIME_SECS {
+            return Err(DurationError::TooLong(s.to_owned()));
+        }
         Ok(Lifetime((secs > 0).then_some(secs)))
     }
 }
@@ -34,6 +38,9 @@ impl<'de> Deserialize<'de> for Lifetime {
         }
         match Raw::deserialize(d)? {
             Raw::Secs(0) => Ok(Lifetime(None)),
+            Raw::Secs(n) if n > MAX_LIFETIME_SECS => Err(serde::de::Error::custom(format!(
+                "{n} seconds is longer than the longest lifetime accepted ({MAX_LIFETIME_SECS})"
+            ))),
             Raw::Secs(n) => Ok(Lifetime(Some(n))),
             Raw::Text(t) => Lifetime::parse(&t).map_err(serde::de::Error::custom),
         }
@@ -65,6 +72,11 @@ pub struct AgentConfig {
     /// unless the command or `[keys.NAME] lifetime` says otherwise. Default
     /// 8h; `0` = none.
     pub default_lifetime: Lifetime,
+    /// Keys the agent holds at most; one more is refused.
+    pub max_keys: usize,
+    /// The longest key name or comment accepted, in bytes (`ssh-add`'s
+    /// comment, `signet add --name`, `import`/`generate` comments).
+    pub max_name_bytes: usize,
 }
 
 impl Default for AgentConfig {
@@ -76,8 +88,27 @@ impl Default for AgentConfig {
             idle_timeout_secs: 600,
             shutdown_grace_secs: 5,
             default_lifetime: Lifetime(Some(DEFAULT_LOAD_LIFETIME_SECS)),
+            max_keys: 1024,
+            max_name_bytes: 255,
         }
     }
+}
+
+/// Checks the `[agent]` limits that have a range.
+pub(super) fn check_limits(a: &AgentConfig) -> Result<(), super::Invalid> {
+    let limit = |key, value: usize, range| super::Invalid::Limit {
+        key,
+        value: u64::try_from(value).unwrap_or(u64::MAX),
+        range,
+    };
+    if !(1..=65_536).contains(&a.max_keys) {
+        return Err(limit("max_keys", a.max_keys, "1 to 65536"));
+    }
+    // A name must fit in a reply frame with room to spare.
+    if !(1..=65_536).contains(&a.max_name_bytes) {
+        return Err(limit("max_name_bytes", a.max_name_bytes, "1 to 65536"));
+    }
+    Ok(())
 }
 
 impl AgentConfig {
@@ -116,6 +147,15 @@ mod tests {
         // The command line's sums are accepted here too.
         assert_eq!(Lifetime::parse("1h30m"), Ok(Lifetime(Some(5400))));
         assert!(Lifetime::parse("1y").is_err());
+        // Longer than any clock here counts: refused, never wrapped.
+        assert_eq!(
+            Lifetime::parse("4294967295"),
+            Ok(Lifetime(Some(u64::from(u32::MAX))))
+        );
+        assert!(Lifetime::parse("4294967296").is_err());
+        assert!(Lifetime::parse("106751991167300d").is_err());
+        assert!(crate::config::parse("[keys.k]\nlifetime = 9223372036854775807\n").is_err());
+        assert!(crate::config::parse("[policies.p]\nidle_timeout = \"99999999999d\"\n").is_err());
         assert!(Lifetime::parse("8 weeks").is_err());
     }
 }

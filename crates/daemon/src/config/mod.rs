@@ -81,6 +81,16 @@ pub enum Invalid {
     /// `[agent] max_connections = 0`.
     #[error("agent.max_connections must be at least 1")]
     NoConnections,
+    /// A `[agent]` limit out of its range.
+    #[error("agent.{key} = {value} is out of range: use {range}")]
+    Limit {
+        /// The setting.
+        key: &'static str,
+        /// Its value.
+        value: u64,
+        /// What is accepted.
+        range: &'static str,
+    },
     /// `[store] backend` names no key store.
     #[error("store.backend = {0:?} is not a key store: use one of {BACKEND_NAMES}")]
     Backend(String),
@@ -212,6 +222,7 @@ pub fn parse(text: &str) -> Result<Config, Invalid> {
     if cfg.agent.max_connections == 0 {
         return Err(Invalid::NoConnections);
     }
+    agent::check_limits(&cfg.agent)?;
     if Backend::parse(&cfg.store.backend).is_none() {
         return Err(Invalid::Backend(cfg.store.backend.clone()));
     }

@@ -57,14 +57,14 @@ pub(super) fn explain(
         },
     };
     let policies = agent.policies();
-    let decision = policies.evaluate(&key.name, &op, &caller);
+    let decision = policies.evaluate(&key.bound_as, &key.name, &op, &caller);
     ExplainReply {
         allowed: decision.allowed,
         key: key.name.to_string(),
         rule: decision.rule.as_deref().unwrap_or_default().to_owned(),
         reason: decision.explain(&key.name),
         summary: policies
-            .rule_for(&key.name)
+            .rule_for(&key.bound_as)
             .map(|r| r.summary())
             .unwrap_or_default(),
     }

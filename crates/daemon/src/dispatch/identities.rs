@@ -1,8 +1,11 @@
 //! The agent protocol's key management: list (`REQUEST_IDENTITIES`), add
 //! (`ADD_IDENTITY`, `ADD_ID_CONSTRAINED`), remove one, remove all.
 
+use std::time::Duration;
+
 use signet_proto::key::parse_ed25519_blob;
 use signet_proto::message::encode_status;
+use signet_proto::text::escape;
 use signet_proto::{AddIdentity, Constraint, Identity, NewKey, Response};
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -10,7 +13,7 @@ use tracing::{info, warn};
 use super::gate::{AdminPermit, ReadPermit};
 use super::{Failure, Outcome};
 use crate::access::peer::Peer;
-use crate::agent::{Agent, LoadedKey, Origin};
+use crate::agent::{AddError, Agent, LoadedKey, Origin};
 
 /// `REQUEST_IDENTITIES`: every live key (none while locked).
 pub(super) fn list(agent: &Agent, permit: &ReadPermit, out: &mut Vec<u8>) -> Outcome {
@@ -52,14 +55,25 @@ pub(super) async fn add(
     let mut confirm = false;
     for c in add.constraints {
         match c {
-            // As OpenSSH: the lifetime counts from now; 0 means already expired.
+            // As OpenSSH: the lifetime counts from now; 0 means already
+            // expired. A lifetime past what the clock can hold is refused.
             Constraint::Lifetime(secs) => {
-                expires_at = Some(now + std::time::Duration::from_secs(u64::from(secs)))
+                expires_at = Some(
+                    now.checked_add(Duration::from_secs(u64::from(secs)))
+                        .ok_or_else(|| {
+                            Failure::plain(format!(
+                                "lifetime of {secs} s is longer than this agent can count"
+                            ))
+                        })?,
+                )
             }
             Constraint::Confirm => confirm = true,
             Constraint::Extension { name, .. } => {
-                warn!(%peer, "refused to add a key with unknown constraint {name:?}");
-                return Err(Failure::plain(format!("unsupported key constraint {name}")));
+                warn!(%peer, "refused to add a key with unknown constraint {:?}", escape(&name));
+                return Err(Failure::plain(format!(
+                    "unsupported key constraint {}",
+                    escape(&name)
+                )));
             }
         }
     }
@@ -73,8 +87,16 @@ pub(super) async fn add(
         Origin::Agent,
     )
     .map_err(|e| Failure::plain(format!("cannot add key: {e}")))?;
-    agent.keys.add(key);
-    info!(%peer, key = %name, lifetime_secs = ?expires_at.map(|t| t.saturating_duration_since(now).as_secs()), confirm, "key added");
+    let refused = |e: AddError| {
+        warn!(%peer, "refused to add a key: {e}");
+        Failure::plain(format!("cannot add key: {e}"))
+    };
+    let stored = agent
+        .stored_entries()
+        .await
+        .map_err(|e| refused(AddError::Store(e)))?;
+    agent.add_key(key, &stored).map_err(refused)?;
+    info!(%peer, key = %escape(&name), lifetime_secs = ?expires_at.map(|t| t.saturating_duration_since(now).as_secs()), confirm, "key added");
     encode_status(out, true);
     Ok(())
 }

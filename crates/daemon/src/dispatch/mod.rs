@@ -42,7 +42,7 @@ use tracing::{debug, error};
 use crate::access::caller::Caller;
 use crate::access::peer::Peer;
 use crate::agent::stored::LoadError;
-use crate::agent::{Agent, KeyError};
+use crate::agent::{AddError, Agent, KeyError};
 use crate::store::vault::VaultError;
 
 use gate::Admitted;
@@ -430,11 +430,29 @@ fn vault_error(e: &VaultError) -> ExtensionError {
     ExtensionError::new(code, e.to_string())
 }
 
+/// A key refused by the agent's name checks and limits.
+fn add_error(e: &AddError) -> ExtensionError {
+    let code = match e {
+        AddError::BadName { .. } => ErrorCode::BadRequest,
+        AddError::NameTaken { .. } | AddError::TooMany(_) | AddError::ListFull(_) => {
+            ErrorCode::Refused
+        }
+        AddError::Store(v) => return vault_error(v),
+    };
+    ExtensionError::new(code, e.to_string())
+}
+
 /// A failure to load stored keys as the client should see it.
 fn load_error(e: &LoadError) -> ExtensionError {
     match e {
         LoadError::Vault(v) => vault_error(v),
         LoadError::NothingStored => ExtensionError::new(ErrorCode::NoSuchKey, e.to_string()),
+        LoadError::Lifetime(_) => ExtensionError::new(ErrorCode::BadRequest, e.to_string()),
+        LoadError::Add {
+            source: AddError::BadName { .. },
+            ..
+        } => ExtensionError::new(ErrorCode::BadRequest, e.to_string()),
+        LoadError::Add { .. } => ExtensionError::new(ErrorCode::Refused, e.to_string()),
         LoadError::NoStore | LoadError::Key { .. } | LoadError::Partial { .. } => {
             ExtensionError::new(ErrorCode::Internal, e.to_string())
         }

@@ -23,7 +23,7 @@ use tracing::info;
 use zeroize::Zeroize as _;
 
 use super::gate::{AdminPermit, ReadPermit};
-use super::{load_error, vault_error};
+use super::{add_error, load_error, vault_error};
 use crate::access::peer::Peer;
 use crate::agent::{Agent, LoadedKey};
 use crate::store::index::{Entry, IndexFile};
@@ -74,6 +74,25 @@ fn describe(agent: &Agent, e: &Entry, locked: bool) -> StoredKey {
     }
 }
 
+/// A name and comment for a new stored key: visible, within `[agent]
+/// max_name_bytes`, and the name no other key's (stored, loaded or
+/// configured: see `Agent::check_name`).
+async fn names_free(agent: &Agent, name: &str, comment: &str, public: &[u8; 32]) -> ExtResult<()> {
+    agent.check_label(comment).map_err(|e| add_error(&e))?;
+    let stored = others_in_store(agent, name).await?;
+    agent
+        .check_name(name, public, &stored)
+        .map_err(|e| add_error(&e))
+}
+
+/// The stored keys not named `name`: the vault refuses a name another
+/// stored key has with its own message.
+async fn others_in_store(agent: &Agent, name: &str) -> ExtResult<Vec<Entry>> {
+    let mut stored = agent.stored_entries().await.map_err(|e| vault_error(&e))?;
+    stored.retain(|e| e.name != name);
+    Ok(stored)
+}
+
 /// `store@signet`: which store, why, and whether it answers.
 pub(super) async fn info(agent: &Agent, _: &ReadPermit, reply: &mut Vec<u8>) -> ExtResult<()> {
     let vault = vault_of(agent)?;
@@ -112,6 +131,7 @@ pub(super) async fn generate(
     bytes.zeroize();
     drop(signing);
     let public = vault::public_of(&seed);
+    names_free(agent, &req.name, &req.comment, &public).await?;
     let entry = blocking(&vault, move |v| {
         v.create(&req.name, &req.comment, &seed, public)
     })
@@ -130,6 +150,7 @@ pub(super) async fn import(
     reply: &mut Vec<u8>,
 ) -> ExtResult<()> {
     let vault = vault_of(agent)?;
+    names_free(agent, &req.name, &req.comment, &req.public).await?;
     let entry = blocking(&vault, move |v| {
         v.create(&req.name, &req.comment, &req.seed, req.public)
     })
@@ -213,6 +234,10 @@ pub(super) async fn delete(
         agent.keys.remove(&p);
     }
     let entry = blocking(&vault, move |v| v.delete(&selector)).await?;
+    // The key is gone: its name and rule are free for another.
+    if let Some(p) = entry.public() {
+        agent.forget_binding(&p);
+    }
     info!(%peer, key = %entry.name, "removed a key from the key store");
     describe(agent, &entry, false).encode(reply);
     Ok(())
@@ -228,9 +253,22 @@ pub(super) async fn rename(
     reply: &mut Vec<u8>,
 ) -> ExtResult<()> {
     let vault = vault_of(agent)?;
+    // The new name must be free; the key keeps its rule whatever its name.
+    let stored = agent.stored_entries().await.map_err(|e| vault_error(&e))?;
+    let index = IndexFile {
+        version: 1,
+        keys: stored,
+    };
+    let old = vault::find_in(&index, &selector).map_err(|e| vault_error(&e))?;
+    if let Some(p) = old.public() {
+        let others = others_in_store(agent, &to).await?;
+        agent
+            .check_name(&to, &p, &others)
+            .map_err(|e| add_error(&e))?;
+    }
     let (before, after) = blocking(&vault, move |v| v.rename(&selector, &to)).await?;
     // A loaded key takes its new name too (re-read from the store, keeping
-    // its expiry, confirmation and origin).
+    // its expiry, confirmation, origin and rule).
     if let Some(p) = after.public() {
         if let Some(loaded) = agent.keys.get(&p, Instant::now()) {
             let (expires_at, confirm, origin) = (loaded.expires_at, loaded.confirm, loaded.origin);
@@ -239,7 +277,9 @@ pub(super) async fn rename(
             let seed = blocking(&vault, move |v| v.secret(&e)).await?;
             let key = LoadedKey::new(&seed, p, after.name.clone(), expires_at, confirm, origin)
                 .map_err(|e| internal(format!("cannot reload the renamed key: {e}")))?;
-            agent.keys.add(key);
+            agent
+                .add_key(key, &index.keys)
+                .map_err(|e| internal(format!("cannot reload the renamed key: {e}")))?;
         }
     }
     info!(%peer, from = %before.name, to = %after.name, "renamed a stored key");

@@ -221,17 +221,26 @@ impl Policies {
         }
     }
 
-    /// The rule bound to the key named `key`, if any.
-    pub fn rule_for(&self, key: &str) -> Option<&Rule> {
-        self.rules.get(self.by_key.get(key)?)
+    /// The rule of `[keys.BOUND]`, if any: `bound` is the name the key was
+    /// bound to the configuration under when it was loaded
+    /// (`LoadedKey::bound_as`), which a rename does not change.
+    pub fn rule_for(&self, bound: &str) -> Option<&Rule> {
+        self.rules.get(self.by_key.get(bound)?)
     }
 
-    /// Whether `key` may perform `op` for `caller` (rate limits aside).
-    pub fn evaluate(&self, key: &str, op: &Operation<'_>, caller: &Caller) -> Decision {
-        match self.rule_for(key) {
-            None if self.by_key.contains_key(key) => Decision {
+    /// Whether the key bound as `bound` (shown as `key` in reasons) may
+    /// perform `op` for `caller` (rate limits aside).
+    pub fn evaluate(
+        &self,
+        bound: &str,
+        key: &str,
+        op: &Operation<'_>,
+        caller: &Caller,
+    ) -> Decision {
+        match self.rule_for(bound) {
+            None if self.by_key.contains_key(bound) => Decision {
                 allowed: false,
-                rule: self.by_key.get(key).map(|r| r.as_str().into()),
+                rule: self.by_key.get(bound).map(|r| r.as_str().into()),
                 reason: format!(
                     "key {key}: its policy could not be resolved (see the agent's log), so it signs nothing"
                 ),
@@ -242,9 +251,9 @@ impl Policies {
         }
     }
 
-    /// A one-line summary of the key's policy for `signet list`.
-    pub fn summary(&self, key: &str) -> String {
-        self.rule_for(key)
+    /// A one-line summary of the policy of the key bound as `bound`.
+    pub fn summary(&self, bound: &str) -> String {
+        self.rule_for(bound)
             .map(Rule::summary)
             .unwrap_or_else(|| "-".to_owned())
     }
@@ -305,8 +314,11 @@ fn compile(name: &str, p: &PolicyConfig, db: &Databases) -> Result<Rule, PolicyE
 /// that it never sees the key table or key material.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyUse<'a> {
-    /// The key's name (rules are bound by name).
+    /// The key's name (shown in reasons).
     pub name: &'a str,
+    /// The name its rule is bound to (`[keys.NAME]`), fixed when it was
+    /// loaded.
+    pub bound_as: &'a str,
     /// Its public key (rate-limit buckets are per key).
     pub public: [u8; 32],
     /// When it last signed (or was loaded), for idle timeouts.
@@ -326,11 +338,11 @@ pub fn decide(
     caller: &Caller,
     now: Instant,
 ) -> Decision {
-    let decision = policies.evaluate(key.name, op, caller);
+    let decision = policies.evaluate(key.bound_as, key.name, op, caller);
     if !decision.allowed {
         return decision;
     }
-    let Some(rule) = policies.rule_for(key.name) else {
+    let Some(rule) = policies.rule_for(key.bound_as) else {
         return decision;
     };
     let refuse = |reason: String| Decision {
@@ -340,7 +352,7 @@ pub fn decide(
         idle_expired: false,
     };
     if let Some(idle) = rule.idle_timeout {
-        if key.last_used + idle <= now {
+        if key.last_used.checked_add(idle).is_some_and(|t| t <= now) {
             return Decision {
                 idle_expired: true,
                 ..refuse(format!(
@@ -522,12 +534,14 @@ mod tests {
         let c = caller(1000, 1000);
         let ok = p.evaluate(
             "ci-bot",
+            "ci-bot",
             &http(Scheme::EncordV2, "get", "/v2/public/projects/x"),
             &c,
         );
         assert!(ok.allowed, "{ok:?}");
         assert_eq!(ok.rule.as_deref(), Some("read-only"));
         let d = p.evaluate(
+            "ci-bot",
             "ci-bot",
             &http(Scheme::EncordV2, "DELETE", "/v2/public/projects/x"),
             &c,
@@ -539,6 +553,7 @@ mod tests {
         );
         let d = p.evaluate(
             "ci-bot",
+            "ci-bot",
             &http(Scheme::EncordV2, "GET", "/v2/public/datasets"),
             &c,
         );
@@ -546,15 +561,20 @@ mod tests {
             d.reason,
             "key ci-bot: target /v2/public/datasets not allowed by rule read-only"
         );
-        let d = p.evaluate("ci-bot", &http(Scheme::EncordV1, "POST", "/public"), &c);
+        let d = p.evaluate(
+            "ci-bot",
+            "ci-bot",
+            &http(Scheme::EncordV1, "POST", "/public"),
+            &c,
+        );
         assert_eq!(
             d.reason,
             "key ci-bot: scheme encord-v1 not allowed by rule read-only"
         );
-        let d = p.evaluate("ci-bot", &Operation::Ssh, &c);
+        let d = p.evaluate("ci-bot", "ci-bot", &Operation::Ssh, &c);
         assert!(!d.allowed && d.reason.contains("scheme ssh"), "{d:?}");
         // Another key has no policy.
-        let free = p.evaluate("other", &Operation::Ssh, &c);
+        let free = p.evaluate("other", "other", &Operation::Ssh, &c);
         assert!(free.allowed && free.rule.is_none());
         assert_eq!(p.summary("other"), "-");
         assert_eq!(
@@ -567,6 +587,7 @@ mod tests {
     fn control_characters_in_reasons_are_escaped() {
         let p = policies(READ_ONLY);
         let d = p.evaluate(
+            "ci-bot",
             "ci-bot",
             &http(Scheme::EncordV2, "GET", "/x\nkey ci-bot: allowed"),
             &caller(0, 0),
@@ -581,15 +602,15 @@ mod tests {
             "[policies.ci]\nuids = [\"ci\"]\ngroups = [\"builders\"]\n[keys.k]\npolicy = \"ci\"\n",
         );
         let op = Operation::Ssh;
-        assert!(p.evaluate("k", &op, &caller(1001, 1001)).allowed);
+        assert!(p.evaluate("k", "k", &op, &caller(1001, 1001)).allowed);
         // bob is a member of builders in /etc/group.
-        assert!(p.evaluate("k", &op, &caller(1002, 100)).allowed);
+        assert!(p.evaluate("k", "k", &op, &caller(1002, 100)).allowed);
         // Primary gid of the connection.
-        assert!(p.evaluate("k", &op, &caller(3000, 2000)).allowed);
-        let d = p.evaluate("k", &op, &caller(3000, 3000));
+        assert!(p.evaluate("k", "k", &op, &caller(3000, 2000)).allowed);
+        let d = p.evaluate("k", "k", &op, &caller(3000, 3000));
         assert_eq!(d.reason, "key k: caller uid 3000 not allowed by rule ci");
         // Root is not exempt from a key's rule.
-        assert!(!p.evaluate("k", &op, &caller(0, 0)).allowed);
+        assert!(!p.evaluate("k", "k", &op, &caller(0, 0)).allowed);
     }
 
     #[test]
@@ -613,18 +634,18 @@ mod tests {
             pid: Some(42),
         };
         let c = Caller::with_proc_root(peer, dir.path());
-        assert!(p.evaluate("k", &Operation::Ssh, &c).allowed);
+        assert!(p.evaluate("k", "k", &Operation::Ssh, &c).allowed);
         assert_eq!(
-            p.evaluate("d", &Operation::Ssh, &c).reason,
+            p.evaluate("d", "d", &Operation::Ssh, &c).reason,
             "key d: caller unit ci-runner.service not allowed by rule other"
         );
         assert_eq!(
-            p.evaluate("b", &Operation::Ssh, &c).reason,
+            p.evaluate("b", "b", &Operation::Ssh, &c).reason,
             "key b: caller executable /usr/bin/python3.11 not allowed by rule bash"
         );
         // No pid: unknown executable, fail closed.
         let anon = caller(5, 5);
-        assert!(!p.evaluate("k", &Operation::Ssh, &anon).allowed);
+        assert!(!p.evaluate("k", "k", &Operation::Ssh, &anon).allowed);
         Ok(())
     }
 
@@ -674,6 +695,7 @@ mod tests {
         let now = Instant::now();
         let key = |last_used| KeyUse {
             name: "k",
+            bound_as: "k",
             public: [1; 32],
             last_used,
         };
