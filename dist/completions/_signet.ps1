@@ -235,7 +235,7 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             [CompletionResult]::new('--body-file', '--body-file', [CompletionResultType]::ParameterName, 'A file holding the body, hashed as it is read; `-` reads stdin')
             [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'The body as a string [default: empty]')
             [CompletionResult]::new('--scheme', '--scheme', [CompletionResultType]::ParameterName, 'The signing scheme')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print the headers [default: headers, or json with --json]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print the headers [default: headers, or json with --json]. With curl: `signet sign-request … --format curl | curl -K - URL --data-binary @body.json` (not --data, which strips newlines: the body sent must be the body signed)')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -214,7 +214,7 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand --body-file 'A file holding the body, hashed as it is read; `-` reads stdin'
             cand --body 'The body as a string [default: empty]'
             cand --scheme 'The signing scheme'
-            cand --format 'How to print the headers [default: headers, or json with --json]'
+            cand --format 'How to print the headers [default: headers, or json with --json]. With curl: `signet sign-request … --format curl | curl -K - URL --data-binary @body.json` (not --data, which strips newlines: the body sent must be the body signed)'
             cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
             cand --json 'Print data as JSON (status, list, sign, sign-request)'
             cand -h 'Print help (see more with ''--help'')'

@@ -148,9 +148,9 @@ complete -c signet -n "__fish_signet_using_subcommand sign-request" -l body-file
 complete -c signet -n "__fish_signet_using_subcommand sign-request" -l body -d 'The body as a string [default: empty]' -r
 complete -c signet -n "__fish_signet_using_subcommand sign-request" -l scheme -d 'The signing scheme' -r -f -a "encord-v1\t'`Authorization: <key id>:<signature of the body\'s SHA-256>`'
 encord-v2\t'RFC 9421 `Content-Digest`, `Signature-Input` and `Signature`'"
-complete -c signet -n "__fish_signet_using_subcommand sign-request" -l format -d 'How to print the headers [default: headers, or json with --json]' -r -f -a "headers\t'One `Name: value` line per header'
+complete -c signet -n "__fish_signet_using_subcommand sign-request" -l format -d 'How to print the headers [default: headers, or json with --json]. With curl: `signet sign-request … --format curl | curl -K - URL --data-binary @body.json` (not --data, which strips newlines: the body sent must be the body signed)' -r -f -a "headers\t'One `Name: value` line per header (`curl -H @-` reads them)'
 json\t'`{"created": N, "headers": [{"name": …, "value": …}]}`'
-curl\t'`-H \'Name: value\'` arguments for curl, shell-quoted, on one line'"
+curl\t'A curl config, one `header = "Name: value"` line per header: pipe it into `curl -K - URL --data-binary @FILE` (or `curl -K <(signet sign-request …)`), no quoting needed'"
 complete -c signet -n "__fish_signet_using_subcommand sign-request" -l socket -d 'The agent\'s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]' -r -F
 complete -c signet -n "__fish_signet_using_subcommand sign-request" -l json -d 'Print data as JSON (status, list, sign, sign-request)'
 complete -c signet -n "__fish_signet_using_subcommand sign-request" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -466,7 +466,10 @@ pub struct SignRequestArgs {
     /// The signing scheme
     #[arg(long, value_enum, default_value_t = SchemeArg::EncordV2)]
     pub scheme: SchemeArg,
-    /// How to print the headers [default: headers, or json with --json]
+    /// How to print the headers [default: headers, or json with --json].
+    /// With curl: `signet sign-request … --format curl | curl -K - URL
+    /// --data-binary @body.json` (not --data, which strips newlines: the
+    /// body sent must be the body signed)
     #[arg(long, value_enum)]
     pub format: Option<HeaderFormat>,
 }
@@ -485,11 +488,13 @@ pub struct SignArgs {
 /// `signet sign-request --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum HeaderFormat {
-    /// One `Name: value` line per header.
+    /// One `Name: value` line per header (`curl -H @-` reads them)
     Headers,
-    /// `{"created": N, "headers": [{"name": …, "value": …}]}`.
+    /// `{"created": N, "headers": [{"name": …, "value": …}]}`
     Json,
-    /// `-H 'Name: value'` arguments for curl, shell-quoted, on one line.
+    /// A curl config, one `header = "Name: value"` line per header: pipe it
+    /// into `curl -K - URL --data-binary @FILE` (or `curl -K <(signet
+    /// sign-request …)`), no quoting needed
     Curl,
 }
 

@@ -48,14 +48,37 @@ pub fn headers(
             };
             serde_json::to_string_pretty(&doc)? + "\n"
         }
-        HeaderFormat::Curl => {
-            let args: Vec<String> = headers
-                .iter()
-                .map(|h| format!("-H {}", shell_quote(&format!("{}: {}", h.name, h.value))))
-                .collect();
-            args.join(" ") + "\n"
-        }
+        HeaderFormat::Curl => headers
+            .iter()
+            .map(|h| {
+                format!(
+                    "header = {}\n",
+                    curl_quote(&format!("{}: {}", h.name, h.value))
+                )
+            })
+            .collect(),
     })
+}
+
+/// A value for a curl config file (`curl -K`): in double quotes, with `\`
+/// and `"` escaped and control characters written as curl's escapes, so
+/// that curl reads back exactly `s` (no shell is involved).
+pub fn curl_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\x0b' => out.push_str("\\v"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Quotes `s` for a POSIX shell: bare when it is plainly safe, else in
@@ -355,15 +378,18 @@ mod tests {
     }
 
     #[test]
-    fn header_curl_is_shell_quoted() -> serde_json::Result<()> {
+    fn header_curl_is_a_curl_config() -> serde_json::Result<()> {
         let out = headers(1, &sample(), HeaderFormat::Curl)?;
-        assert!(out.starts_with(
-            "-H 'Content-Digest: sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:' -H "
-        ));
-        assert!(out.contains(
-            r#"-H 'Signature-Input: encord-sig=("@method");created=1;keyid="ab";alg="ed25519"'"#
-        ));
-        assert!(out.ends_with("-H 'X-Quote: it'\\''s'\n"));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                r#"header = "Content-Digest: sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:""#,
+                r#"header = "Signature-Input: encord-sig=(\"@method\");created=1;keyid=\"ab\";alg=\"ed25519\"""#,
+                r#"header = "X-Quote: it's""#,
+            ]
+        );
+        assert_eq!(curl_quote("a\\b\n"), r#""a\\b\n""#);
         Ok(())
     }
 
