@@ -115,7 +115,23 @@ impl AsyncClient {
             self.stream = None;
             self.agent = None;
         }
-        result
+        match result {
+            Err(e) => Err(self.explain_missing(e).await),
+            ok => ok,
+        }
+    }
+
+    /// See the blocking client's: a missing key explained by the agent's
+    /// memory of expired ones.
+    async fn explain_missing(&mut self, e: Error) -> Error {
+        if op::missing_selector(&e).is_none() {
+            return e;
+        }
+        let diagnosis = match self.send(&op::Diagnose).await {
+            Ok(r) => op::Diagnose.decode(r, &Context { path: &self.path }),
+            Err(e) => Err(e),
+        };
+        op::explain_missing(e, diagnosis.ok())
     }
 
     async fn send<O: Op>(&mut self, op: &O) -> Result<Response> {
@@ -231,7 +247,10 @@ impl AsyncClient {
     /// See [`crate::Client::resolve`].
     pub async fn resolve(&mut self, selector: &str) -> Result<KeyInfo> {
         let keys = self.list_keys().await?;
-        keys::resolve_in(keys, selector)
+        match keys::resolve_in(keys, selector) {
+            Err(e) => Err(self.explain_missing(e).await),
+            ok => ok,
+        }
     }
 
     /// See [`crate::Client::sign`].
@@ -349,6 +368,16 @@ impl AsyncClient {
     /// See [`crate::Client::explain`].
     pub async fn explain(&mut self, req: &op::Explain<'_>) -> Result<ExplainReply> {
         self.run(*req).await
+    }
+
+    /// See [`crate::Client::diagnose`].
+    pub async fn diagnose(&mut self) -> Result<op::Diagnosis> {
+        self.run(op::Diagnose).await
+    }
+
+    /// See [`crate::Client::reload`].
+    pub async fn reload(&mut self) -> Result<String> {
+        self.run(op::Reload).await
     }
 
     /// See [`crate::Client::generate`].

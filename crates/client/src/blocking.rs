@@ -214,7 +214,19 @@ impl Client {
             self.stream = None;
             self.agent = None;
         }
-        result
+        result.map_err(|e| self.explain_missing(e))
+    }
+
+    /// A missing key explained by the agent's memory of expired ones
+    /// ([`Error::KeyExpired`]); an agent that cannot say leaves `e` as it is.
+    fn explain_missing(&mut self, e: Error) -> Error {
+        if op::missing_selector(&e).is_none() {
+            return e;
+        }
+        let diagnosis = self
+            .send(&op::Diagnose)
+            .and_then(|r| op::Diagnose.decode(r, &Context { path: &self.path }));
+        op::explain_missing(e, diagnosis.ok())
     }
 
     /// Encodes `op`, sends it and reads the reply, reconnecting once if the
@@ -332,7 +344,8 @@ impl Client {
     /// (64 hex digits) or a `SHA256:` fingerprint; an empty selector names the
     /// only loaded key.
     ///
-    /// Fails with [`Error::NoSuchKey`] or [`Error::AmbiguousKey`].
+    /// Fails with [`Error::NoSuchKey`] (or [`Error::KeyExpired`] when the
+    /// key was loaded and its lifetime has ended) or [`Error::AmbiguousKey`].
     ///
     /// ```no_run
     /// # fn main() -> Result<(), signet_client::Error> {
@@ -344,7 +357,7 @@ impl Client {
     /// ```
     pub fn resolve(&mut self, selector: &str) -> Result<KeyInfo> {
         let keys = self.list_keys()?;
-        keys::resolve_in(keys, selector)
+        keys::resolve_in(keys, selector).map_err(|e| self.explain_missing(e))
     }
 
     /// Signs `data` with the key whose public key blob is `key_blob`
@@ -503,6 +516,20 @@ impl Client {
     /// the request target as [`Client::sign_request`] does.
     pub fn explain(&mut self, req: &op::Explain<'_>) -> Result<ExplainReply> {
         self.run(*req)
+    }
+
+    /// What the agent knows that explains a failure: whether it can ask for
+    /// confirmation, and the keys whose lifetime ended recently
+    /// (`diagnose@signet`).
+    pub fn diagnose(&mut self) -> Result<op::Diagnosis> {
+        self.run(op::Diagnose)
+    }
+
+    /// Makes the agent re-read its configuration (`reload@signet`, as
+    /// SIGHUP does) and returns what it says; an invalid file is refused and
+    /// the previous configuration kept.
+    pub fn reload(&mut self) -> Result<String> {
+        self.run(op::Reload)
     }
 
     /// Makes a new Ed25519 key inside the agent and stores it in the OS

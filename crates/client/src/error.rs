@@ -120,6 +120,20 @@ pub enum Error {
         selector: String,
     },
 
+    /// The key named was loaded, but its lifetime has ended (the agent
+    /// remembers recently expired keys; see `diagnose@signet`).
+    #[error("{}", key_expired(name, *expired_secs_ago, *lifetime_secs, origin))]
+    KeyExpired {
+        /// The key's name.
+        name: String,
+        /// How long ago its lifetime ended.
+        expired_secs_ago: u64,
+        /// The lifetime it had.
+        lifetime_secs: u64,
+        /// Where it came from (`agent`, `keyring`, `credential`, `file`).
+        origin: String,
+    },
+
     /// Several loaded keys match the selector (or none was named and several
     /// are loaded).
     #[error("{}", ambiguous_key(selector, candidates))]
@@ -195,7 +209,7 @@ impl Error {
         match self {
             Error::Refused { code, .. } => *code,
             Error::Locked => Some(ErrorCode::Locked),
-            Error::NoSuchKey { .. } => Some(ErrorCode::NoSuchKey),
+            Error::NoSuchKey { .. } | Error::KeyExpired { .. } => Some(ErrorCode::NoSuchKey),
             Error::AmbiguousKey { .. } => Some(ErrorCode::AmbiguousKey),
             Error::ProtocolMismatch { .. } => Some(ErrorCode::VersionMismatch),
             _ => None,
@@ -209,6 +223,26 @@ fn no_such_key(selector: &str) -> String {
     } else {
         format!("no loaded key matches {selector:?}: see the loaded keys with `signet list`")
     }
+}
+
+fn key_expired(name: &str, ago: u64, lifetime: u64, origin: &str) -> String {
+    use signet_proto::duration::human;
+    let how = match origin {
+        "keyring" => {
+            format!("load it again with `signet load {name}` (`--lifetime 8h` keeps it longer)")
+        }
+        "agent" => {
+            "add it again with `signet add FILE -t DUR` (or `ssh-add -t DUR FILE`)".to_owned()
+        }
+        _ => "restart the agent to load it from its configuration again \
+              (`[keys.NAME] lifetime` sets how long it stays)"
+            .to_owned(),
+    };
+    format!(
+        "key {name:?} is no longer loaded: its lifetime of {} ended {} ago; {how}",
+        human(lifetime),
+        human(ago)
+    )
 }
 
 fn ambiguous_key(selector: &str, candidates: &[String]) -> String {

@@ -35,6 +35,7 @@ use signet_proto::encord::Scheme;
 use signet_proto::extension::{
     self, ErrorCode, ExplainReply, Extension, ExtensionError, Status as StatusReply, VersionReply,
 };
+pub use signet_proto::extension::{Diagnosis, ExpiredKey};
 use signet_proto::frame;
 use signet_proto::key::fingerprint;
 use signet_proto::keystore::{
@@ -724,6 +725,83 @@ impl Op for Explain<'_> {
     }
 }
 
+/// `diagnose@signet`: what the agent knows that explains a failure: whether
+/// it can ask for confirmation, and the keys whose lifetime ended recently.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Diagnose;
+
+impl Op for Diagnose {
+    type Output = Diagnosis;
+    const SIGNET: bool = true;
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        encode_ext(out, &Extension::Diagnose)
+    }
+
+    fn decode(self, resp: Response, _: &Context<'_>) -> Result<Diagnosis> {
+        let contents = extension_reply(resp, extension::DIAGNOSE, "")?;
+        Ok(Diagnosis::decode(&contents)?)
+    }
+}
+
+/// `reload@signet`: the agent re-reads its configuration (as SIGHUP does)
+/// and says what it did; an invalid file is refused with the reason and the
+/// previous configuration kept.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reload;
+
+impl Op for Reload {
+    type Output = String;
+    const SIGNET: bool = true;
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        encode_ext(out, &Extension::Reload)
+    }
+
+    fn decode(self, resp: Response, _: &Context<'_>) -> Result<String> {
+        let contents = store_reply(resp, extension::RELOAD)?;
+        let mut r = signet_proto::wire::Reader::new(&contents);
+        let said = r.utf8("message")?.to_owned();
+        r.finish()?;
+        Ok(said)
+    }
+}
+
+/// Whether `e` says a key is not loaded (the agent's memory of expired
+/// keys may say more: [`explain_missing`]). Its selector, if any.
+pub(crate) fn missing_selector(e: &Error) -> Option<&str> {
+    match e {
+        Error::NoSuchKey { selector } => Some(selector),
+        _ => None,
+    }
+}
+
+/// A missing key explained by what the agent remembers: if the key named
+/// (or, with no name, the only key) was loaded and its lifetime ended,
+/// [`Error::KeyExpired`]; otherwise `e` as it was.
+pub(crate) fn explain_missing(e: Error, diagnosis: Option<Diagnosis>) -> Error {
+    let (Some(selector), Some(d)) = (missing_selector(&e), diagnosis) else {
+        return e;
+    };
+    let sel = signet_proto::key::KeySelector::parse(selector);
+    let matching = d.expired.into_iter().find(|k| {
+        if selector.is_empty() {
+            return true;
+        }
+        signet_proto::key::parse_ed25519_blob(&k.key_blob)
+            .is_ok_and(|public| sel.matches(&public, &k.name))
+    });
+    match matching {
+        Some(k) => Error::KeyExpired {
+            name: k.name,
+            expired_secs_ago: k.expired_secs_ago,
+            lifetime_secs: k.lifetime_secs,
+            origin: k.origin,
+        },
+        None => e,
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The key store: keys at rest, managed by the agent (which does all keyring
 // I/O and holds all key material; these only ask).
@@ -1033,6 +1111,8 @@ mod tests {
                 scheme: "ssh",
                 ..Explain::default()
             }),
+            frame_of(&Diagnose),
+            frame_of(&Reload),
         ];
         let mut seen = Vec::new();
         for f in &frames {
@@ -1052,6 +1132,52 @@ mod tests {
         for name in SUPPORTED {
             assert!(seen.iter().any(|s| s == name), "no op for {name}");
         }
+    }
+
+    #[test]
+    fn a_missing_key_that_expired_is_named_with_when_and_how() {
+        let blob = signet_proto::key::ed25519_blob(&[7; 32]);
+        let d = Diagnosis {
+            confirm_available: false,
+            expired: vec![ExpiredKey {
+                name: "work".into(),
+                key_blob: blob,
+                origin: "keyring".into(),
+                lifetime_secs: 1,
+                expired_secs_ago: 2,
+            }],
+        };
+        let missing = |s: &str| Error::NoSuchKey {
+            selector: s.to_owned(),
+        };
+        match explain_missing(missing("work"), Some(d.clone())) {
+            e @ Error::KeyExpired { .. } => {
+                let m = e.to_string();
+                assert!(m.contains("\"work\""), "{m}");
+                assert!(m.contains("lifetime of 1s ended 2s ago"), "{m}");
+                assert!(m.contains("signet load work"), "{m}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            explain_missing(
+                missing(&signet_proto::key::key_id(&[7; 32])),
+                Some(d.clone())
+            ),
+            Error::KeyExpired { .. }
+        ));
+        assert!(matches!(
+            explain_missing(missing(""), Some(d.clone())),
+            Error::KeyExpired { .. }
+        ));
+        assert!(matches!(
+            explain_missing(missing("other"), Some(d)),
+            Error::NoSuchKey { .. }
+        ));
+        assert!(matches!(
+            explain_missing(missing("work"), None),
+            Error::NoSuchKey { .. }
+        ));
     }
 
     #[test]

@@ -452,6 +452,13 @@ fn add_lock_unlock_remove_encodings() -> TestResult {
                 },
             ),
             Request::RemoveAllIdentities => ("remove all".into(), Response::Success),
+            // A key not found: the client asks whether it expired.
+            Request::Extension { name, .. } if *name == extension::DIAGNOSE => (
+                "diagnose".into(),
+                ext_ok(extension::DIAGNOSE, |out| {
+                    extension::Diagnosis::default().encode(out)
+                }),
+            ),
             // After a refused unlock the client asks whether it is still locked.
             Request::Extension { name, .. } if *name == extension::STATUS => (
                 "status".into(),
@@ -518,6 +525,7 @@ fn add_lock_unlock_remove_encodings() -> TestResult {
             "unlock",
             "remove",
             "remove",
+            "diagnose",
             "remove all"
         ]
     );

@@ -22,7 +22,7 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug, thiserror::Error)]
 pub enum ConfirmError {
     /// Neither `SIGNET_ASKPASS` nor `SSH_ASKPASS` is set.
-    #[error("confirmation required but no askpass program: set SIGNET_ASKPASS or SSH_ASKPASS for signetd")]
+    #[error("confirmation required but signetd has no askpass program to ask with: start it with SIGNET_ASKPASS (or SSH_ASKPASS) set, e.g. `SIGNET_ASKPASS=/usr/bin/ssh-askpass signet start`")]
     NoAskpass,
     /// The askpass program could not be started.
     #[error("cannot run askpass program {}: {source}", program.display())]
@@ -67,6 +67,12 @@ pub async fn ask(prompt: &str) -> Result<(), ConfirmError> {
     } else {
         Err(ConfirmError::Declined)
     }
+}
+
+/// Whether the agent can ask at all: an askpass program is configured.
+/// Without one, every use of a key that needs confirmation is refused.
+pub fn available() -> bool {
+    askpass_program().is_some()
 }
 
 fn askpass_program() -> Option<OsString> {

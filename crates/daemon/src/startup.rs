@@ -296,7 +296,8 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
     // Signals first: the socket is bound and already accepts connections, so
     // a SIGTERM/SIGINT during the (possibly slow) key loading below must
     // mean a clean shutdown, not the default kill.
-    spawn_signal_handlers(agent.clone(), source.clone(), access.clone(), system)?;
+    install_reloader(&agent, source.clone(), access.clone(), system);
+    spawn_signal_handlers(agent.clone())?;
     // Key store: choose it, repair interrupted operations, autoload. Then the
     // keys with a `source`: all of them or no agent at all (fail closed).
     let loaded = match open_store(&agent, &source).await {
@@ -365,16 +366,42 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
     Ok(())
 }
 
-/// SIGTERM/SIGINT shut down; SIGHUP reloads the configuration (keeping the
-/// old one if the new one is invalid); SIGUSR1 drops every key.
+/// How the agent re-reads its configuration, for SIGHUP and
+/// `reload@signet` alike: the file checked whole (a bad rule keeps the old
+/// configuration), the allow-list re-resolved, systemd told while it runs.
 #[cfg(unix)]
-fn spawn_signal_handlers(
-    agent: Arc<Agent>,
+fn install_reloader(
+    agent: &Agent,
     source: ConfigSource,
     access: Arc<crate::access::allow::Access>,
     system: bool,
-) -> Result<(), StartError> {
+) {
     use crate::server::activation::notify;
+    agent.set_reloader(Box::new(move |agent| {
+        notify("RELOADING=1");
+        let result = match reload(&source, system) {
+            Ok((cfg, policy, roles)) => {
+                access.set(policy);
+                agent.set_roles(roles);
+                agent.set_config(cfg);
+                Ok(format!(
+                    "configuration reloaded from {}",
+                    source.path().display()
+                ))
+            }
+            Err(e) => Err(crate::agent::ReloadError(format!(
+                "keeping the previous configuration: {e}"
+            ))),
+        };
+        notify("READY=1");
+        result
+    }));
+}
+
+/// SIGTERM/SIGINT shut down; SIGHUP reloads the configuration (keeping the
+/// old one if the new one is invalid); SIGUSR1 drops every key.
+#[cfg(unix)]
+fn spawn_signal_handlers(agent: Arc<Agent>) -> Result<(), StartError> {
     use tokio::signal::unix::{signal, SignalKind};
     let handle = |kind, signal_name| {
         signal(kind).map_err(|source| StartError::Signal {
@@ -392,13 +419,9 @@ fn spawn_signal_handlers(
                 _ = term.recv() => { info!("SIGTERM: shutting down"); agent.shutdown.cancel(); return; }
                 _ = int.recv() => { info!("SIGINT: shutting down"); agent.shutdown.cancel(); return; }
                 _ = agent.shutdown.cancelled() => return,
-                _ = hup.recv() => {
-                    notify("RELOADING=1");
-                    match reload(&source, system) {
-                        Ok((cfg, policy, roles)) => { access.set(policy); agent.set_roles(roles); agent.set_config(cfg); info!("SIGHUP: configuration reloaded from {}", source.path().display()); }
-                        Err(e) => warn!("SIGHUP: keeping the previous configuration: {e}"),
-                    }
-                    notify("READY=1");
+                _ = hup.recv() => match agent.reload() {
+                    Ok(said) => info!("SIGHUP: {said}"),
+                    Err(e) => warn!("SIGHUP: {e}"),
                 },
                 _ = usr1.recv() => {
                     let n = agent.keys.clear();
@@ -589,7 +612,12 @@ mod sources {
                     name: name.clone(),
                     source_desc: source.describe(),
                     why: e.into(),
-                })?;
+                })?
+                .with_remember(
+                    k.confirm_remember
+                        .and_then(|r| r.0)
+                        .map(std::time::Duration::from_secs),
+                );
             drop(seed);
             let fail = |why: Problem| SourceError {
                 name: name.clone(),

@@ -34,6 +34,14 @@ pub const STOP: &str = "stop@signet";
 /// Dry run of the policy check: which rule allows or refuses a request,
 /// without signing: [`ExplainRequest`] → [`ExplainReply`].
 pub const EXPLAIN: &str = "explain@signet";
+/// What the agent knows that explains a failure to the user: whether it can
+/// ask for confirmation (it has an askpass program), and the keys whose
+/// lifetime ended recently: no request fields → [`Diagnosis`].
+pub const DIAGNOSE: &str = "diagnose@signet";
+/// Re-read the configuration file, as SIGHUP does: no request fields →
+/// `string message` (what was reloaded); an invalid file is a failure and
+/// the previous configuration stays.
+pub const RELOAD: &str = "reload@signet";
 /// OpenSSH's session binding, sent by `ssh` before it uses agent keys. signet
 /// acknowledges it (it keeps no per-session destination rules yet).
 pub const SESSION_BIND: &str = "session-bind@openssh.com";
@@ -83,6 +91,8 @@ pub const SUPPORTED: &[&str] = &[
     DOCTOR,
     STORE,
     EXPLAIN,
+    DIAGNOSE,
+    RELOAD,
 ];
 
 /// The key-store extensions (handled by the daemon's vault).
@@ -145,6 +155,10 @@ pub enum Extension<'a> {
     },
     /// [`STORE`]: which key store the daemon uses and why.
     Store,
+    /// [`DIAGNOSE`]: facts that explain failures.
+    Diagnose,
+    /// [`RELOAD`]: re-read the configuration.
+    Reload,
     /// An extension signetd does not answer (OpenSSH's
     /// `session-bind@openssh.com` among them): `SSH_AGENT_FAILURE`.
     Unknown {
@@ -183,6 +197,8 @@ impl<'a> Extension<'a> {
                 fix: contents.first().is_some_and(|b| *b != 0),
             },
             STORE => Extension::Store,
+            DIAGNOSE => Extension::Diagnose,
+            RELOAD => Extension::Reload,
             name => Extension::Unknown { name, contents },
         })
     }
@@ -206,6 +222,8 @@ impl<'a> Extension<'a> {
             Extension::Rename { .. } => RENAME,
             Extension::Doctor { .. } => DOCTOR,
             Extension::Store => STORE,
+            Extension::Diagnose => DIAGNOSE,
+            Extension::Reload => RELOAD,
             Extension::Unknown { name, .. } => name,
         }
     }
@@ -220,7 +238,9 @@ impl<'a> Extension<'a> {
             | Extension::List
             | Extension::Stop
             | Extension::Stored
-            | Extension::Store => {}
+            | Extension::Store
+            | Extension::Diagnose
+            | Extension::Reload => {}
             Extension::Explain(req) => req.encode(out),
             Extension::SignRequest(req) => req.encode(out),
             Extension::Generate(req) => req.encode(out),
@@ -657,6 +677,68 @@ pub fn decode_list_reply(contents: &[u8]) -> Result<Vec<KeyInfo>> {
     Ok(keys)
 }
 
+/// A key whose lifetime ended recently, as `diagnose@signet` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredKey {
+    /// Its name.
+    pub name: String,
+    /// Its public key blob.
+    pub key_blob: Vec<u8>,
+    /// Where it came from (`agent`, `keyring`, `credential`, `file`).
+    pub origin: String,
+    /// The lifetime it had, in seconds.
+    pub lifetime_secs: u64,
+    /// Seconds since it ended.
+    pub expired_secs_ago: u64,
+}
+
+/// `diagnose@signet` reply: what the agent knows that explains a failure.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diagnosis {
+    /// The agent can ask the user to confirm a key's use (it has an askpass
+    /// program); without one, every use of a `confirm` key is refused.
+    pub confirm_available: bool,
+    /// Keys whose lifetime ended recently, newest first.
+    pub expired: Vec<ExpiredKey>,
+}
+
+impl Diagnosis {
+    /// Encodes the reply contents.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.put_u8(u8::from(self.confirm_available));
+        out.put_u32(u32::try_from(self.expired.len()).unwrap_or(u32::MAX));
+        for k in &self.expired {
+            out.put_string(k.name.as_bytes());
+            out.put_string(&k.key_blob);
+            out.put_string(k.origin.as_bytes());
+            out.put_u64(k.lifetime_secs);
+            out.put_u64(k.expired_secs_ago);
+        }
+    }
+
+    /// Decodes the reply contents.
+    pub fn decode(contents: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(contents);
+        let confirm_available = r.u8("confirm available")? != 0;
+        let n = r.u32("expired key count")? as usize;
+        let mut expired = Vec::with_capacity(n.min(r.remaining() / 28));
+        for _ in 0..n {
+            expired.push(ExpiredKey {
+                name: r.utf8("name")?.to_owned(),
+                key_blob: r.string("key blob")?.to_vec(),
+                origin: r.utf8("origin")?.to_owned(),
+                lifetime_secs: r.u64("lifetime")?,
+                expired_secs_ago: r.u64("expired ago")?,
+            });
+        }
+        r.finish()?;
+        Ok(Self {
+            confirm_available,
+            expired,
+        })
+    }
+}
+
 /// `status@signet` reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -842,6 +924,8 @@ mod tests {
                 v
             }),
             (Extension::Status, vec![]),
+            (Extension::Diagnose, vec![]),
+            (Extension::Reload, vec![]),
             (Extension::List, vec![]),
             (Extension::Stop, vec![]),
             (Extension::Stored, vec![]),
@@ -963,6 +1047,24 @@ mod tests {
                 contents: b"z"
             })
         );
+    }
+
+    #[test]
+    fn diagnosis_round_trip() {
+        let d = Diagnosis {
+            confirm_available: true,
+            expired: vec![ExpiredKey {
+                name: "ci".into(),
+                key_blob: vec![1, 2, 3],
+                origin: "keyring".into(),
+                lifetime_secs: 1,
+                expired_secs_ago: 2,
+            }],
+        };
+        let mut out = Vec::new();
+        d.encode(&mut out);
+        assert_eq!(Diagnosis::decode(&out), Ok(d));
+        assert!(Diagnosis::decode(&out[..out.len() - 1]).is_err());
     }
 
     #[test]

@@ -43,6 +43,44 @@ impl ExeCache {
     }
 }
 
+/// Which process asked, precisely enough to remember a confirmation for it
+/// (`confirm_remember`): its pid, its start time (so a recycled pid is
+/// another process) and its executable (so an `exec` is another program).
+///
+/// Read from `/proc` for each request, not cached: the caller's pid is the
+/// one `SO_PEERCRED` gave at connect. A connection handed to another
+/// process keeps the connecting process's pid; if that process is gone,
+/// there is no identity and nothing is remembered. (Issue 15 pins these
+/// facts with a pidfd at accept; until then this is what the daemon has.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessIdentity {
+    /// Its pid.
+    pub pid: i32,
+    /// Its start time in clock ticks since boot (`/proc/PID/stat` field 22).
+    pub start_time: u64,
+    /// Its executable (`/proc/PID/exe`).
+    pub exe: Arc<str>,
+}
+
+impl ProcessIdentity {
+    /// An identity from given facts (unit tests).
+    pub fn for_test(pid: i32, start_time: u64, exe: &str) -> Self {
+        Self {
+            pid,
+            start_time,
+            exe: exe.into(),
+        }
+    }
+}
+
+/// The start time (field 22) in a `/proc/PID/stat` text.
+pub fn start_time_from_stat(stat: &str) -> Option<u64> {
+    // The command name is in parentheses and may contain anything; the
+    // fields after the last ')' are: state (3), ppid (4), … starttime (22).
+    let after = stat.rsplit_once(')')?.1;
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
 /// The process asking, with its `/proc` facts read on first use.
 pub struct Caller {
     /// Kernel credentials of the connection.
@@ -119,6 +157,28 @@ impl Caller {
                 Some(cache) => cache.get(pid, read),
                 None => read(),
             }
+        })
+    }
+
+    /// Which process this is, read now (see [`ProcessIdentity`]); `None`
+    /// when the platform gives no pid or the process is gone.
+    pub fn process_identity(&self) -> Option<ProcessIdentity> {
+        let pid = self.peer.pid?;
+        let dir = self.proc_root.join(pid.to_string());
+        let start = std::fs::read_to_string(dir.join("stat")).ok()?;
+        let start_time = start_time_from_stat(&start)?;
+        let exe: Arc<str> = std::fs::read_link(dir.join("exe"))
+            .ok()?
+            .display()
+            .to_string()
+            .into();
+        // Read the start time again: the pid must not have changed hands
+        // between the two reads.
+        let again = std::fs::read_to_string(dir.join("stat")).ok()?;
+        (start_time_from_stat(&again)? == start_time).then_some(ProcessIdentity {
+            pid,
+            start_time,
+            exe,
         })
     }
 
@@ -211,6 +271,23 @@ mod tests {
         tokio::time::advance(Duration::from_millis(1)).await;
         assert_eq!(cache.get(7, || read("/b")).as_deref(), Some("/b"));
         assert_eq!(reads.get(), 3);
+    }
+
+    #[test]
+    fn start_time_is_field_22_even_after_a_hostile_name() {
+        let stat = "42 (a) b (c) R 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
+        assert_eq!(start_time_from_stat(stat), Some(987_654));
+        let me = Caller::new(Peer {
+            uid: 0,
+            gid: 0,
+            pid: Some(std::process::id() as i32),
+        });
+        let id = me.process_identity();
+        let exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        assert_eq!(id.as_ref().map(|i| &*i.exe), Some(exe.as_str()));
+        assert!(id.is_some_and(|i| i.start_time > 0));
     }
 
     #[test]

@@ -5,17 +5,20 @@
 //! reference drops. Lifetimes use the monotonic clock (`tokio::time::Instant`,
 //! which tests can pause) and one reaper task removes expired keys.
 
-use std::sync::{Arc, RwLock};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use ed25519_dalek::hazmat::{raw_sign, ExpandedSecretKey};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::Sha512;
-use signet_proto::extension::KeyInfo;
+use signet_proto::extension::{ExpiredKey, KeyInfo};
 use signet_proto::key::{ed25519_blob, KeySelector};
 use signet_proto::Ed25519Seed;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::access::caller::ProcessIdentity;
 use crate::hardening::LockedBox;
 
 /// One key held by the agent.
@@ -38,8 +41,16 @@ pub struct LoadedKey {
     pub confirm: bool,
     /// Where the key came from.
     pub origin: Origin,
+    /// With `confirm`: how long a yes lasts for the process that asked
+    /// (`confirm-remember@signet`, `[keys.NAME] confirm_remember`).
+    pub remember: Option<Duration>,
+    /// When the key was added (its lifetime counts from here).
+    added_at: Instant,
     /// When the key last signed (or was loaded), for idle timeouts.
     last_used: std::sync::Mutex<Instant>,
+    /// The processes a yes was remembered for, and until when. Kept with
+    /// the key, so that unloading or replacing the key forgets them too.
+    approvals: Mutex<Vec<(ProcessIdentity, Instant)>>,
     signing: LockedBox<SigningHalves>,
 }
 
@@ -113,9 +124,46 @@ impl LoadedKey {
             expires_at,
             confirm,
             origin,
+            remember: None,
+            added_at: Instant::now(),
             last_used: std::sync::Mutex::new(Instant::now()),
+            approvals: Mutex::new(Vec::new()),
             signing,
         })
+    }
+
+    /// The same key, a confirmation lasting `remember` for the process that
+    /// gave it.
+    pub fn with_remember(mut self, remember: Option<Duration>) -> Self {
+        self.remember = remember.filter(|r| !r.is_zero());
+        self
+    }
+
+    /// Whether `who` said yes to this key within its remember period.
+    pub fn approved(&self, who: &ProcessIdentity, now: Instant) -> bool {
+        let mut approvals = self.approvals.lock().unwrap_or_else(|p| p.into_inner());
+        approvals.retain(|(_, until)| *until > now);
+        approvals.iter().any(|(p, _)| p == who)
+    }
+
+    /// Remembers `who`'s yes until `until` (a process's newer yes replaces
+    /// its older one; at most [`MAX_APPROVALS`] processes at once, the
+    /// oldest forgotten first).
+    pub fn approve(&self, who: ProcessIdentity, until: Instant) {
+        let mut approvals = self.approvals.lock().unwrap_or_else(|p| p.into_inner());
+        approvals.retain(|(p, _)| *p != who);
+        if approvals.len() >= MAX_APPROVALS {
+            approvals.remove(0);
+        }
+        approvals.push((who, until));
+    }
+
+    /// Forgets every remembered yes (`signet lock`).
+    pub fn forget_approvals(&self) {
+        self.approvals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// Records a use now (idle timeouts count from the last use).
@@ -171,11 +219,31 @@ pub enum KeyError {
     Ambiguous(usize),
 }
 
+/// At most this many processes have a remembered yes per key.
+pub const MAX_APPROVALS: usize = 64;
+
+/// How many expired keys the agent remembers, and for how long: enough to
+/// tell "your key expired 2 minutes ago" from "no such key".
+const EXPIRED_KEPT: usize = 32;
+const EXPIRED_FOR: Duration = Duration::from_secs(24 * 3600);
+
+/// A key whose lifetime ended, as remembered for messages.
+struct Expired {
+    name: Arc<str>,
+    blob: Vec<u8>,
+    public: [u8; 32],
+    origin: Origin,
+    lifetime: Duration,
+    at: Instant,
+}
+
 /// The table of loaded keys.
 #[derive(Default)]
 pub struct KeyTable {
     keys: RwLock<Vec<Arc<LoadedKey>>>,
     changed: Notify,
+    /// Keys whose lifetime ended recently, newest last.
+    expired: Mutex<VecDeque<Expired>>,
 }
 
 impl KeyTable {
@@ -218,6 +286,11 @@ impl KeyTable {
     /// rules and limits; this is for tests and benchmarks that build a
     /// table directly.
     pub fn add(&self, key: LoadedKey) {
+        // A key loaded again has not expired any more.
+        self.expired
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|e| e.public != key.public);
         let mut keys = self.write();
         keys.retain(|k| k.public != key.public);
         keys.push(Arc::new(key));
@@ -311,18 +384,78 @@ impl KeyTable {
             .collect()
     }
 
-    /// Removes expired keys; returns their names (for the log).
+    /// Removes expired keys, remembering them for a while (see
+    /// [`KeyTable::recently_expired`]); returns their names (for the log).
     pub fn reap(&self, now: Instant) -> Vec<String> {
         let mut keys = self.write();
         let mut gone = Vec::new();
+        let mut dead_keys = Vec::new();
         keys.retain(|k| {
             let dead = k.expired(now);
             if dead {
                 gone.push(k.name.to_string());
+                dead_keys.push(k.clone());
             }
             !dead
         });
+        drop(keys);
+        let mut expired = self.expired.lock().unwrap_or_else(|p| p.into_inner());
+        for k in dead_keys {
+            let at = k.expires_at.unwrap_or(now);
+            expired.retain(|e| e.public != k.public);
+            if expired.len() >= EXPIRED_KEPT {
+                expired.pop_front();
+            }
+            expired.push_back(Expired {
+                name: k.name.clone(),
+                blob: k.blob.clone(),
+                public: k.public,
+                origin: k.origin,
+                lifetime: at.saturating_duration_since(k.added_at),
+                at,
+            });
+        }
         gone
+    }
+
+    /// Keys whose lifetime ended in the last day, newest first: those the
+    /// reaper removed and those it has yet to (expired keys are invisible
+    /// at once).
+    pub fn recently_expired(&self, now: Instant) -> Vec<ExpiredKey> {
+        let info =
+            |name: &str, blob: &[u8], origin: Origin, lifetime: Duration, at: Instant| ExpiredKey {
+                name: name.to_owned(),
+                key_blob: blob.to_vec(),
+                origin: origin.as_str().to_owned(),
+                lifetime_secs: lifetime.as_secs(),
+                expired_secs_ago: now.saturating_duration_since(at).as_secs(),
+            };
+        let mut out: Vec<(Instant, ExpiredKey)> = self
+            .read()
+            .iter()
+            .filter(|k| k.expired(now))
+            .map(|k| {
+                let at = k.expires_at.unwrap_or(now);
+                let lifetime = at.saturating_duration_since(k.added_at);
+                (at, info(&k.name, &k.blob, k.origin, lifetime, at))
+            })
+            .collect();
+        let mut expired = self.expired.lock().unwrap_or_else(|p| p.into_inner());
+        expired.retain(|e| now.saturating_duration_since(e.at) < EXPIRED_FOR);
+        out.extend(
+            expired
+                .iter()
+                .map(|e| (e.at, info(&e.name, &e.blob, e.origin, e.lifetime, e.at))),
+        );
+        out.sort_by_key(|k| std::cmp::Reverse(k.0));
+        out.into_iter().map(|(_, k)| k).collect()
+    }
+
+    /// Forgets every remembered yes of every key (`signet lock`).
+    pub fn forget_approvals(&self) {
+        for k in self.read().iter() {
+            k.forget_approvals();
+        }
     }
 
     /// Removes keys idle for longer than their idle timeout (`timeout_for`
@@ -434,6 +567,63 @@ mod tests {
         t.add(key(1, "renamed", None));
         assert_eq!(t.len(), 1);
         assert_eq!(t.snapshot(now)[0].name.as_ref(), "renamed");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_keys_are_remembered_until_loaded_again() {
+        let t = KeyTable::default();
+        let start = Instant::now();
+        t.add(key(1, "short", Some(start + Duration::from_secs(5))));
+        tokio::time::advance(Duration::from_secs(6)).await;
+        // Not reaped yet: already reported.
+        let e = t.recently_expired(Instant::now());
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            (
+                e[0].name.as_str(),
+                e[0].lifetime_secs,
+                e[0].expired_secs_ago
+            ),
+            ("short", 5, 1)
+        );
+        t.reap(Instant::now());
+        tokio::time::advance(Duration::from_secs(60)).await;
+        let e = t.recently_expired(Instant::now());
+        assert_eq!(
+            (e.len(), e[0].expired_secs_ago, e[0].origin.as_str()),
+            (1, 61, "agent")
+        );
+        // Loaded again: no longer expired.
+        t.add(key(1, "short", None));
+        assert!(t.recently_expired(Instant::now()).is_empty());
+        // Forgotten after a day.
+        t.add(key(2, "day", Some(Instant::now() + Duration::from_secs(1))));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        t.reap(Instant::now());
+        assert_eq!(t.recently_expired(Instant::now()).len(), 1);
+        tokio::time::advance(EXPIRED_FOR).await;
+        assert!(t.recently_expired(Instant::now()).is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_yes_lasts_for_that_process_only_and_until_forgotten() {
+        let k = key(1, "c", None).with_remember(Some(Duration::from_secs(600)));
+        let me = ProcessIdentity::for_test(10, 1000, "/usr/bin/python3");
+        let same_pid_other_start = ProcessIdentity::for_test(10, 2000, "/usr/bin/python3");
+        let same_pid_other_exe = ProcessIdentity::for_test(10, 1000, "/usr/bin/sleep");
+        let now = Instant::now();
+        assert!(!k.approved(&me, now));
+        k.approve(me.clone(), now + Duration::from_secs(600));
+        assert!(k.approved(&me, now));
+        assert!(!k.approved(&same_pid_other_start, now));
+        assert!(!k.approved(&same_pid_other_exe, now));
+        tokio::time::advance(Duration::from_secs(599)).await;
+        assert!(k.approved(&me, Instant::now()));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(!k.approved(&me, Instant::now()));
+        k.approve(me.clone(), Instant::now() + Duration::from_secs(600));
+        k.forget_approvals();
+        assert!(!k.approved(&me, Instant::now()));
     }
 
     #[tokio::test(start_paused = true)]

@@ -64,7 +64,20 @@ pub struct Agent {
     exe_cache: Arc<ExeCache>,
     /// The wall clock (Encord v2's `created`).
     wall_clock: WallClock,
+    /// How the configuration is re-read (SIGHUP, `reload@signet`); set once
+    /// at start-up by the boot sequence, which knows the file and the
+    /// allow-list.
+    reloader: OnceLock<Reloader>,
 }
+
+/// Re-reads the configuration and installs it, or says why not (the
+/// previous configuration stays); `Ok` says what was reloaded.
+pub type Reloader = Box<dyn Fn(&Agent) -> Result<String, ReloadError> + Send + Sync>;
+
+/// Why a reload changed nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ReloadError(pub String);
 
 impl Agent {
     /// A new agent with no keys, serving on `socket` (for `status@signet`).
@@ -85,6 +98,7 @@ impl Agent {
             auditor: OnceLock::new(),
             exe_cache: Arc::default(),
             wall_clock: clock::unix_now,
+            reloader: OnceLock::new(),
         }
     }
 
@@ -112,6 +126,22 @@ impl Agent {
     /// The caller behind `peer`, its executable read through the agent's cache.
     pub fn caller(&self, peer: &Peer) -> Caller {
         Caller::new(*peer).with_exe_cache(self.exe_cache.clone())
+    }
+
+    /// Installs how the configuration is re-read (once, at start-up).
+    pub fn set_reloader(&self, reloader: Reloader) {
+        let _ = self.reloader.set(reloader);
+    }
+
+    /// Re-reads the configuration (SIGHUP, `reload@signet`).
+    pub fn reload(&self) -> Result<String, ReloadError> {
+        match self.reloader.get() {
+            Some(r) => r(self),
+            None => Err(ReloadError(
+                "this agent cannot re-read its configuration (no configuration source was set up)"
+                    .to_owned(),
+            )),
+        }
     }
 
     /// Installs the audit log (once, at start-up; later calls are ignored).

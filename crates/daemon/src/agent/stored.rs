@@ -131,7 +131,12 @@ impl Agent {
                         .ok_or(LoadError::Lifetime(s))?,
                 ),
             };
-            let confirm = config.keys.get(&bound).is_some_and(|k| k.confirm);
+            let key_config = config.keys.get(&bound);
+            let confirm = key_config.is_some_and(|k| k.confirm);
+            let remember = key_config
+                .and_then(|k| k.confirm_remember)
+                .and_then(|r| r.0)
+                .map(Duration::from_secs);
             let key = LoadedKey::new(
                 &seed,
                 public,
@@ -143,7 +148,8 @@ impl Agent {
             .map_err(|source| LoadError::Key {
                 name: e.name.clone(),
                 source,
-            })?;
+            })?
+            .with_remember(remember);
             drop(seed);
             if let Err(source) = self.add_key(key, &stored) {
                 let refused = LoadError::Add {

@@ -17,6 +17,10 @@ pub struct KeyConfig {
     pub lifetime: Option<Lifetime>,
     /// Ask the user before every use of the key.
     pub confirm: bool,
+    /// With `confirm`: after a yes, the same process (pid, start time and
+    /// executable) is not asked again for this key for this long; `0` /
+    /// `"none"`: ask every time. `signet lock` forgets every such yes.
+    pub confirm_remember: Option<Lifetime>,
     /// Load the key at start-up from this source, failing closed:
     /// `credential`, `file` or `keyring` (see [`KeySource`]).
     pub source: Option<String>,

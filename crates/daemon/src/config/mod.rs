@@ -231,6 +231,13 @@ pub fn parse(text: &str) -> Result<Config, Invalid> {
     }
     for (name, k) in &cfg.keys {
         KeySource::of(name, k)?;
+        if k.confirm_remember.is_some_and(|r| r.0.is_some()) && !k.confirm {
+            return Err(Invalid::KeySource {
+                key: name.clone(),
+                problem: "confirm_remember needs confirm = true (it says how long a yes lasts)"
+                    .to_owned(),
+            });
+        }
     }
     policy::validate(&cfg)?;
     Ok(cfg)

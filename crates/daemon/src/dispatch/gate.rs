@@ -113,11 +113,14 @@ fn while_locked(op: &Op<'_>) -> WhileLocked {
             | AdminOp::Unload(_)
             | AdminOp::Delete { .. }
             | AdminOp::Rename { .. }
-            | AdminOp::Doctor { .. },
+            | AdminOp::Doctor { .. }
+            | AdminOp::Reload,
         ) => Refuse,
         Op::Read(ReadOp::Identities | ReadOp::Status) => WithoutKeys,
         Op::Read(ReadOp::Query | ReadOp::Version) => Answer,
-        Op::Read(ReadOp::List | ReadOp::Stored | ReadOp::Store | ReadOp::Explain(_)) => Refuse,
+        Op::Read(
+            ReadOp::List | ReadOp::Stored | ReadOp::Store | ReadOp::Explain(_) | ReadOp::Diagnose,
+        ) => Refuse,
         Op::Sign(_) => Refuse,
         // Answered with SSH_AGENT_FAILURE, locked or not.
         Op::Unsupported { .. } | Op::UnknownExtension { .. } => Refuse,
@@ -271,7 +274,8 @@ fn subject(agent: &Agent, op: &AdminOp<'_>) -> String {
         | AdminOp::Lock(_)
         | AdminOp::Unlock(_)
         | AdminOp::Stop
-        | AdminOp::Doctor { .. } => String::new(),
+        | AdminOp::Doctor { .. }
+        | AdminOp::Reload => String::new(),
     }
 }
 
@@ -302,19 +306,29 @@ async fn decide<'a>(
         return Err(decision.reason);
     }
     if s.key.confirm {
-        if let Err(why) = confirm::ask(&s.prompt(peer)).await {
-            let reason = format!("key {}: {why}", s.key.name);
-            agent.audit(|| {
-                s.event(
-                    caller,
-                    Verdict::Refuse,
-                    decision.rule.clone(),
-                    reason.clone(),
-                )
-            });
-            return Err(reason);
+        // A yes this very process gave within the key's remember period
+        // stands (the approvals live with the key: agent/keys.rs).
+        let who = s.key.remember.and(caller.process_identity());
+        if who.as_ref().is_some_and(|p| s.key.approved(p, now)) {
+            info!(%peer, key = %signet_proto::text::escape(&s.key.name), "use confirmed earlier by this process");
+        } else {
+            if let Err(why) = confirm::ask(&s.prompt(peer, who.as_ref())).await {
+                let reason = format!("key {}: {why}", s.key.name);
+                agent.audit(|| {
+                    s.event(
+                        caller,
+                        Verdict::Refuse,
+                        decision.rule.clone(),
+                        reason.clone(),
+                    )
+                });
+                return Err(reason);
+            }
+            info!(%peer, key = %signet_proto::text::escape(&s.key.name), "use confirmed");
+            if let (Some(r), Some(p)) = (s.key.remember, who) {
+                s.key.approve(p, Instant::now() + r);
+            }
         }
-        info!(%peer, key = %signet_proto::text::escape(&s.key.name), "use confirmed");
     }
     Ok(Admitted::Sign(Grant {
         signing: s,

@@ -15,6 +15,10 @@ use super::{Failure, Outcome};
 use crate::access::peer::Peer;
 use crate::agent::{AddError, Agent, LoadedKey, Origin};
 
+/// The constraint extension that says how long a confirmation lasts
+/// (signet-client's `op::CONFIRM_REMEMBER`).
+const CONFIRM_REMEMBER: &str = "confirm-remember@signet";
+
 /// `REQUEST_IDENTITIES`: every live key (none while locked).
 pub(super) fn list(agent: &Agent, permit: &ReadPermit, out: &mut Vec<u8>) -> Outcome {
     let ids = if !permit.show_keys() {
@@ -53,6 +57,7 @@ pub(super) async fn add(
     let now = Instant::now();
     let mut expires_at = None;
     let mut confirm = false;
+    let mut remember = None;
     for c in add.constraints {
         match c {
             // As OpenSSH: the lifetime counts from now; 0 means already
@@ -68,6 +73,16 @@ pub(super) async fn add(
                 )
             }
             Constraint::Confirm => confirm = true,
+            // How long a yes lasts for the process that gave it: uint32
+            // seconds, and nothing else.
+            Constraint::Extension { name, details } if name == CONFIRM_REMEMBER => {
+                let secs: [u8; 4] = details.as_slice().try_into().map_err(|_| {
+                    Failure::plain(format!("malformed {CONFIRM_REMEMBER} constraint"))
+                })?;
+                remember = Some(std::time::Duration::from_secs(u64::from(
+                    u32::from_be_bytes(secs),
+                )));
+            }
             Constraint::Extension { name, .. } => {
                 warn!(%peer, "refused to add a key with unknown constraint {:?}", escape(&name));
                 return Err(Failure::plain(format!(
@@ -76,6 +91,15 @@ pub(super) async fn add(
                 )));
             }
         }
+    }
+    if remember.is_some() && !confirm {
+        warn!(%peer, "refused a key with {CONFIRM_REMEMBER} but no confirm constraint");
+        return Err(Failure::plain(format!(
+            "{CONFIRM_REMEMBER} without the confirm constraint"
+        )));
+    }
+    if confirm && !crate::confirm::available() {
+        warn!(%peer, "key {:?} needs confirmation, but signetd has no askpass program (SIGNET_ASKPASS or SSH_ASKPASS): every use of it will be refused", escape(&add.comment));
     }
     let name = add.comment;
     let key = LoadedKey::new(
@@ -86,7 +110,8 @@ pub(super) async fn add(
         confirm,
         Origin::Agent,
     )
-    .map_err(|e| Failure::plain(format!("cannot add key: {e}")))?;
+    .map_err(|e| Failure::plain(format!("cannot add key: {e}")))?
+    .with_remember(remember);
     let refused = |e: AddError| {
         warn!(%peer, "refused to add a key: {e}");
         Failure::plain(format!("cannot add key: {e}"))

@@ -1,7 +1,9 @@
 //! What the agent says about itself: `query`, `version@signet`,
-//! `status@signet`, `list@signet`, and `stop@signet`.
+//! `status@signet`, `list@signet`, `diagnose@signet`, `reload@signet` and
+//! `stop@signet`.
 
-use signet_proto::extension::{self, Status, VersionReply};
+use signet_proto::extension::{self, Diagnosis, ErrorCode, ExtensionError, Status, VersionReply};
+use signet_proto::wire::WireWrite as _;
 use tokio::time::Instant;
 use tracing::info;
 
@@ -57,6 +59,37 @@ pub(super) fn list(agent: &Agent, permit: &ReadPermit, reply: &mut Vec<u8>) {
         })
     };
     extension::encode_list_reply(reply, &infos);
+}
+
+/// `diagnose@signet`: whether the agent can ask for confirmation, and the
+/// keys whose lifetime ended recently (the client's "expired 2m ago").
+pub(super) fn diagnose(agent: &Agent, _: &ReadPermit, reply: &mut Vec<u8>) {
+    Diagnosis {
+        confirm_available: crate::confirm::available(),
+        expired: agent.keys.recently_expired(Instant::now()),
+    }
+    .encode(reply);
+}
+
+/// `reload@signet`: re-reads the configuration as SIGHUP does, and says
+/// what happened; an invalid file changes nothing.
+pub(super) fn reload(
+    agent: &Agent,
+    _: &AdminPermit,
+    peer: &Peer,
+    reply: &mut Vec<u8>,
+) -> Result<(), ExtensionError> {
+    match agent.reload() {
+        Ok(said) => {
+            info!(%peer, "reload requested over the socket: {said}");
+            reply.put_string(said.as_bytes());
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(%peer, "reload requested over the socket: {e}");
+            Err(ExtensionError::new(ErrorCode::Refused, e.to_string()))
+        }
+    }
 }
 
 /// `stop@signet`: replies, then the daemon shuts down gracefully.

@@ -24,6 +24,9 @@ pub(super) async fn lock(
         .await
         .map_err(|e| Failure::plain(e.to_string()))?;
     agent.drop_stored_keys();
+    // Every remembered confirmation goes too: after an unlock, each process
+    // is asked again.
+    agent.keys.forget_approvals();
     info!(%peer, "agent locked");
     encode_status(out, true);
     Ok(())

@@ -115,6 +115,8 @@ pub(crate) enum AdminOp<'a> {
         /// Also drop entries whose secret is gone.
         fix: bool,
     },
+    /// `reload@signet`: re-read the configuration, as SIGHUP.
+    Reload,
 }
 
 impl AdminOp<'_> {
@@ -135,6 +137,7 @@ impl AdminOp<'_> {
             AdminOp::Delete { .. } => ext::DELETE,
             AdminOp::Rename { .. } => ext::RENAME,
             AdminOp::Doctor { .. } => ext::DOCTOR,
+            AdminOp::Reload => ext::RELOAD,
         }
     }
 
@@ -170,6 +173,9 @@ pub(crate) enum ReadOp<'a> {
     Store,
     /// `explain@signet`.
     Explain(ExplainRequest<'a>),
+    /// `diagnose@signet`: whether the agent can confirm, and recently
+    /// expired keys.
+    Diagnose,
 }
 
 impl ReadOp<'_> {
@@ -185,6 +191,7 @@ impl ReadOp<'_> {
             ReadOp::Stored => ext::STORED,
             ReadOp::Store => ext::STORE,
             ReadOp::Explain(_) => ext::EXPLAIN,
+            ReadOp::Diagnose => ext::DIAGNOSE,
         })
     }
 }
@@ -243,6 +250,8 @@ impl<'a> Op<'a> {
             Extension::Delete { selector } => Op::Admin(AdminOp::Delete { selector }),
             Extension::Rename { selector, to } => Op::Admin(AdminOp::Rename { selector, to }),
             Extension::Doctor { fix } => Op::Admin(AdminOp::Doctor { fix }),
+            Extension::Reload => Op::Admin(AdminOp::Reload),
+            Extension::Diagnose => Op::Read(ReadOp::Diagnose),
             Extension::Unknown { name, .. } => Op::UnknownExtension { name },
         }
     }
@@ -369,6 +378,7 @@ async fn admin(
             store::rename(agent, selector, to, permit, peer, &mut reply).await?
         }
         AdminOp::Doctor { fix } => store::doctor(agent, fix, permit, peer, &mut reply).await?,
+        AdminOp::Reload => info::reload(agent, permit, peer, &mut reply)?,
     }
     extension_reply(name, reply, out);
     Ok(())
@@ -392,6 +402,7 @@ async fn read(
         ReadOp::Stored => store::stored(agent, permit, reply).await?,
         ReadOp::Store => store::info(agent, permit, reply).await?,
         ReadOp::Explain(req) => explain::explain(agent, req, permit, caller, reply)?,
+        ReadOp::Diagnose => info::diagnose(agent, permit, reply),
     }
     Ok(())
 }

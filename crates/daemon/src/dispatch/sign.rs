@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use super::gate::Grant;
 use super::{key_error, Failure, Outcome};
 use crate::access::caller::Caller;
+use crate::access::caller::ProcessIdentity;
 use crate::access::peer::Peer;
 use crate::agent::{Agent, LoadedKey};
 use crate::audit::{Event, Verdict};
@@ -65,7 +66,7 @@ impl Signing<'_> {
 
     /// The confirmation prompt; everything the client chose is escaped, so
     /// it cannot forge a line ("Requested by …") the user relies on.
-    pub(crate) fn prompt(&self, peer: &Peer) -> String {
+    pub(crate) fn prompt(&self, peer: &Peer, who: Option<&ProcessIdentity>) -> String {
         let key = escape(&self.key.name);
         let what = match self.op {
             Operation::Http { method, target, .. } => format!(
@@ -78,7 +79,19 @@ impl Signing<'_> {
                 self.bytes().len()
             ),
         };
-        format!("{what}\nRequested by {}", peer.describe())
+        let remember = match (self.key.remember, who) {
+            (Some(r), Some(p)) => format!(
+                "\nA yes is remembered for {} for this process only (pid {}, {}); `signet lock` forgets it.",
+                signet_proto::duration::human(r.as_secs()),
+                p.pid,
+                escape(&p.exe)
+            ),
+            (Some(_), None) => {
+                "\nThis process cannot be identified, so a yes is not remembered.".to_owned()
+            }
+            (None, _) => String::new(),
+        };
+        format!("{what}\nRequested by {}{remember}", peer.describe())
     }
 
     /// The audit event for this signature or its refusal.

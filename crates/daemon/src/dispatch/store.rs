@@ -271,12 +271,18 @@ pub(super) async fn rename(
     // its expiry, confirmation, origin and rule).
     if let Some(p) = after.public() {
         if let Some(loaded) = agent.keys.get(&p, Instant::now()) {
-            let (expires_at, confirm, origin) = (loaded.expires_at, loaded.confirm, loaded.origin);
+            let (expires_at, confirm, origin, remember) = (
+                loaded.expires_at,
+                loaded.confirm,
+                loaded.origin,
+                loaded.remember,
+            );
             drop(loaded);
             let e = after.clone();
             let seed = blocking(&vault, move |v| v.secret(&e)).await?;
             let key = LoadedKey::new(&seed, p, after.name.clone(), expires_at, confirm, origin)
-                .map_err(|e| internal(format!("cannot reload the renamed key: {e}")))?;
+                .map_err(|e| internal(format!("cannot reload the renamed key: {e}")))?
+                .with_remember(remember);
             agent
                 .add_key(key, &index.keys)
                 .map_err(|e| internal(format!("cannot reload the renamed key: {e}")))?;

@@ -34,7 +34,47 @@ pub struct KeyringCore {
 const SECRET_SERVICE_FIX: &str =
     "start or unlock a Secret Service in your session (GNOME Keyring, \
 KWallet, KeePassXC with Secret Service integration), e.g. log in to the desktop or run \
-`gnome-keyring-daemon --unlock`; or use the kernel keyring with SIGNET_STORE=keyutils";
+`gnome-keyring-daemon --unlock`; or use the kernel keyring with SIGNET_STORE=keyutils (keys \
+stored in the Secret Service are not visible there)";
+
+/// What to do when this agent's session bus is gone.
+#[cfg(target_os = "linux")]
+const DEAD_BUS_FIX: &str = "the login session signetd was started in has ended (a logout, or a \
+new login with a new bus), and an agent cannot move to another bus. Your stored keys are still \
+in the keyring: restart the agent from your current session (`signet stop && eval \"$(signet \
+start)\"`, or `systemctl --user restart signet.service`)";
+
+/// Whether the D-Bus session bus in this process's environment has gone
+/// away: none of its `unix:path=` / `unix:abstract=` addresses accepts a
+/// connection (`Some(address)`); `None` while one does, or when there is
+/// no address to test.
+#[cfg(target_os = "linux")]
+fn session_bus_gone() -> Option<String> {
+    use std::os::linux::net::SocketAddrExt as _;
+    use std::os::unix::net::{SocketAddr, UnixStream};
+    let address = std::env::var("DBUS_SESSION_BUS_ADDRESS").ok()?;
+    let mut tested = false;
+    for entry in address.split(';') {
+        let Some(params) = entry.strip_prefix("unix:") else {
+            continue;
+        };
+        for kv in params.split(',') {
+            let addr = if let Some(p) = kv.strip_prefix("path=") {
+                SocketAddr::from_pathname(p).ok()
+            } else if let Some(n) = kv.strip_prefix("abstract=") {
+                SocketAddr::from_abstract_name(n.as_bytes()).ok()
+            } else {
+                None
+            };
+            let Some(addr) = addr else { continue };
+            tested = true;
+            if UnixStream::connect_addr(&addr).is_ok() {
+                return None;
+            }
+        }
+    }
+    tested.then_some(address)
+}
 
 /// Opens the Secret Service store (connects to the session bus). Blocks.
 #[cfg(target_os = "linux")]
@@ -109,6 +149,18 @@ impl KeyringCore {
     }
 
     fn error(&self, e: KrError) -> StoreError {
+        #[cfg(target_os = "linux")]
+        if self.name == "secret-service"
+            && matches!(e, KrError::PlatformFailure(_) | KrError::NoStorageAccess(_))
+        {
+            if let Some(address) = session_bus_gone() {
+                return StoreError::Unavailable {
+                    store: self.name,
+                    detail: format!("its D-Bus session bus {address} no longer answers"),
+                    fix: DEAD_BUS_FIX.to_owned(),
+                };
+            }
+        }
         match e {
             KrError::NoStorageAccess(inner) => StoreError::Locked {
                 store: self.name,
