@@ -21,23 +21,25 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'signet' {
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start signetd in the background unless one already answers; prints `export SIGNET_AUTH_SOCK=PATH;` for `eval "$(signet start)"`')
-            [CompletionResult]::new('env', 'env', [CompletionResultType]::ParameterValue, 'Print the shell line that points SIGNET_AUTH_SOCK at the agent')
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start signetd in the background unless one already answers (here, or at another default socket path: that one is used); prints the line that sets SIGNET_AUTH_SOCK for `eval "$(signet start)"`, for the shell in $SHELL unless --sh, --fish or --csh says otherwise')
+            [CompletionResult]::new('env', 'env', [CompletionResultType]::ParameterValue, 'Print the shell line that points SIGNET_AUTH_SOCK at the agent (for the shell in $SHELL unless --sh, --fish or --csh says otherwise)')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Ask the agent to stop, and wait until it has')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent''s version, pid, socket, lock state, key count and uptime')
-            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add an OpenSSH Ed25519 private key file to the agent')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List stored and loaded keys: each stored key, whether it is loaded and its expiry, plus keys added for this session only (prints "no keys loaded" and exits 0 when there are none; exits 4 when the agent is locked). With no agent running it still shows the stored keys, read from the index file (keys.toml), marked "not loaded (agent not running)", and exits 3')
-            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Delete a stored key from the OS keyring and the index (asks on a terminal; --yes otherwise), or remove a session-only key from the agent; --all unloads every key from the agent (stored keys stay stored)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent''s version, pid, socket, lock state, key count (hidden while locked), uptime and key store')
+            [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Make the agent re-read its configuration file, as SIGHUP does, and say whether it took it (an invalid file is refused; the agent keeps the configuration it has)')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add an Ed25519 private key file to the agent for this session, as `ssh-add` does (`-t` lifetime, `-c` confirm); refuses a key file that others can read unless --force')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List stored and loaded keys: each stored key, whether it is loaded and its expiry, plus keys added for this session only (prints "no keys loaded" and exits 0 when there are none; exits 4 when the agent is locked). With no agent running it still shows the stored keys, read from the index file (keys.toml), marked "not loaded (agent not running)", and exits 3. The table fits the terminal; --wide shows every column in full')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Unload a key from the agent, as `ssh-add -d` does (--all: every key, `ssh-add -D`). A stored key stays in the OS keyring (`signet load` loads it again; `signet delete` deletes it)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a stored key from the OS keyring and the index, unloading it first; asks on a terminal, needs --yes otherwise. This cannot be undone')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Make a new Ed25519 key inside the agent and store it in the OS keyring (it never touches disk); prints its public key line')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Store an Ed25519 private key file in the OS keyring: OpenSSH (encrypted or not), PKCS#8 PEM, or the private key .txt Encord''s web app downloads; `-` reads stdin')
-            [CompletionResult]::new('register', 'register', [CompletionResultType]::ParameterValue, 'Show what to paste into Encord to register a stored key, and where')
-            [CompletionResult]::new('pubkey', 'pubkey', [CompletionResultType]::ParameterValue, 'Print a stored key''s `ssh-ed25519 AAAA… comment` line')
+            [CompletionResult]::new('register', 'register', [CompletionResultType]::ParameterValue, 'Show what to paste into Encord to register a key (a stored key, or any key the agent holds), and where')
+            [CompletionResult]::new('pubkey', 'pubkey', [CompletionResultType]::ParameterValue, 'Print a key''s `ssh-ed25519 AAAA… comment` line (a stored key, or any key the agent holds: session keys, systemd credentials, key files)')
             [CompletionResult]::new('load', 'load', [CompletionResultType]::ParameterValue, 'Load stored keys from the OS keyring into the agent')
             [CompletionResult]::new('unload', 'unload', [CompletionResultType]::ParameterValue, 'Unload stored keys from the agent (they stay in the keyring)')
             [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a stored key')
@@ -56,8 +58,13 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;start' {
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Print for sh, bash, zsh (as `ssh-agent -s`)')
+            [CompletionResult]::new('--sh', '--sh', [CompletionResultType]::ParameterName, 'Print for sh, bash, zsh (as `ssh-agent -s`)')
+            [CompletionResult]::new('--fish', '--fish', [CompletionResultType]::ParameterName, 'Print for fish')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Print for csh and tcsh (as `ssh-agent -c`)')
+            [CompletionResult]::new('--csh', '--csh', [CompletionResultType]::ParameterName, 'Print for csh and tcsh (as `ssh-agent -c`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -65,10 +72,13 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;env' {
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Print for sh, bash, zsh (as `ssh-agent -s`)')
+            [CompletionResult]::new('--sh', '--sh', [CompletionResultType]::ParameterName, 'Print for sh, bash, zsh (as `ssh-agent -s`)')
             [CompletionResult]::new('--fish', '--fish', [CompletionResultType]::ParameterName, 'Print for fish')
-            [CompletionResult]::new('--csh', '--csh', [CompletionResultType]::ParameterName, 'Print for csh/tcsh')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Print for csh and tcsh (as `ssh-agent -c`)')
+            [CompletionResult]::new('--csh', '--csh', [CompletionResultType]::ParameterName, 'Print for csh and tcsh (as `ssh-agent -c`)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -76,8 +86,8 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;stop' {
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -85,8 +95,17 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;status' {
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'signet;reload' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -95,11 +114,15 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         }
         'signet;add' {
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'The key''s name [default: the key''s comment, else the file name]')
-            [CompletionResult]::new('--lifetime', '--lifetime', [CompletionResultType]::ParameterName, 'Remove the key after this long: 90s, 15m, 8h, 2d, or seconds')
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
-            [CompletionResult]::new('--confirm', '--confirm', [CompletionResultType]::ParameterName, 'Ask for confirmation before every use of the key')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Remove the key after this long: 90s, 15m, 8h, 2d, 1h30m, or seconds')
+            [CompletionResult]::new('--lifetime', '--lifetime', [CompletionResultType]::ParameterName, 'Remove the key after this long: 90s, 15m, 8h, 2d, 1h30m, or seconds')
+            [CompletionResult]::new('--remember', '--remember', [CompletionResultType]::ParameterName, 'With --confirm: after a yes, do not ask again for this long when the same process (same pid, start time and executable) uses the key; `signet lock` forgets every such approval')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Ask for confirmation before every use of the key (the agent needs an askpass program: SIGNET_ASKPASS or SSH_ASKPASS in its environment)')
+            [CompletionResult]::new('--confirm', '--confirm', [CompletionResultType]::ParameterName, 'Ask for confirmation before every use of the key (the agent needs an askpass program: SIGNET_ASKPASS or SSH_ASKPASS in its environment)')
             [CompletionResult]::new('--passphrase-stdin', '--passphrase-stdin', [CompletionResultType]::ParameterName, 'Read the key''s passphrase from the first line of stdin (for scripts)')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Use a key file that group or others can read (ssh-add refuses it)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -107,8 +130,10 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;list' {
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Every column in full (key id, whole fingerprints), however wide')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Every column in full (key id, whole fingerprints), however wide')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -116,11 +141,23 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;remove' {
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Unload every key from the agent (deletes nothing from the keyring)')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Unload every key from the agent (deletes nothing from the keyring)')
-            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Delete a stored key without asking (required when stdin is not a terminal)')
-            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Delete a stored key without asking (required when stdin is not a terminal)')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Accepted for old scripts and ignored: `remove` never deletes (`signet delete --yes` does)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Accepted for old scripts and ignored: `remove` never deletes (`signet delete --yes` does)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'signet;delete' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Delete without asking (required when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Delete without asking (required when stdin is not a terminal)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -129,8 +166,8 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         }
         'signet;generate' {
             [CompletionResult]::new('--comment', '--comment', [CompletionResultType]::ParameterName, 'The comment at the end of its public key line [default: NAME]')
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -140,10 +177,11 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         'signet;import' {
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'The key''s name [default: the key''s comment if it is a valid name, else the file name]')
             [CompletionResult]::new('--comment', '--comment', [CompletionResultType]::ParameterName, 'The comment for its public key line [default: the file''s, else NAME]')
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('--passphrase-stdin', '--passphrase-stdin', [CompletionResultType]::ParameterName, 'Read an encrypted key''s passphrase from the first line of stdin')
             [CompletionResult]::new('--remove-source', '--remove-source', [CompletionResultType]::ParameterName, 'Delete FILE once the key has been stored and read back from the keyring')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Use a key file that group or others can read (ssh-add refuses it)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -151,8 +189,8 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;register' {
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -160,8 +198,8 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;pubkey' {
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -170,9 +208,9 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         }
         'signet;load' {
             [CompletionResult]::new('--lifetime', '--lifetime', [CompletionResultType]::ParameterName, 'Unload after this long: 90s, 15m, 8h, 2d, seconds, or 0 for never [default: the key''s `lifetime` in the configuration, else `[agent] default_lifetime`, 8h unless configured]')
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Load every stored key')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -180,9 +218,9 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;unload' {
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Unload every stored key')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -190,8 +228,8 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;rename' {
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -199,9 +237,9 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;doctor' {
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'Also drop index entries whose secret is gone from the keyring')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -209,9 +247,9 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;lock' {
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('--passphrase-stdin', '--passphrase-stdin', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of stdin instead of the terminal')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -219,9 +257,9 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;unlock' {
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('--passphrase-stdin', '--passphrase-stdin', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of stdin instead of the terminal')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -236,8 +274,8 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'The body as a string [default: empty]')
             [CompletionResult]::new('--scheme', '--scheme', [CompletionResultType]::ParameterName, 'The signing scheme')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print the headers [default: headers, or json with --json]. With curl: `signet sign-request … --format curl | curl -K - URL --data-binary @body.json` (not --data, which strips newlines: the body sent must be the body signed)')
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -246,8 +284,8 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         }
         'signet;sign' {
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key: name, key id or SHA256 fingerprint [default: the only loaded key]')
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -257,11 +295,13 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         'signet;install-units' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Write into this directory instead')
             [CompletionResult]::new('--signetd', '--signetd', [CompletionResultType]::ParameterName, 'The signetd binary the units start [default: `signetd` next to this `signet`]')
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
+            [CompletionResult]::new('--group', '--group', [CompletionResultType]::ParameterName, 'With --system: the group that owns the socket file (SocketGroup=); it must be in `[system] allow_groups` of the system configuration')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'With --system: the system configuration to read allow_groups and the `source = "credential"` keys from (one LoadCredentialEncrypted= line each)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'systemd user units (signet.socket, signet.service) into $XDG_CONFIG_HOME/systemd/user')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'systemd system units for build machines (signet-system.socket, signet-system.service) into /etc/systemd/system')
             [CompletionResult]::new('--launchd', '--launchd', [CompletionResultType]::ParameterName, 'the macOS LaunchAgent com.signet.agent.plist into ~/Library/LaunchAgents')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -270,8 +310,8 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         }
         'signet;exec' {
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Check that this key (name, key id or SHA256 fingerprint) is loaded, and pass it to the job as SIGNET_KEY, and as ENCORD_SSH_KEY=signet:ID where ID is its key id')
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -286,9 +326,9 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             [CompletionResult]::new('--as-uid', '--as-uid', [CompletionResultType]::ParameterName, 'Evaluate as this uid (only root may name another uid than its own)')
             [CompletionResult]::new('--as-exe', '--as-exe', [CompletionResultType]::ParameterName, 'Evaluate as this executable path [default: this process''s]')
             [CompletionResult]::new('--as-unit', '--as-unit', [CompletionResultType]::ParameterName, 'Evaluate as running in this systemd unit [default: this process''s]')
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('--ssh', '--ssh', [CompletionResultType]::ParameterName, 'Ask about raw SSH signing (ssh, ssh-keygen -Y sign, signet sign)')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -297,9 +337,9 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         }
         'signet;audit' {
             [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The log file [default: $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]')
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'The system agent''s log (/var/lib/signet/audit.log)')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -311,9 +351,9 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         }
         'signet;audit;verify' {
             [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The log file [default: $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]')
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'The system agent''s log (/var/lib/signet/audit.log)')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -325,11 +365,11 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'How many entries to show first')
             [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'How many entries to show first')
             [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The log file [default: $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]')
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing new entries as they are written')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing new entries as they are written')
             [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'The system agent''s log (/var/lib/signet/audit.log)')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -353,8 +393,8 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         }
         'signet;completions' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Write the scripts for every shell into DIR instead (signet.bash, _signet, signet.fish, signet.elv, _signet.ps1)')
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -363,8 +403,8 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         }
         'signet;man' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Write every page into DIR (signet.1, signet-COMMAND.1…, signetd.8)')
-            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print data as JSON (status, list, sign, sign-request)')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -372,17 +412,19 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;help' {
-            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start signetd in the background unless one already answers; prints `export SIGNET_AUTH_SOCK=PATH;` for `eval "$(signet start)"`')
-            [CompletionResult]::new('env', 'env', [CompletionResultType]::ParameterValue, 'Print the shell line that points SIGNET_AUTH_SOCK at the agent')
+            [CompletionResult]::new('start', 'start', [CompletionResultType]::ParameterValue, 'Start signetd in the background unless one already answers (here, or at another default socket path: that one is used); prints the line that sets SIGNET_AUTH_SOCK for `eval "$(signet start)"`, for the shell in $SHELL unless --sh, --fish or --csh says otherwise')
+            [CompletionResult]::new('env', 'env', [CompletionResultType]::ParameterValue, 'Print the shell line that points SIGNET_AUTH_SOCK at the agent (for the shell in $SHELL unless --sh, --fish or --csh says otherwise)')
             [CompletionResult]::new('stop', 'stop', [CompletionResultType]::ParameterValue, 'Ask the agent to stop, and wait until it has')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent''s version, pid, socket, lock state, key count and uptime')
-            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add an OpenSSH Ed25519 private key file to the agent')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List stored and loaded keys: each stored key, whether it is loaded and its expiry, plus keys added for this session only (prints "no keys loaded" and exits 0 when there are none; exits 4 when the agent is locked). With no agent running it still shows the stored keys, read from the index file (keys.toml), marked "not loaded (agent not running)", and exits 3')
-            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Delete a stored key from the OS keyring and the index (asks on a terminal; --yes otherwise), or remove a session-only key from the agent; --all unloads every key from the agent (stored keys stay stored)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent''s version, pid, socket, lock state, key count (hidden while locked), uptime and key store')
+            [CompletionResult]::new('reload', 'reload', [CompletionResultType]::ParameterValue, 'Make the agent re-read its configuration file, as SIGHUP does, and say whether it took it (an invalid file is refused; the agent keeps the configuration it has)')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add an Ed25519 private key file to the agent for this session, as `ssh-add` does (`-t` lifetime, `-c` confirm); refuses a key file that others can read unless --force')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List stored and loaded keys: each stored key, whether it is loaded and its expiry, plus keys added for this session only (prints "no keys loaded" and exits 0 when there are none; exits 4 when the agent is locked). With no agent running it still shows the stored keys, read from the index file (keys.toml), marked "not loaded (agent not running)", and exits 3. The table fits the terminal; --wide shows every column in full')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Unload a key from the agent, as `ssh-add -d` does (--all: every key, `ssh-add -D`). A stored key stays in the OS keyring (`signet load` loads it again; `signet delete` deletes it)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a stored key from the OS keyring and the index, unloading it first; asks on a terminal, needs --yes otherwise. This cannot be undone')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Make a new Ed25519 key inside the agent and store it in the OS keyring (it never touches disk); prints its public key line')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Store an Ed25519 private key file in the OS keyring: OpenSSH (encrypted or not), PKCS#8 PEM, or the private key .txt Encord''s web app downloads; `-` reads stdin')
-            [CompletionResult]::new('register', 'register', [CompletionResultType]::ParameterValue, 'Show what to paste into Encord to register a stored key, and where')
-            [CompletionResult]::new('pubkey', 'pubkey', [CompletionResultType]::ParameterValue, 'Print a stored key''s `ssh-ed25519 AAAA… comment` line')
+            [CompletionResult]::new('register', 'register', [CompletionResultType]::ParameterValue, 'Show what to paste into Encord to register a key (a stored key, or any key the agent holds), and where')
+            [CompletionResult]::new('pubkey', 'pubkey', [CompletionResultType]::ParameterValue, 'Print a key''s `ssh-ed25519 AAAA… comment` line (a stored key, or any key the agent holds: session keys, systemd credentials, key files)')
             [CompletionResult]::new('load', 'load', [CompletionResultType]::ParameterValue, 'Load stored keys from the OS keyring into the agent')
             [CompletionResult]::new('unload', 'unload', [CompletionResultType]::ParameterValue, 'Unload stored keys from the agent (they stay in the keyring)')
             [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a stored key')
@@ -412,6 +454,9 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         'signet;help;status' {
             break
         }
+        'signet;help;reload' {
+            break
+        }
         'signet;help;add' {
             break
         }
@@ -419,6 +464,9 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;help;remove' {
+            break
+        }
+        'signet;help;delete' {
             break
         }
         'signet;help;generate' {

@@ -25,6 +25,9 @@ _signet() {
             signet,completions)
                 cmd="signet__subcmd__completions"
                 ;;
+            signet,delete)
+                cmd="signet__subcmd__delete"
+                ;;
             signet,doctor)
                 cmd="signet__subcmd__doctor"
                 ;;
@@ -66,6 +69,9 @@ _signet() {
                 ;;
             signet,register)
                 cmd="signet__subcmd__register"
+                ;;
+            signet,reload)
+                cmd="signet__subcmd__reload"
                 ;;
             signet,remove)
                 cmd="signet__subcmd__remove"
@@ -121,6 +127,9 @@ _signet() {
             signet__subcmd__help,completions)
                 cmd="signet__subcmd__help__subcmd__completions"
                 ;;
+            signet__subcmd__help,delete)
+                cmd="signet__subcmd__help__subcmd__delete"
+                ;;
             signet__subcmd__help,doctor)
                 cmd="signet__subcmd__help__subcmd__doctor"
                 ;;
@@ -163,6 +172,9 @@ _signet() {
             signet__subcmd__help,register)
                 cmd="signet__subcmd__help__subcmd__register"
                 ;;
+            signet__subcmd__help,reload)
+                cmd="signet__subcmd__help__subcmd__reload"
+                ;;
             signet__subcmd__help,remove)
                 cmd="signet__subcmd__help__subcmd__remove"
                 ;;
@@ -203,7 +215,7 @@ _signet() {
 
     case "${cmd}" in
         signet)
-            opts="-h -V --socket --json --help --version start env stop status add list remove generate import register pubkey load unload rename doctor lock unlock sign-request sign install-units exec explain audit completions man help"
+            opts="-h -V --socket --json --help --version start env stop status reload add list remove delete generate import register pubkey load unload rename doctor lock unlock sign-request sign install-units exec explain audit completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -221,7 +233,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__add)
-            opts="-h -V --name --lifetime --confirm --passphrase-stdin --socket --json --help --version"
+            opts="-t -c -h -V --name --lifetime --confirm --remember --passphrase-stdin --force --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -232,6 +244,14 @@ _signet() {
                     return 0
                     ;;
                 --lifetime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remember)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -402,6 +422,24 @@ _signet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        signet__subcmd__delete)
+            opts="-y -h -V --yes --socket --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         signet__subcmd__doctor)
             opts="-h -V --fix --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -421,7 +459,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__env)
-            opts="-h -V --fish --csh --socket --json --help --version"
+            opts="-s -c -h -V --sh --fish --csh --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -529,7 +567,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__help)
-            opts="start env stop status add list remove generate import register pubkey load unload rename doctor lock unlock sign-request sign install-units exec explain audit completions man help"
+            opts="start env stop status reload add list remove delete generate import register pubkey load unload rename doctor lock unlock sign-request sign install-units exec explain audit completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -599,6 +637,20 @@ _signet() {
             return 0
             ;;
         signet__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__help__subcmd__delete)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -808,6 +860,20 @@ _signet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        signet__subcmd__help__subcmd__reload)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         signet__subcmd__help__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -935,7 +1001,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__import)
-            opts="-h -V --name --comment --passphrase-stdin --remove-source --socket --json --help --version"
+            opts="-h -V --name --comment --passphrase-stdin --remove-source --force --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -961,7 +1027,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__install__subcmd__units)
-            opts="-h -V --user --system --launchd --dir --signetd --socket --json --help --version"
+            opts="-h -V --user --system --launchd --dir --signetd --group --config --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -972,6 +1038,14 @@ _signet() {
                     return 0
                     ;;
                 --signetd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -987,7 +1061,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__list)
-            opts="-h -V --socket --json --help --version"
+            opts="-w -h -V --wide --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1102,8 +1176,26 @@ _signet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        signet__subcmd__reload)
+            opts="-h -V --socket --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         signet__subcmd__remove)
-            opts="-y -h -V --all --yes --socket --json --help --version"
+            opts="-a -y -h -V --all --yes --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1207,7 +1299,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__start)
-            opts="-h -V --socket --json --help --version"
+            opts="-s -c -h -V --sh --fish --csh --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

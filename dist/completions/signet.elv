@@ -18,23 +18,25 @@ set edit:completion:arg-completer[signet] = {|@words|
     }
     var completions = [
         &'signet'= {
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand start 'Start signetd in the background unless one already answers; prints `export SIGNET_AUTH_SOCK=PATH;` for `eval "$(signet start)"`'
-            cand env 'Print the shell line that points SIGNET_AUTH_SOCK at the agent'
+            cand start 'Start signetd in the background unless one already answers (here, or at another default socket path: that one is used); prints the line that sets SIGNET_AUTH_SOCK for `eval "$(signet start)"`, for the shell in $SHELL unless --sh, --fish or --csh says otherwise'
+            cand env 'Print the shell line that points SIGNET_AUTH_SOCK at the agent (for the shell in $SHELL unless --sh, --fish or --csh says otherwise)'
             cand stop 'Ask the agent to stop, and wait until it has'
-            cand status 'Show the agent''s version, pid, socket, lock state, key count and uptime'
-            cand add 'Add an OpenSSH Ed25519 private key file to the agent'
-            cand list 'List stored and loaded keys: each stored key, whether it is loaded and its expiry, plus keys added for this session only (prints "no keys loaded" and exits 0 when there are none; exits 4 when the agent is locked). With no agent running it still shows the stored keys, read from the index file (keys.toml), marked "not loaded (agent not running)", and exits 3'
-            cand remove 'Delete a stored key from the OS keyring and the index (asks on a terminal; --yes otherwise), or remove a session-only key from the agent; --all unloads every key from the agent (stored keys stay stored)'
+            cand status 'Show the agent''s version, pid, socket, lock state, key count (hidden while locked), uptime and key store'
+            cand reload 'Make the agent re-read its configuration file, as SIGHUP does, and say whether it took it (an invalid file is refused; the agent keeps the configuration it has)'
+            cand add 'Add an Ed25519 private key file to the agent for this session, as `ssh-add` does (`-t` lifetime, `-c` confirm); refuses a key file that others can read unless --force'
+            cand list 'List stored and loaded keys: each stored key, whether it is loaded and its expiry, plus keys added for this session only (prints "no keys loaded" and exits 0 when there are none; exits 4 when the agent is locked). With no agent running it still shows the stored keys, read from the index file (keys.toml), marked "not loaded (agent not running)", and exits 3. The table fits the terminal; --wide shows every column in full'
+            cand remove 'Unload a key from the agent, as `ssh-add -d` does (--all: every key, `ssh-add -D`). A stored key stays in the OS keyring (`signet load` loads it again; `signet delete` deletes it)'
+            cand delete 'Delete a stored key from the OS keyring and the index, unloading it first; asks on a terminal, needs --yes otherwise. This cannot be undone'
             cand generate 'Make a new Ed25519 key inside the agent and store it in the OS keyring (it never touches disk); prints its public key line'
             cand import 'Store an Ed25519 private key file in the OS keyring: OpenSSH (encrypted or not), PKCS#8 PEM, or the private key .txt Encord''s web app downloads; `-` reads stdin'
-            cand register 'Show what to paste into Encord to register a stored key, and where'
-            cand pubkey 'Print a stored key''s `ssh-ed25519 AAAA… comment` line'
+            cand register 'Show what to paste into Encord to register a key (a stored key, or any key the agent holds), and where'
+            cand pubkey 'Print a key''s `ssh-ed25519 AAAA… comment` line (a stored key, or any key the agent holds: session keys, systemd credentials, key files)'
             cand load 'Load stored keys from the OS keyring into the agent'
             cand unload 'Unload stored keys from the agent (they stay in the keyring)'
             cand rename 'Rename a stored key'
@@ -52,34 +54,50 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'signet;start'= {
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand -s 'Print for sh, bash, zsh (as `ssh-agent -s`)'
+            cand --sh 'Print for sh, bash, zsh (as `ssh-agent -s`)'
+            cand --fish 'Print for fish'
+            cand -c 'Print for csh and tcsh (as `ssh-agent -c`)'
+            cand --csh 'Print for csh and tcsh (as `ssh-agent -c`)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'signet;env'= {
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand -s 'Print for sh, bash, zsh (as `ssh-agent -s`)'
+            cand --sh 'Print for sh, bash, zsh (as `ssh-agent -s`)'
             cand --fish 'Print for fish'
-            cand --csh 'Print for csh/tcsh'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -c 'Print for csh and tcsh (as `ssh-agent -c`)'
+            cand --csh 'Print for csh and tcsh (as `ssh-agent -c`)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'signet;stop'= {
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'signet;status'= {
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;reload'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -87,30 +105,47 @@ set edit:completion:arg-completer[signet] = {|@words|
         }
         &'signet;add'= {
             cand --name 'The key''s name [default: the key''s comment, else the file name]'
-            cand --lifetime 'Remove the key after this long: 90s, 15m, 8h, 2d, or seconds'
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
-            cand --confirm 'Ask for confirmation before every use of the key'
+            cand -t 'Remove the key after this long: 90s, 15m, 8h, 2d, 1h30m, or seconds'
+            cand --lifetime 'Remove the key after this long: 90s, 15m, 8h, 2d, 1h30m, or seconds'
+            cand --remember 'With --confirm: after a yes, do not ask again for this long when the same process (same pid, start time and executable) uses the key; `signet lock` forgets every such approval'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand -c 'Ask for confirmation before every use of the key (the agent needs an askpass program: SIGNET_ASKPASS or SSH_ASKPASS in its environment)'
+            cand --confirm 'Ask for confirmation before every use of the key (the agent needs an askpass program: SIGNET_ASKPASS or SSH_ASKPASS in its environment)'
             cand --passphrase-stdin 'Read the key''s passphrase from the first line of stdin (for scripts)'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --force 'Use a key file that group or others can read (ssh-add refuses it)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'signet;list'= {
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand -w 'Every column in full (key id, whole fingerprints), however wide'
+            cand --wide 'Every column in full (key id, whole fingerprints), however wide'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'signet;remove'= {
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand -a 'Unload every key from the agent (deletes nothing from the keyring)'
             cand --all 'Unload every key from the agent (deletes nothing from the keyring)'
-            cand -y 'Delete a stored key without asking (required when stdin is not a terminal)'
-            cand --yes 'Delete a stored key without asking (required when stdin is not a terminal)'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand -y 'Accepted for old scripts and ignored: `remove` never deletes (`signet delete --yes` does)'
+            cand --yes 'Accepted for old scripts and ignored: `remove` never deletes (`signet delete --yes` does)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;delete'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand -y 'Delete without asking (required when stdin is not a terminal)'
+            cand --yes 'Delete without asking (required when stdin is not a terminal)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -118,8 +153,8 @@ set edit:completion:arg-completer[signet] = {|@words|
         }
         &'signet;generate'= {
             cand --comment 'The comment at the end of its public key line [default: NAME]'
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -128,26 +163,27 @@ set edit:completion:arg-completer[signet] = {|@words|
         &'signet;import'= {
             cand --name 'The key''s name [default: the key''s comment if it is a valid name, else the file name]'
             cand --comment 'The comment for its public key line [default: the file''s, else NAME]'
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand --passphrase-stdin 'Read an encrypted key''s passphrase from the first line of stdin'
             cand --remove-source 'Delete FILE once the key has been stored and read back from the keyring'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --force 'Use a key file that group or others can read (ssh-add refuses it)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'signet;register'= {
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'signet;pubkey'= {
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -155,53 +191,53 @@ set edit:completion:arg-completer[signet] = {|@words|
         }
         &'signet;load'= {
             cand --lifetime 'Unload after this long: 90s, 15m, 8h, 2d, seconds, or 0 for never [default: the key''s `lifetime` in the configuration, else `[agent] default_lifetime`, 8h unless configured]'
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand --all 'Load every stored key'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'signet;unload'= {
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand --all 'Unload every stored key'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'signet;rename'= {
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'signet;doctor'= {
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand --fix 'Also drop index entries whose secret is gone from the keyring'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'signet;lock'= {
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand --passphrase-stdin 'Read the passphrase from the first line of stdin instead of the terminal'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'signet;unlock'= {
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand --passphrase-stdin 'Read the passphrase from the first line of stdin instead of the terminal'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -215,8 +251,8 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand --body 'The body as a string [default: empty]'
             cand --scheme 'The signing scheme'
             cand --format 'How to print the headers [default: headers, or json with --json]. With curl: `signet sign-request … --format curl | curl -K - URL --data-binary @body.json` (not --data, which strips newlines: the body sent must be the body signed)'
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -224,8 +260,8 @@ set edit:completion:arg-completer[signet] = {|@words|
         }
         &'signet;sign'= {
             cand --key 'The key: name, key id or SHA256 fingerprint [default: the only loaded key]'
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -234,11 +270,13 @@ set edit:completion:arg-completer[signet] = {|@words|
         &'signet;install-units'= {
             cand --dir 'Write into this directory instead'
             cand --signetd 'The signetd binary the units start [default: `signetd` next to this `signet`]'
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --group 'With --system: the group that owns the socket file (SocketGroup=); it must be in `[system] allow_groups` of the system configuration'
+            cand --config 'With --system: the system configuration to read allow_groups and the `source = "credential"` keys from (one LoadCredentialEncrypted= line each)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand --user 'systemd user units (signet.socket, signet.service) into $XDG_CONFIG_HOME/systemd/user'
             cand --system 'systemd system units for build machines (signet-system.socket, signet-system.service) into /etc/systemd/system'
             cand --launchd 'the macOS LaunchAgent com.signet.agent.plist into ~/Library/LaunchAgents'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -246,8 +284,8 @@ set edit:completion:arg-completer[signet] = {|@words|
         }
         &'signet;exec'= {
             cand --key 'Check that this key (name, key id or SHA256 fingerprint) is loaded, and pass it to the job as SIGNET_KEY, and as ENCORD_SSH_KEY=signet:ID where ID is its key id'
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -261,9 +299,9 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand --as-uid 'Evaluate as this uid (only root may name another uid than its own)'
             cand --as-exe 'Evaluate as this executable path [default: this process''s]'
             cand --as-unit 'Evaluate as running in this systemd unit [default: this process''s]'
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand --ssh 'Ask about raw SSH signing (ssh, ssh-keygen -Y sign, signet sign)'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -271,9 +309,9 @@ set edit:completion:arg-completer[signet] = {|@words|
         }
         &'signet;audit'= {
             cand --path 'The log file [default: $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]'
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand --system 'The system agent''s log (/var/lib/signet/audit.log)'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -284,9 +322,9 @@ set edit:completion:arg-completer[signet] = {|@words|
         }
         &'signet;audit;verify'= {
             cand --path 'The log file [default: $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]'
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand --system 'The system agent''s log (/var/lib/signet/audit.log)'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -297,11 +335,11 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand -n 'How many entries to show first'
             cand --lines 'How many entries to show first'
             cand --path 'The log file [default: $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]'
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand -f 'Keep printing new entries as they are written'
             cand --follow 'Keep printing new entries as they are written'
             cand --system 'The system agent''s log (/var/lib/signet/audit.log)'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -320,8 +358,8 @@ set edit:completion:arg-completer[signet] = {|@words|
         }
         &'signet;completions'= {
             cand --dir 'Write the scripts for every shell into DIR instead (signet.bash, _signet, signet.fish, signet.elv, _signet.ps1)'
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -329,25 +367,27 @@ set edit:completion:arg-completer[signet] = {|@words|
         }
         &'signet;man'= {
             cand --dir 'Write every page into DIR (signet.1, signet-COMMAND.1…, signetd.8)'
-            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]'
-            cand --json 'Print data as JSON (status, list, sign, sign-request)'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'signet;help'= {
-            cand start 'Start signetd in the background unless one already answers; prints `export SIGNET_AUTH_SOCK=PATH;` for `eval "$(signet start)"`'
-            cand env 'Print the shell line that points SIGNET_AUTH_SOCK at the agent'
+            cand start 'Start signetd in the background unless one already answers (here, or at another default socket path: that one is used); prints the line that sets SIGNET_AUTH_SOCK for `eval "$(signet start)"`, for the shell in $SHELL unless --sh, --fish or --csh says otherwise'
+            cand env 'Print the shell line that points SIGNET_AUTH_SOCK at the agent (for the shell in $SHELL unless --sh, --fish or --csh says otherwise)'
             cand stop 'Ask the agent to stop, and wait until it has'
-            cand status 'Show the agent''s version, pid, socket, lock state, key count and uptime'
-            cand add 'Add an OpenSSH Ed25519 private key file to the agent'
-            cand list 'List stored and loaded keys: each stored key, whether it is loaded and its expiry, plus keys added for this session only (prints "no keys loaded" and exits 0 when there are none; exits 4 when the agent is locked). With no agent running it still shows the stored keys, read from the index file (keys.toml), marked "not loaded (agent not running)", and exits 3'
-            cand remove 'Delete a stored key from the OS keyring and the index (asks on a terminal; --yes otherwise), or remove a session-only key from the agent; --all unloads every key from the agent (stored keys stay stored)'
+            cand status 'Show the agent''s version, pid, socket, lock state, key count (hidden while locked), uptime and key store'
+            cand reload 'Make the agent re-read its configuration file, as SIGHUP does, and say whether it took it (an invalid file is refused; the agent keeps the configuration it has)'
+            cand add 'Add an Ed25519 private key file to the agent for this session, as `ssh-add` does (`-t` lifetime, `-c` confirm); refuses a key file that others can read unless --force'
+            cand list 'List stored and loaded keys: each stored key, whether it is loaded and its expiry, plus keys added for this session only (prints "no keys loaded" and exits 0 when there are none; exits 4 when the agent is locked). With no agent running it still shows the stored keys, read from the index file (keys.toml), marked "not loaded (agent not running)", and exits 3. The table fits the terminal; --wide shows every column in full'
+            cand remove 'Unload a key from the agent, as `ssh-add -d` does (--all: every key, `ssh-add -D`). A stored key stays in the OS keyring (`signet load` loads it again; `signet delete` deletes it)'
+            cand delete 'Delete a stored key from the OS keyring and the index, unloading it first; asks on a terminal, needs --yes otherwise. This cannot be undone'
             cand generate 'Make a new Ed25519 key inside the agent and store it in the OS keyring (it never touches disk); prints its public key line'
             cand import 'Store an Ed25519 private key file in the OS keyring: OpenSSH (encrypted or not), PKCS#8 PEM, or the private key .txt Encord''s web app downloads; `-` reads stdin'
-            cand register 'Show what to paste into Encord to register a stored key, and where'
-            cand pubkey 'Print a stored key''s `ssh-ed25519 AAAA… comment` line'
+            cand register 'Show what to paste into Encord to register a key (a stored key, or any key the agent holds), and where'
+            cand pubkey 'Print a key''s `ssh-ed25519 AAAA… comment` line (a stored key, or any key the agent holds: session keys, systemd credentials, key files)'
             cand load 'Load stored keys from the OS keyring into the agent'
             cand unload 'Unload stored keys from the agent (they stay in the keyring)'
             cand rename 'Rename a stored key'
@@ -372,11 +412,15 @@ set edit:completion:arg-completer[signet] = {|@words|
         }
         &'signet;help;status'= {
         }
+        &'signet;help;reload'= {
+        }
         &'signet;help;add'= {
         }
         &'signet;help;list'= {
         }
         &'signet;help;remove'= {
+        }
+        &'signet;help;delete'= {
         }
         &'signet;help;generate'= {
         }

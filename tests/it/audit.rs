@@ -168,11 +168,16 @@ fn every_signature_and_refusal_is_one_chained_line_without_secrets() {
         shown[1].contains("#7  refuse  ci-bot  ssh (raw signature)"),
         "{r}"
     );
+    // --json: one document, the records as an array.
     let r = agent.signet(["--json", "audit", "tail", "--key", "nobody"]);
     r.assert_ok();
-    assert_eq!(r.stdout, "");
+    assert_eq!(r.stdout.trim(), "[]");
     let r = agent.signet(["--json", "audit", "tail", "--key", "ci-bot", "-n", "100"]);
-    assert_eq!(r.stdout.lines().count(), 7, "{r}");
+    r.assert_ok();
+    let records: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{r}"));
+    assert_eq!(records.as_array().map(Vec::len), Some(7), "{r}");
+    assert!(records[0]["seq"].is_number(), "{r}");
 }
 
 /// Writes `lines` to a fresh file and runs `signet audit verify` on it.

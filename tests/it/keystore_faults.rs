@@ -88,7 +88,7 @@ fn index_writes_fail(agent: &StoreAgent, index: &[u8], key_ids: &[String], cause
     for args in [
         &["generate", "second"][..],
         &["rename", "first", "renamed"],
-        &["remove", "first", "--yes"],
+        &["delete", "first", "--yes"],
     ] {
         let r = agent.signet(args);
         r.assert_code(1);
@@ -173,7 +173,7 @@ fn index_on_a_full_or_read_only_file_system() {
     let second = public_of_line(r.stdout.trim());
     agent.signet(["rename", "first", "renamed"]).assert_ok();
     sign_and_verify(&agent, "renamed", &public);
-    agent.signet(["remove", "second", "--yes"]).assert_ok();
+    agent.signet(["delete", "second", "--yes"]).assert_ok();
     assert_eq!(agent.keyutils_entries(), ids);
     assert!(!agent.index_text().contains(&hex::encode(second)));
     drop(fs);
@@ -202,10 +202,14 @@ fn list_without_an_agent_reads_the_index() {
         assert!(line.contains("not loaded (agent not running)"), "{r}");
         assert!(line.contains("keyutils"), "{r}");
     }
-    // JSON: the usual row fields, nothing loaded, agent_running false.
+    // JSON: one document, the error (exit 3) and beside it the stored keys
+    // with the usual row fields, nothing loaded, agent_running false.
     let r = agent.signet(["list", "--json"]);
     r.assert_code(3);
-    let rows: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{r}"));
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{r}"));
+    assert_eq!(doc["error"]["kind"], "not_running", "{r}");
+    assert_eq!(doc["error"]["exit_code"], 3, "{r}");
+    let rows = doc["keys"].clone();
     let a = row(&rows, "alpha").unwrap_or_else(|| panic!("{rows}"));
     assert_eq!(a["key_id"], hex::encode(alpha));
     assert_eq!(a["stored"], true);

@@ -105,10 +105,10 @@ fn generate_restart_load_sign_verify() {
         &["invalid key name"],
     );
 
-    // Remove: refused without a terminal or --yes; then gone everywhere.
-    assert_fails_with(&agent.signet(["remove", "deploy"]), &["--yes"]);
+    // Delete: refused without a terminal or --yes; then gone everywhere.
+    assert_fails_with(&agent.signet(["delete", "deploy"]), &["--yes"]);
     assert_eq!(agent.keyutils_entries(), vec![id.clone()]);
-    agent.signet(["remove", "deploy", "--yes"]).assert_ok();
+    agent.signet(["delete", "deploy", "--yes"]).assert_ok();
     assert!(stored_rows(&agent.list_json()).is_empty());
     assert!(agent.keyutils_entries().is_empty());
     agent.signet(["load", "deploy"]).assert_code(5);
@@ -188,12 +188,31 @@ fn imports_each_format_and_refuses_the_rest() {
     let txt = dir.join("encord-private-key.txt");
     std::fs::write(&txt, format!("\r\n{}\r\n\r\n", text.replace('\n', "\r\n")))
         .unwrap_or_else(|e| panic!("{e}"));
+    // A download others may read (0644) is refused as ssh-add refuses it,
+    // unless --force.
+    signet_tests::chmod(&txt, 0o644);
+    assert_fails_with(
+        &agent.signet([
+            "import".as_ref(),
+            txt.as_os_str(),
+            "--name".as_ref(),
+            "encord".as_ref(),
+        ]),
+        &[
+            "UNPROTECTED PRIVATE KEY FILE",
+            "0644",
+            "chmod 600",
+            "--force",
+        ],
+    );
+    assert!(row(&agent.list_json(), "encord").is_none());
     agent
         .signet([
             "import".as_ref(),
             txt.as_os_str(),
             "--name".as_ref(),
             "encord".as_ref(),
+            "--force".as_ref(),
         ])
         .assert_ok();
     assert_eq!(pubkey(&agent, "encord"), pub_file_key(&encord_src));
@@ -203,12 +222,14 @@ fn imports_each_format_and_refuses_the_rest() {
     let mut damaged = text.clone();
     damaged.replace_range(60..120, "");
     std::fs::write(&corrupt, damaged).unwrap_or_else(|e| panic!("{e}"));
+    signet_tests::chmod(&corrupt, 0o600);
     assert_fails_with(
         &agent.signet(["import".as_ref(), corrupt.as_os_str()]),
         &["damaged"],
     );
     let junk = dir.join("junk");
     std::fs::write(&junk, "hello, not a key\n").unwrap_or_else(|e| panic!("{e}"));
+    signet_tests::chmod(&junk, 0o600);
     assert_fails_with(
         &agent.signet(["import".as_ref(), junk.as_os_str()]),
         &["not a private key"],
@@ -218,7 +239,7 @@ fn imports_each_format_and_refuses_the_rest() {
     let rsa = keygen(&dir, "rsa", "rsa", "");
     assert_fails_with(
         &agent.signet(["import".as_ref(), rsa.as_os_str()]),
-        &["ssh-rsa", "only Ed25519"],
+        &["an RSA key (ssh-rsa)", "signet holds Ed25519 keys only"],
     );
 
     // Duplicate: refused, naming the key already stored.
@@ -343,7 +364,7 @@ fn private_keys_appear_nowhere_but_the_keyring() {
     sign_and_verify(&agent, "renamed", &made);
     agent.restart(&[]);
     agent.signet(["load", "--all"]).assert_ok();
-    agent.signet(["remove", "imported", "--yes"]).assert_ok();
+    agent.signet(["delete", "imported", "--yes"]).assert_ok();
     agent.stop();
     let log = agent.log();
     assert!(
@@ -468,7 +489,7 @@ fn crash_during_generate_leaves_whole_key_or_nothing() {
         let public = kept.then(|| pubkey(&agent, "k"));
         whole_or_nothing(&agent, "k", public, step);
         if kept {
-            agent.signet(["remove", "k", "--yes"]).assert_ok();
+            agent.signet(["delete", "k", "--yes"]).assert_ok();
         }
     }
     assert!(agent.log().contains("repair at start-up"));
@@ -496,7 +517,7 @@ fn crash_during_import_leaves_whole_key_or_nothing() {
         assert!(file.exists(), "{step}: source removed without a stored key");
         whole_or_nothing(&agent, "k", kept.then_some(public), step);
         if kept {
-            agent.signet(["remove", "k", "--yes"]).assert_ok();
+            agent.signet(["delete", "k", "--yes"]).assert_ok();
         }
     }
 }
@@ -507,7 +528,7 @@ fn crash_during_remove_finishes_the_remove() {
     for step in ["after-tombstone", "after-keyring-delete"] {
         agent.restart(&[]);
         agent.signet(["generate", "k"]).assert_ok();
-        crash_at(&mut agent, step, &["remove", "k", "--yes"], None);
+        crash_at(&mut agent, step, &["delete", "k", "--yes"], None);
         whole_or_nothing(&agent, "k", None, step);
     }
 }

@@ -57,7 +57,7 @@ fn generate_restart_load_sign_verify() {
     agent.signet(["load", "imported"]).assert_ok();
     sign_and_verify(&agent, "imported", &imp_public);
     agent.signet(["doctor"]).assert_ok();
-    agent.signet(["remove", "imported", "--yes"]).assert_ok();
+    agent.signet(["delete", "imported", "--yes"]).assert_ok();
     agent.restart(&[]);
     let stored = stored_rows(&agent.list_json());
     assert_eq!(stored.len(), 1, "{stored:?}");

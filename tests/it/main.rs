@@ -8,6 +8,8 @@ mod abuse;
 mod audit;
 mod bad_input;
 mod cli;
+mod cli_messages;
+mod cli_ux;
 mod client;
 mod docs;
 mod environ;

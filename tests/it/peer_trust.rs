@@ -367,7 +367,7 @@ fn the_clients_accept_the_users_own_agent_and_roots_system_agent() {
         run_timeout(
             scene
                 .as_victim(bin("signet"), env)
-                .args(["remove", "--yes", "victim-key"]),
+                .args(["delete", "--yes", "victim-key"]),
             CLIENT_TIMEOUT,
         )
         .assert_ok();

@@ -27,9 +27,20 @@ fn install(kind: &str, dir: &Path) -> Run {
 fn verify(dir: &Path, user: bool, files: &[&str]) {
     let tool = system_tool("/usr/bin/systemd-analyze");
     let runtime = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // The units' Documentation= names man:signetd(8) and man:signet(1):
+    // verify runs `man` for each, so the pages signet generates (dist/)
+    // must be found, as they will be once installed.
+    let manpath = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/man");
+    for (page, section) in [("signetd.8", "man8"), ("signet.1", "man1")] {
+        let dir = manpath.path().join(section);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::copy(dist.join(page), dir.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+    }
     let mut cmd = Command::new(tool);
     cmd.env_clear()
         .env("PATH", CHILD_PATH)
+        .env("MANPATH", manpath.path())
         .env("SYSTEMD_LOG_LEVEL", "info");
     if user {
         // The user manager `verify` runs needs a runtime directory.
@@ -195,4 +206,145 @@ fn install_units_refuses_a_missing_signetd() {
     r.assert_code(1);
     assert!(r.stderr.contains("--signetd"), "{r}");
     assert!(!dir.path().join("signet.service").exists());
+}
+
+/// A group made with `groupadd` for one test, deleted on drop.
+struct TempGroup(String);
+
+impl TempGroup {
+    fn create() -> Self {
+        assert_eq!(
+            signet_tests::my_uid(),
+            0,
+            "this test makes a group (groupadd): run the tests as root (CI does)"
+        );
+        let name = format!("sgt{}", std::process::id());
+        run(Command::new(system_tool("/usr/sbin/groupadd"))
+            .args(["--system"])
+            .arg(&name))
+        .assert_ok();
+        Self(name)
+    }
+}
+
+impl Drop for TempGroup {
+    fn drop(&mut self) {
+        let _ = Command::new("/usr/sbin/groupdel").arg(&self.0).status();
+    }
+}
+
+fn install_system(dir: &Path, extra: &[&str]) -> Run {
+    run(Command::new(bin("signet"))
+        .env_clear()
+        .env("PATH", CHILD_PATH)
+        .args(["install-units", "--system", "--dir"])
+        .arg(dir)
+        .arg("--signetd")
+        .arg(bin("signetd"))
+        .args(extra))
+}
+
+/// `--system --group`: the group must be one `[system] allow_groups` lists;
+/// the socket is owned by it; every `source = "credential"` key gets its
+/// `LoadCredentialEncrypted=` line; the result passes `systemd-analyze
+/// verify`; the next steps make the credentials directory 0700.
+#[test]
+fn system_units_take_the_group_and_credentials_from_the_configuration() {
+    let group = TempGroup::create();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.path().join("signetd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[system]\nallow_groups = [\"{}\"]\n\n\
+             [keys.ci-bot]\nsource = \"credential\"\n\n\
+             [keys.deploy]\nsource = \"credential\"\ncredential = \"deploy-key\"\n\n\
+             [keys.local]\nsource = \"keyring\"\n",
+            group.0
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let cfg = config.to_string_lossy().into_owned();
+    let units = dir.path().join("units");
+    let r = install_system(&units, &["--group", &group.0, "--config", &cfg]);
+    r.assert_ok();
+    assert!(
+        r.stdout
+            .contains("install -d -m 0700 /etc/signet/credentials"),
+        "{r}"
+    );
+    assert!(!r.stdout.contains("0755 /etc/signet/credentials"), "{r}");
+    assert!(
+        r.stdout.contains("systemd-creds encrypt --name=ci-bot")
+            && r.stdout.contains("/etc/signet/credentials/deploy-key.cred"),
+        "{r}"
+    );
+    assert!(!r.stdout.contains("groupadd"), "the group exists:\n{r}");
+    verify(
+        &units,
+        false,
+        &["signet-system.socket", "signet-system.service"],
+    );
+    let socket = read(&units.join("signet-system.socket"));
+    assert!(
+        socket.contains(&format!("\nSocketGroup={}\n", group.0)),
+        "{socket}"
+    );
+    let service = read(&units.join("signet-system.service"));
+    let creds: Vec<&str> = service
+        .lines()
+        .filter(|l| l.starts_with("LoadCredentialEncrypted="))
+        .collect();
+    assert_eq!(
+        creds,
+        [
+            "LoadCredentialEncrypted=ci-bot:/etc/signet/credentials/ci-bot.cred",
+            "LoadCredentialEncrypted=deploy-key:/etc/signet/credentials/deploy-key.cred",
+        ],
+        "{service}"
+    );
+    assert!(!service.contains("example.invalid") && !service.contains("@CREDENTIALS@"));
+    assert!(
+        service.contains("Documentation=man:signetd(8)"),
+        "{service}"
+    );
+
+    // A group the agent would turn away is refused, nothing written.
+    let elsewhere = dir.path().join("refused");
+    let r = install_system(&elsewhere, &["--group", "nogroup", "--config", &cfg]);
+    r.assert_code(1);
+    for needle in [
+        "group \"nogroup\" is not in [system] allow_groups",
+        &group.0,
+        "would turn them away",
+    ] {
+        assert!(r.stderr.contains(needle), "stderr lacks {needle:?}:\n{r}");
+    }
+    assert!(!elsewhere.join("signet-system.socket").exists());
+
+    // Without a configuration: written, with the step that is missing.
+    let r = install_system(
+        &dir.path().join("bare"),
+        &["--config", &dir.path().join("none.toml").to_string_lossy()],
+    );
+    r.assert_ok();
+    assert!(r.stderr.contains("refuses to start without it"), "{r}");
+}
+
+/// Not root, no --dir: the message says what to run.
+#[test]
+fn system_units_need_root_and_say_so() {
+    let user = signet_tests::TempUser::create("sgu");
+    let r = run(user
+        .command(bin("signet"))
+        .args(["install-units", "--system", "--signetd"])
+        .arg(bin("signetd")));
+    r.assert_code(1);
+    for needle in [
+        "needs root",
+        "sudo signet install-units --system",
+        "--dir DIR",
+    ] {
+        assert!(r.stderr.contains(needle), "stderr lacks {needle:?}:\n{r}");
+    }
 }

@@ -89,11 +89,14 @@ pub fn after_long_help() -> String {
 )]
 pub struct Cli {
     /// The agent's socket [default: $SIGNET_AUTH_SOCK, else
-    /// $XDG_RUNTIME_DIR/signet/agent.sock, else $TMPDIR/signet-UID/agent.sock]
+    /// $XDG_RUNTIME_DIR/signet/agent.sock, else
+    /// $XDG_STATE_HOME/signet/run/agent.HOST.sock]
     #[arg(long, global = true, value_name = "PATH")]
     pub socket: Option<PathBuf>,
 
-    /// Print data as JSON (status, list, sign, sign-request)
+    /// Print exactly one JSON document on stdout, whether the command
+    /// succeeds (its result) or fails ({"error": {"kind", "message",
+    /// "exit_code"}}); exit statuses are unchanged
     #[arg(long, global = true)]
     pub json: bool,
 
@@ -104,28 +107,43 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start signetd in the background unless one already answers; prints
-    /// `export SIGNET_AUTH_SOCK=PATH;` for `eval "$(signet start)"`
-    Start,
-    /// Print the shell line that points SIGNET_AUTH_SOCK at the agent
-    Env(EnvArgs),
+    /// Start signetd in the background unless one already answers (here, or
+    /// at another default socket path: that one is used); prints the line
+    /// that sets SIGNET_AUTH_SOCK for `eval "$(signet start)"`, for the shell
+    /// in $SHELL unless --sh, --fish or --csh says otherwise
+    Start(ShellArgs),
+    /// Print the shell line that points SIGNET_AUTH_SOCK at the agent (for
+    /// the shell in $SHELL unless --sh, --fish or --csh says otherwise)
+    Env(ShellArgs),
     /// Ask the agent to stop, and wait until it has
     Stop,
-    /// Show the agent's version, pid, socket, lock state, key count and uptime
+    /// Show the agent's version, pid, socket, lock state, key count (hidden
+    /// while locked), uptime and key store
     Status,
-    /// Add an OpenSSH Ed25519 private key file to the agent
+    /// Make the agent re-read its configuration file, as SIGHUP does, and
+    /// say whether it took it (an invalid file is refused; the agent keeps
+    /// the configuration it has)
+    Reload,
+    /// Add an Ed25519 private key file to the agent for this session, as
+    /// `ssh-add` does (`-t` lifetime, `-c` confirm); refuses a key file that
+    /// others can read unless --force
     Add(AddArgs),
     /// List stored and loaded keys: each stored key, whether it is loaded
     /// and its expiry, plus keys added for this session only (prints "no
     /// keys loaded" and exits 0 when there are none; exits 4 when the agent
     /// is locked). With no agent running it still shows the stored keys,
     /// read from the index file (keys.toml), marked "not loaded (agent not
-    /// running)", and exits 3
-    List,
-    /// Delete a stored key from the OS keyring and the index (asks on a
-    /// terminal; --yes otherwise), or remove a session-only key from the
-    /// agent; --all unloads every key from the agent (stored keys stay stored)
+    /// running)", and exits 3. The table fits the terminal; --wide shows
+    /// every column in full
+    List(ListArgs),
+    /// Unload a key from the agent, as `ssh-add -d` does (--all: every key,
+    /// `ssh-add -D`). A stored key stays in the OS keyring (`signet load`
+    /// loads it again; `signet delete` deletes it)
     Remove(RemoveArgs),
+    /// Delete a stored key from the OS keyring and the index, unloading it
+    /// first; asks on a terminal, needs --yes otherwise. This cannot be
+    /// undone
+    Delete(DeleteArgs),
     /// Make a new Ed25519 key inside the agent and store it in the OS
     /// keyring (it never touches disk); prints its public key line
     Generate(GenerateArgs),
@@ -133,9 +151,11 @@ pub enum Command {
     /// (encrypted or not), PKCS#8 PEM, or the private key .txt Encord's web
     /// app downloads; `-` reads stdin
     Import(ImportArgs),
-    /// Show what to paste into Encord to register a stored key, and where
+    /// Show what to paste into Encord to register a key (a stored key, or
+    /// any key the agent holds), and where
     Register(NameArgs),
-    /// Print a stored key's `ssh-ed25519 AAAA… comment` line
+    /// Print a key's `ssh-ed25519 AAAA… comment` line (a stored key, or any
+    /// key the agent holds: session keys, systemd credentials, key files)
     Pubkey(NameArgs),
     /// Load stored keys from the OS keyring into the agent
     Load(LoadArgs),
@@ -256,15 +276,27 @@ pub enum ExplainScheme {
     EncordV2,
 }
 
-/// `signet env`.
+/// `signet start` / `signet env`: which shell the line is for.
 #[derive(Debug, Args)]
-pub struct EnvArgs {
+#[command(group(ArgGroup::new("shell").args(["sh", "fish", "csh"])))]
+pub struct ShellArgs {
+    /// Print for sh, bash, zsh (as `ssh-agent -s`)
+    #[arg(long, short = 's')]
+    pub sh: bool,
     /// Print for fish
-    #[arg(long, conflicts_with = "csh")]
-    pub fish: bool,
-    /// Print for csh/tcsh
     #[arg(long)]
+    pub fish: bool,
+    /// Print for csh and tcsh (as `ssh-agent -c`)
+    #[arg(long, short = 'c')]
     pub csh: bool,
+}
+
+/// `signet list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Every column in full (key id, whole fingerprints), however wide
+    #[arg(long, short = 'w')]
+    pub wide: bool,
 }
 
 /// `signet add`.
@@ -277,15 +309,24 @@ pub struct AddArgs {
     /// The key's name [default: the key's comment, else the file name]
     #[arg(long)]
     pub name: Option<String>,
-    /// Remove the key after this long: 90s, 15m, 8h, 2d, or seconds
-    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    /// Remove the key after this long: 90s, 15m, 8h, 2d, 1h30m, or seconds
+    #[arg(long, short = 't', value_name = "DUR", value_parser = parse_duration)]
     pub lifetime: Option<Duration>,
-    /// Ask for confirmation before every use of the key
-    #[arg(long)]
+    /// Ask for confirmation before every use of the key (the agent needs an
+    /// askpass program: SIGNET_ASKPASS or SSH_ASKPASS in its environment)
+    #[arg(long, short = 'c')]
     pub confirm: bool,
+    /// With --confirm: after a yes, do not ask again for this long when the
+    /// same process (same pid, start time and executable) uses the key;
+    /// `signet lock` forgets every such approval
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, requires = "confirm")]
+    pub remember: Option<Duration>,
     /// Read the key's passphrase from the first line of stdin (for scripts)
     #[arg(long)]
     pub passphrase_stdin: bool,
+    /// Use a key file that group or others can read (ssh-add refuses it)
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// A span of time on the command line: the grammar every part of signet
@@ -314,9 +355,21 @@ pub struct RemoveArgs {
     #[arg(value_name = "KEY")]
     pub key: Option<String>,
     /// Unload every key from the agent (deletes nothing from the keyring)
-    #[arg(long)]
+    #[arg(long, short = 'a')]
     pub all: bool,
-    /// Delete a stored key without asking (required when stdin is not a terminal)
+    /// Accepted for old scripts and ignored: `remove` never deletes (`signet
+    /// delete --yes` does)
+    #[arg(long, short = 'y', hide = true)]
+    pub yes: bool,
+}
+
+/// `signet delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The stored key: name, key id or SHA256 fingerprint
+    #[arg(value_name = "KEY")]
+    pub key: String,
+    /// Delete without asking (required when stdin is not a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
 }
@@ -351,6 +404,9 @@ pub struct ImportArgs {
     /// Delete FILE once the key has been stored and read back from the keyring
     #[arg(long)]
     pub remove_source: bool,
+    /// Use a key file that group or others can read (ssh-add refuses it)
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// A command that takes one stored key.
@@ -435,15 +491,6 @@ pub enum SchemeArg {
     EncordV2,
 }
 
-impl From<SchemeArg> for signet_client::Scheme {
-    fn from(s: SchemeArg) -> Self {
-        match s {
-            SchemeArg::EncordV1 => signet_client::Scheme::EncordV1,
-            SchemeArg::EncordV2 => signet_client::Scheme::EncordV2,
-        }
-    }
-}
-
 /// `signet sign-request`.
 #[derive(Debug, Args)]
 pub struct SignRequestArgs {
@@ -519,6 +566,25 @@ pub struct InstallUnitsArgs {
     /// The signetd binary the units start [default: `signetd` next to this `signet`]
     #[arg(long, value_name = "PATH")]
     pub signetd: Option<PathBuf>,
+    /// With --system: the group that owns the socket file (SocketGroup=);
+    /// it must be in `[system] allow_groups` of the system configuration
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "signet",
+        requires = "system"
+    )]
+    pub group: String,
+    /// With --system: the system configuration to read allow_groups and
+    /// the `source = "credential"` keys from (one LoadCredentialEncrypted=
+    /// line each)
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/signet/signetd.toml",
+        requires = "system"
+    )]
+    pub config: PathBuf,
 }
 
 /// `signet exec`.
@@ -590,7 +656,7 @@ mod tests {
         let cli = parse(&["list", "--json", "--socket", "/tmp/s"])?;
         assert!(cli.json);
         assert_eq!(cli.socket, Some(PathBuf::from("/tmp/s")));
-        assert!(matches!(cli.command, Command::List));
+        assert!(matches!(cli.command, Command::List(_)));
         Ok(())
     }
 

@@ -1,7 +1,8 @@
 //! Private key files `signet import` accepts, parsed in memory only.
 //!
 //! - OpenSSH (`-----BEGIN OPENSSH PRIVATE KEY-----`, what `ssh-keygen -t
-//!   ed25519` writes), unencrypted or encrypted (the passphrase is asked once).
+//!   ed25519` writes), unencrypted or encrypted (the passphrase is asked up
+//!   to three times, as `ssh-add` does).
 //! - The private key `.txt` that Encord's web app downloads. The Encord SDK
 //!   reads that text with `cryptography`'s `load_ssh_private_key`, so it is an
 //!   OpenSSH private key; like that parser, signet finds the `BEGIN`/`END`
@@ -40,18 +41,27 @@ pub struct ParsedKey {
     pub format: &'static str,
 }
 
-/// Parses a private key file's contents. `passphrase` is called (once) only
-/// for an encrypted key. `shown` names the file in messages.
+/// How many times an encrypted key's passphrase is asked for (ssh-add's
+/// habit) when it is typed; a passphrase from stdin gets one try.
+pub const PASSPHRASE_TRIES: u32 = 3;
+
+/// What a key's passphrase prompt is told: which try this is (from 0).
+pub type PassphrasePrompt<'a> = &'a mut dyn FnMut(u32) -> Result<Zeroizing<String>>;
+
+/// Parses a private key file's contents. `passphrase` is called only for an
+/// encrypted key, with the number of wrong tries so far, up to `tries`
+/// times. `shown` names the file in messages.
 pub fn parse(
     data: &[u8],
     shown: &str,
-    passphrase: impl FnOnce() -> Result<Zeroizing<String>>,
+    tries: u32,
+    passphrase: PassphrasePrompt<'_>,
 ) -> Result<ParsedKey> {
     let text = std::str::from_utf8(data).map_err(|_| {
         anyhow!("{shown} is not a text key file (it is binary or damaged): {ACCEPTED}")
     })?;
     if let Some(pem) = openssh_block(text) {
-        return parse_openssh(&pem, shown, passphrase);
+        return parse_openssh(&pem, shown, tries, passphrase);
     }
     if text.contains(PKCS8_BEGIN) {
         return parse_pkcs8(text, shown);
@@ -62,7 +72,7 @@ pub fn parse(
         ("-----BEGIN DSA PRIVATE KEY-----", "a DSA key"),
     ] {
         if text.contains(marker) {
-            bail!("{shown} holds {kind}, but signet holds only Ed25519 keys: make one with `signet generate` or `ssh-keygen -t ed25519`");
+            bail!("{shown} holds {kind}: signet holds Ed25519 keys only; make one with `signet generate NAME` or `ssh-keygen -t ed25519`");
         }
     }
     if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
@@ -97,26 +107,83 @@ fn openssh_block(text: &str) -> Option<Zeroizing<String>> {
     Some(out)
 }
 
+/// What to say about a key of another algorithm.
+fn not_ed25519(shown: &str, algorithm: &str) -> anyhow::Error {
+    let kind = match algorithm {
+        a if a.starts_with("ecdsa-sha2-") => format!("an ECDSA key ({a})"),
+        "ssh-rsa" => "an RSA key (ssh-rsa)".to_owned(),
+        "ssh-dss" => "a DSA key (ssh-dss)".to_owned(),
+        a if a.starts_with("sk-") => format!("a security-key key ({a})"),
+        a => format!("a {a} key"),
+    };
+    anyhow!("{shown} holds {kind}: signet holds Ed25519 keys only; make one with `signet generate NAME` or `ssh-keygen -t ed25519`")
+}
+
+/// The algorithm an OpenSSH private key file declares for its first public
+/// key, read from the container's header without decoding the key: the
+/// `ssh-key` crate here decodes only Ed25519 keys, and would call any
+/// other key "damaged".
+fn openssh_algorithm(pem: &str) -> Option<String> {
+    use base64::Engine as _;
+    use signet_proto::wire::Reader;
+    let body: String = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .concat();
+    let bin = Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .ok()?,
+    );
+    let rest = bin.strip_prefix(b"openssh-key-v1\0")?;
+    let mut r = Reader::new(rest);
+    r.string("cipher").ok()?;
+    r.string("kdf").ok()?;
+    r.string("kdf options").ok()?;
+    if r.u32("keys").ok()? == 0 {
+        return None;
+    }
+    let public = r.string("public key").ok()?;
+    let alg = Reader::new(public).string("algorithm").ok()?;
+    std::str::from_utf8(alg).ok().map(str::to_owned)
+}
+
 fn parse_openssh(
     pem: &str,
     shown: &str,
-    passphrase: impl FnOnce() -> Result<Zeroizing<String>>,
+    tries: u32,
+    passphrase: PassphrasePrompt<'_>,
 ) -> Result<ParsedKey> {
+    if let Some(alg) = openssh_algorithm(pem) {
+        if alg != Algorithm::Ed25519.as_str() {
+            return Err(not_ed25519(shown, &alg));
+        }
+    }
     let key = PrivateKey::from_openssh(pem).map_err(|e| {
         anyhow!("{shown} has an OpenSSH key block but it is damaged ({e}): export the key again")
     })?;
     let algorithm = key.algorithm();
     if algorithm != Algorithm::Ed25519 {
-        bail!(
-            "{shown} holds a {} key, but signet holds only Ed25519 keys: make one with `signet generate` or `ssh-keygen -t ed25519`",
-            algorithm.as_str()
-        );
+        return Err(not_ed25519(shown, algorithm.as_str()));
     }
     let key = if key.is_encrypted() {
-        let pass = passphrase()?;
-        key.decrypt(pass.as_bytes()).map_err(|_| {
-            anyhow!("wrong passphrase for {shown} (or the file is damaged): nothing was stored; try again")
-        })?
+        let mut attempt = 0;
+        loop {
+            let pass = passphrase(attempt)?;
+            match key.decrypt(pass.as_bytes()) {
+                Ok(k) => break k,
+                Err(_) if attempt + 1 < tries => {
+                    eprintln!("signet: bad passphrase for {shown}, try again");
+                    attempt += 1;
+                }
+                Err(_) => bail!(
+                    "wrong passphrase for {shown} ({} {}; or the file is damaged): nothing was added or stored",
+                    attempt + 1,
+                    if attempt == 0 { "try" } else { "tries" }
+                ),
+            }
+        }
     } else {
         key
     };
@@ -157,7 +224,7 @@ fn parse_pkcs8(text: &str, shown: &str) -> Result<ParsedKey> {
             "1.3.101.110" => "an X25519 key".to_owned(),
             other => format!("a key of algorithm {other}"),
         };
-        bail!("{shown} holds {kind}, but signet holds only Ed25519 keys: make one with `signet generate` or `ssh-keygen -t ed25519`");
+        bail!("{shown} holds {kind}: signet holds Ed25519 keys only; make one with `signet generate NAME` or `ssh-keygen -t ed25519`");
     }
     // RFC 8410: privateKey is an OCTET STRING holding the 32-byte seed.
     let inner = info.private_key;
@@ -181,6 +248,30 @@ fn parse_pkcs8(text: &str, shown: &str) -> Result<ParsedKey> {
         comment: String::new(),
         format: "PKCS#8",
     })
+}
+
+/// Refuses a private key file that group or others may read, as ssh-add
+/// does ("UNPROTECTED PRIVATE KEY FILE"), unless `force`: a key others can
+/// read is not a secret any more, and adding it hides that. Like OpenSSH,
+/// only files owned by the caller are judged.
+pub fn check_permissions(path: &std::path::Path, shown: &str, force: bool) -> Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    if force || path.as_os_str() == "-" {
+        return Ok(());
+    }
+    let Ok(meta) = std::fs::metadata(path) else {
+        // read_source says why it cannot be read.
+        return Ok(());
+    };
+    let mode = meta.mode() & 0o7777;
+    if meta.uid() == rustix::process::getuid().as_raw() && mode & 0o077 != 0 {
+        bail!(
+            "WARNING: UNPROTECTED PRIVATE KEY FILE! Permissions {mode:04o} for '{shown}' are too open: \
+             it is required that your private key files are NOT accessible by others, so this key \
+             was not used (as ssh-add refuses it). Run `chmod 600 {shown}`, or pass --force to use it anyway"
+        );
+    }
+    Ok(())
 }
 
 /// Reads a key file (or stdin for `-`) into a zeroizing buffer.
@@ -207,7 +298,7 @@ mod tests {
     use ssh_key::private::Ed25519Keypair;
     use ssh_key::LineEnding;
 
-    fn no_pass() -> Result<Zeroizing<String>> {
+    fn no_pass(_: u32) -> Result<Zeroizing<String>> {
         bail!("asked for a passphrase")
     }
 
@@ -220,7 +311,7 @@ mod tests {
     #[test]
     fn openssh_and_encord_txt() -> Result<()> {
         let pem = openssh(5, "me@host")?;
-        let k = parse(pem.as_bytes(), "k", no_pass)?;
+        let k = parse(pem.as_bytes(), "k", 1, &mut no_pass)?;
         assert_eq!(k.seed.expose(), &[5; 32]);
         assert_eq!(k.comment, "me@host");
         // Encord-style text: CRLF, indentation, text around the block.
@@ -228,7 +319,7 @@ mod tests {
             "Encord private key\r\n\r\n  {}\r\n",
             pem.replace('\n', "\r\n  ")
         );
-        let k = parse(txt.as_bytes(), "k.txt", no_pass)?;
+        let k = parse(txt.as_bytes(), "k.txt", 1, &mut no_pass)?;
         assert_eq!(k.seed.expose(), &[5; 32]);
         Ok(())
     }
@@ -244,16 +335,69 @@ mod tests {
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
         let pem = format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n");
-        let k = parse(pem.as_bytes(), "k.pem", no_pass)?;
+        let k = parse(pem.as_bytes(), "k.pem", 1, &mut no_pass)?;
         assert_eq!(k.seed.expose(), &[9; 32]);
         assert_eq!(k.format, "PKCS#8");
+        Ok(())
+    }
+
+    /// An OpenSSH container holding another algorithm's key is named by
+    /// its algorithm ("signet holds Ed25519 keys only"), not "damaged".
+    #[test]
+    fn other_openssh_algorithms_are_named() {
+        use base64::Engine as _;
+        use signet_proto::wire::WireWrite as _;
+        for (alg, said) in [
+            ("ecdsa-sha2-nistp256", "an ECDSA key (ecdsa-sha2-nistp256)"),
+            ("ssh-rsa", "an RSA key (ssh-rsa)"),
+        ] {
+            let mut public = Vec::new();
+            public.put_string(alg.as_bytes());
+            public.put_string(b"...");
+            let mut bin = b"openssh-key-v1\0".to_vec();
+            bin.put_string(b"none");
+            bin.put_string(b"none");
+            bin.put_string(b"");
+            bin.put_u32(1);
+            bin.put_string(&public);
+            bin.put_string(b"private section, not read");
+            let pem = format!(
+                "{OPENSSH_BEGIN}\n{}\n{OPENSSH_END}\n",
+                base64::engine::general_purpose::STANDARD.encode(&bin)
+            );
+            let e = parse(pem.as_bytes(), "id", 1, &mut no_pass)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(said), "{e}");
+            assert!(e.contains("signet holds Ed25519 keys only"), "{e}");
+            assert!(!e.contains("damaged"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_key_file_others_can_read_is_refused_unless_forced() -> Result<()> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir()?;
+        let f = dir.path().join("id");
+        std::fs::write(&f, "x")?;
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644))?;
+        let e = check_permissions(&f, "id", false)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("UNPROTECTED PRIVATE KEY FILE"), "{e}");
+        assert!(e.contains("0644") && e.contains("--force"), "{e}");
+        check_permissions(&f, "id", true)?;
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600))?;
+        check_permissions(&f, "id", false)?;
         Ok(())
     }
 
     #[test]
     fn refusals_name_the_problem() {
         let msg = |d: &str| {
-            parse(d.as_bytes(), "f", no_pass)
+            parse(d.as_bytes(), "f", 1, &mut no_pass)
                 .err()
                 .map(|e| e.to_string())
                 .unwrap_or_default()

@@ -25,6 +25,7 @@
 
 mod cli;
 mod cmd;
+mod failure;
 mod file_paths;
 mod keyfile;
 mod lifecycle;
@@ -35,51 +36,54 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use cli::exit;
-use signet_client::Error as ClientError;
 
-/// Exit status for an error, from the client error inside it if any.
-fn exit_code(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<ClientError>() {
-            return match e {
-                ClientError::NotRunning { .. } => exit::NOT_RUNNING,
-                ClientError::Locked => exit::LOCKED,
-                ClientError::NoSuchKey { .. } | ClientError::AmbiguousKey { .. } => exit::NO_KEY,
-                ClientError::Refused {
-                    code:
-                        Some(
-                            signet_client::ErrorCode::NoSuchKey
-                            | signet_client::ErrorCode::AmbiguousKey,
-                        ),
-                    ..
-                } => exit::NO_KEY,
-                _ => exit::ERROR,
-            };
-        }
-    }
-    exit::ERROR
+/// Whether the raw arguments ask for `--json` (before `--`, after which they
+/// belong to `signet exec`'s command), for errors clap reports before the
+/// command line is parsed.
+fn wants_json() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
 }
 
-/// The error as one line: each context, then the cause, stopping at the
-/// client's error, whose message is already complete (it says what to do).
-fn message(err: &anyhow::Error) -> String {
-    let mut parts = Vec::new();
-    for cause in err.chain() {
-        parts.push(cause.to_string());
-        if cause.downcast_ref::<ClientError>().is_some() {
-            break;
-        }
-    }
-    parts.join(": ")
+/// clap's error in one line, without its `error: ` prefix.
+fn usage_message(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first).to_owned()
 }
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let informative =
+                matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion);
+            if wants_json() && !informative {
+                let doc = serde_json::json!({"error": {
+                    "kind": "usage",
+                    "message": usage_message(&e),
+                    "exit_code": exit::USAGE,
+                }});
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                eprint!("{e}");
+                return ExitCode::from(exit::USAGE);
+            }
+            e.exit()
+        }
+    };
+    let json = cli.json;
     match cmd::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("signet: {}", message(&err));
-            ExitCode::from(exit_code(&err))
+            eprintln!("signet: {}", failure::message(&err));
+            if json && !cmd::emitted() {
+                let doc = failure::document(&err);
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            }
+            ExitCode::from(failure::exit_code(&err))
         }
     }
 }
@@ -145,29 +149,5 @@ mod tests {
             .join("\n");
         assert!(!code.contains("crate::"), "cli.rs names a crate:: path");
         assert!(!code.contains("super::"), "cli.rs names a super:: path");
-    }
-
-    #[test]
-    fn exit_codes_follow_client_errors() {
-        let not_running = anyhow::Error::new(ClientError::NotRunning {
-            path: "/x".into(),
-            source: std::io::ErrorKind::NotFound.into(),
-        });
-        assert_eq!(exit_code(&not_running), 3);
-        assert_eq!(exit_code(&anyhow::Error::new(ClientError::Locked)), 4);
-        let missing = anyhow::Error::new(ClientError::NoSuchKey {
-            selector: "k".into(),
-        })
-        .context("could not sign");
-        assert_eq!(exit_code(&missing), 5);
-        assert_eq!(exit_code(&anyhow::anyhow!("bad input")), 1);
-        assert_eq!(
-            message(&not_running),
-            "no agent running at /x: start one with `signet start`"
-        );
-        assert_eq!(
-            message(&missing),
-            "could not sign: no loaded key matches \"k\": see the loaded keys with `signet list`"
-        );
     }
 }

@@ -94,8 +94,9 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
-/// Which shell `signet env` writes for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which shell `signet start` and `signet env` write for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Shell {
     /// sh, bash, zsh.
     Posix,
@@ -105,14 +106,60 @@ pub enum Shell {
     Csh,
 }
 
+impl Shell {
+    /// The shell `$SHELL` names, as `ssh-agent` decides: a name ending in
+    /// `csh` is csh, `fish` is fish, anything else (or nothing) POSIX.
+    pub fn from_env(shell: Option<&std::ffi::OsStr>) -> Self {
+        let name = shell
+            .map(Path::new)
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.ends_with("csh") {
+            Shell::Csh
+        } else if name == "fish" {
+            Shell::Fish
+        } else {
+            Shell::Posix
+        }
+    }
+}
+
 /// `SIGNET_AUTH_SOCK=PATH; export SIGNET_AUTH_SOCK;`, as `ssh-agent -s` prints.
 pub fn env_line(socket: &Path, shell: Shell) -> String {
     let p = shell_quote(&socket.to_string_lossy());
     match shell {
         Shell::Posix => format!("SIGNET_AUTH_SOCK={p}; export SIGNET_AUTH_SOCK;\n"),
-        Shell::Fish => format!("set -x SIGNET_AUTH_SOCK {p};\n"),
+        Shell::Fish => fish_line(socket),
         Shell::Csh => format!("setenv SIGNET_AUTH_SOCK {p};\n"),
     }
+}
+
+/// `signet start`'s line: `export SIGNET_AUTH_SOCK=PATH;` for POSIX shells,
+/// else the shell's own form, as [`env_line`].
+pub fn start_line(socket: &Path, shell: Shell) -> String {
+    match shell {
+        Shell::Posix => format!(
+            "export SIGNET_AUTH_SOCK={};\n",
+            shell_quote(&socket.to_string_lossy())
+        ),
+        other => env_line(socket, other),
+    }
+}
+
+/// fish quotes like POSIX shells but also treats `\` inside single quotes.
+fn fish_line(socket: &Path) -> String {
+    let raw = socket.to_string_lossy();
+    let safe = !raw.is_empty()
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:,@%=".contains(&b));
+    let p = if safe {
+        raw.into_owned()
+    } else {
+        format!("'{}'", raw.replace('\\', "\\\\").replace('\'', "\\'"))
+    };
+    format!("set -gx SIGNET_AUTH_SOCK {p};\n")
 }
 
 /// One loaded key as `signet list` shows it.
@@ -201,13 +248,34 @@ pub fn expiry(expires_in_secs: Option<u64>) -> String {
     }
 }
 
-/// The human key list: a header and one aligned line per key, or
-/// `no keys loaded`.
-pub fn key_table(rows: &[KeyRow]) -> String {
+/// The human key list: a header and one aligned line per key, or `no keys
+/// loaded`. `width`: the terminal's columns (`None`: no limit, every
+/// column in full, as `--wide`). A table wider than the terminal drops the
+/// key id and the confirm column (folded into EXPIRES), then shortens
+/// fingerprints and names with `…`, and says how to see everything.
+pub fn key_table(rows: &[KeyRow], width: Option<usize>) -> String {
     if rows.is_empty() {
         return "no keys loaded\n".to_owned();
     }
-    let header = [
+    let state = |r: &KeyRow| match (&r.state, r.loaded) {
+        (Some(state), _) => format!("{}: run `signet doctor`", escape(state)),
+        (None, false) => "not loaded".to_owned(),
+        (None, true) => expiry(r.expires_in_secs),
+    };
+    let wide: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                escape(&r.name),
+                r.fingerprint.clone(),
+                state(r),
+                if r.confirm { "yes" } else { "no" }.to_owned(),
+                escape(&r.source),
+                r.key_id.clone(),
+            ]
+        })
+        .collect();
+    let wide_header = [
         "NAME",
         "FINGERPRINT",
         "EXPIRES",
@@ -215,46 +283,10 @@ pub fn key_table(rows: &[KeyRow]) -> String {
         "SOURCE",
         "KEY ID",
     ];
-    let lines: Vec<[String; 6]> = rows
-        .iter()
-        .map(|r| {
-            [
-                escape(&r.name),
-                r.fingerprint.clone(),
-                match (&r.state, r.loaded) {
-                    (Some(state), _) => format!("{state}: run `signet doctor`"),
-                    (None, false) => "not loaded".to_owned(),
-                    (None, true) => expiry(r.expires_in_secs),
-                },
-                if r.confirm { "yes" } else { "no" }.to_owned(),
-                r.source.clone(),
-                r.key_id.clone(),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(str::len);
-    for l in &lines {
-        for (w, cell) in widths.iter_mut().zip(l) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut row = |cells: &[&str]| {
-        let last = cells.len() - 1;
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i == last {
-                out.push_str(cell);
-            } else {
-                let _ = write!(out, "{cell:<w$}  ");
-            }
-        }
-        out.push('\n');
+    let mut out = match width {
+        Some(w) if table_width(&wide_header, &wide) > w => narrow_table(rows, &state, w),
+        _ => table(&wide_header, &wide),
     };
-    row(&header);
-    for l in &lines {
-        let cells: Vec<&str> = l.iter().map(String::as_str).collect();
-        row(&cells);
-    }
     // Each key's policy on its own line under the table, one line per key,
     // so the table keeps its columns.
     for r in rows {
@@ -263,6 +295,121 @@ pub fn key_table(rows: &[KeyRow]) -> String {
         }
     }
     out
+}
+
+/// The table for a terminal `width` columns wide: NAME, EXPIRES (with
+/// ", confirm"), SOURCE, FINGERPRINT, shortened to fit.
+fn narrow_table(rows: &[KeyRow], state: &dyn Fn(&KeyRow) -> String, width: usize) -> String {
+    let header = ["NAME", "EXPIRES", "SOURCE", "FINGERPRINT"];
+    let mut cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            // Compact: "14m" rather than "expires in 14m".
+            let mut st = match (&r.state, r.loaded, r.expires_in_secs) {
+                (None, true, Some(secs)) => duration::human(secs),
+                _ => state(r),
+            };
+            if r.confirm {
+                st.push_str(", confirm");
+            }
+            vec![
+                escape(&r.name),
+                st,
+                escape(&r.source),
+                r.fingerprint.clone(),
+            ]
+        })
+        .collect();
+    // Fingerprints first (their start identifies them), then names, never
+    // below a readable minimum.
+    for (col, min) in [(3usize, 16usize), (0, 12)] {
+        let over = table_width(&header, &cells).saturating_sub(width);
+        if over == 0 {
+            break;
+        }
+        let longest = cells
+            .iter()
+            .map(|c| c[col].chars().count())
+            .max()
+            .unwrap_or(0);
+        let keep = longest.saturating_sub(over).max(min);
+        for c in &mut cells {
+            c[col] = shorten(&c[col], keep);
+        }
+    }
+    let mut out = table(&header, &cells);
+    out.push_str(
+        "(narrowed to the terminal: `signet list --wide` shows key ids and whole fingerprints)\n",
+    );
+    out
+}
+
+/// `s` cut to `max` characters, the last one `…` when cut.
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+    t.push('…');
+    t
+}
+
+fn column_widths(header: &[&str], rows: &[Vec<String>]) -> Vec<usize> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for l in rows {
+        for (w, cell) in widths.iter_mut().zip(l) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    widths
+}
+
+/// The width of the widest line of [`table`].
+fn table_width(header: &[&str], rows: &[Vec<String>]) -> usize {
+    let widths = column_widths(header, rows);
+    widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1)
+}
+
+/// Aligned columns, two spaces apart, the last one not padded.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let widths = column_widths(header, rows);
+    let mut out = String::new();
+    let mut row = |cells: &[&str]| {
+        let last = cells.len() - 1;
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i == last {
+                out.push_str(cell);
+            } else {
+                let pad = w.saturating_sub(cell.chars().count());
+                let _ = write!(out, "{cell}{}  ", " ".repeat(pad));
+            }
+        }
+        out.push('\n');
+    };
+    row(header);
+    for l in rows {
+        let cells: Vec<&str> = l.iter().map(String::as_str).collect();
+        row(&cells);
+    }
+    out
+}
+
+/// The terminal's width if stdout is one, else `$COLUMNS` if set, else
+/// `None` (no limit: a pipe gets every column).
+pub fn terminal_width() -> Option<usize> {
+    use std::io::IsTerminal as _;
+    let stdout = std::io::stdout();
+    if stdout.is_terminal() {
+        if let Ok(ws) = rustix::termios::tcgetwinsize(&stdout) {
+            if ws.ws_col > 0 {
+                return Some(usize::from(ws.ws_col));
+            }
+        }
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+        .filter(|&c: &usize| c > 0)
 }
 
 /// `signet explain`: the decision, then the key's policy.
@@ -294,8 +441,8 @@ pub struct StatusJson<'a> {
     pub socket: &'a str,
     /// Whether it is locked.
     pub locked: bool,
-    /// Loaded keys.
-    pub keys: u32,
+    /// Loaded keys; `null` while locked (the agent hides them).
+    pub keys: Option<u32>,
     /// Seconds since it started.
     pub uptime_secs: u64,
 }
@@ -309,7 +456,7 @@ impl<'a> From<&'a Status> for StatusJson<'a> {
             pid: s.pid,
             socket: &s.socket,
             locked: s.locked,
-            keys: s.keys,
+            keys: (!s.locked).then_some(s.keys),
             uptime_secs: s.uptime_secs,
         }
     }
@@ -328,8 +475,16 @@ pub fn status_text(s: &Status) -> String {
         s.protocol,
         s.pid,
         s.socket,
-        if s.locked { "yes" } else { "no" },
-        s.keys,
+        if s.locked {
+            "yes: nothing is signed until `signet unlock`"
+        } else {
+            "no"
+        },
+        if s.locked {
+            "hidden while locked".to_owned()
+        } else {
+            s.keys.to_string()
+        },
         duration::human(s.uptime_secs),
     )
 }
@@ -413,7 +568,19 @@ mod tests {
         );
         assert_eq!(
             env_line(p, Shell::Fish),
-            "set -x SIGNET_AUTH_SOCK /tmp/s.sock;\n"
+            "set -gx SIGNET_AUTH_SOCK /tmp/s.sock;\n"
+        );
+        assert_eq!(
+            env_line(Path::new("/tmp/a b'c"), Shell::Fish),
+            "set -gx SIGNET_AUTH_SOCK '/tmp/a b\\'c';\n"
+        );
+        assert_eq!(
+            start_line(p, Shell::Posix),
+            "export SIGNET_AUTH_SOCK=/tmp/s.sock;\n"
+        );
+        assert_eq!(
+            start_line(p, Shell::Csh),
+            "setenv SIGNET_AUTH_SOCK /tmp/s.sock;\n"
         );
         assert_eq!(
             env_line(p, Shell::Csh),
@@ -422,8 +589,55 @@ mod tests {
     }
 
     #[test]
+    fn shell_from_env_as_ssh_agent() {
+        use std::ffi::OsStr;
+        assert_eq!(Shell::from_env(None), Shell::Posix);
+        assert_eq!(Shell::from_env(Some(OsStr::new("/bin/bash"))), Shell::Posix);
+        assert_eq!(
+            Shell::from_env(Some(OsStr::new("/usr/bin/fish"))),
+            Shell::Fish
+        );
+        assert_eq!(Shell::from_env(Some(OsStr::new("/bin/tcsh"))), Shell::Csh);
+        assert_eq!(Shell::from_env(Some(OsStr::new("csh"))), Shell::Csh);
+    }
+
+    #[test]
+    fn the_table_fits_the_terminal() {
+        let row = |name: &str| KeyRow {
+            name: name.into(),
+            key_id: "ab".repeat(32),
+            fingerprint: "SHA256:ZmluZ2VycHJpbnQtb2YtYS1rZXktdGhhdC1pcy1sb25nLi4u".into(),
+            expires_in_secs: Some(840),
+            confirm: true,
+            source: "keyring".into(),
+            public_key: String::new(),
+            stored: true,
+            loaded: true,
+            store: None,
+            created_at: None,
+            state: None,
+            policy: None,
+        };
+        let rows = [row("ci-bot"), row("a-much-longer-key-name-than-usual")];
+        let wide = key_table(&rows, None);
+        assert!(wide.lines().next().unwrap_or_default().contains("KEY ID"));
+        assert!(wide.lines().any(|l| l.len() > 160), "{wide}");
+        for cols in [80, 60] {
+            let t = key_table(&rows, Some(cols));
+            for l in t.lines().filter(|l| !l.starts_with('(')) {
+                assert!(l.chars().count() <= cols, "{cols}: {l:?}\n{t}");
+            }
+            assert!(t.contains("14m, confirm"), "{t}");
+            assert!(t.contains("signet list --wide"), "{t}");
+            assert!(t.contains("SHA256:"), "{t}");
+        }
+        // A terminal wide enough gets every column.
+        assert_eq!(key_table(&rows, Some(400)), wide);
+    }
+
+    #[test]
     fn key_list() -> serde_json::Result<()> {
-        assert_eq!(key_table(&[]), "no keys loaded\n");
+        assert_eq!(key_table(&[], None), "no keys loaded\n");
         let row = KeyRow {
             name: "ci-bot".into(),
             key_id: "ab".repeat(32),
@@ -443,7 +657,7 @@ mod tests {
         second.policy = Some("read-only: schemes encord-v2; methods GET".into());
         second.name = "other".into();
         second.expires_in_secs = None;
-        let table = key_table(&[row.clone(), second]);
+        let table = key_table(&[row.clone(), second], None);
         let lines: Vec<&str> = table.lines().collect();
         assert!(lines[0].starts_with("NAME    FINGERPRINT  EXPIRES"));
         assert!(lines[1].contains("expires in 14m"));

@@ -5,9 +5,14 @@ use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{AuditArgs, AuditCommand, TailArgs};
 use anyhow::{Context as _, Result};
+use serde_json::json;
 use signet_proto::audit::{self, Record};
+use signet_proto::text::escape;
+
+use super::Ctx;
+use crate::cli::{exit, AuditArgs, AuditCommand, TailArgs};
+use crate::failure::Failure;
 
 fn log_path(a: &AuditArgs) -> PathBuf {
     if let Some(p) = &a.path {
@@ -42,15 +47,15 @@ fn chain_files(path: &Path) -> Vec<PathBuf> {
 }
 
 /// Runs `signet audit …`.
-pub fn run(a: AuditArgs, json: bool) -> Result<()> {
+pub fn run(ctx: &Ctx, a: AuditArgs) -> Result<()> {
     let path = log_path(&a);
     match &a.command {
-        AuditCommand::Verify => verify(&path, json),
-        AuditCommand::Tail(t) => tail(&path, t, json),
+        AuditCommand::Verify => verify(ctx, &path),
+        AuditCommand::Tail(t) => tail(ctx, &path, t),
     }
 }
 
-fn verify(path: &Path, json: bool) -> Result<()> {
+fn verify(ctx: &Ctx, path: &Path) -> Result<()> {
     let mut files = Vec::new();
     for p in chain_files(path) {
         match std::fs::read(&p) {
@@ -67,31 +72,22 @@ fn verify(path: &Path, json: bool) -> Result<()> {
         }
     }
     match audit::verify(&files) {
-        Ok(n) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"ok": true, "lines": n, "files": files.len()})
-                );
-            } else {
-                println!(
-                    "audit log intact: {n} lines in {} file(s), {} … {}",
-                    files.len(),
-                    files.first().map(|f| f.0.as_str()).unwrap_or(""),
-                    files.last().map(|f| f.0.as_str()).unwrap_or("")
-                );
-            }
-            Ok(())
-        }
-        Err(e) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"ok": false, "file": e.file, "line": e.line, "error": e.what})
-                );
-            }
-            Err(anyhow::anyhow!("audit log broken at {e}"))
-        }
+        Ok(n) => ctx.show(
+            &format!(
+                "audit log intact: {n} lines in {} file(s), {} … {}\n",
+                files.len(),
+                files.first().map(|f| f.0.as_str()).unwrap_or(""),
+                files.last().map(|f| f.0.as_str()).unwrap_or("")
+            ),
+            &json!({"ok": true, "lines": n, "files": files.len()}),
+        ),
+        Err(e) => Err(Failure::new(
+            "audit_log_broken",
+            exit::ERROR,
+            format!("audit log broken at {e}"),
+        )
+        .with_data(json!({"ok": false, "file": e.file, "line": e.line, "what": e.what}))
+        .into()),
     }
 }
 
@@ -101,7 +97,7 @@ fn matches(rec: &Record, key: Option<&str>) -> bool {
 
 fn show(line: &[u8], key: Option<&str>, json: bool) {
     let Ok(rec) = serde_json::from_slice::<Record>(line) else {
-        println!("? {}", String::from_utf8_lossy(line));
+        println!("? {}", escape(&String::from_utf8_lossy(line)));
         return;
     };
     if !matches(&rec, key) {
@@ -121,31 +117,37 @@ pub fn human(r: &Record) -> String {
     } else if r.method.is_empty() {
         r.scheme.clone()
     } else {
-        format!("{} {} {}", r.scheme, r.method, r.target)
+        format!(
+            "{} {} {}",
+            escape(&r.scheme),
+            escape(&r.method),
+            escape(&r.target)
+        )
     };
     let who = match (r.uid, r.pid) {
-        (Some(u), Some(p)) => format!("uid {u} pid {p} {}", r.exe),
+        (Some(u), Some(p)) => format!("uid {u} pid {p} {}", escape(&r.exe)),
         (Some(u), None) => format!("uid {u}"),
         _ => String::new(),
     };
     let mut s = format!("{}  #{}  {:<7} ", r.time, r.seq, r.event);
     match r.event.as_str() {
         "rotated" => s.push_str(&format!("(continues {})", r.rotated_from)),
-        "dropped" => s.push_str(&r.reason),
+        "dropped" => s.push_str(&escape(&r.reason)),
         _ => {
-            s.push_str(&format!("{}  {what}  {who}", r.key));
+            s.push_str(&format!("{}  {what}  {who}", escape(&r.key)));
             if !r.rule.is_empty() {
-                s.push_str(&format!("  rule {}", r.rule));
+                s.push_str(&format!("  rule {}", escape(&r.rule)));
             }
             if !r.reason.is_empty() {
-                s.push_str(&format!("  ({})", r.reason));
+                s.push_str(&format!("  ({})", escape(&r.reason)));
             }
         }
     }
     s
 }
 
-fn tail(path: &Path, t: &TailArgs, json: bool) -> Result<()> {
+fn tail(ctx: &Ctx, path: &Path, t: &TailArgs) -> Result<()> {
+    let json = ctx.json;
     let key = t.key.as_deref();
     let mut recent: Vec<Vec<u8>> = Vec::new();
     for p in chain_files(path) {
@@ -162,12 +164,27 @@ fn tail(path: &Path, t: &TailArgs, json: bool) -> Result<()> {
         }
     }
     let skip = recent.len().saturating_sub(t.lines);
+    if json && !t.follow {
+        // One document: the records as an array (a record that does not
+        // parse is shown as its text).
+        let docs: Vec<serde_json::Value> = recent[skip..]
+            .iter()
+            .map(|l| {
+                serde_json::from_slice(l).unwrap_or_else(|_| {
+                    serde_json::Value::String(String::from_utf8_lossy(l).into())
+                })
+            })
+            .collect();
+        return ctx.emit(&docs);
+    }
     for line in &recent[skip..] {
         show(line, None, json);
     }
     if !t.follow {
         return Ok(());
     }
+    // A stream: one JSON record per line from here on.
+    super::mark_emitted();
     // Follow: poll for growth; a shorter file or a new inode means rotation.
     let mut pos = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let mut ino = inode(path);

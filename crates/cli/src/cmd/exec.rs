@@ -13,6 +13,7 @@
 
 use std::path::Path;
 
+use super::Ctx;
 use crate::cli::ExecArgs;
 use anyhow::{Context as _, Result};
 use signet_client::Client;
@@ -27,11 +28,13 @@ pub fn encord_key_reference(key_id: Option<&str>) -> String {
 }
 
 /// Runs `signet exec`; returns only on error.
-pub fn exec(socket: &Path, a: ExecArgs) -> Result<()> {
+pub fn exec(ctx: &Ctx, a: ExecArgs) -> Result<()> {
     use std::os::unix::process::CommandExt as _;
-    let socket = std::path::absolute(socket)
+    let socket = ctx.socket()?;
+    let socket = std::path::absolute(&socket)
         .with_context(|| format!("cannot resolve the socket path {}", socket.display()))?;
-    let mut client = Client::connect_to(&socket)?;
+    let mut client = Client::connect_to(&socket)
+        .map_err(|e| super::agent::explain_not_running(ctx, &socket, e))?;
     client.version()?;
     let key_id = match &a.key {
         Some(key) => Some(client.resolve(key)?.key_id()),

@@ -11,6 +11,9 @@ use anyhow::{Context as _, Result};
 use clap::CommandFactory as _;
 use clap_complete::{Generator as _, Shell};
 
+use serde_json::json;
+
+use super::Ctx;
 use crate::cli::{Cli, CompletionShell, CompletionsArgs, ManArgs};
 
 /// signetd's command line, from the daemon's own file.
@@ -106,36 +109,52 @@ fn stdout(bytes: &[u8]) -> Result<()> {
         .context("could not write to stdout")
 }
 
+fn wrote(ctx: &Ctx, dir: &Path, files: &[(String, Vec<u8>)]) -> Result<()> {
+    let written: Vec<String> = write_all(dir, files)?
+        .iter()
+        .map(|p| {
+            ctx.note(format_args!("wrote {}", p.display()));
+            p.display().to_string()
+        })
+        .collect();
+    ctx.show("", &json!({"written": written}))
+}
+
 /// `signet completions`.
-pub fn completions(a: &CompletionsArgs) -> Result<()> {
+pub fn completions(ctx: &Ctx, a: &CompletionsArgs) -> Result<()> {
     match (&a.dir, a.shell) {
-        (Some(dir), _) => {
-            for p in write_all(dir, &all_completions())? {
-                eprintln!("signet: wrote {}", p.display());
+        (Some(dir), _) => wrote(ctx, dir, &all_completions()),
+        (None, Some(s)) => {
+            let (name, script) = completion(s);
+            if ctx.json {
+                return ctx.emit(&json!({
+                    "file": name,
+                    "script": String::from_utf8_lossy(&script),
+                }));
             }
-            Ok(())
+            stdout(&script)
         }
-        (None, Some(s)) => stdout(&completion(s).1),
         (None, None) => anyhow::bail!("name a shell or --dir DIR"),
     }
 }
 
 /// `signet man`.
-pub fn man(a: &ManArgs) -> Result<()> {
+pub fn man(ctx: &Ctx, a: &ManArgs) -> Result<()> {
     let pages = all_pages()?;
     match &a.dir {
-        Some(dir) => {
-            for p in write_all(dir, &pages)? {
-                eprintln!("signet: wrote {}", p.display());
-            }
-            Ok(())
-        }
+        Some(dir) => wrote(ctx, dir, &pages),
         None => {
             let page = pages
                 .iter()
                 .find(|(n, _)| n == "signet.1")
                 .map(|(_, t)| t.as_slice())
                 .unwrap_or_default();
+            if ctx.json {
+                return ctx.emit(&json!({
+                    "file": "signet.1",
+                    "roff": String::from_utf8_lossy(page),
+                }));
+            }
             stdout(page)
         }
     }

@@ -1,20 +1,29 @@
 //! Signing: `sign-request`, `sign`, and the dry run `explain`.
 
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use base64::Engine as _;
 use serde::Serialize;
 use signet_client::Scheme;
 
-use super::{connect, out};
-use crate::cli::{HeaderFormat, SignArgs, SignRequestArgs};
+use serde_json::json;
+
+use super::{out, Ctx};
+use crate::cli::{exit, ExplainScheme, HeaderFormat, SchemeArg, SignArgs, SignRequestArgs};
+use crate::failure::Failure;
 use crate::output;
 
-pub(crate) fn explain(socket: &Path, a: crate::cli::ExplainArgs, json: bool) -> Result<()> {
-    use crate::cli::ExplainScheme;
-    let mut client = connect(socket)?;
+fn scheme(s: SchemeArg) -> Scheme {
+    match s {
+        SchemeArg::EncordV1 => Scheme::EncordV1,
+        SchemeArg::EncordV2 => Scheme::EncordV2,
+    }
+}
+
+pub(crate) fn explain(ctx: &Ctx, a: crate::cli::ExplainArgs) -> Result<()> {
+    let mut client = ctx.connect()?;
     let scheme = match (a.ssh, a.scheme) {
         (true, _) => "ssh",
         (false, ExplainScheme::EncordV1) => "encord-v1",
@@ -29,28 +38,32 @@ pub(crate) fn explain(socket: &Path, a: crate::cli::ExplainArgs, json: bool) -> 
         as_exe: a.as_exe.as_deref(),
         as_unit: a.as_unit.as_deref(),
     })?;
-    if json {
-        let doc = serde_json::json!({
-            "allowed": reply.allowed,
-            "key": reply.key,
-            "rule": (!reply.rule.is_empty()).then_some(&reply.rule),
-            "reason": reply.reason,
-            "policy": (!reply.summary.is_empty()).then_some(&reply.summary),
-        });
-        out(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
-    } else {
+    let doc = json!({
+        "allowed": reply.allowed,
+        "key": reply.key,
+        "rule": (!reply.rule.is_empty()).then_some(&reply.rule),
+        "reason": reply.reason,
+        "policy": (!reply.summary.is_empty()).then_some(&reply.summary),
+    });
+    if reply.allowed {
+        return ctx.show(&output::explanation(&reply), &doc);
+    }
+    // Refused: exit 1; --json gets the decision beside the error.
+    if !ctx.json {
         out(&output::explanation(&reply))?;
     }
-    if reply.allowed {
-        Ok(())
-    } else {
-        anyhow::bail!("the agent would refuse this request")
-    }
+    Err(Failure::new(
+        "refused_by_policy",
+        exit::ERROR,
+        format!("the agent would refuse this request: {}", reply.reason),
+    )
+    .with_data(doc)
+    .into())
 }
 
-pub(crate) fn sign_request(socket: &Path, a: SignRequestArgs, json: bool) -> Result<()> {
-    let mut client = connect(socket)?;
-    let scheme = Scheme::from(a.scheme);
+pub(crate) fn sign_request(ctx: &Ctx, a: SignRequestArgs) -> Result<()> {
+    let mut client = ctx.connect()?;
+    let scheme = scheme(a.scheme);
     let key = a.key.as_deref();
     let signed = match (&a.body_file, &a.body) {
         (Some(f), _) if f.as_os_str() == "-" => {
@@ -66,12 +79,16 @@ pub(crate) fn sign_request(socket: &Path, a: SignRequestArgs, json: bool) -> Res
         }
         (None, None) => client.sign_request_body(key, scheme, &a.method, &a.url, b"")?,
     };
-    let format = a.format.unwrap_or(if json {
-        HeaderFormat::Json
-    } else {
-        HeaderFormat::Headers
-    });
-    out(&output::headers(signed.created, &signed.headers, format)?)
+    // --json is one JSON document whatever --format says.
+    let format = match (ctx.json, a.format) {
+        (true, _) => HeaderFormat::Json,
+        (false, f) => f.unwrap_or(HeaderFormat::Headers),
+    };
+    let text = output::headers(signed.created, &signed.headers, format)?;
+    if ctx.json {
+        super::mark_emitted();
+    }
+    out(&text)
 }
 
 #[derive(Serialize)]
@@ -82,23 +99,19 @@ struct SignatureJson {
     signature: String,
 }
 
-pub(crate) fn sign(socket: &Path, a: SignArgs, json: bool) -> Result<()> {
+pub(crate) fn sign(ctx: &Ctx, a: SignArgs) -> Result<()> {
     let data = read_limited(&a.file)?;
-    let mut client = connect(socket)?;
+    let mut client = ctx.connect()?;
     let key = client.resolve(a.key.as_deref().unwrap_or_default())?;
     let sig = client.sign(&key.key_blob, &data)?;
     let b64 = base64::engine::general_purpose::STANDARD.encode(sig.as_bytes());
-    if json {
-        let doc = SignatureJson {
-            name: key.name.clone(),
-            key_id: key.key_id(),
-            fingerprint: key.fingerprint(),
-            signature: b64,
-        };
-        out(&(serde_json::to_string_pretty(&doc)? + "\n"))
-    } else {
-        out(&(b64 + "\n"))
-    }
+    let doc = SignatureJson {
+        name: key.name.clone(),
+        key_id: key.key_id(),
+        fingerprint: key.fingerprint(),
+        signature: b64.clone(),
+    };
+    ctx.show(&(b64 + "\n"), &doc)
 }
 
 /// Reads at most one byte more than the agent accepts, so an oversized file

@@ -1,53 +1,62 @@
 //! The key-store commands: generate, import, register, pubkey, load, unload,
-//! rename, doctor, and the stored-key half of list, remove and status.
+//! rename, delete, doctor, and the stored-key half of list, remove and
+//! status.
 //!
 //! The CLI never touches the OS keyring: the agent does all keyring I/O. The
 //! only secret that passes through here is a key being imported, parsed in
 //! memory (`keyfile`) and sent over the socket in a zeroizing type.
 
-use std::io::{self, BufRead as _, IsTerminal as _, Write as _};
+use std::io::{self, BufRead as _, IsTerminal as _};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::Serialize;
-use signet_client::{Client, StoreInfo, StoredKey};
+use serde_json::json;
+use signet_client::{Client, Error as ClientError, KeyInfo, StoreInfo, StoredKey};
 use signet_proto::index::{IndexFile, State};
-use signet_proto::key::{ed25519_blob, fingerprint, key_id, openssh_line};
-use zeroize::Zeroizing;
+use signet_proto::key::{ed25519_blob, fingerprint, key_id, openssh_line, KeySelector};
+use signet_proto::text::escape;
 
+use super::{out, Ctx};
 use crate::cli::{
-    DoctorArgs, GenerateArgs, ImportArgs, LoadArgs, NameArgs, RenameArgs, UnloadArgs,
+    exit, DeleteArgs, DoctorArgs, GenerateArgs, ImportArgs, LoadArgs, NameArgs, RenameArgs,
+    UnloadArgs,
 };
-use crate::keyfile;
-use crate::secrets::{self, display_path};
-
-fn out(text: &str) -> Result<()> {
-    let mut stdout = io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .context("could not write to stdout")
-}
+use crate::failure::Failure;
+use crate::secrets::{self, display_path, PassphraseSource};
 
 /// The public key line of a stored key.
 pub fn line(k: &StoredKey) -> String {
     openssh_line(&k.public, &k.comment)
 }
 
+/// A stored key as `--json` shows it.
+fn stored_json(k: &StoredKey) -> serde_json::Value {
+    json!({
+        "name": k.name,
+        "key_id": key_id(&k.public),
+        "fingerprint": fingerprint(&ed25519_blob(&k.public)),
+        "public_key": line(k),
+        "store": k.store,
+        "loaded": k.loaded,
+        "expires_in_secs": k.expires_in,
+    })
+}
+
 /// `signet generate NAME`.
-pub fn generate(socket: &Path, a: GenerateArgs) -> Result<()> {
-    let mut client = Client::connect_to(socket)?;
+pub fn generate(ctx: &Ctx, a: GenerateArgs) -> Result<()> {
+    let mut client = ctx.connect()?;
     let k = client
         .generate(&a.name, a.comment.as_deref().unwrap_or(""))
         .with_context(|| format!("could not generate {:?}", a.name))?;
-    eprintln!(
-        "signet: generated {} ({}) in the {} key store; register it with `signet register {}`",
-        k.name,
+    ctx.note(format_args!(
+        "generated {} ({}) in the {} key store; register it with `signet register {}`",
+        escape(&k.name),
         fingerprint(&ed25519_blob(&k.public)),
         k.store,
-        k.name
-    );
-    out(&(line(&k) + "\n"))
+        escape(&k.name)
+    ));
+    ctx.show(&(line(&k) + "\n"), &json!({"generated": stored_json(&k)}))
 }
 
 fn default_import_name(comment: &str, file: &Path) -> String {
@@ -71,33 +80,23 @@ fn default_import_name(comment: &str, file: &Path) -> String {
 }
 
 /// `signet import FILE`.
-pub fn import(socket: &Path, a: ImportArgs) -> Result<()> {
+pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
     let shown = display_path(&a.file);
     let from_stdin = a.file.as_os_str() == "-";
     if from_stdin && a.passphrase_stdin {
-        bail!("--passphrase-stdin cannot be used when the key itself is read from stdin: pass the key as a file");
+        anyhow::bail!("--passphrase-stdin cannot be used when the key itself is read from stdin: pass the key as a file");
     }
     if from_stdin && a.remove_source {
-        bail!("--remove-source needs a file: there is nothing to remove when the key comes from stdin");
+        anyhow::bail!("--remove-source needs a file: there is nothing to remove when the key comes from stdin");
     }
     // Connect first: no point asking for a passphrase with no agent running.
-    let mut client = Client::connect_to(socket)?;
-    let data = keyfile::read_source(&a.file, &shown)?;
-    let passphrase_stdin = a.passphrase_stdin;
-    let shown_for_prompt = shown.clone();
-    let key = keyfile::parse(&data, &shown, move || {
-        if passphrase_stdin {
-            return secrets::read_stdin_line();
-        }
-        if !io::stdin().is_terminal() {
-            bail!("{shown_for_prompt} is encrypted and stdin is not a terminal to ask for its passphrase: pass --passphrase-stdin and pipe the passphrase in");
-        }
-        Ok(Zeroizing::new(
-            rpassword::prompt_password(format!("Enter passphrase for {shown_for_prompt}: "))
-                .context("could not read the passphrase from the terminal")?,
-        ))
-    })?;
-    drop(data);
+    let mut client = ctx.connect()?;
+    let source = if a.passphrase_stdin {
+        PassphraseSource::Stdin
+    } else {
+        PassphraseSource::Ask
+    };
+    let key = secrets::read_key_file(&a.file, source, a.force)?;
     let name = a
         .name
         .clone()
@@ -108,25 +107,30 @@ pub fn import(socket: &Path, a: ImportArgs) -> Result<()> {
         .import_ed25519(&key.seed, &key.public, &name, &comment)
         .with_context(|| format!("could not import {shown}"))?;
     drop(key);
-    eprintln!(
-        "signet: imported {shown} ({format}) as {} ({}) into the {} key store",
-        stored.name,
+    ctx.note(format_args!(
+        "imported {shown} ({format}) as {} ({}) into the {} key store",
+        escape(&stored.name),
         fingerprint(&ed25519_blob(&stored.public)),
         stored.store
-    );
+    ));
     // The agent replies only after reading the key back from the keyring and
     // comparing it: only now is the source safe to delete.
     if a.remove_source {
         std::fs::remove_file(&a.file)
             .with_context(|| format!("the key is stored, but {shown} could not be removed"))?;
-        eprintln!("signet: removed {shown}");
+        ctx.note(format_args!("removed {shown}"));
     }
-    Ok(())
+    ctx.show(
+        "",
+        &json!({"imported": stored_json(&stored), "source_removed": a.remove_source}),
+    )
 }
 
+/// The one stored key `selector` names: its exact name first, then a name,
+/// key id or fingerprint match.
 fn find(client: &mut Client, selector: &str) -> Result<StoredKey> {
     let keys = client.stored_keys()?;
-    let sel = signet_proto::key::KeySelector::parse(selector);
+    let sel = KeySelector::parse(selector);
     let exact = keys.iter().find(|k| k.name == selector);
     if let Some(k) = exact {
         return Ok(k.clone());
@@ -134,40 +138,97 @@ fn find(client: &mut Client, selector: &str) -> Result<StoredKey> {
     let mut hits = keys.iter().filter(|k| sel.matches(&k.public, &k.name));
     match (hits.next(), hits.next()) {
         (Some(k), None) => Ok(k.clone()),
-        (None, _) => Err(signet_client::Error::Refused {
-            reason: format!(
-                "no stored key matches {selector:?}: `signet list` shows the stored keys"
-            ),
-            code: Some(signet_client::ErrorCode::NoSuchKey),
-        }
+        (None, _) => Err(Failure::no_key(
+            "no_such_key",
+            format!("no stored key matches {selector:?}: `signet list` shows the stored keys"),
+        )
         .into()),
-        (Some(_), Some(_)) => Err(signet_client::Error::Refused {
-            reason: format!("several stored keys match {selector:?}: name one exactly"),
-            code: Some(signet_client::ErrorCode::AmbiguousKey),
-        }
+        (Some(_), Some(_)) => Err(Failure::no_key(
+            "ambiguous_key",
+            format!("several stored keys match {selector:?}: name one exactly"),
+        )
         .into()),
     }
 }
 
-/// The stored key `selector` names, if any (for `remove`).
+/// The stored key `selector` names, if any.
 pub fn find_stored(client: &mut Client, selector: &str) -> Result<Option<StoredKey>> {
     match find(client, selector) {
         Ok(k) => Ok(Some(k)),
-        Err(e) => match e.downcast_ref::<signet_client::Error>() {
-            Some(signet_client::Error::Refused {
-                code: Some(signet_client::ErrorCode::NoSuchKey),
-                ..
-            }) => Ok(None),
-            _ => Err(e),
-        },
+        Err(e)
+            if e.downcast_ref::<Failure>()
+                .is_some_and(|f| f.kind == "no_such_key") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A key for `pubkey` and `register`: a stored key, else any key the agent
+/// holds (session keys, systemd credentials, key files).
+enum AnyKey {
+    Stored(StoredKey),
+    Loaded(KeyInfo),
+}
+
+impl AnyKey {
+    fn name(&self) -> &str {
+        match self {
+            AnyKey::Stored(k) => &k.name,
+            AnyKey::Loaded(k) => &k.name,
+        }
+    }
+    fn public(&self) -> [u8; 32] {
+        match self {
+            AnyKey::Stored(k) => k.public,
+            AnyKey::Loaded(k) => k.public,
+        }
+    }
+    fn line(&self) -> String {
+        match self {
+            AnyKey::Stored(k) => line(k),
+            AnyKey::Loaded(k) => k.openssh_line(),
+        }
+    }
+    fn source(&self) -> String {
+        match self {
+            AnyKey::Stored(k) => k.store.clone(),
+            AnyKey::Loaded(k) => k.source.clone(),
+        }
+    }
+}
+
+fn find_any(client: &mut Client, selector: &str) -> Result<AnyKey> {
+    if let Some(k) = find_stored(client, selector)? {
+        return Ok(AnyKey::Stored(k));
+    }
+    match client.resolve(selector) {
+        Ok(k) => Ok(AnyKey::Loaded(k)),
+        Err(ClientError::NoSuchKey { .. }) => Err(Failure::no_key(
+            "no_such_key",
+            format!("no stored or loaded key matches {selector:?}: `signet list` shows every key"),
+        )
+        .into()),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// `signet pubkey NAME`.
-pub fn pubkey(socket: &Path, a: NameArgs) -> Result<()> {
-    let mut client = Client::connect_to(socket)?;
-    let k = find(&mut client, &a.name)?;
-    out(&(line(&k) + "\n"))
+pub fn pubkey(ctx: &Ctx, a: NameArgs) -> Result<()> {
+    let mut client = ctx.connect()?;
+    let k = find_any(&mut client, &a.name)?;
+    let public = k.public();
+    ctx.show(
+        &(k.line() + "\n"),
+        &json!({
+            "name": k.name(),
+            "public_key": k.line(),
+            "key_id": key_id(&public),
+            "fingerprint": fingerprint(&ed25519_blob(&public)),
+            "source": k.source(),
+        }),
+    )
 }
 
 #[derive(Serialize)]
@@ -176,6 +237,7 @@ struct RegisterJson {
     public_key: String,
     key_id: String,
     fingerprint: String,
+    source: String,
     user_key: &'static str,
     service_account: &'static str,
 }
@@ -186,21 +248,32 @@ const SERVICE_STEPS: &str = "Encord web app → Workspace Settings → Service A
 create the service account → add a public key: paste the public key line, give it the title above, save";
 
 /// `signet register NAME`.
-pub fn register(socket: &Path, a: NameArgs, json: bool) -> Result<()> {
-    let mut client = Client::connect_to(socket)?;
-    let k = find(&mut client, &a.name)?;
+pub fn register(ctx: &Ctx, a: NameArgs) -> Result<()> {
+    let mut client = ctx.connect()?;
+    let k = find_any(&mut client, &a.name)?;
+    let public = k.public();
     let doc = RegisterJson {
-        title: k.name.clone(),
-        public_key: line(&k),
-        key_id: key_id(&k.public),
-        fingerprint: fingerprint(&ed25519_blob(&k.public)),
+        title: k.name().to_owned(),
+        public_key: k.line(),
+        key_id: key_id(&public),
+        fingerprint: fingerprint(&ed25519_blob(&public)),
+        source: k.source(),
         user_key: USER_STEPS,
         service_account: SERVICE_STEPS,
     };
-    if json {
-        return out(&(serde_json::to_string_pretty(&doc)? + "\n"));
-    }
-    out(&format!(
+    let then = match &k {
+        AnyKey::Stored(s) => format!(
+            "Then use it: `signet load {}` and sign with `signet sign-request` or the SDK adapters.\n\
+             The private key stays in the OS keyring; nothing above is secret.\n",
+            escape(&s.name)
+        ),
+        AnyKey::Loaded(l) => format!(
+            "The key is loaded in the agent (source: {}); sign with `signet sign-request` or the SDK adapters.\n\
+             Nothing above is secret.\n",
+            escape(&l.source)
+        ),
+    };
+    let text = format!(
         "Register key {name:?} with Encord\n\
          \n\
          Title:        {title}\n\
@@ -220,80 +293,126 @@ pub fn register(socket: &Path, a: NameArgs, json: bool) -> Result<()> {
          \x20   2. Choose (or create) the service account; add a public key; paste the line above.\n\
          \x20   3. Save. Requests signed with this key act as that service account.\n\
          \n\
-         Then use it: `signet load {name}` and sign with `signet sign-request` or the SDK adapters.\n\
-         The private key stays in the OS keyring; nothing above is secret.\n",
-        name = k.name,
-        title = doc.title,
-        line = doc.public_key,
+         {then}",
+        name = escape(k.name()),
+        title = escape(&doc.title),
+        line = escape(&doc.public_key),
         id = doc.key_id,
         fp = doc.fingerprint,
-    ))
+    );
+    ctx.show(&text, &doc)
 }
 
 /// `signet load`.
-pub fn load(socket: &Path, a: LoadArgs) -> Result<()> {
-    let mut client = Client::connect_to(socket)?;
+pub fn load(ctx: &Ctx, a: LoadArgs) -> Result<()> {
+    let mut client = ctx.connect()?;
     let loaded = client.load_stored(&a.names, a.all, a.lifetime)?;
     for k in &loaded {
         let until = match k.expires_in {
             Some(s) => format!("unloaded in {}", signet_proto::duration::human(s)),
             None => "no lifetime".to_owned(),
         };
-        eprintln!("signet: loaded {} ({until})", k.name);
+        ctx.note(format_args!("loaded {} ({until})", escape(&k.name)));
     }
-    Ok(())
+    let doc: Vec<_> = loaded.iter().map(stored_json).collect();
+    ctx.show("", &json!({"loaded": doc}))
 }
 
 /// `signet unload`.
-pub fn unload(socket: &Path, a: UnloadArgs) -> Result<()> {
-    let mut client = Client::connect_to(socket)?;
+pub fn unload(ctx: &Ctx, a: UnloadArgs) -> Result<()> {
+    let mut client = ctx.connect()?;
     let gone = client.unload_stored(&a.names, a.all)?;
     if gone.is_empty() {
-        eprintln!("signet: no stored keys were loaded");
+        ctx.note("no stored keys were loaded");
     }
     for k in &gone {
-        eprintln!("signet: unloaded {}", k.name);
+        ctx.note(format_args!("unloaded {}", escape(&k.name)));
     }
-    Ok(())
+    let doc: Vec<_> = gone.iter().map(stored_json).collect();
+    ctx.show("", &json!({"unloaded": doc}))
 }
 
 /// `signet rename OLD NEW`.
-pub fn rename(socket: &Path, a: RenameArgs) -> Result<()> {
-    let mut client = Client::connect_to(socket)?;
+pub fn rename(ctx: &Ctx, a: RenameArgs) -> Result<()> {
+    let mut client = ctx.connect()?;
     let k = client.rename_stored(&a.old, &a.new)?;
-    eprintln!("signet: renamed {} to {}", a.old, k.name);
-    Ok(())
+    ctx.note(format_args!(
+        "renamed {} to {}",
+        escape(&a.old),
+        escape(&k.name)
+    ));
+    ctx.show(
+        "",
+        &json!({"renamed": {"from": a.old, "to": k.name, "key": stored_json(&k)}}),
+    )
+}
+
+/// `signet delete KEY`: a stored key out of the keyring and the index.
+pub fn delete(ctx: &Ctx, a: DeleteArgs) -> Result<()> {
+    let mut client = ctx.connect()?;
+    let Some(stored) = find_stored(&mut client, &a.key)? else {
+        // A session key is not stored: say how to unload it instead.
+        if let Ok(k) = client.resolve(&a.key) {
+            return Err(Failure::no_key(
+                "not_stored",
+                format!(
+                    "{} is not stored in the keyring (source: {}): there is nothing to delete; \
+                     `signet remove {}` unloads it from the agent",
+                    escape(&k.name),
+                    escape(&k.source),
+                    escape(&k.name)
+                ),
+            )
+            .into());
+        }
+        return Err(find(&mut client, &a.key)
+            .err()
+            .unwrap_or_else(|| anyhow::anyhow!("no stored key matches {:?}", a.key)));
+    };
+    confirm_delete(&stored, a.yes)?;
+    let k = client.delete_stored(&stored.name)?;
+    ctx.note(format_args!(
+        "deleted {} ({}) from the {} key store",
+        escape(&k.name),
+        fingerprint(&ed25519_blob(&k.public)),
+        k.store
+    ));
+    ctx.show("", &json!({"deleted": stored_json(&k)}))
 }
 
 /// `signet doctor [--fix]`.
-pub fn doctor(socket: &Path, a: DoctorArgs, json: bool) -> Result<()> {
-    let mut client = Client::connect_to(socket)?;
+pub fn doctor(ctx: &Ctx, a: DoctorArgs) -> Result<()> {
+    let mut client = ctx.connect()?;
     let info = client.store_info()?;
     let report = client.doctor(a.fix)?;
-    if json {
-        let doc = serde_json::json!({
-            "store": info.backend,
-            "findings": report.findings,
-            "remaining": report.remaining,
-        });
-        out(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
-    } else {
-        let mut text = format!("key store: {} (index {})\n", info.backend, info.index);
-        if report.findings.is_empty() {
-            text.push_str("index and keyring agree\n");
-        }
-        for f in &report.findings {
-            text.push_str(&format!("- {f}\n"));
-        }
-        out(&text)?;
+    let doc = json!({
+        "store": info.backend,
+        "findings": report.findings,
+        "remaining": report.remaining,
+    });
+    let mut text = format!("key store: {} (index {})\n", info.backend, info.index);
+    if report.findings.is_empty() {
+        text.push_str("index and keyring agree\n");
+    }
+    for f in &report.findings {
+        text.push_str(&format!("- {}\n", escape(f)));
     }
     if report.remaining > 0 {
-        bail!(
-            "{} problem(s) remain: see above (`signet doctor --fix` drops entries whose secret is gone)",
-            report.remaining
-        );
+        if !ctx.json {
+            out(&text)?;
+        }
+        return Err(Failure::new(
+            "problems_remain",
+            exit::ERROR,
+            format!(
+                "{} problem(s) remain: see above (`signet doctor --fix` drops entries whose secret is gone)",
+                report.remaining
+            ),
+        )
+        .with_data(doc)
+        .into());
     }
-    Ok(())
+    ctx.show(&text, &doc)
 }
 
 /// Asks "delete?" on the terminal; refuses without one unless `yes`.
@@ -302,10 +421,15 @@ pub fn confirm_delete(k: &StoredKey, yes: bool) -> Result<()> {
         return Ok(());
     }
     if !io::stdin().is_terminal() {
-        bail!(
-            "refusing to delete stored key {:?} without confirmation: stdin is not a terminal; pass --yes",
-            k.name
-        );
+        return Err(Failure::new(
+            "confirmation_needed",
+            exit::ERROR,
+            format!(
+                "refusing to delete stored key {:?} without confirmation: stdin is not a terminal; pass --yes",
+                k.name
+            ),
+        )
+        .into());
     }
     eprint!(
         "Delete stored key {:?} ({}) from the {} keyring? This cannot be undone. [y/N] ",
@@ -319,7 +443,7 @@ pub fn confirm_delete(k: &StoredKey, yes: bool) -> Result<()> {
         .read_line(&mut answer)
         .context("could not read the answer")?;
     if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
-        bail!("not deleted");
+        return Err(Failure::new("declined", exit::ERROR, "not deleted").into());
     }
     Ok(())
 }
@@ -498,23 +622,39 @@ fn offline_table(rows: &[OfflineRow], index: &Path) -> String {
 /// (agent not running)", then `not_running` is returned so the command still
 /// exits 3 and says how to start the agent. Keys added for a session only
 /// (`signet add`, `ssh-add`) died with the agent and are not shown.
-pub fn list_offline(json: bool, not_running: anyhow::Error) -> Result<()> {
+pub fn list_offline(ctx: &Ctx, not_running: anyhow::Error) -> Result<()> {
     let shown = index_path().and_then(|index| {
         let rows = offline_rows(&index)?;
         Ok((index, rows))
     });
-    match shown {
+    let keys = match shown {
         Ok((index, rows)) => {
-            if json {
-                out(&(serde_json::to_string_pretty(&rows)? + "\n"))?;
-            } else {
+            if !ctx.json {
                 out(&offline_table(&rows, &index))?;
             }
+            serde_json::to_value(&rows)?
         }
         // Still exit 3 for the missing agent; say why no keys are shown.
-        Err(e) => eprintln!("signet: cannot show the stored keys: {e:#}"),
-    }
-    Err(not_running)
+        Err(e) => {
+            ctx.note(format_args!("cannot show the stored keys: {e:#}"));
+            serde_json::Value::Null
+        }
+    };
+    // --json: the error, with the stored keys from the index beside it
+    // (and whatever the error already carried, such as another agent).
+    let mut data = not_running
+        .downcast_ref::<Failure>()
+        .map(|f| f.data.clone())
+        .unwrap_or_default();
+    data.insert("keys".to_owned(), keys);
+    data.insert("agent_running".to_owned(), json!(false));
+    Err(Failure::new(
+        "not_running",
+        exit::NOT_RUNNING,
+        crate::failure::message(&not_running),
+    )
+    .with_data(serde_json::Value::Object(data))
+    .into())
 }
 
 #[cfg(test)]

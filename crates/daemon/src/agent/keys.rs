@@ -427,7 +427,13 @@ impl KeyTable {
                 name: name.to_owned(),
                 key_blob: blob.to_vec(),
                 origin: origin.as_str().to_owned(),
-                lifetime_secs: lifetime.as_secs(),
+                // Lifetimes are whole seconds; `added_at` is a moment after
+                // the caller computed the expiry.
+                lifetime_secs: lifetime
+                    .as_millis()
+                    .div_ceil(1000)
+                    .try_into()
+                    .unwrap_or(u64::MAX),
                 expired_secs_ago: now.saturating_duration_since(at).as_secs(),
             };
         let mut out: Vec<(Instant, ExpiredKey)> = self

@@ -79,12 +79,21 @@ fn session_bus_gone() -> Option<String> {
 /// Opens the Secret Service store (connects to the session bus). Blocks.
 #[cfg(target_os = "linux")]
 pub fn secret_service(service: &str) -> Result<KeyringCore, StoreError> {
-    let store =
-        zbus_secret_service_keyring_store::Store::new().map_err(|e| StoreError::Unavailable {
-            store: "secret-service",
-            detail: e.to_string(),
-            fix: SECRET_SERVICE_FIX.to_owned(),
-        })?;
+    let store = zbus_secret_service_keyring_store::Store::new().map_err(|e| {
+        // Reopened after a failure: a bus that went away is named as such.
+        match session_bus_gone() {
+            Some(address) => StoreError::Unavailable {
+                store: "secret-service",
+                detail: format!("its D-Bus session bus {address} no longer answers ({e})"),
+                fix: DEAD_BUS_FIX.to_owned(),
+            },
+            None => StoreError::Unavailable {
+                store: "secret-service",
+                detail: e.to_string(),
+                fix: SECRET_SERVICE_FIX.to_owned(),
+            },
+        }
+    })?;
     let kc = KeyringCore {
         name: "secret-service",
         fix: SECRET_SERVICE_FIX,
