@@ -26,7 +26,9 @@ target_dir="${CARGO_TARGET_DIR:-$repo/target}"
 export SIGNET_BIN_DIR="$target_dir/debug"
 
 # Every test in its own process (cargo-nextest), then the doc tests, which
-# nextest does not run.
+# nextest does not run. The CLI snapshot suite (trycmd: tests/cmd/*/*.toml,
+# driven by tests/it/snapshots.rs) runs here too, against the binaries just
+# built; `TRYCMD=overwrite` rewrites the snapshots after an intended change.
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "installing cargo-nextest" >&2
   cargo install cargo-nextest --locked

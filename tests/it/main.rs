@@ -28,6 +28,7 @@ mod peer_check;
 mod peer_trust;
 mod policy;
 mod service_account;
+mod snapshots;
 mod socket_dir;
 mod ssh_add;
 mod ssh_keygen_sign;
