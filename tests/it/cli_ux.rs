@@ -29,13 +29,15 @@ fn subcommands() -> Vec<String> {
     let r = run(Command::new(bin("signet"))
         .env_clear()
         .env("PATH", CHILD_PATH)
-        .arg("--help"));
+        .arg("-h"));
     r.assert_ok();
     r.stdout
         .lines()
         .skip_while(|l| !l.starts_with("Commands:"))
         .skip(1)
         .take_while(|l| !l.trim().is_empty())
+        // A command's line starts with two spaces; a wrapped description more.
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .filter(|c| *c != "help")
         .map(str::to_owned)

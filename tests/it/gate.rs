@@ -111,6 +111,9 @@ fn extensions(key: &TestKey) -> Vec<(&'static str, Vec<u8>, Want)> {
         ),
         (Extension::Doctor { fix: true }, Locked),
         (Extension::Store, Locked),
+        // Key names and the configuration are not a locked agent's to give.
+        (Extension::Diagnose, Locked),
+        (Extension::Reload, Locked),
     ];
     let mut out: Vec<(&'static str, Vec<u8>, Want)> = rows
         .into_iter()

@@ -396,11 +396,12 @@ fn the_clients_accept_the_users_own_agent_and_roots_system_agent() {
     )
     .assert_ok();
 
-    // Root's system agent, which allows the victim.
+    // Root's system agent, which allows the victim, as an admin: the list
+    // adds and imports keys, which a system agent takes only from an admin.
     let sys = shared_tempdir();
     let socket = sys.path().join("run/signet/agent.sock");
     let config = format!(
-        "[system]\nallow_uids = [\"{}\"]\n\n[audit]\npath = {:?}\n",
+        "[system]\nallow_uids = [\"{0}\"]\nadmin_uids = [\"{0}\"]\n\n[audit]\npath = {1:?}\n",
         scene.victim.name,
         sys.path().join("audit.log")
     );

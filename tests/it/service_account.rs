@@ -428,7 +428,7 @@ fn a_signer_cannot_change_the_system_agent_and_an_admin_can() {
     ])));
     wait_role_refusal(&audit, "rename@signet", signer.uid);
     with_reason(&run(signet_as(&signer).args([
-        "remove",
+        "delete",
         "stored-one",
         "--yes",
     ])));
@@ -508,8 +508,8 @@ fn a_signer_cannot_change_the_system_agent_and_an_admin_can() {
     run(signet_as(&admin).args(["rename", "imported", "renamed"])).assert_ok();
     run(signet_as(&admin).args(["load", "renamed"])).assert_ok();
     run(signet_as(&admin).args(["unload", "renamed"])).assert_ok();
-    run(signet_as(&admin).args(["remove", "renamed", "--yes"])).assert_ok();
-    run(signet_as(&admin).args(["remove", "stored-one", "--yes"])).assert_ok();
+    run(signet_as(&admin).args(["delete", "renamed", "--yes"])).assert_ok();
+    run(signet_as(&admin).args(["delete", "stored-one", "--yes"])).assert_ok();
     run(signet_as(&admin).arg("doctor")).assert_ok();
     run(signet_as(&admin)
         .args(["add", "--name", "added"])
