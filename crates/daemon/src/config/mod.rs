@@ -259,6 +259,23 @@ mod tests {
     }
 
     #[test]
+    fn confirm_remember_needs_confirm() -> Result<(), Invalid> {
+        let cfg = parse("[keys.k]\nconfirm = true\nconfirm_remember = \"10m\"\n")?;
+        assert_eq!(
+            cfg.keys.get("k").and_then(|k| k.confirm_remember),
+            Some(Lifetime(Some(600)))
+        );
+        let e = error("[keys.k]\nconfirm_remember = \"10m\"\n");
+        assert!(
+            e.contains("keys.k: confirm_remember needs confirm = true"),
+            "{e}"
+        );
+        // "0" is "ask every time", with or without confirm.
+        parse("[keys.k]\nconfirm_remember = \"0\"\n")?;
+        Ok(())
+    }
+
+    #[test]
     fn unknown_key_is_named() {
         assert!(error("[agent]\nmax_conections = 3\n").contains("max_conections"));
     }
