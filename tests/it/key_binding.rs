@@ -188,12 +188,12 @@ fn renaming_a_key_or_adding_one_under_its_name_never_moves_its_rule() {
     r.assert_code(1);
 
     // Deleting the key frees its name and rule: a rotated key takes both.
-    agent.signet(["remove", "free", "--yes"]).assert_ok();
+    agent.signet(["delete", "free", "--yes"]).assert_ok();
     agent.signet(["generate", "ci-bot"]).assert_ok();
     agent.signet(["load", "ci-bot"]).assert_ok();
     assert!(refused(&mut c, "ci-bot").contains("rule read-only"));
     for name in ["ci-bot", "spare"] {
-        agent.signet(["remove", name, "--yes"]).assert_ok();
+        agent.signet(["delete", name, "--yes"]).assert_ok();
     }
     assert!(agent.keyutils_entries().is_empty());
 }
