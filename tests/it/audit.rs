@@ -129,7 +129,8 @@ fn every_signature_and_refusal_is_one_chained_line_without_secrets() {
         }
     }
 
-    // A raw SSH signature is audited too (scheme ssh; refused by this rule).
+    // A raw signature of arbitrary data is audited too (scheme raw: it is
+    // neither an SSH login nor SSHSIG; refused by this rule).
     let msg = agent.dir().join("msg");
     fs::write(&msg, b"data").unwrap_or_else(|e| panic!("{e}"));
     agent
@@ -144,7 +145,7 @@ fn every_signature_and_refusal_is_one_chained_line_without_secrets() {
     let ssh = parse(&got[6]);
     assert_eq!(
         (ssh["scheme"].as_str(), ssh["event"].as_str()),
-        (Some("ssh"), Some("refuse"))
+        (Some("raw"), Some("refuse"))
     );
     assert_eq!(ssh["digest"], hex::encode(signet_client::sha256(b"data")));
 
@@ -165,7 +166,7 @@ fn every_signature_and_refusal_is_one_chained_line_without_secrets() {
         "{r}"
     );
     assert!(
-        shown[1].contains("#7  refuse  ci-bot  ssh (raw signature)"),
+        shown[1].contains("#7  refuse  ci-bot  raw (raw signature)"),
         "{r}"
     );
     // --json: one document, the records as an array.

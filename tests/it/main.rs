@@ -27,6 +27,7 @@ mod load;
 mod peer_check;
 mod peer_trust;
 mod policy;
+mod raw_signing;
 mod service_account;
 mod snapshots;
 mod socket_dir;

@@ -8,7 +8,9 @@
 //! construction of Encord request signature bases (v1 and RFC 9421 v2), the
 //! socket path rule and the socket-directory trust rule every party applies
 //! ([`paths`]; the caller does the `lstat`s), which environment variables may
-//! hold a secret ([`environ`]), and the error type for all of it.
+//! hold a secret ([`environ`]), what a raw SSH signature request signs (an SSH
+//! login, SSHSIG data or anything else: [`sshdata`]), and the error type for
+//! all of it.
 //!
 //! **Must not**: do I/O (no sockets, files, clocks or tokio), hold or use private
 //! keys (it carries secret bytes from a decoded `ADD_IDENTITY` or `LOCK` to the
@@ -31,6 +33,7 @@ pub mod key;
 pub mod keystore;
 pub mod message;
 pub mod paths;
+pub mod sshdata;
 pub mod text;
 pub mod wire;
 

@@ -113,7 +113,9 @@ fn show(line: &[u8], key: Option<&str>, json: bool) {
 /// One entry for people: time, decision, key, what, who, rule and reason.
 pub fn human(r: &Record) -> String {
     let what = if r.scheme == "ssh" {
-        "ssh (raw signature)".to_owned()
+        "ssh (SSH login or SSHSIG)".to_owned()
+    } else if r.scheme == "raw" {
+        "raw (raw signature)".to_owned()
     } else if r.method.is_empty() {
         r.scheme.clone()
     } else {

@@ -6,13 +6,13 @@ use serde::Deserialize;
 use super::{Config, Invalid, Lifetime, Principal};
 
 /// The scheme names a rule may list.
-pub const SCHEME_NAMES: &[&str] = &["encord-v1", "encord-v2", "ssh"];
+pub const SCHEME_NAMES: &[&str] = &["encord-v1", "encord-v2", "ssh", "raw"];
 
 /// `[policies.NAME]` as written in the configuration.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct PolicyConfig {
-    /// Allowed schemes: `encord-v1`, `encord-v2`, `ssh`.
+    /// Allowed schemes: `encord-v1`, `encord-v2`, `ssh`, `raw`.
     pub schemes: Option<Vec<String>>,
     /// Allowed HTTP methods (case-insensitive).
     pub methods: Option<Vec<String>>,

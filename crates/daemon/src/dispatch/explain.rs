@@ -4,6 +4,7 @@
 
 use signet_proto::encord::Scheme;
 use signet_proto::extension::{ErrorCode, ExplainReply, ExplainRequest, ExtensionError};
+use signet_proto::sshdata::Unstructured;
 use tokio::time::Instant;
 
 use super::gate::ReadPermit;
@@ -45,11 +46,12 @@ pub(super) fn explain(
     let caller = Caller::with_facts(as_peer, given(req.as_exe), given(req.as_unit));
     let op = match req.scheme {
         "ssh" => Operation::Ssh,
+        "raw" => Operation::Raw(Unstructured::Arbitrary),
         name => Operation::Http {
             scheme: Scheme::parse(name).ok_or_else(|| {
                 ExtensionError::new(
                     ErrorCode::BadRequest,
-                    format!("unknown scheme {name:?}: use encord-v1, encord-v2 or ssh"),
+                    format!("unknown scheme {name:?}: use encord-v1, encord-v2, ssh or raw"),
                 )
             })?,
             method: req.method,

@@ -14,6 +14,7 @@ use signet_proto::encord::{self, Prepared};
 use signet_proto::extension::{self, ErrorCode, ExtensionError, SignHttpRequest};
 use signet_proto::key::{blob_algorithm, parse_ed25519_blob};
 use signet_proto::message::encode_ed25519_sign_response;
+use signet_proto::sshdata::{self, RawData};
 use signet_proto::text::escape;
 use signet_proto::SignRequest;
 use tokio::time::Instant;
@@ -140,9 +141,15 @@ pub(crate) fn ssh_signing<'a>(agent: &Agent, req: SignRequest<'a>) -> Result<Sig
         .keys
         .get(&public, Instant::now())
         .ok_or_else(|| Failure::plain("sign request for a key that is not loaded"))?;
+    // What the bytes are decides which of the key's rule applies: an SSH
+    // login with this key or SSHSIG data is `ssh`, anything else `raw`.
+    let op = match sshdata::classify(req.data, &key.blob) {
+        RawData::UserAuth { .. } | RawData::Sshsig { .. } => Operation::Ssh,
+        RawData::Other(what) => Operation::Raw(what),
+    };
     Ok(Signing {
         key,
-        op: Operation::Ssh,
+        op,
         message: Message::Ssh(req.data),
         digest: sha256(req.data),
         created: None,

@@ -8,8 +8,10 @@
 //! what signing does. See docs/policy-audit.md.
 //!
 //! Dimensions of a rule, each unrestricted when absent:
-//! - `schemes`: `encord-v1`, `encord-v2`, `ssh` (raw SSH agent signatures:
-//!   SSH logins, `ssh-keygen -Y sign`, `signet sign`);
+//! - `schemes`: `encord-v1`, `encord-v2`, `ssh` (raw SSH agent signatures
+//!   of SSH logins and `ssh-keygen -Y sign` data), `raw` (raw signatures of
+//!   anything else: `ssh-add -T`, `signet sign`; never allowed by a rule
+//!   that does not name it, since such bytes can be Encord signatures);
 //! - `methods` and `targets` (request-target globs, `*` = any characters);
 //! - who calls: `uids` or `groups` (either matching is enough), and, each
 //!   required when set, `executables` (globs on `/proc/PID/exe`) and `units`
@@ -33,6 +35,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use signet_proto::sshdata::Unstructured;
 use signet_proto::text::escape;
 use tokio::time::Instant;
 
@@ -82,8 +85,13 @@ pub enum Operation<'a> {
         /// The request target: path plus `?query`.
         target: &'a str,
     },
-    /// A raw SSH agent signature over arbitrary data.
+    /// A raw SSH agent signature over what raw signing exists for: an SSH
+    /// login with this key, or SSHSIG data (`ssh-keygen -Y sign`); see
+    /// `signet_proto::sshdata`.
     Ssh,
+    /// A raw signature over anything else (`ssh-add -T`, `signet sign`):
+    /// signed for a key with a rule only if the rule names `raw`.
+    Raw(Unstructured),
 }
 
 impl Operation<'_> {
@@ -92,6 +100,7 @@ impl Operation<'_> {
         match self {
             Operation::Http { scheme, .. } => scheme.as_str(),
             Operation::Ssh => "ssh",
+            Operation::Raw(_) => "raw",
         }
     }
 }
@@ -395,7 +404,22 @@ impl Rule {
             idle_expired: false,
         };
         let scheme = op.scheme_name();
-        if let Some(s) = &self.schemes {
+        if let Operation::Raw(what) = op {
+            // Raw bytes can be an Encord signature (a v1 digest, a v2
+            // base): a rule allows them only by naming them.
+            if !self.schemes.iter().flatten().any(|x| x == "raw") {
+                return Decision {
+                    allowed: false,
+                    rule: Some(self.name.clone()),
+                    reason: format!(
+                        "key {key}: raw signing of {} not allowed by rule {}: it signs SSH logins and SSHSIG data, other bytes only with scheme \"raw\"",
+                        what.describe(),
+                        self.name
+                    ),
+                    idle_expired: false,
+                };
+            }
+        } else if let Some(s) = &self.schemes {
             if !s.iter().any(|x| x == scheme) {
                 return deny(format!("scheme {scheme}"));
             }
