@@ -326,6 +326,8 @@ pub struct Agent {
     dir: tempfile::TempDir,
     socket: PathBuf,
     log: PathBuf,
+    /// Its keyring service name (`SIGNET_KEYRING_SERVICE`).
+    service: String,
     child: Option<Child>,
     exit: Option<ExitStatus>,
 }
@@ -355,10 +357,12 @@ impl Agent {
             .clone()
             .unwrap_or_else(|| dir.path().join("agent.sock"));
         let log = dir.path().join("signetd.log");
+        let service = test_service(dir.path());
         let mut agent = Agent {
             dir,
             socket,
             log,
+            service,
             child: None,
             exit: None,
         };
@@ -431,8 +435,9 @@ impl Agent {
         }
     }
 
-    /// Replaces the child's environment with `PATH` and this agent's private
-    /// `HOME` and XDG directories.
+    /// Replaces the child's environment with `PATH`, this agent's private
+    /// `HOME` and XDG directories, and its own keyring service name (so no
+    /// test ever files a key under the user's real service, `signet`).
     pub fn clean_env(&self, cmd: &mut Command) {
         let d = self.dir.path();
         cmd.env_clear()
@@ -440,7 +445,13 @@ impl Agent {
             .env("HOME", d.join("home"))
             .env("XDG_RUNTIME_DIR", d.join("run"))
             .env("XDG_CONFIG_HOME", d.join("config"))
-            .env("XDG_STATE_HOME", d.join("state"));
+            .env("XDG_STATE_HOME", d.join("state"))
+            .env("SIGNET_KEYRING_SERVICE", &self.service);
+    }
+
+    /// The keyring service name this agent's processes file keys under.
+    pub fn service(&self) -> &str {
+        &self.service
     }
 
     /// The temporary directory everything of this agent lives in.
@@ -647,7 +658,20 @@ impl Drop for Agent {
                 let _ = child.wait();
             }
         }
+        // Whatever the test stored in the kernel keyring goes with it.
+        keystore::keyutils_purge(&self.service);
     }
+}
+
+/// A keyring service name of a test's own, from its temporary directory's
+/// unique name: `signet-it-<suffix>`.
+fn test_service(dir: &Path) -> String {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let suffix: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    format!("signet-it-{suffix}")
 }
 
 /// Sets a file's permission bits.
@@ -924,10 +948,12 @@ impl Agent {
             .clone()
             .unwrap_or_else(|| dir.path().join("agent.sock"));
         let log = dir.path().join("signetd.log");
+        let service = test_service(dir.path());
         let mut agent = Agent {
             dir,
             socket,
             log,
+            service,
             child: None,
             exit: None,
         };
@@ -1105,10 +1131,42 @@ impl TempUser {
 
 impl Drop for TempUser {
     fn drop(&mut self) {
-        // Tests end the processes they started as this user first (by pid);
-        // userdel refuses a user that still runs one, and says so.
+        // Tests end the processes they started as this user (by pid), but a
+        // test that panics half-way may leave one behind, and userdel
+        // refuses a user that still runs a process. The uid was made for
+        // this test alone, so whatever still runs under it is the test's:
+        // end it, then remove the user.
+        for _ in 0..50 {
+            let left = pids_of_uid(self.uid);
+            if left.is_empty() {
+                break;
+            }
+            for pid in left {
+                if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                    let _ = rustix::process::kill_process(pid, Signal::KILL);
+                }
+            }
+            thread::sleep(POLL);
+        }
         let _ = Command::new("/usr/sbin/userdel").arg(&self.name).status();
     }
+}
+
+/// The processes whose real or effective uid is `uid` (from `/proc`).
+fn pids_of_uid(uid: u32) -> Vec<i32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            proc_status_field(*pid, "Uid").is_some_and(|uids| {
+                uids.split_whitespace()
+                    .take(2)
+                    .any(|u| u.parse::<u32>() == Ok(uid))
+            })
+        })
+        .collect()
 }
 
 /// A temporary directory every user can enter (0755, owned by root), for
