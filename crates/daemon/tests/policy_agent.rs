@@ -86,10 +86,18 @@ async fn sign_http(
     }
 }
 
+/// A raw signature of SSHSIG data (what `ssh-keygen -Y sign` asks for):
+/// scheme `ssh`.
 async fn sign_ssh(agent: &Agent, blob: &[u8], peer: &Peer) -> bool {
+    use signet_proto::wire::WireWrite as _;
+    let mut data = b"SSHSIG".to_vec();
+    data.put_string(b"file");
+    data.put_string(b"");
+    data.put_string(b"sha512");
+    data.put_string(&[7; 64]);
     let req = Request::Sign(SignRequest {
         key_blob: blob,
-        data: b"challenge",
+        data: &data,
         flags: 0,
     });
     match roundtrip(agent, req, peer).await {
