@@ -147,7 +147,7 @@ impl LoadedKey {
     }
 
     /// Remembers `who`'s yes until `until` (a process's newer yes replaces
-    /// its older one; at most [`MAX_APPROVALS`] processes at once, the
+    /// its older one; at most `MAX_APPROVALS` processes at once, the
     /// oldest forgotten first).
     pub fn approve(&self, who: ProcessIdentity, until: Instant) {
         let mut approvals = self.approvals.lock().unwrap_or_else(|p| p.into_inner());
