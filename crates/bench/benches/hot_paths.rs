@@ -162,7 +162,7 @@ mod dispatcher {
         let agent = Agent::new(Config::default(), "bench".into(), CancellationToken::new());
         let public = signing_key().verifying_key().to_bytes();
         let key = LoadedKey::new(
-            &Ed25519Seed::new(SEED),
+            Ed25519Seed::new(SEED).expose(),
             public,
             "bench".into(),
             None,

@@ -156,6 +156,114 @@ fn deny_attach() {
 }
 
 pub use locked::LockedBox;
+use zeroize::Zeroizing;
+
+/// The largest secret a [`SecretBuf`] holds: one page, which is more than
+/// any keyring entry signet writes (a sealed seed is 161 bytes, a wrapped
+/// store key 185).
+pub const SECRET_BUF_CAP: usize = 4096;
+
+/// A secret of up to [`SECRET_BUF_CAP`] bytes in locked, non-dumpable
+/// memory, wiped when dropped: where keyring entries are read into and
+/// secrets are decrypted into, so that no ordinary heap buffer holds them.
+pub struct SecretBuf {
+    bytes: LockedBox<Zeroizing<[u8; SECRET_BUF_CAP]>>,
+    len: usize,
+}
+
+impl SecretBuf {
+    /// An empty buffer (a fresh locked page).
+    pub fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            bytes: LockedBox::new(Zeroizing::new([0u8; SECRET_BUF_CAP]))?,
+            len: 0,
+        })
+    }
+
+    /// A copy of `data`; `None` (and nothing copied) when it is longer than
+    /// [`SECRET_BUF_CAP`]. The caller wipes its own copy.
+    pub fn copy_of(data: &[u8]) -> std::io::Result<Option<Self>> {
+        let mut b = Self::new()?;
+        if data.len() > SECRET_BUF_CAP {
+            return Ok(None);
+        }
+        b.bytes[..data.len()].copy_from_slice(data);
+        b.len = data.len();
+        Ok(Some(b))
+    }
+
+    /// The whole capacity, to be filled by a reader; then [`Self::set_len`].
+    pub fn capacity_mut(&mut self) -> &mut [u8; SECRET_BUF_CAP] {
+        &mut self.bytes
+    }
+
+    /// Sets how many bytes of the capacity hold the secret (clamped).
+    pub fn set_len(&mut self, len: usize) {
+        self.len = len.min(SECRET_BUF_CAP);
+    }
+
+    /// The secret bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// The secret bytes, mutable (decryption in place).
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.bytes[..self.len]
+    }
+}
+
+impl std::fmt::Debug for SecretBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretBuf([redacted; {}])", self.len)
+    }
+}
+
+/// An Ed25519 seed (or any 32-byte secret) in locked memory, wiped on drop
+/// (by the mapping's wipe on Linux, by `Zeroizing` everywhere).
+pub type LockedSeed = LockedBox<Zeroizing<[u8; 32]>>;
+
+/// A fresh, zeroed [`LockedSeed`] to decrypt or generate a seed into.
+pub fn locked_seed() -> std::io::Result<LockedSeed> {
+    LockedBox::new(Zeroizing::new([0u8; 32]))
+}
+
+/// How much stack [`scrubbed`] wipes below its caller's frame: far more
+/// than the hashing, key expansion and AEAD calls a secret passes through
+/// use (the deepest, Argon2's and BLAKE2b's, keep their big state on the
+/// heap).
+const SCRUB_STACK_BYTES: usize = 128 * 1024;
+
+/// Runs `f`, then overwrites the stack `f` used with zeros.
+///
+/// Why: the cryptography a secret passes through (SHA-512 of a seed when a
+/// key is expanded, the X25519 and ChaCha20 state of sealing, copies a move
+/// makes) leaves bytes in stack frames that are popped, not wiped; a thread
+/// stack is ordinary anonymous memory, so those bytes would outlive the
+/// operation (a scan of `/proc/PID/mem` finds them). `f` runs in a frame of
+/// its own below this one, and the wipe then runs at that same depth, so
+/// whatever `f` and its callees left there is overwritten before the
+/// thread does anything else. This is libsodium's `sodium_stackzero`,
+/// without `unsafe`: [`zeroize`]'s volatile writes over a local array.
+#[inline(never)]
+pub fn scrubbed<R>(f: impl FnOnce() -> R) -> R {
+    let out = call(f);
+    wipe_stack();
+    out
+}
+
+#[inline(never)]
+fn call<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+#[inline(never)]
+fn wipe_stack() {
+    use zeroize::Zeroize as _;
+    let mut area = [0u8; SCRUB_STACK_BYTES];
+    area.zeroize();
+    std::hint::black_box(&area);
+}
 
 /// Key memory that is never swapped out and never written to a core file.
 ///
@@ -171,7 +279,7 @@ pub use locked::LockedBox;
 #[allow(unsafe_code)]
 mod locked {
     use std::ffi::c_void;
-    use std::ops::Deref;
+    use std::ops::{Deref, DerefMut};
     use std::ptr::NonNull;
     use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -236,6 +344,13 @@ mod locked {
             // SAFETY: `ptr` holds an initialised T for as long as self lives,
             // and is only mutated in drop.
             unsafe { self.ptr.as_ref() }
+        }
+    }
+
+    impl<T> DerefMut for LockedBox<T> {
+        fn deref_mut(&mut self) -> &mut T {
+            // SAFETY: as in deref; `&mut self` guarantees exclusive access.
+            unsafe { self.ptr.as_mut() }
         }
     }
 
@@ -306,6 +421,12 @@ mod locked {
         type Target = T;
         fn deref(&self) -> &T {
             &self.0
+        }
+    }
+
+    impl<T> std::ops::DerefMut for LockedBox<T> {
+        fn deref_mut(&mut self) -> &mut T {
+            &mut self.0
         }
     }
 }

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use crate::agent::Agent;
-use crate::config::{self, Config, ConfigError, ConfigSource, Invalid};
+use crate::config::{self, Config, ConfigError, ConfigSource, Invalid, SealMode};
 use crate::policy::{Policies, PolicyError};
 use crate::store::open::UnknownBackend;
 use crate::store::vault::{self, Vault};
@@ -300,7 +300,7 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
     spawn_signal_handlers(agent.clone())?;
     // Key store: choose it, repair interrupted operations, autoload. Then the
     // keys with a `source`: all of them or no agent at all (fail closed).
-    let loaded = match open_store(&agent, &source).await {
+    let loaded = match open_store(&agent, &source, system).await {
         Ok(()) => sources::load_configured(&agent).await.map(drop),
         Err(e) => Err(e),
     };
@@ -399,7 +399,8 @@ fn install_reloader(
 }
 
 /// SIGTERM/SIGINT shut down; SIGHUP reloads the configuration (keeping the
-/// old one if the new one is invalid); SIGUSR1 drops every key.
+/// old one if the new one is invalid); SIGUSR1 drops every key and locks a
+/// sealed key store again.
 #[cfg(unix)]
 fn spawn_signal_handlers(agent: Arc<Agent>) -> Result<(), StartError> {
     use tokio::signal::unix::{signal, SignalKind};
@@ -425,7 +426,8 @@ fn spawn_signal_handlers(agent: Arc<Agent>) -> Result<(), StartError> {
                 },
                 _ = usr1.recv() => {
                     let n = agent.keys.clear();
-                    info!("SIGUSR1: dropped all {n} keys");
+                    let store = agent.lock_store();
+                    info!(store_locked = store, "SIGUSR1: dropped all {n} keys and forgot the key store's unlock");
                 }
             }
         }
@@ -462,22 +464,33 @@ fn reload(
 /// starts autoloading. Runs before the daemon listens. Fails only for an
 /// invalid `SIGNET_STORE` (an unavailable store is reported, and retried
 /// later).
-async fn open_store(agent: &Arc<Agent>, source: &ConfigSource) -> Result<(), StartError> {
+async fn open_store(
+    agent: &Arc<Agent>,
+    source: &ConfigSource,
+    system: bool,
+) -> Result<(), StartError> {
     let config = agent.config();
     let index = source.index_path(&config);
     let backend = config.store.backend.clone();
     let service = config.store.effective_service();
+    let seal = config.store.seal_mode(system);
     let env = std::env::var("SIGNET_STORE").ok();
     let vault =
-        tokio::task::spawn_blocking(move || Vault::open(&backend, env, service, index)).await??;
+        tokio::task::spawn_blocking(move || Vault::open(&backend, env, service, index, seal))
+            .await??;
     let vault = Arc::new(vault);
     let info = {
         let v = vault.clone();
         tokio::task::spawn_blocking(move || v.info()).await?
     };
-    info!(store = %info.backend, service = %info.service, index = %info.index, "key store: {}", info.reason);
+    info!(store = %info.backend, service = %info.service, index = %info.index, seal = %info.seal, "key store: {}", info.reason);
     if info.backend == "keyutils" {
         info!("key store: the kernel keyring does not survive a reboot");
+    }
+    match info.sealing.as_str() {
+        "locked" => info!("key store: sealed; `signet unlock-store` unlocks it (keys to autoload wait for it)"),
+        "not set up" => info!("key store: to be sealed with a passphrase; the first `signet unlock-store` chooses it (and seals any key stored in the clear)"),
+        _ => {}
     }
     if !info.problem.is_empty() {
         warn!("key store: {}", info.problem);
@@ -486,13 +499,18 @@ async fn open_store(agent: &Arc<Agent>, source: &ConfigSource) -> Result<(), Sta
     if !info.problem.is_empty() {
         return Ok(());
     }
-    match vault::blocking(&vault, |v| v.doctor(false, false)).await {
+    match vault::blocking(&vault, |v| v.doctor(false, false, None)).await {
         Ok(r) => {
             for f in &r.findings {
                 warn!("key store repair at start-up: {f}");
             }
         }
         Err(e) => warn!("key store check at start-up failed: {e}"),
+    }
+    // A sealed store (or one to be sealed) opens only with the passphrase:
+    // its keys to autoload are loaded by `signet unlock-store`.
+    if seal == SealMode::Passphrase || vault.is_sealed() {
+        return Ok(());
     }
     let autoload: Vec<String> = config
         .keys
@@ -533,6 +551,7 @@ mod sources {
     use super::StartError;
     use crate::agent::{AddError, Agent, KeyError, LoadedKey, Origin};
     use crate::config::KeySource;
+    use crate::hardening::{locked_seed, LockedSeed};
     use crate::store::sources::{read_credential, read_private_file, ReadError};
     use crate::store::vault::{self, VaultError};
 
@@ -573,7 +592,9 @@ mod sources {
 
     /// Loads every key that has a `source`, in name order. The first failure
     /// stops start-up (fail closed): the error names the key, its source and
-    /// what to do.
+    /// what to do. `source = "keyring"` in a sealed store (a user's agent)
+    /// cannot be had before the passphrase: such keys wait for `signet
+    /// unlock-store`, which loads them.
     pub(super) async fn load_configured(agent: &Arc<Agent>) -> Result<usize, StartError> {
         let config = agent.config();
         let mut n = 0;
@@ -582,6 +603,13 @@ mod sources {
             let Some(source) = KeySource::of(name, k)? else {
                 continue;
             };
+            let waits = agent
+                .vault()
+                .is_some_and(|v| v.sealing_info().mode == crate::config::SealMode::Passphrase);
+            if source == KeySource::Keyring && waits {
+                info!(key = %name, "configured key waits for `signet unlock-store` (the key store is sealed)");
+                continue;
+            }
             let seed = read(agent, name, &source)
                 .await
                 .map_err(|why| SourceError {
@@ -636,22 +664,29 @@ mod sources {
         Ok(n)
     }
 
-    async fn read(agent: &Agent, name: &str, source: &KeySource) -> Result<Ed25519Seed, Problem> {
+    /// The seed, moved into locked memory.
+    async fn read(agent: &Agent, name: &str, source: &KeySource) -> Result<LockedSeed, Problem> {
+        let into_locked = |seed: Ed25519Seed| -> Result<LockedSeed, Problem> {
+            let mut locked =
+                locked_seed().map_err(|e| Problem::Key(KeyError::Memory(e.to_string())))?;
+            locked.copy_from_slice(seed.expose());
+            Ok(locked)
+        };
         Ok(match source {
             KeySource::Credential(c) => {
                 let c = c.clone();
-                tokio::task::spawn_blocking(move || read_credential(&c)).await??
+                into_locked(tokio::task::spawn_blocking(move || read_credential(&c)).await??)?
             }
             KeySource::File(p) => {
                 let p = p.clone();
-                tokio::task::spawn_blocking(move || read_private_file(&p)).await??
+                into_locked(tokio::task::spawn_blocking(move || read_private_file(&p)).await??)?
             }
             KeySource::Keyring => {
                 let vault = agent.vault().ok_or(Problem::NoStore)?;
                 let name = name.to_owned();
                 vault::blocking(&vault, move |v| {
                     let entry = v.find(&name)?;
-                    v.secret(&entry)
+                    v.secret(&entry, None)
                 })
                 .await?
             }

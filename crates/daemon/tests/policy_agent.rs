@@ -25,7 +25,7 @@ fn add_key(agent: &Agent, seed: u8, name: &str) -> Vec<u8> {
     let public = SigningKey::from_bytes(s.expose())
         .verifying_key()
         .to_bytes();
-    match LoadedKey::new(&s, public, name.into(), None, false, Origin::Agent) {
+    match LoadedKey::new(s.expose(), public, name.into(), None, false, Origin::Agent) {
         Ok(k) => {
             let blob = k.blob.clone();
             agent.keys.add(k);

@@ -12,7 +12,10 @@
 
 use crate::encord::Scheme;
 use crate::error::{Error, Field, Result};
-use crate::keystore::{decode_names, encode_names, GenerateRequest, ImportRequest, Selection};
+use crate::keystore::{
+    decode_names, encode_names, GenerateRequest, ImportRequest, PasswdRequest, Selection,
+    UnlockStoreRequest,
+};
 use crate::wire::{Reader, WireWrite};
 
 /// The version of signet's extension payloads.
@@ -72,6 +75,15 @@ pub const DOCTOR: &str = "doctor@signet";
 /// Which key store the daemon uses and why: no request fields →
 /// [`crate::keystore::StoreInfo`].
 pub const STORE: &str = "store@signet";
+/// Unlock a sealed key store (or set one up): [`UnlockStoreRequest`]
+/// (**carries a secret**) → [`crate::keystore::UnlockStoreReply`].
+pub const UNLOCK_STORE: &str = "unlock-store@signet";
+/// Forget the unlocked store key (loaded keys stay loaded): no request
+/// fields → `byte was_unlocked`.
+pub const LOCK_STORE: &str = "lock-store@signet";
+/// Change a sealed key store's passphrase: [`PasswdRequest`] (**carries
+/// secrets**) → no reply fields.
+pub const PASSWD: &str = "passwd@signet";
 
 /// Every extension signetd answers, as listed by `query`.
 pub const SUPPORTED: &[&str] = &[
@@ -93,11 +105,25 @@ pub const SUPPORTED: &[&str] = &[
     EXPLAIN,
     DIAGNOSE,
     RELOAD,
+    UNLOCK_STORE,
+    LOCK_STORE,
+    PASSWD,
 ];
 
 /// The key-store extensions (handled by the daemon's vault).
 pub const KEY_STORE: &[&str] = &[
-    GENERATE, IMPORT, STORED, LOAD, UNLOAD, DELETE, RENAME, DOCTOR, STORE,
+    GENERATE,
+    IMPORT,
+    STORED,
+    LOAD,
+    UNLOAD,
+    DELETE,
+    RENAME,
+    DOCTOR,
+    STORE,
+    UNLOCK_STORE,
+    LOCK_STORE,
+    PASSWD,
 ];
 
 /// One extension request, decoded once from its name and contents: every
@@ -159,6 +185,14 @@ pub enum Extension<'a> {
     Diagnose,
     /// [`RELOAD`]: re-read the configuration.
     Reload,
+    /// [`UNLOCK_STORE`]: unlock (or set up) a sealed key store (**carries a
+    /// secret**).
+    UnlockStore(UnlockStoreRequest),
+    /// [`LOCK_STORE`]: forget the unlocked store key.
+    LockStore,
+    /// [`PASSWD`]: change a sealed key store's passphrase (**carries
+    /// secrets**).
+    Passwd(PasswdRequest),
     /// An extension signetd does not answer (OpenSSH's
     /// `session-bind@openssh.com` among them): `SSH_AGENT_FAILURE`.
     Unknown {
@@ -199,6 +233,9 @@ impl<'a> Extension<'a> {
             STORE => Extension::Store,
             DIAGNOSE => Extension::Diagnose,
             RELOAD => Extension::Reload,
+            UNLOCK_STORE => Extension::UnlockStore(UnlockStoreRequest::decode(contents)?),
+            LOCK_STORE => Extension::LockStore,
+            PASSWD => Extension::Passwd(PasswdRequest::decode(contents)?),
             name => Extension::Unknown { name, contents },
         })
     }
@@ -224,12 +261,16 @@ impl<'a> Extension<'a> {
             Extension::Store => STORE,
             Extension::Diagnose => DIAGNOSE,
             Extension::Reload => RELOAD,
+            Extension::UnlockStore(_) => UNLOCK_STORE,
+            Extension::LockStore => LOCK_STORE,
+            Extension::Passwd(_) => PASSWD,
             Extension::Unknown { name, .. } => name,
         }
     }
 
     /// Encodes the request contents (after the name). For
-    /// [`Extension::Import`] the caller must wipe `out` after use.
+    /// [`Extension::Import`], [`Extension::UnlockStore`] and
+    /// [`Extension::Passwd`] the caller must wipe `out` after use.
     pub fn encode_contents(&self, out: &mut Vec<u8>) {
         match self {
             Extension::Version => encode_version_request(out),
@@ -240,7 +281,10 @@ impl<'a> Extension<'a> {
             | Extension::Stored
             | Extension::Store
             | Extension::Diagnose
-            | Extension::Reload => {}
+            | Extension::Reload
+            | Extension::LockStore => {}
+            Extension::UnlockStore(req) => req.encode(out),
+            Extension::Passwd(req) => req.encode(out),
             Extension::Explain(req) => req.encode(out),
             Extension::SignRequest(req) => req.encode(out),
             Extension::Generate(req) => req.encode(out),
@@ -289,6 +333,9 @@ pub enum ErrorCode {
     /// reply to whatever the caller sends first, before the agent closes the
     /// connection.
     NotAllowed,
+    /// The key store is sealed and locked (or has no passphrase yet): the
+    /// reason says which; `signet unlock-store` is the next step.
+    StoreLocked,
     /// A code this build does not know.
     Other(u32),
 }
@@ -306,6 +353,7 @@ impl ErrorCode {
             ErrorCode::Internal => 7,
             ErrorCode::VersionMismatch => 8,
             ErrorCode::NotAllowed => 9,
+            ErrorCode::StoreLocked => 10,
             ErrorCode::Other(n) => n,
         }
     }
@@ -322,6 +370,7 @@ impl ErrorCode {
             7 => ErrorCode::Internal,
             8 => ErrorCode::VersionMismatch,
             9 => ErrorCode::NotAllowed,
+            10 => ErrorCode::StoreLocked,
             n => ErrorCode::Other(n),
         }
     }
@@ -984,6 +1033,21 @@ mod tests {
                     to: "bot".into(),
                 },
                 vec![],
+            ),
+            (
+                Extension::UnlockStore(UnlockStoreRequest {
+                    passphrase: crate::Passphrase::new(b"pw".to_vec()),
+                    create: false,
+                }),
+                vec![0, 0, 0, 2, b'p', b'w', 0],
+            ),
+            (Extension::LockStore, vec![]),
+            (
+                Extension::Passwd(PasswdRequest {
+                    old: crate::Passphrase::new(b"a".to_vec()),
+                    new: crate::Passphrase::new(b"b".to_vec()),
+                }),
+                vec![0, 0, 0, 1, b'a', 0, 0, 0, 1, b'b'],
             ),
             (
                 Extension::Unknown {

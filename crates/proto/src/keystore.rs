@@ -1,19 +1,22 @@
 //! Payloads of the key-store extensions (`generate@signet`, `import@signet`,
 //! `stored@signet`, `load@signet`, `unload@signet`, `delete@signet`,
-//! `rename@signet`, `doctor@signet`, `store@signet`); their names are in
-//! [`crate::extension`].
+//! `rename@signet`, `doctor@signet`, `store@signet`, and for a sealed store
+//! `unlock-store@signet`, `lock-store@signet`, `passwd@signet`); their names
+//! are in [`crate::extension`].
 //!
 //! Design decision: **signetd does all keyring I/O and holds all key
 //! material.** The CLI never touches the OS keyring; it asks the daemon. The
-//! only payload that carries a secret is [`ImportRequest`] (the 32-byte seed
+//! payloads that carry a secret are [`ImportRequest`] (the 32-byte seed
 //! of a key the CLI parsed from a file), which travels in an
-//! [`Ed25519Seed`] and whose frame the daemon wipes after use (see
+//! [`Ed25519Seed`], and [`UnlockStoreRequest`] and [`PasswdRequest`] (the
+//! key store's passphrases, in [`Passphrase`]s); the daemon wipes their
+//! frames after use (see
 //! [`crate::Request::carries_secret`], which is true for every extension
 //! frame). Nothing else here is secret: replies describe keys by name, public
 //! key and bookkeeping only.
 
 use crate::error::{Error, Field, Result};
-use crate::message::Ed25519Seed;
+use crate::message::{Ed25519Seed, Passphrase};
 use crate::wire::{Reader, WireWrite};
 
 /// A key in the key store, as the daemon describes it.
@@ -150,12 +153,10 @@ impl ImportRequest {
         let mut r = Reader::new(contents);
         let name = r.utf8("name")?.to_owned();
         let comment = r.utf8("comment")?.to_owned();
-        let seed_field = r.string("seed")?;
-        let seed_bytes: &[u8; 32] = seed_field.try_into().map_err(|_| Error::Invalid {
+        let seed = Ed25519Seed::from_slice(r.string("seed")?).ok_or(Error::Invalid {
             field: Field("seed"),
             reason: "must be 32 bytes",
         })?;
-        let seed = Ed25519Seed::new(*seed_bytes);
         let public = fixed_string::<32>(&mut r, "public key")?;
         r.finish()?;
         Ok(Self {
@@ -266,7 +267,11 @@ impl DoctorReport {
 }
 
 /// `store@signet` reply: which key store the daemon uses, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The sealing fields are a trailing section (an agent from before sealing
+/// ends after `problem`; they then decode empty), so older and newer
+/// clients and agents still read each other's replies.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StoreInfo {
     /// The store's name (`keyutils`, `secret-service`, `keychain`, `windows`).
     pub backend: String,
@@ -280,6 +285,20 @@ pub struct StoreInfo {
     pub index: String,
     /// Empty when the store answers; else what is wrong and how to fix it.
     pub problem: String,
+    /// `[store] seal` in force: `passphrase` or `none` (empty: an agent
+    /// from before sealing).
+    pub seal: String,
+    /// A sealed store's state: `unlocked`, `locked`, or `not set up` (no
+    /// passphrase chosen yet); empty when the store is not sealed.
+    pub sealing: String,
+    /// While unlocked: seconds until the store locks again (`None`: no
+    /// timeout, or not unlocked).
+    pub unlocked_for: Option<u64>,
+    /// The store key's public half (64 hex digits), once set up.
+    pub recipient: String,
+    /// How the store key is wrapped (`argon2id m=65536 KiB t=3 p=4,
+    /// xchacha20-poly1305`), once set up.
+    pub kdf: String,
 }
 
 impl StoreInfo {
@@ -295,6 +314,11 @@ impl StoreInfo {
         ] {
             out.put_string(s.as_bytes());
         }
+        out.put_string(self.seal.as_bytes());
+        out.put_string(self.sealing.as_bytes());
+        put_opt_u64(out, self.unlocked_for);
+        out.put_string(self.recipient.as_bytes());
+        out.put_string(self.kdf.as_bytes());
     }
 
     /// Decodes the reply contents.
@@ -307,9 +331,129 @@ impl StoreInfo {
             service: r.utf8("service")?.to_owned(),
             index: r.utf8("index")?.to_owned(),
             problem: r.utf8("problem")?.to_owned(),
+            ..Self::default()
         };
+        let mut s = s;
+        // Agents before sealing end here.
+        if !r.is_empty() {
+            s.seal = r.utf8("seal")?.to_owned();
+            s.sealing = r.utf8("sealing")?.to_owned();
+            s.unlocked_for = get_opt_u64(&mut r, "unlocked for")?;
+            s.recipient = r.utf8("recipient")?.to_owned();
+            s.kdf = r.utf8("kdf")?.to_owned();
+        }
         r.finish()?;
         Ok(s)
+    }
+}
+
+/// `unlock-store@signet` request: the passphrase of a sealed key store
+/// (**carries a secret**). With `create`, a store that has no store key
+/// yet gets one wrapped under this passphrase (the client asked it twice);
+/// without, such a store is an error, so that a mistyped passphrase never
+/// becomes the store's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnlockStoreRequest {
+    /// The passphrase.
+    pub passphrase: Passphrase,
+    /// Set the store up with it if it has no store key yet.
+    pub create: bool,
+}
+
+impl UnlockStoreRequest {
+    /// Encodes the request contents. The caller must wipe `out` after use.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.put_string(self.passphrase.expose());
+        out.put_u8(u8::from(self.create));
+    }
+
+    /// Decodes the request contents.
+    pub fn decode(contents: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(contents);
+        let passphrase = Passphrase::new(r.string("passphrase")?.to_vec());
+        let create = r.u8("create")? != 0;
+        r.finish()?;
+        Ok(Self { passphrase, create })
+    }
+}
+
+/// `unlock-store@signet` reply: what the unlock did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UnlockStoreReply {
+    /// The store key was made now (the store was not sealed before).
+    pub created: bool,
+    /// Seconds until the store locks again (`None`: no timeout).
+    pub unlocked_for: Option<u64>,
+    /// Keys that were stored in the clear and are sealed now.
+    pub sealed: Vec<String>,
+    /// Keys loaded because the configuration autoloads them.
+    pub loaded: Vec<String>,
+    /// What could not be done, one sentence each (nothing was lost).
+    pub problems: Vec<String>,
+}
+
+impl UnlockStoreReply {
+    /// Encodes the reply contents.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.put_u8(u8::from(self.created));
+        put_opt_u64(out, self.unlocked_for);
+        for list in [&self.sealed, &self.loaded, &self.problems] {
+            out.put_u32(u32::try_from(list.len()).unwrap_or(u32::MAX));
+            for s in list {
+                out.put_string(s.as_bytes());
+            }
+        }
+    }
+
+    /// Decodes the reply contents.
+    pub fn decode(contents: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(contents);
+        let created = r.u8("created")? != 0;
+        let unlocked_for = get_opt_u64(&mut r, "unlocked for")?;
+        let mut lists: [Vec<String>; 3] = Default::default();
+        for list in lists.iter_mut() {
+            let n = r.u32("count")? as usize;
+            list.reserve(n.min(r.remaining() / 4));
+            for _ in 0..n {
+                list.push(r.utf8("name")?.to_owned());
+            }
+        }
+        r.finish()?;
+        let [sealed, loaded, problems] = lists;
+        Ok(Self {
+            created,
+            unlocked_for,
+            sealed,
+            loaded,
+            problems,
+        })
+    }
+}
+
+/// `passwd@signet` request: the current and the new passphrase of a sealed
+/// key store (**carries secrets**).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswdRequest {
+    /// The current passphrase.
+    pub old: Passphrase,
+    /// The new one.
+    pub new: Passphrase,
+}
+
+impl PasswdRequest {
+    /// Encodes the request contents. The caller must wipe `out` after use.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.put_string(self.old.expose());
+        out.put_string(self.new.expose());
+    }
+
+    /// Decodes the request contents.
+    pub fn decode(contents: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(contents);
+        let old = Passphrase::new(r.string("old passphrase")?.to_vec());
+        let new = Passphrase::new(r.string("new passphrase")?.to_vec());
+        r.finish()?;
+        Ok(Self { old, new })
     }
 }
 
@@ -401,10 +545,62 @@ mod tests {
             service: "signet".into(),
             index: "/x/keys.toml".into(),
             problem: String::new(),
+            seal: "passphrase".into(),
+            sealing: "unlocked".into(),
+            unlocked_for: Some(3600),
+            recipient: "ab".repeat(32),
+            kdf: "argon2id".into(),
         };
         let mut out = Vec::new();
         info.encode(&mut out);
         assert_eq!(StoreInfo::decode(&out)?, info);
+        // An agent before sealing: the six strings only.
+        let old = StoreInfo {
+            seal: String::new(),
+            sealing: String::new(),
+            unlocked_for: None,
+            recipient: String::new(),
+            kdf: String::new(),
+            ..info
+        };
+        let mut out = Vec::new();
+        for s in [
+            &old.backend,
+            &old.reason,
+            &old.persistence,
+            &old.service,
+            &old.index,
+            &old.problem,
+        ] {
+            out.put_string(s.as_bytes());
+        }
+        assert_eq!(StoreInfo::decode(&out)?, old);
+
+        let unlock = UnlockStoreRequest {
+            passphrase: Passphrase::new(b"pw".to_vec()),
+            create: true,
+        };
+        let mut out = Vec::new();
+        unlock.encode(&mut out);
+        assert_eq!(UnlockStoreRequest::decode(&out)?, unlock);
+        assert!(!format!("{unlock:?}").contains("pw"));
+        let reply = UnlockStoreReply {
+            created: true,
+            unlocked_for: Some(60),
+            sealed: vec!["a".into()],
+            loaded: vec![],
+            problems: vec!["x: y".into()],
+        };
+        let mut out = Vec::new();
+        reply.encode(&mut out);
+        assert_eq!(UnlockStoreReply::decode(&out)?, reply);
+        let pw = PasswdRequest {
+            old: Passphrase::new(b"a".to_vec()),
+            new: Passphrase::new(b"b".to_vec()),
+        };
+        let mut out = Vec::new();
+        pw.encode(&mut out);
+        assert_eq!(PasswdRequest::decode(&out)?, pw);
         Ok(())
     }
 

@@ -66,18 +66,46 @@ pub mod constraint {
 
 /// An Ed25519 secret seed (the 32-byte private scalar seed). Zeroized on drop;
 /// its `Debug` never prints the bytes.
+///
+/// The bytes live in one heap allocation of their own, so that moving a
+/// seed (into a decoded request, a task, a closure) moves a pointer and
+/// leaves no copy of the secret behind in the place it moved from; the
+/// allocation is wiped when the seed is dropped.
 #[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
-pub struct Ed25519Seed([u8; 32]);
+pub struct Ed25519Seed(Box<[u8; 32]>);
 
 impl Ed25519Seed {
     /// Wraps seed bytes. The caller should zeroize its own copy.
     pub fn new(bytes: [u8; 32]) -> Self {
-        Self(bytes)
+        let mut seed = Self::zeroed();
+        seed.0.copy_from_slice(&bytes);
+        seed
+    }
+
+    /// A seed copied straight from `bytes` into its own allocation (no
+    /// intermediate array); `None` unless `bytes` is 32 bytes long.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != 32 {
+            return None;
+        }
+        let mut seed = Self::zeroed();
+        seed.0.copy_from_slice(bytes);
+        Some(seed)
+    }
+
+    /// An all-zero seed, to be filled in place ([`Ed25519Seed::expose_mut`]).
+    pub fn zeroed() -> Self {
+        Self(Box::new([0u8; 32]))
     }
 
     /// The secret bytes, for the one place that turns them into a signing key.
     pub fn expose(&self) -> &[u8; 32] {
         &self.0
+    }
+
+    /// The secret bytes, to be written in place (a random seed, a decryption).
+    pub fn expose_mut(&mut self) -> &mut [u8; 32] {
+        &mut self.0
     }
 }
 
@@ -318,10 +346,10 @@ fn decode_add_identity(r: &mut Reader<'_>, constrained: bool) -> Result<AddIdent
             reason: "its public half does not match the public key",
         });
     }
-    let mut seed_bytes = [0u8; 32];
-    seed_bytes.copy_from_slice(&secret[..32]);
-    let seed = Ed25519Seed::new(seed_bytes);
-    seed_bytes.zeroize();
+    let seed = Ed25519Seed::from_slice(&secret[..32]).ok_or(Error::Invalid {
+        field: Field("ed25519 private key"),
+        reason: "must be 64 bytes (seed and public key)",
+    })?;
     let comment = r.utf8("comment")?.to_owned();
     let mut constraints = Vec::new();
     if constrained {

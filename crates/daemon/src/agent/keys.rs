@@ -10,11 +10,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use ed25519_dalek::hazmat::{raw_sign, ExpandedSecretKey};
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 use sha2::Sha512;
 use signet_proto::extension::{ExpiredKey, KeyInfo};
 use signet_proto::key::{ed25519_blob, KeySelector};
-use signet_proto::Ed25519Seed;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -95,20 +94,36 @@ struct SigningHalves {
 
 impl LoadedKey {
     /// Builds a key from its seed; fails if `public` does not belong to it.
+    ///
+    /// The expanded key is built straight into locked memory, and the stack
+    /// the derivation used (a SHA-512 of the seed, a temporary signing key)
+    /// is wiped afterwards (`hardening::scrubbed`): the only copy of the key
+    /// left is in the locked page.
     pub fn new(
-        seed: &Ed25519Seed,
+        seed: &[u8; 32],
         public: [u8; 32],
         name: String,
         expires_at: Option<Instant>,
         confirm: bool,
         origin: Origin,
     ) -> Result<Self, KeyError> {
-        // Built straight into locked memory: the key never sits in an
-        // ordinary heap allocation.
-        // The SigningKey is a temporary (it zeroizes itself when dropped here).
-        let verifying = SigningKey::from_bytes(seed.expose()).verifying_key();
+        crate::hardening::scrubbed(|| Self::build(seed, public, name, expires_at, confirm, origin))
+    }
+
+    fn build(
+        seed: &[u8; 32],
+        public: [u8; 32],
+        name: String,
+        expires_at: Option<Instant>,
+        confirm: bool,
+        origin: Origin,
+    ) -> Result<Self, KeyError> {
+        // The temporaries here (the expanded key before it moves into the
+        // locked page) are on the stack `scrubbed` wipes.
+        let expanded = ExpandedSecretKey::from(seed);
+        let verifying = VerifyingKey::from(&expanded);
         let signing = LockedBox::new(SigningHalves {
-            expanded: ExpandedSecretKey::from(seed.expose()),
+            expanded,
             verifying,
         })
         .map_err(|e| KeyError::Memory(e.to_string()))?;
@@ -523,11 +538,11 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    use ed25519_dalek::SigningKey;
+
     fn key(seed: u8, name: &str, expires_at: Option<Instant>) -> LoadedKey {
-        let s = Ed25519Seed::new([seed; 32]);
-        let public = SigningKey::from_bytes(s.expose())
-            .verifying_key()
-            .to_bytes();
+        let s = [seed; 32];
+        let public = SigningKey::from_bytes(&s).verifying_key().to_bytes();
         match LoadedKey::new(&s, public, name.into(), expires_at, false, Origin::Agent) {
             Ok(k) => k,
             Err(e) => panic!("{e}"),
@@ -546,7 +561,7 @@ mod tests {
 
     #[test]
     fn wrong_public_is_refused() {
-        let s = Ed25519Seed::new([1; 32]);
+        let s = [1u8; 32];
         assert_eq!(
             LoadedKey::new(&s, [0; 32], "x".into(), None, false, Origin::Agent).err(),
             Some(KeyError::PublicMismatch)

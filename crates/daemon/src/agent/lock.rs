@@ -19,8 +19,11 @@ const HASH_LEN: usize = 32;
 /// bcrypt-pbkdf rounds: slow enough to make each guess cost, fast enough
 /// (tens of milliseconds) that `ssh-add -X` feels instant.
 const ROUNDS: u32 = 16;
-const DELAY_STEP: Duration = Duration::from_millis(100);
-const DELAY_MAX: Duration = Duration::from_secs(10);
+/// What each wrong passphrase adds to the delay before the next answer
+/// (the agent lock's, and the key store's: `store_key`).
+pub(super) const DELAY_STEP: Duration = Duration::from_millis(100);
+/// The longest delay.
+pub(super) const DELAY_MAX: Duration = Duration::from_secs(10);
 
 struct Locked {
     salt: [u8; SALT_LEN],

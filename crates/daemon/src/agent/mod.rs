@@ -6,13 +6,15 @@
 //! key store and the audit log, and the one reaper that removes keys whose
 //! lifetime or idle timeout has passed ([`reaper`]); adding keys with their
 //! names checked and their rules bound to their identity (`bindings`);
-//! loading stored keys into the table ([`stored`]). **Must not**: know the wire (requests,
+//! loading stored keys into the table ([`stored`]); the unlocked store key
+//! of a sealed key store and its timeouts ([`store_key`]). **Must not**: know the wire (requests,
 //! replies, error codes: that is `dispatch`) or the sockets (`server`).
 
 mod bindings;
 pub mod keys;
 pub mod lock;
 mod reaper;
+pub mod store_key;
 pub mod stored;
 
 use std::sync::{Arc, OnceLock, RwLock};
@@ -43,6 +45,8 @@ pub struct Agent {
     pub keys: KeyTable,
     /// The lock.
     pub lock: AgentLock,
+    /// The unlocked store key of a sealed key store.
+    store_unlock: store_key::StoreUnlock,
     config: RwLock<Arc<Config>>,
     /// The `[policies]` rules resolved from `config`.
     policies: RwLock<Arc<Policies>>,
@@ -86,6 +90,7 @@ impl Agent {
         Self {
             keys: KeyTable::default(),
             lock: AgentLock::default(),
+            store_unlock: store_key::StoreUnlock::default(),
             config: RwLock::new(Arc::new(config)),
             policies: RwLock::new(Arc::new(policies)),
             limiter: RateLimiter::default(),

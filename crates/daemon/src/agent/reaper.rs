@@ -1,6 +1,7 @@
 //! The one reaper: removes keys whose lifetime has ended and keys idle for
 //! longer than their rule's idle timeout, as OpenSSH's agent has one
-//! `reaper()` for lifetimes. One task, sleeping on the monotonic clock
+//! `reaper()` for lifetimes, and forgets the unlocked store key of a sealed
+//! store when its `unlock_idle` or `unlock_max` has passed. One task, sleeping on the monotonic clock
 //! (`tokio::time`, which tests pause) until the next deadline, woken early
 //! when a key is added or the configuration changes.
 
@@ -17,13 +18,14 @@ impl Agent {
         loop {
             let policies = self.policies();
             let idle_for = |bound: &str| policies.rule_for(bound).and_then(|r| r.idle_timeout);
-            let next = match (
+            let next = [
                 self.keys.next_expiry(),
                 self.keys.next_idle_deadline(idle_for),
-            ) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+                self.store_unlock.deadline(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             tokio::select! {
                 _ = self.shutdown.cancelled() => return,
                 _ = self.keys.changed() => {}
@@ -39,6 +41,9 @@ impl Agent {
                     }
                     for name in self.keys.reap_idle(now, idle_for) {
                         info!(key = %name, "key idle timeout reached; removed");
+                    }
+                    if self.store_unlock.reap(now) {
+                        info!("key store locked again: its unlock timed out (keys already loaded stay loaded)");
                     }
                 }
             }

@@ -1,12 +1,19 @@
 //! Keys from the key store in the key table: loading them (`load@signet`,
-//! autoload) with the lifetime the configuration gives, and dropping them
-//! when the agent is locked (they are one `signet load` away).
+//! autoload, `unlock-store`) with the lifetime the configuration gives.
+//!
+//! Design decision: locking the agent (`signet lock`, `ssh-add -x`) keeps
+//! loaded keys loaded, as OpenSSH's agent does: they are hidden and refuse
+//! to sign until `signet unlock`, and their lifetimes keep running. What
+//! locking does drop is the unlocked store key of a sealed store, so no
+//! *more* keys can be loaded until `signet unlock-store`. (Before sealing,
+//! locking dropped stored keys on the grounds that they were "one `signet
+//! load` away"; with a sealed store that load needs the passphrase again,
+//! and `signet unlock` would have silently left the keys unloaded.)
 
 use std::time::Duration;
 
 use signet_proto::keystore::Selection;
 use tokio::time::Instant;
-use tracing::info;
 
 use signet_proto::duration::MAX_LIFETIME_SECS;
 
@@ -79,7 +86,9 @@ fn lifetime_for(config: &Config, name: &str, requested: Option<u64>) -> Option<u
 
 impl Agent {
     /// Loads the stored keys `sel` names into the key table; returns their
-    /// index entries.
+    /// index entries. Each seed goes from the keyring (opened with the store
+    /// key, in a sealed store) into locked memory and into the key table in
+    /// one blocking call, whose stack is wiped afterwards.
     pub async fn load_stored(&self, sel: Selection) -> Result<Vec<Entry>, LoadError> {
         if let Some(secs) = sel.lifetime.filter(|s| *s > MAX_LIFETIME_SECS) {
             return Err(LoadError::Lifetime(secs));
@@ -94,8 +103,8 @@ impl Agent {
                 .collect()
         } else {
             let index = crate::store::index::IndexFile {
-                version: 1,
                 keys: entries,
+                ..Default::default()
             };
             sel.names
                 .iter()
@@ -105,19 +114,13 @@ impl Agent {
         if chosen.is_empty() {
             return Err(LoadError::NothingStored);
         }
+        let store_key = self.store_key();
         let config = self.config();
         let mut loaded = Vec::new();
         let mut failed = Vec::new();
         let mut only_refusal = None;
         for e in chosen {
             let entry = e.clone();
-            let seed = match vault::blocking(&vault, move |v| v.secret(&entry)).await {
-                Ok(s) => s,
-                Err(err) => {
-                    failed.push(err.to_string());
-                    continue;
-                }
-            };
             let Some(public) = e.public() else { continue };
             // `[keys.NAME]` settings follow the key's binding, not a new name.
             let bound = self
@@ -137,20 +140,40 @@ impl Agent {
                 .and_then(|k| k.confirm_remember)
                 .and_then(|r| r.0)
                 .map(Duration::from_secs);
-            let key = LoadedKey::new(
-                &seed,
-                public,
-                e.name.clone(),
-                expires_at,
-                confirm,
-                Origin::Keyring,
-            )
-            .map_err(|source| LoadError::Key {
-                name: e.name.clone(),
-                source,
-            })?
-            .with_remember(remember);
-            drop(seed);
+            let store_key = store_key.clone();
+            let made = vault::blocking(&vault, move |v| {
+                let seed = v.secret(&entry, store_key.as_deref())?;
+                Ok(LoadedKey::new(
+                    &seed,
+                    public,
+                    entry.name.clone(),
+                    expires_at,
+                    confirm,
+                    Origin::Keyring,
+                ))
+            })
+            .await;
+            let key = match made {
+                Ok(Ok(key)) => key.with_remember(remember),
+                Ok(Err(source)) => {
+                    return Err(LoadError::Key {
+                        name: e.name.clone(),
+                        source,
+                    })
+                }
+                // The same answer for every key of a locked (or not yet
+                // sealed) store: say it once, as the whole answer, so that
+                // the client can offer to unlock.
+                Err(err @ (VaultError::StoreLocked { .. } | VaultError::NotSetUp { .. }))
+                    if loaded.is_empty() =>
+                {
+                    return Err(err.into())
+                }
+                Err(err) => {
+                    failed.push(err.to_string());
+                    continue;
+                }
+            };
             if let Err(source) = self.add_key(key, &stored) {
                 let refused = LoadError::Add {
                     name: e.name.clone(),
@@ -172,13 +195,5 @@ impl Agent {
             });
         }
         Ok(loaded)
-    }
-
-    /// Locking the agent drops every key loaded from the key store.
-    pub fn drop_stored_keys(&self) {
-        let n = self.keys.remove_where(|k| k.origin == Origin::Keyring);
-        if n > 0 {
-            info!("agent locked: dropped {n} keys loaded from the key store (`signet load` them again after unlocking)");
-        }
     }
 }

@@ -39,7 +39,7 @@ pub use agent::{AgentConfig, EncordConfig, Lifetime};
 pub use audit::AuditConfig;
 pub use keys::{KeyConfig, KeySource};
 pub use policy::PolicyConfig;
-pub use store::{Backend, StoreConfig, BACKEND_NAMES};
+pub use store::{Backend, SealMode, StoreConfig, BACKEND_NAMES};
 pub use system::{Principal, SystemConfig};
 
 /// The whole file.

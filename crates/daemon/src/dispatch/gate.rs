@@ -114,7 +114,10 @@ fn while_locked(op: &Op<'_>) -> WhileLocked {
             | AdminOp::Delete { .. }
             | AdminOp::Rename { .. }
             | AdminOp::Doctor { .. }
-            | AdminOp::Reload,
+            | AdminOp::Reload
+            | AdminOp::UnlockStore(_)
+            | AdminOp::LockStore
+            | AdminOp::Passwd(_),
         ) => Refuse,
         Op::Read(ReadOp::Identities | ReadOp::Status) => WithoutKeys,
         Op::Read(ReadOp::Query | ReadOp::Version) => Answer,
@@ -275,7 +278,10 @@ fn subject(agent: &Agent, op: &AdminOp<'_>) -> String {
         | AdminOp::Unlock(_)
         | AdminOp::Stop
         | AdminOp::Doctor { .. }
-        | AdminOp::Reload => String::new(),
+        | AdminOp::Reload
+        | AdminOp::UnlockStore(_)
+        | AdminOp::LockStore
+        | AdminOp::Passwd(_) => String::new(),
     }
 }
 
@@ -368,6 +374,17 @@ mod tests {
             Op::Admin(AdminOp::RemoveAll),
             Op::Admin(AdminOp::Stop),
             Op::Admin(AdminOp::Doctor { fix: false }),
+            Op::Admin(AdminOp::UnlockStore(
+                signet_proto::keystore::UnlockStoreRequest {
+                    passphrase: p(),
+                    create: false,
+                },
+            )),
+            Op::Admin(AdminOp::LockStore),
+            Op::Admin(AdminOp::Passwd(signet_proto::keystore::PasswdRequest {
+                old: p(),
+                new: p(),
+            })),
             Op::Admin(AdminOp::Rename {
                 selector: "a".into(),
                 to: "b".into(),

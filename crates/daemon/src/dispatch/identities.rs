@@ -103,7 +103,7 @@ pub(super) async fn add(
     }
     let name = add.comment;
     let key = LoadedKey::new(
-        &seed,
+        seed.expose(),
         public,
         name.clone(),
         expires_at,

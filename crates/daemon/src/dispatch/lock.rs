@@ -9,8 +9,10 @@ use super::{Failure, Outcome};
 use crate::access::peer::Peer;
 use crate::agent::{Agent, LockError};
 
-/// `LOCK`: locks with the passphrase and drops the keys loaded from the
-/// key store (they are one `signet load` away).
+/// `LOCK`: locks with the passphrase. Loaded keys stay loaded, hidden and
+/// refused until `UNLOCK` (as OpenSSH's agent keeps them); the unlocked
+/// store key of a sealed store is forgotten, so loading more keys needs
+/// `signet unlock-store` again (see `agent::stored`).
 pub(super) async fn lock(
     agent: &Agent,
     p: Passphrase,
@@ -23,11 +25,11 @@ pub(super) async fn lock(
         .lock(p)
         .await
         .map_err(|e| Failure::plain(e.to_string()))?;
-    agent.drop_stored_keys();
+    let store = agent.lock_store();
     // Every remembered confirmation goes too: after an unlock, each process
     // is asked again.
     agent.keys.forget_approvals();
-    info!(%peer, "agent locked");
+    info!(%peer, keys = agent.keys.snapshot(tokio::time::Instant::now()).len(), store_locked = store, "agent locked (loaded keys kept, hidden)");
     encode_status(out, true);
     Ok(())
 }

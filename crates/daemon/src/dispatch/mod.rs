@@ -34,7 +34,9 @@ mod store;
 use signet_proto::extension::{
     ErrorCode, ExplainRequest, Extension, ExtensionError, SignHttpRequest,
 };
-use signet_proto::keystore::{GenerateRequest, ImportRequest, Selection};
+use signet_proto::keystore::{
+    GenerateRequest, ImportRequest, PasswdRequest, Selection, UnlockStoreRequest,
+};
 use signet_proto::message::{encode_status, msg};
 use signet_proto::{frame, AddIdentity, Passphrase, Request, Response, SignRequest};
 use tracing::{debug, error};
@@ -117,6 +119,12 @@ pub(crate) enum AdminOp<'a> {
     },
     /// `reload@signet`: re-read the configuration, as SIGHUP.
     Reload,
+    /// `unlock-store@signet`: unlock (or set up) a sealed key store.
+    UnlockStore(UnlockStoreRequest),
+    /// `lock-store@signet`: forget the unlocked store key.
+    LockStore,
+    /// `passwd@signet`: change a sealed key store's passphrase.
+    Passwd(PasswdRequest),
 }
 
 impl AdminOp<'_> {
@@ -138,6 +146,9 @@ impl AdminOp<'_> {
             AdminOp::Rename { .. } => ext::RENAME,
             AdminOp::Doctor { .. } => ext::DOCTOR,
             AdminOp::Reload => ext::RELOAD,
+            AdminOp::UnlockStore(_) => ext::UNLOCK_STORE,
+            AdminOp::LockStore => ext::LOCK_STORE,
+            AdminOp::Passwd(_) => ext::PASSWD,
         }
     }
 
@@ -251,6 +262,9 @@ impl<'a> Op<'a> {
             Extension::Rename { selector, to } => Op::Admin(AdminOp::Rename { selector, to }),
             Extension::Doctor { fix } => Op::Admin(AdminOp::Doctor { fix }),
             Extension::Reload => Op::Admin(AdminOp::Reload),
+            Extension::UnlockStore(req) => Op::Admin(AdminOp::UnlockStore(req)),
+            Extension::LockStore => Op::Admin(AdminOp::LockStore),
+            Extension::Passwd(req) => Op::Admin(AdminOp::Passwd(req)),
             Extension::Diagnose => Op::Read(ReadOp::Diagnose),
             Extension::Unknown { name, .. } => Op::UnknownExtension { name },
         }
@@ -379,6 +393,11 @@ async fn admin(
         }
         AdminOp::Doctor { fix } => store::doctor(agent, fix, permit, peer, &mut reply).await?,
         AdminOp::Reload => info::reload(agent, permit, peer, &mut reply)?,
+        AdminOp::UnlockStore(req) => {
+            store::unlock_store(agent, req, permit, peer, &mut reply).await?
+        }
+        AdminOp::LockStore => store::lock_store(agent, permit, peer, &mut reply),
+        AdminOp::Passwd(req) => store::passwd(agent, req, permit, peer, &mut reply).await?,
     }
     extension_reply(name, reply, out);
     Ok(())
@@ -430,13 +449,24 @@ fn vault_error(e: &VaultError) -> ExtensionError {
     let code = match e {
         VaultError::NoSuchKey(_) => ErrorCode::NoSuchKey,
         VaultError::Ambiguous(_) => ErrorCode::AmbiguousKey,
-        VaultError::Exists(_) | VaultError::Unfinished { .. } => ErrorCode::Refused,
-        VaultError::BadName(_) => ErrorCode::BadRequest,
+        VaultError::Exists(_)
+        | VaultError::Unfinished { .. }
+        | VaultError::WrongPassphrase
+        | VaultError::Unsealed { .. }
+        | VaultError::NotSealed(_) => ErrorCode::Refused,
+        VaultError::StoreLocked { .. } | VaultError::NotSetUp { .. } => ErrorCode::StoreLocked,
+        VaultError::BadName(_) | VaultError::BadPassphrase(_) => ErrorCode::BadRequest,
         VaultError::Store(_)
         | VaultError::Index(_)
         | VaultError::Missing { .. }
         | VaultError::Mismatch { .. }
-        | VaultError::Task(_) => ErrorCode::Internal,
+        | VaultError::Task(_)
+        | VaultError::Sealed { .. }
+        | VaultError::StoreKeyMissing { .. }
+        | VaultError::StoreKeyBad { .. }
+        | VaultError::StoreKeyMismatch { .. }
+        | VaultError::Inconsistent(_)
+        | VaultError::Memory(_) => ErrorCode::Internal,
     };
     ExtensionError::new(code, e.to_string())
 }

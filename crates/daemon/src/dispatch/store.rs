@@ -1,26 +1,26 @@
 //! The key-store extensions, one small function each: `store@signet`,
 //! `stored@signet`, `generate@signet`, `import@signet`, `load@signet`,
-//! `unload@signet`, `delete@signet`, `rename@signet`, `doctor@signet`.
+//! `unload@signet`, `delete@signet`, `rename@signet`, `doctor@signet`, and
+//! for a sealed store `unlock-store@signet`, `lock-store@signet`,
+//! `passwd@signet`.
 //!
 //! Design decision: the daemon does **all** keyring I/O and holds all key
 //! material; the CLI only sends requests. Every keyring call blocks and runs
 //! on tokio's blocking pool ([`vault::blocking`]), never on an async worker.
 //! Keys loaded from the store have origin `keyring`; they are held until
-//! unloaded, expired, the agent is locked (locking drops them) or the
-//! daemon stops.
+//! unloaded, expired or the daemon stops (locking the agent hides them
+//! until it is unlocked).
 
 use std::sync::Arc;
 
-use ed25519_dalek::SigningKey;
-use rand_core::OsRng;
 use signet_proto::extension::{ErrorCode, ExtensionError};
 use signet_proto::keystore::{
-    encode_stored_list, GenerateRequest, ImportRequest, Selection, StoredKey,
+    encode_stored_list, GenerateRequest, ImportRequest, PasswdRequest, Selection, StoredKey,
+    UnlockStoreReply, UnlockStoreRequest,
 };
-use signet_proto::Ed25519Seed;
+use signet_proto::wire::WireWrite as _;
 use tokio::time::Instant;
-use tracing::info;
-use zeroize::Zeroize as _;
+use tracing::{info, warn};
 
 use super::gate::{AdminPermit, ReadPermit};
 use super::{add_error, load_error, vault_error};
@@ -93,10 +93,18 @@ async fn others_in_store(agent: &Agent, name: &str) -> ExtResult<Vec<Entry>> {
     Ok(stored)
 }
 
-/// `store@signet`: which store, why, and whether it answers.
+/// `store@signet`: which store, why, whether it answers, and whether it is
+/// sealed and unlocked.
 pub(super) async fn info(agent: &Agent, _: &ReadPermit, reply: &mut Vec<u8>) -> ExtResult<()> {
     let vault = vault_of(agent)?;
-    blocking(&vault, |v| Ok(v.info())).await?.encode(reply);
+    let mut info = blocking(&vault, |v| Ok(v.info())).await?;
+    if info.sealing == "locked" {
+        if let Some(left) = agent.store_unlocked_for() {
+            info.sealing = "unlocked".to_owned();
+            info.unlocked_for = left;
+        }
+    }
+    info.encode(reply);
     Ok(())
 }
 
@@ -116,7 +124,8 @@ pub(super) async fn stored(
     Ok(())
 }
 
-/// `generate@signet`: a new key made here, stored, never sent anywhere.
+/// `generate@signet`: a new key made here, stored (sealed, in a sealed
+/// store), never sent anywhere.
 pub(super) async fn generate(
     agent: &Agent,
     req: GenerateRequest,
@@ -125,18 +134,14 @@ pub(super) async fn generate(
     reply: &mut Vec<u8>,
 ) -> ExtResult<()> {
     let vault = vault_of(agent)?;
-    let signing = SigningKey::generate(&mut OsRng);
-    let mut bytes = signing.to_bytes();
-    let seed = Ed25519Seed::new(bytes);
-    bytes.zeroize();
-    drop(signing);
-    let public = vault::public_of(&seed);
-    names_free(agent, &req.name, &req.comment, &public).await?;
-    let entry = blocking(&vault, move |v| {
-        v.create(&req.name, &req.comment, &seed, public)
-    })
-    .await?;
+    // The name is checked before the key exists: a new key's public key
+    // cannot collide with anything, so any key stands in for it here.
+    names_free(agent, &req.name, &req.comment, &[0; 32]).await?;
+    let entry = blocking(&vault, move |v| v.generate(&req.name, &req.comment)).await?;
     info!(%peer, key = %entry.name, "generated a key in the key store");
+    if vault.forgets_at_reboot() {
+        warn!(key = %entry.name, "the key is in the kernel keyring only: it does not survive a reboot");
+    }
     describe(agent, &entry, false).encode(reply);
     Ok(())
 }
@@ -152,7 +157,7 @@ pub(super) async fn import(
     let vault = vault_of(agent)?;
     names_free(agent, &req.name, &req.comment, &req.public).await?;
     let entry = blocking(&vault, move |v| {
-        v.create(&req.name, &req.comment, &req.seed, req.public)
+        v.create(&req.name, &req.comment, req.seed.expose(), req.public)
     })
     .await?;
     info!(%peer, key = %entry.name, "imported a key into the key store");
@@ -197,8 +202,8 @@ pub(super) async fn unload(
         }
     } else {
         let index = IndexFile {
-            version: 1,
             keys: entries,
+            ..IndexFile::default()
         };
         for n in &sel.names {
             let e = vault::find_in(&index, n).map_err(|e| vault_error(&e))?;
@@ -256,8 +261,8 @@ pub(super) async fn rename(
     // The new name must be free; the key keeps its rule whatever its name.
     let stored = agent.stored_entries().await.map_err(|e| vault_error(&e))?;
     let index = IndexFile {
-        version: 1,
         keys: stored,
+        ..IndexFile::default()
     };
     let old = vault::find_in(&index, &selector).map_err(|e| vault_error(&e))?;
     if let Some(p) = old.public() {
@@ -279,13 +284,33 @@ pub(super) async fn rename(
             );
             drop(loaded);
             let e = after.clone();
-            let seed = blocking(&vault, move |v| v.secret(&e)).await?;
-            let key = LoadedKey::new(&seed, p, after.name.clone(), expires_at, confirm, origin)
-                .map_err(|e| internal(format!("cannot reload the renamed key: {e}")))?
-                .with_remember(remember);
-            agent
-                .add_key(key, &index.keys)
-                .map_err(|e| internal(format!("cannot reload the renamed key: {e}")))?;
+            let store_key = agent.store_key();
+            let made = blocking(&vault, move |v| {
+                let seed = v.secret(&e, store_key.as_deref())?;
+                Ok(LoadedKey::new(
+                    &seed,
+                    p,
+                    e.name.clone(),
+                    expires_at,
+                    confirm,
+                    origin,
+                ))
+            })
+            .await;
+            match made {
+                Ok(Ok(key)) => agent
+                    .add_key(key.with_remember(remember), &index.keys)
+                    .map_err(|e| internal(format!("cannot reload the renamed key: {e}")))?,
+                Ok(Err(e)) => {
+                    return Err(internal(format!("cannot reload the renamed key: {e}")))
+                }
+                // A sealed store that is locked: the rename is done, and the
+                // loaded copy (whose rule, bound to the key, is unchanged)
+                // shows its old name until it is loaded again.
+                Err(e) => {
+                    warn!(key = %after.name, "renamed; the loaded copy keeps its old name until it is loaded again: {e}")
+                }
+            }
         }
     }
     info!(%peer, from = %before.name, to = %after.name, "renamed a stored key");
@@ -294,7 +319,8 @@ pub(super) async fn rename(
 }
 
 /// `doctor@signet`: make index and store agree (`fix`: drop entries whose
-/// secret is gone).
+/// secret is gone). With the store unlocked, sealed entries are opened and
+/// checked, and keys found in the clear are sealed.
 pub(super) async fn doctor(
     agent: &Agent,
     fix: bool,
@@ -303,10 +329,62 @@ pub(super) async fn doctor(
     reply: &mut Vec<u8>,
 ) -> ExtResult<()> {
     let vault = vault_of(agent)?;
-    let report = blocking(&vault, move |v| v.doctor(true, fix)).await?;
+    let key = agent.store_key();
+    let report = blocking(&vault, move |v| v.doctor(true, fix, key.as_deref())).await?;
     for f in &report.findings {
         info!(%peer, "doctor: {f}");
     }
     report.encode(reply);
+    Ok(())
+}
+
+/// `unlock-store@signet`: the passphrase opens the store key (or sets one
+/// up), which the agent then holds until it times out.
+pub(super) async fn unlock_store(
+    agent: &Agent,
+    req: UnlockStoreRequest,
+    peer: &Peer,
+    reply: &mut Vec<u8>,
+) -> ExtResult<()> {
+    vault_of(agent)?;
+    let outcome = agent
+        .unlock_store(req.passphrase, req.create)
+        .await
+        .map_err(|e| {
+            warn!(%peer, "unlock-store: {e}");
+            vault_error(&e)
+        })?;
+    info!(%peer, created = outcome.created, sealed = outcome.sealed.len(), loaded = outcome.loaded.len(), "key store unlocked");
+    UnlockStoreReply {
+        created: outcome.created,
+        unlocked_for: outcome.unlocked_for,
+        sealed: outcome.sealed,
+        loaded: outcome.loaded,
+        problems: outcome.problems,
+    }
+    .encode(reply);
+    Ok(())
+}
+
+/// `lock-store@signet`: forget the store key (loaded keys stay loaded).
+pub(super) fn lock_store(agent: &Agent, peer: &Peer, reply: &mut Vec<u8>) {
+    let was = agent.lock_store();
+    info!(%peer, was_unlocked = was, "lock-store");
+    reply.put_u8(u8::from(was));
+}
+
+/// `passwd@signet`: the store key wrapped again under a new passphrase.
+pub(super) async fn passwd(
+    agent: &Agent,
+    req: PasswdRequest,
+    peer: &Peer,
+    _reply: &mut Vec<u8>,
+) -> ExtResult<()> {
+    vault_of(agent)?;
+    agent.passwd_store(req.old, req.new).await.map_err(|e| {
+        warn!(%peer, "passwd: {e}");
+        vault_error(&e)
+    })?;
+    info!(%peer, "key store passphrase changed");
     Ok(())
 }

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use signet_proto::index::{IndexProblem, HEADER};
 
-pub use signet_proto::index::{Entry, IndexFile, State};
+pub use signet_proto::index::{Entry, IndexFile, Sealing, State};
 
 /// Why the index could not be read or written.
 #[derive(Debug, thiserror::Error)]

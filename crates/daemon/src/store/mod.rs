@@ -12,6 +12,7 @@
 pub mod backend;
 pub mod index;
 pub mod open;
+pub mod seal;
 #[cfg(unix)]
 pub mod sources;
 pub mod vault;

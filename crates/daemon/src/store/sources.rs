@@ -196,7 +196,7 @@ ieheYV7TbX2mDH40MAgyAAAAB3Rlc3RrZXkBAgMEBQY=
     #[test]
     fn openssh_and_pkcs8_keys_parse() -> Result<(), Box<dyn std::error::Error>> {
         let seed = parse_private_key(OPENSSH.as_bytes())?;
-        let public = crate::store::vault::public_of(&seed);
+        let public = crate::store::vault::public_of(seed.expose());
         assert_eq!(
             hex::encode(public),
             "e044b42e69913d93d584aaf2d498942ea989e85e615ed36d7da60c7e34300832"

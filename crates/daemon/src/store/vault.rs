@@ -1,51 +1,68 @@
-//! Keys at rest: the key store (OS keyring) plus the index, kept consistent.
+//! Keys at rest: the key store (OS keyring) plus the index, kept consistent,
+//! and in a sealed store every seed sealed under the store key.
 //!
 //! **Owns**: the crash-safety protocol between the index (`store::index`)
-//! and the keyring (`store::backend`), name rules, and `doctor`. Everything
-//! here blocks; async callers (the key-store handlers in `dispatch::store`,
-//! `agent::stored`, start-up) go through [`blocking`] (`spawn_blocking`). One operation
-//! runs at a time per daemon (a mutex), and each index change holds the
-//! index's file lock.
+//! and the keyring (`store::backend`), what goes into each keyring entry
+//! (a sealed seed, the wrapped store key; `store::seal` makes and opens
+//! them), name rules, and `doctor`. Everything here blocks; async callers
+//! (the key-store handlers in `dispatch::store`, `agent::stored`, start-up)
+//! go through [`blocking`] (`spawn_blocking`, and the stack wiped after:
+//! `hardening::scrubbed`). One operation runs at a time per daemon (a
+//! mutex), and each index change holds the index's file lock. The vault
+//! never keeps the unlocked store key: the agent does, and passes it in
+//! where a seed must be opened.
 //!
 //! ## "The whole key or nothing"
 //!
 //! The index entry's `state` is a write-ahead journal, written (atomically)
 //! *before* each keyring change, so whatever point a crash (`kill -9`, power
 //! loss) interrupts, the next start-up or `signet doctor` knows what was
-//! under way and can finish or undo it without guessing:
+//! under way and can finish or undo it without guessing. Each keyring write
+//! replaces one entry whole (a reader sees the old bytes or the new):
 //!
 //! | operation | steps | crash after step → repair |
 //! |---|---|---|
-//! | generate / import | 1. entry `pending` → 2. keyring put → 3. read back, compare → 4. entry `active` | 1: secret absent → drop the entry (nothing was stored; an import's source file is still there). 2–3: secret present and matches the key id → mark `active` (the whole key). |
+//! | generate / import | 1. entry `pending` → 2. keyring put (sealed, in a sealed store) → 3. read back, compare → 4. entry `active` | 1: secret absent → drop the entry (nothing was stored; an import's source file is still there). 2–3: secret present, and (plain) matching the key id or (sealed) intact and sealed to this store's key → mark `active` (the whole key). |
 //! | remove | 1. entry `removing` (tombstone) → 2. keyring delete → 3. entry removed | 1: delete the secret, drop the entry. 2: drop the entry. |
 //! | rename | one atomic index write | old or new name, nothing else changes (the keyring is filed by key id). |
+//! | seal a store (first `unlock-store`) | 1. `[sealing]` `pending` with the new store key's public half → 2. wrapped store key put → 3. read back → 4. `[sealing]` `active` | 1: no store key in the keyring → drop `[sealing]` (nothing was sealed to it). 2–3: the store key is there with that public half → mark `active`. |
+//! | seal a key stored in the clear (migration, at `unlock-store`) | 1. seal in memory, open again, compare → 2. put over the clear entry → 3. read back, open, compare | the entry holds the clear seed or the sealed one, both usable; the next unlock (or `doctor` while unlocked) seals what is left. |
+//! | `passwd` | 1. new wrapped store key put as `signet-store-key.next` → 2. put over `signet-store-key` → 3. `.next` deleted | 1: the old passphrase opens the store (and `.next` is dropped), or the new one does (and the change is finished). 2: the new one opens it. No key is resealed: only the store key's wrapping changes. |
 //!
 //! A secret is never deleted by a repair, only by `signet remove`. When the
 //! store can enumerate its entries (keyutils and Secret Service can), a
 //! secret with no index entry at all (an index deleted by hand, say) is
-//! re-added as `recovered-<first 8 hex of the key id>`. An `active` entry
-//! whose secret is gone (keyutils after a reboot) is reported, and dropped
-//! only with `signet doctor --fix`.
+//! re-added as `recovered-<first 8 hex of the key id>`, and a store key
+//! with no `[sealing]` record is adopted. An `active` entry whose secret is
+//! gone (keyutils after a reboot) is reported, and dropped only with
+//! `signet doctor --fix`.
 //!
 //! `SIGNET_FAULT=<step>` makes the daemon abort at that step (a test hook
 //! for the crash tests): `after-index-pending`, `after-keyring-put`,
 //! `after-read-back`, `after-index-commit`, `after-tombstone`,
-//! `after-keyring-delete`.
+//! `after-keyring-delete`; sealing a store: `after-sealing-pending`,
+//! `after-store-key-put`, `after-sealing-commit`; migration:
+//! `after-migrate-put`; `passwd`: `after-passwd-next`, `after-passwd-put`.
+
+mod doctor;
+mod sealed;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ed25519_dalek::SigningKey;
+use rand_core::{OsRng, RngCore as _};
 use signet_proto::key::{ed25519_blob, fingerprint, key_id, KeySelector};
-use signet_proto::keystore::{DoctorReport, StoreInfo};
-use signet_proto::Ed25519Seed;
+use signet_proto::keystore::StoreInfo;
 use tracing::{info, warn};
 
 use crate::clock::rfc3339;
-use crate::config::Backend;
+use crate::config::{Backend, SealMode};
+use crate::hardening::{locked_seed, LockedSeed, SecretBuf};
 use crate::store::backend::{KeyStore, StoreError};
-use crate::store::index::{Entry, Index, IndexError, IndexFile, State};
+use crate::store::index::{Entry, Index, IndexError, IndexFile, Sealing, State};
 use crate::store::open::{self, UnknownBackend};
+use crate::store::seal::{self, KdfParams, Kind, Recipient, SealError, StoreKey};
 
 /// Aborts the process if `SIGNET_FAULT` names `step` (crash-test hook).
 pub fn fault(step: &str) {
@@ -105,17 +122,102 @@ pub enum VaultError {
         /// Its state.
         state: &'static str,
     },
+    /// A sealed store that has no store key yet.
+    #[error("the key store has no passphrase yet: choose one with `signet unlock-store` (it seals every key stored so far); nothing was {what}")]
+    NotSetUp {
+        /// What did not happen (`stored`, `loaded`, …).
+        what: &'static str,
+    },
+    /// The sealed store is locked and the operation needs it open.
+    #[error(
+        "the key store is locked: unlock it with `signet unlock-store`{why}; nothing was {what}"
+    )]
+    StoreLocked {
+        /// What did not happen.
+        what: &'static str,
+        /// Why an unlock is needed, for the operations that do not obviously
+        /// need one.
+        why: &'static str,
+    },
+    /// The passphrase does not open the store key.
+    #[error("wrong passphrase for the key store: nothing was changed; try again")]
+    WrongPassphrase,
+    /// A passphrase that cannot be used.
+    #[error("{0}")]
+    BadPassphrase(&'static str),
+    /// A key stored in the clear in a sealed store.
+    #[error("key {name:?} is stored in the clear in the {store} key store (written by signet before sealing, or while `[store] seal = \"none\"`): run `signet unlock-store` to seal it; nothing was changed")]
+    Unsealed {
+        /// The key's name.
+        name: String,
+        /// The store.
+        store: String,
+    },
+    /// A sealed entry that cannot be opened.
+    #[error("key {name:?}: its {store} entry cannot be opened: {why}: {next}")]
+    Sealed {
+        /// The key's name.
+        name: String,
+        /// The store.
+        store: String,
+        /// What is wrong.
+        why: SealError,
+        /// What to do.
+        next: &'static str,
+    },
+    /// The wrapped store key is missing from the keyring.
+    #[error("keys.toml says this key store is sealed, but the {store} key store has no store key (entry {account}): no sealed key can be opened without it; restore the keyring from a backup; nothing was deleted")]
+    StoreKeyMissing {
+        /// The store.
+        store: String,
+        /// The entry.
+        account: &'static str,
+    },
+    /// The wrapped store key cannot be used.
+    #[error("the store key in the {store} key store cannot be used: {why}: {next}")]
+    StoreKeyBad {
+        /// The store.
+        store: String,
+        /// What is wrong.
+        why: SealError,
+        /// What to do.
+        next: &'static str,
+    },
+    /// The store key in the keyring is not the one the index names.
+    #[error("the store key in the {store} key store ({keyring}…) is not the one keys.toml was sealed with ({index}…): another signet may share this keyring service, or one of them was replaced; nothing was changed: check [store] service (SIGNET_KEYRING_SERVICE) and [store] index")]
+    StoreKeyMismatch {
+        /// The store.
+        store: String,
+        /// The keyring's store key, short.
+        keyring: String,
+        /// The index's, short.
+        index: String,
+    },
+    /// The index and the keyring disagree in a way only `doctor` repairs.
+    #[error("{0}: run `signet doctor`")]
+    Inconsistent(String),
+    /// The store is sealed by another mode than the configuration asks.
+    #[error("{0}")]
+    NotSealed(&'static str),
+    /// Locked memory could not be had.
+    #[error("cannot allocate locked memory: {0}")]
+    Memory(String),
+}
+
+fn memory(e: std::io::Error) -> VaultError {
+    VaultError::Memory(e.to_string())
 }
 
 /// Runs blocking vault work on tokio's blocking pool: every store call
 /// blocks (D-Bus round trips, a possible unlock prompt) and must stay off
-/// the async workers.
+/// the async workers. The stack the work used is wiped afterwards (it may
+/// have held a seed on its way to locked memory).
 pub async fn blocking<T: Send + 'static>(
     vault: &Arc<Vault>,
     f: impl FnOnce(&Vault) -> Result<T, VaultError> + Send + 'static,
 ) -> Result<T, VaultError> {
     let v = vault.clone();
-    tokio::task::spawn_blocking(move || f(&v))
+    tokio::task::spawn_blocking(move || crate::hardening::scrubbed(|| f(&v)))
         .await
         .unwrap_or_else(|e| Err(VaultError::Task(e.to_string())))
 }
@@ -145,14 +247,28 @@ pub fn check_name(name: &str) -> Result<(), VaultError> {
 }
 
 /// The public key of a seed.
-pub fn public_of(seed: &Ed25519Seed) -> [u8; 32] {
-    SigningKey::from_bytes(seed.expose())
-        .verifying_key()
-        .to_bytes()
+pub fn public_of(seed: &[u8; 32]) -> [u8; 32] {
+    SigningKey::from_bytes(seed).verifying_key().to_bytes()
 }
 
 fn now_rfc3339() -> String {
     rfc3339(crate::clock::unix_now())
+}
+
+/// What to tell the user to do about a sealed entry that does not open.
+fn next_step(why: &SealError) -> &'static str {
+    match why {
+        SealError::Newer { .. } => "upgrade signet (nothing was changed)",
+        SealError::OtherKey { .. } => {
+            "it was sealed by another key store that shares this keyring service name \
+             (check [store] service and SIGNET_KEYRING_SERVICE); nothing was changed"
+        }
+        SealError::Memory(_) => "raise RLIMIT_MEMLOCK (LimitMEMLOCK=) and try again",
+        _ => {
+            "restore the entry from a backup of the keyring or import the key again \
+             (nothing was deleted; `signet doctor` lists every such key)"
+        }
+    }
 }
 
 /// The key store and the index, together.
@@ -163,6 +279,15 @@ pub struct Vault {
     store: Mutex<Result<Arc<dyn KeyStore>, StoreError>>,
     index: Index,
     ops: Mutex<()>,
+    /// How new stores are sealed (`[store] seal`).
+    seal: SealMode,
+    /// What new store keys are wrapped with.
+    kdf: KdfParams,
+    /// The store key's public half as an unlock in this daemon's life
+    /// proved it (derived from the secret half the passphrase opened): what
+    /// new keys are sealed to. Not the index's or the keyring's copy, which
+    /// anyone who can write them could replace with a key of their own.
+    pinned: Mutex<Option<Recipient>>,
 }
 
 impl Vault {
@@ -174,6 +299,7 @@ impl Vault {
         env: Option<String>,
         service: String,
         index: PathBuf,
+        seal: SealMode,
     ) -> Result<Self, UnknownBackend> {
         let chosen = open::choose(configured, env.as_deref(), &service)?;
         Ok(Self {
@@ -183,10 +309,13 @@ impl Vault {
             store: Mutex::new(chosen.store),
             index: Index::new(index),
             ops: Mutex::new(()),
+            seal,
+            kdf: KdfParams::DEFAULT,
+            pinned: Mutex::new(None),
         })
     }
 
-    /// A vault over a given store (unit tests).
+    /// A vault over a given store (unit tests), not sealed.
     pub fn with_store(store: Arc<dyn KeyStore>, index: PathBuf) -> Self {
         Self {
             backend: Backend::Memory,
@@ -195,11 +324,30 @@ impl Vault {
             store: Mutex::new(Ok(store)),
             index: Index::new(index),
             ops: Mutex::new(()),
+            seal: SealMode::None,
+            kdf: KdfParams::DEFAULT,
+            pinned: Mutex::new(None),
         }
+    }
+
+    /// The same vault sealing new stores with `seal`, wrapping store keys
+    /// with `kdf` (unit tests use cheaper parameters).
+    pub fn sealing_with(mut self, seal: SealMode, kdf: KdfParams) -> Self {
+        self.seal = seal;
+        self.kdf = kdf;
+        self
     }
 
     fn serialise(&self) -> MutexGuard<'_, ()> {
         self.ops.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn pinned(&self) -> Option<Recipient> {
+        *self.pinned.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn pin(&self, r: Recipient) {
+        *self.pinned.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
     }
 
     /// The store, reopening it if it failed before.
@@ -220,6 +368,13 @@ impl Vault {
                 *slot = Err(e.clone());
                 Err(e.into())
             }
+        }
+    }
+
+    fn store_name(&self) -> String {
+        match &*self.store.lock().unwrap_or_else(|p| p.into_inner()) {
+            Ok(s) => s.name().to_owned(),
+            Err(_) => self.backend.as_str().to_owned(),
         }
     }
 
@@ -268,12 +423,21 @@ impl Vault {
         self.index.path()
     }
 
-    /// Which store, why, and whether it answers (may reopen it: blocks).
+    /// Whether the store is kept on the kernel keyring, which forgets
+    /// everything at a reboot.
+    pub fn forgets_at_reboot(&self) -> bool {
+        self.backend == Backend::Keyutils
+    }
+
+    /// Which store, why, whether it answers, and how it is sealed (may
+    /// reopen it: blocks). The lock state of a sealed store is the agent's
+    /// to add.
     pub fn info(&self) -> StoreInfo {
         let problem = match self.store() {
             Ok(_) => String::new(),
             Err(e) => e.to_string(),
         };
+        let sealing = self.sealing_info();
         StoreInfo {
             backend: self.backend.as_str().to_owned(),
             reason: self.reason.clone(),
@@ -281,6 +445,15 @@ impl Vault {
             service: self.service.clone(),
             index: self.index.path().display().to_string(),
             problem,
+            seal: sealing.mode.as_str().to_owned(),
+            sealing: match (&sealing.recipient, sealing.mode) {
+                (Some(_), _) => "locked".to_owned(),
+                (None, SealMode::Passphrase) => "not set up".to_owned(),
+                (None, SealMode::None) => String::new(),
+            },
+            unlocked_for: None,
+            recipient: sealing.recipient.map(|r| r.hex()).unwrap_or_default(),
+            kdf: sealing.kdf,
         }
     }
 
@@ -294,12 +467,61 @@ impl Vault {
         find_in(&self.index.load()?, selector)
     }
 
+    /// The `[sealing]` record, if the store is sealed.
+    fn sealing(&self) -> Result<Option<Sealing>, VaultError> {
+        Ok(self.index.load()?.sealing)
+    }
+
+    /// What a new key's entry holds: the seed sealed to the store key in a
+    /// sealed store (or one that should be: a store with `seal =
+    /// "passphrase"` and no store key yet refuses), else the seed.
+    fn entry_bytes(&self, id: &str, seed: &[u8; 32]) -> Result<Vec<u8>, VaultError> {
+        match self.sealing()? {
+            Some(s) if s.state != State::Active => Err(VaultError::Inconsistent(
+                "the key store's sealing was interrupted while it was being set up".into(),
+            )),
+            Some(s) => {
+                let recipient = self.pinned().ok_or(VaultError::StoreLocked {
+                    what: "stored",
+                    why: " once in this session: signetd then seals new keys without asking, \
+                          with the store key that unlock proved",
+                })?;
+                if Recipient::from_hex(&s.recipient) != Some(recipient) {
+                    return Err(VaultError::StoreKeyMismatch {
+                        store: self.store_name(),
+                        keyring: recipient.short(),
+                        index: s.recipient.chars().take(16).collect(),
+                    });
+                }
+                seal::seal(&recipient, id, seed).map_err(|why| VaultError::Sealed {
+                    name: id.to_owned(),
+                    store: self.store_name(),
+                    next: next_step(&why),
+                    why,
+                })
+            }
+            None if self.seal == SealMode::Passphrase => {
+                Err(VaultError::NotSetUp { what: "stored" })
+            }
+            None => Ok(seed.to_vec()),
+        }
+    }
+
+    /// Makes a new key inside the daemon (its seed drawn straight into
+    /// locked memory) and stores it.
+    pub fn generate(&self, name: &str, comment: &str) -> Result<Entry, VaultError> {
+        let mut seed = locked_seed().map_err(memory)?;
+        OsRng.fill_bytes(&mut seed[..]);
+        let public = public_of(&seed);
+        self.create(name, comment, &seed, public)
+    }
+
     /// Stores a new key: the journal protocol in the module doc.
     pub fn create(
         &self,
         name: &str,
         comment: &str,
-        seed: &Ed25519Seed,
+        seed: &[u8; 32],
         public: [u8; 32],
     ) -> Result<Entry, VaultError> {
         check_name(name)?;
@@ -317,6 +539,8 @@ impl Vault {
         // key), so its presence changes nothing below.
         self.call_store(|s| s.get(&id).map(|_| ()))?;
         let store = self.store()?;
+        // Sealed (or refused) before the index is touched, too.
+        let bytes = zeroize::Zeroizing::new(self.entry_bytes(&id, seed)?);
         let entry = Entry {
             name: name.to_owned(),
             comment: if comment.is_empty() {
@@ -346,7 +570,7 @@ impl Vault {
             Ok(())
         })?;
         fault("after-index-pending");
-        if let Err(e) = self.call_store(|s| s.put(&id, seed)) {
+        if let Err(e) = self.call_store(|s| s.put(&id, &bytes)) {
             // The put may or may not have happened: undo both sides; if the
             // undo fails too, the pending entry tells doctor what to check.
             if self.call_store(|s| s.delete(&id)).is_ok() {
@@ -355,7 +579,10 @@ impl Vault {
             return Err(e);
         }
         fault("after-keyring-put");
-        let verified = matches!(self.call_store(|s| s.get(&id)), Ok(Some(back)) if back == *seed);
+        let verified = matches!(
+            self.call_store(|s| s.get(&id)),
+            Ok(Some(back)) if back.as_slice() == bytes.as_slice()
+        );
         if !verified {
             if self.call_store(|s| s.delete(&id)).is_ok() {
                 let _ = self.drop_entry(&id);
@@ -374,7 +601,7 @@ impl Vault {
             Ok::<_, VaultError>(e.clone())
         })?;
         fault("after-index-commit");
-        info!(key = %name, key_id = %id, store = store.name(), "stored a key");
+        info!(key = %name, key_id = %id, store = store.name(), sealed = bytes.len() != 32, "stored a key");
         Ok(done)
     }
 
@@ -424,8 +651,9 @@ impl Vault {
         })
     }
 
-    /// The secret of an active entry, checked against its key id.
-    pub fn secret(&self, entry: &Entry) -> Result<Ed25519Seed, VaultError> {
+    /// The secret of an active entry, in locked memory, checked against its
+    /// key id. A sealed entry needs the unlocked store key.
+    pub fn secret(&self, entry: &Entry, key: Option<&StoreKey>) -> Result<LockedSeed, VaultError> {
         if entry.state != State::Active {
             return Err(VaultError::Unfinished {
                 name: entry.name.clone(),
@@ -433,7 +661,24 @@ impl Vault {
             });
         }
         let store = self.store()?;
-        let seed =
+        let sealing = self.sealing()?;
+        // Do not even read the keyring: the answer is the same.
+        match (&sealing, key) {
+            // `seal = "passphrase"` and no store key yet: keys stored in the
+            // clear (signet before sealing) load only once they are sealed,
+            // which the first `unlock-store` does.
+            (None, _) if self.seal == SealMode::Passphrase => {
+                return Err(VaultError::NotSetUp { what: "loaded" })
+            }
+            (Some(_), None) => {
+                return Err(VaultError::StoreLocked {
+                    what: "loaded",
+                    why: "",
+                })
+            }
+            _ => {}
+        }
+        let bytes =
             self.call_store(|s| s.get(&entry.key_id))?
                 .ok_or_else(|| VaultError::Missing {
                     name: entry.name.clone(),
@@ -444,6 +689,7 @@ impl Vault {
                         ""
                     },
                 })?;
+        let seed = self.open_entry(&entry.name, &entry.key_id, &bytes, sealing.is_some(), key)?;
         if Some(public_of(&seed)) != entry.public() {
             return Err(VaultError::Mismatch {
                 name: entry.name.clone(),
@@ -453,110 +699,47 @@ impl Vault {
         Ok(seed)
     }
 
-    /// Finds and repairs disagreements between index and store.
-    ///
-    /// `full`: also check every active key's secret (may prompt for a keyring
-    /// unlock; start-up passes false and checks only interrupted operations and
-    /// orphans). `fix`: drop active entries whose secret is gone.
-    pub fn doctor(&self, full: bool, fix: bool) -> Result<DoctorReport, VaultError> {
-        let _one = self.serialise();
-        let listed = self.call_store(|s| s.list())?;
-        let store = self.store()?;
-        let present = |id: &str| -> Result<Option<Ed25519Seed>, VaultError> { Ok(store.get(id)?) };
-        let mut report = DoctorReport::default();
-        // Secrets deleted by this run: the listing above still names them.
-        let mut deleted: Vec<String> = Vec::new();
-        self.index.update(|f: &mut IndexFile| {
-            let snapshot = f.keys.clone();
-            for e in snapshot {
-                let name = &e.name;
-                match e.state {
-                    State::Pending => match present(&e.key_id)? {
-                        Some(seed) if Some(public_of(&seed)) == e.public() => {
-                            if let Some(x) = f.by_key_id_mut(&e.key_id) {
-                                x.state = State::Active;
-                            }
-                            report.findings.push(format!(
-                                "key {name:?}: an interrupted generate/import had stored the secret; finished it (now active)"
-                            ));
-                        }
-                        Some(_) => {
-                            report.remaining += 1;
-                            report.findings.push(format!(
-                                "key {name:?}: pending, and the keyring entry for its key id holds a different key; left both alone: inspect the keyring"
-                            ));
-                        }
-                        None => {
-                            f.remove(&e.key_id);
-                            report.findings.push(format!(
-                                "key {name:?}: an interrupted generate/import never reached the keyring; dropped the incomplete entry (nothing was stored)"
-                            ));
-                        }
-                    },
-                    State::Removing => {
-                        store.delete(&e.key_id)?;
-                        deleted.push(e.key_id.clone());
-                        f.remove(&e.key_id);
-                        report.findings.push(format!(
-                            "key {name:?}: finished an interrupted remove"
-                        ));
-                    }
-                    State::Active if full => {
-                        let there = match &listed {
-                            Some(ids) => ids.contains(&e.key_id),
-                            None => present(&e.key_id)?.is_some(),
-                        };
-                        if !there && fix {
-                            f.remove(&e.key_id);
-                            report.findings.push(format!(
-                                "key {name:?}: its secret is gone from the {} key store; dropped the entry (--fix)",
-                                store.name()
-                            ));
-                        } else if !there {
-                            report.remaining += 1;
-                            report.findings.push(format!(
-                                "key {name:?}: its secret is missing from the {} key store{}: import it again, or drop the entry with `signet doctor --fix`",
-                                store.name(),
-                                if store.name() == "keyutils" { " (the kernel keyring forgets everything at reboot)" } else { "" }
-                            ));
-                        }
-                    }
-                    State::Active => {}
-                }
+    /// The seed in an entry's bytes: opened with `key` when sealed; in the
+    /// clear only when the store is not sealed.
+    fn open_entry(
+        &self,
+        name: &str,
+        account: &str,
+        bytes: &SecretBuf,
+        sealed_store: bool,
+        key: Option<&StoreKey>,
+    ) -> Result<LockedSeed, VaultError> {
+        let sealed = |why: SealError| VaultError::Sealed {
+            name: name.to_owned(),
+            store: self.store_name(),
+            next: next_step(&why),
+            why,
+        };
+        match seal::classify(bytes.as_slice()) {
+            Kind::Plain if sealed_store => Err(VaultError::Unsealed {
+                name: name.to_owned(),
+                store: self.store_name(),
+            }),
+            Kind::Plain => {
+                let mut seed = locked_seed().map_err(memory)?;
+                seed.copy_from_slice(bytes.as_slice());
+                Ok(seed)
             }
-            if let Some(ids) = &listed {
-                for id in ids {
-                    if f.by_key_id(id).is_some() || deleted.contains(id) {
-                        continue;
-                    }
-                    let mut public = [0u8; 32];
-                    if hex::decode_to_slice(id, &mut public).is_err() {
-                        continue;
-                    }
-                    let mut name = format!("recovered-{}", &id[..8]);
-                    let mut n = 2;
-                    while f.by_name(&name).is_some() {
-                        name = format!("recovered-{}-{n}", &id[..8]);
-                        n += 1;
-                    }
-                    f.keys.push(Entry {
-                        name: name.clone(),
-                        comment: name.clone(),
-                        key_id: id.clone(),
-                        fingerprint: fingerprint(&ed25519_blob(&public)),
-                        created_at: now_rfc3339(),
-                        store: store.name().to_owned(),
-                        state: State::Active,
-                    });
-                    report.findings.push(format!(
-                        "key id {id}: a secret in the {} key store had no index entry; added it as {name:?} (rename it with `signet rename`)",
-                        store.name()
-                    ));
-                }
-            }
-            Ok::<_, VaultError>(())
-        })?;
-        Ok(report)
+            Kind::Sealed => match key {
+                Some(k) => k.open(account, bytes.as_slice()).map_err(sealed),
+                None if sealed_store => Err(VaultError::StoreLocked {
+                    what: "loaded",
+                    why: "",
+                }),
+                None => Err(VaultError::Inconsistent(format!(
+                    "key {name:?} is sealed, but keys.toml has no [sealing] record of the store key"
+                ))),
+            },
+            Kind::Newer { kind, version } => Err(sealed(SealError::Newer { kind, version })),
+            Kind::StoreKey | Kind::Unknown => Err(sealed(SealError::Damaged(
+                "it is not a key entry signet wrote",
+            ))),
+        }
     }
 }
 
@@ -581,208 +764,4 @@ pub fn find_in(f: &IndexFile, selector: &str) -> Result<Entry, VaultError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::backend::memory::MemoryStore;
-
-    fn vault() -> (tempfile::TempDir, Arc<MemoryStore>, Vault) {
-        let dir = match tempfile::tempdir() {
-            Ok(d) => d,
-            Err(e) => panic!("{e}"),
-        };
-        let store = Arc::new(MemoryStore::default());
-        let v = Vault::with_store(store.clone(), dir.path().join("keys.toml"));
-        (dir, store, v)
-    }
-
-    fn seed(b: u8) -> (Ed25519Seed, [u8; 32]) {
-        let s = Ed25519Seed::new([b; 32]);
-        let p = public_of(&s);
-        (s, p)
-    }
-
-    #[test]
-    fn create_find_rename_delete() -> Result<(), VaultError> {
-        let (_d, store, v) = vault();
-        let (s, p) = seed(1);
-        let e = v.create("ci", "", &s, p)?;
-        assert_eq!(e.state, State::Active);
-        assert_eq!(e.comment, "ci");
-        assert_eq!(store.get(&key_id(&p))?, Some(s.clone()));
-        assert_eq!(v.find(&key_id(&p))?.name, "ci");
-        assert_eq!(v.find(&e.fingerprint)?.name, "ci");
-        // Duplicates: same key, or same name.
-        let dup = v.create("other", "", &s, p).err().map(|e| e.to_string());
-        assert!(dup.unwrap_or_default().contains("\"ci\""));
-        let (s2, p2) = seed(2);
-        assert!(matches!(
-            v.create("ci", "", &s2, p2),
-            Err(VaultError::Exists(_))
-        ));
-        // Wrong public key.
-        assert!(v.create("x", "", &s2, p).is_err());
-        let (_, renamed) = v.rename("ci", "deploy")?;
-        assert_eq!(renamed.name, "deploy");
-        assert_eq!(v.secret(&renamed)?, s);
-        assert!(matches!(v.find("ci"), Err(VaultError::NoSuchKey(_))));
-        v.delete("deploy")?;
-        assert_eq!(store.get(&key_id(&p))?, None);
-        assert!(v.entries()?.is_empty());
-        Ok(())
-    }
-
-    #[test]
-    fn names_are_checked() {
-        for bad in [
-            "",
-            "a b",
-            "-x",
-            ".x",
-            &"a".repeat(65),
-            &"ab".repeat(32),
-            "x/y",
-        ] {
-            assert!(check_name(bad).is_err(), "{bad:?}");
-        }
-        for good in ["ci-bot", "a.b_c@d+e", "Z9"] {
-            assert!(check_name(good).is_ok(), "{good:?}");
-        }
-    }
-
-    #[test]
-    fn doctor_finishes_and_undoes_interrupted_operations() -> Result<(), VaultError> {
-        let (_d, store, v) = vault();
-        let (s1, p1) = seed(1);
-        let (s2, p2) = seed(2);
-        let (s3, p3) = seed(3);
-        let (_s4, p4) = seed(4);
-        let mk = |name: &str, p: [u8; 32], state| Entry {
-            name: name.into(),
-            comment: name.into(),
-            key_id: key_id(&p),
-            fingerprint: fingerprint(&ed25519_blob(&p)),
-            created_at: rfc3339(0),
-            store: "memory".into(),
-            state,
-        };
-        // 1: pending, secret stored (crash after put) → active.
-        // 2: pending, secret never stored (crash before put) → dropped.
-        // 3: removing, secret still there (crash after tombstone) → deleted.
-        // 4: active, secret gone → reported; dropped with --fix.
-        // 5: secret with no entry → recovered.
-        store.put(&key_id(&p1), &s1)?;
-        store.put(&key_id(&p3), &s3)?;
-        let (s5, p5) = seed(5);
-        store.put(&key_id(&p5), &s5)?;
-        v.index.save(&IndexFile {
-            version: 1,
-            keys: vec![
-                mk("one", p1, State::Pending),
-                mk("two", p2, State::Pending),
-                mk("three", p3, State::Removing),
-                mk("four", p4, State::Active),
-            ],
-        })?;
-        let _ = s2;
-        let r = v.doctor(true, false)?;
-        assert_eq!(r.remaining, 1, "{r:?}");
-        let names: Vec<String> = v.entries()?.into_iter().map(|e| e.name).collect();
-        let recovered = format!("recovered-{}", &key_id(&p5)[..8]);
-        assert_eq!(names, vec!["one".to_string(), "four".into(), recovered]);
-        assert_eq!(v.find("one")?.state, State::Active);
-        assert_eq!(store.get(&key_id(&p3))?, None);
-        // Nothing is lost: every secret that was stored is still there.
-        assert_eq!(store.get(&key_id(&p1))?, Some(s1));
-        assert_eq!(store.get(&key_id(&p5))?, Some(s5));
-        let r = v.doctor(true, true)?;
-        assert_eq!(r.remaining, 0, "{r:?}");
-        assert!(matches!(v.find("four"), Err(VaultError::NoSuchKey(_))));
-        let r = v.doctor(true, false)?;
-        assert!(r.findings.is_empty(), "{r:?}");
-        Ok(())
-    }
-
-    /// A store that is down: every call fails as unavailable.
-    struct DownStore;
-
-    impl KeyStore for DownStore {
-        fn name(&self) -> &'static str {
-            "memory"
-        }
-        fn put(&self, _: &str, _: &Ed25519Seed) -> Result<(), StoreError> {
-            Err(down())
-        }
-        fn get(&self, _: &str) -> Result<Option<Ed25519Seed>, StoreError> {
-            Err(down())
-        }
-        fn delete(&self, _: &str) -> Result<bool, StoreError> {
-            Err(down())
-        }
-        fn list(&self) -> Result<Option<Vec<String>>, StoreError> {
-            Err(down())
-        }
-    }
-
-    fn down() -> StoreError {
-        StoreError::Unavailable {
-            store: "memory",
-            detail: "gone".into(),
-            fix: "restart it".into(),
-        }
-    }
-
-    #[test]
-    fn a_dead_connection_is_replaced_and_the_call_retried() -> Result<(), VaultError> {
-        // The cached store is dead; reopening `Backend::Memory` gives a
-        // working one (as a restarted Secret Service would): the operation
-        // succeeds on the fresh connection, and later ones use it.
-        let dir = tempfile::tempdir().map_err(|e| VaultError::BadName(e.to_string()))?;
-        let v = Vault::with_store(Arc::new(DownStore), dir.path().join("keys.toml"));
-        let (s, p) = seed(9);
-        let e = v.create("k", "", &s, p)?;
-        assert_eq!(v.secret(&e)?, s);
-        assert_eq!(v.doctor(true, false)?.remaining, 0);
-        Ok(())
-    }
-
-    #[test]
-    fn a_store_that_stays_down_leaves_the_index_untouched() -> Result<(), VaultError> {
-        let (dir, _store, v) = vault();
-        let (s, p) = seed(1);
-        v.create("first", "", &s, p)?;
-        let path = dir.path().join("keys.toml");
-        let before = std::fs::read(&path).map_err(|e| VaultError::BadName(e.to_string()))?;
-        // Now every store, the reopened one included, is down.
-        let down = Vault {
-            backend: Backend::Keychain, // not built on Linux: reopening fails too
-            ..Vault::with_store(Arc::new(DownStore), path.clone())
-        };
-        let (s2, p2) = seed(2);
-        let err = down
-            .create("second", "", &s2, p2)
-            .err()
-            .map(|e| e.to_string());
-        assert!(err
-            .unwrap_or_default()
-            .contains("unavailable (gone): restart it"));
-        assert!(down.delete("first").is_err());
-        let after = std::fs::read(&path).map_err(|e| VaultError::BadName(e.to_string()))?;
-        assert_eq!(before, after, "the index changed");
-        Ok(())
-    }
-
-    #[test]
-    fn secret_of_missing_key_says_what_to_do() -> Result<(), VaultError> {
-        let (_d, store, v) = vault();
-        let (s, p) = seed(7);
-        let e = v.create("k", "", &s, p)?;
-        store.delete(&e.key_id)?;
-        let msg = v
-            .secret(&e)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(msg.contains("doctor --fix"), "{msg}");
-        Ok(())
-    }
-}
+mod tests;

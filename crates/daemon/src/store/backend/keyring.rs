@@ -10,17 +10,21 @@
 //! - Windows Credential Manager: `windows-native-keyring-store`. Written and
 //!   `cfg`-gated; **not built or run here**.
 //!
-//! Entry: service = the keyring service name, user = the key id, secret =
-//! the 32-byte seed (binary API).
+//! Entry: service = the keyring service name, user = the account (a key
+//! id, or signetd's own entry), secret = the entry's bytes (binary API).
+//! The `Vec` the crates return is moved into locked memory and wiped at
+//! once; copies inside the crates (D-Bus message buffers, the Secret
+//! Service session's decryption) hold only what the entry holds, which in
+//! a sealed store is ciphertext.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use keyring_core::{CredentialStore, Entry, Error as KrError};
-use signet_proto::Ed25519Seed;
 use zeroize::Zeroizing;
 
-use crate::store::backend::{seed_from_bytes, KeyStore, StoreError};
+use crate::hardening::SecretBuf;
+use crate::store::backend::{into_locked, is_key_id, KeyStore, StoreError};
 
 /// A `keyring-core` store under one service name.
 pub struct KeyringCore {
@@ -145,15 +149,19 @@ pub fn windows(service: &str) -> Result<KeyringCore, StoreError> {
 }
 
 impl KeyringCore {
-    fn entry(&self, key_id: &str) -> Result<Entry, StoreError> {
-        let label = format!("signet Ed25519 key {key_id} ({})", self.service);
+    fn entry(&self, account: &str) -> Result<Entry, StoreError> {
+        let label = if is_key_id(account) {
+            format!("signet Ed25519 key {account} ({})", self.service)
+        } else {
+            format!("signet {account} ({})", self.service)
+        };
         let mut mods = HashMap::new();
         if self.name == "secret-service" {
             mods.insert("label", label.as_str());
         }
         let mods = (!mods.is_empty()).then_some(&mods);
         self.store
-            .build(&self.service, key_id, mods)
+            .build(&self.service, account, mods)
             .map_err(|e| self.error(e))
     }
 
@@ -194,22 +202,22 @@ impl KeyStore for KeyringCore {
         self.name
     }
 
-    fn put(&self, key_id: &str, seed: &Ed25519Seed) -> Result<(), StoreError> {
-        self.entry(key_id)?
-            .set_secret(seed.expose())
+    fn put(&self, account: &str, secret: &[u8]) -> Result<(), StoreError> {
+        self.entry(account)?
+            .set_secret(secret)
             .map_err(|e| self.error(e))
     }
 
-    fn get(&self, key_id: &str) -> Result<Option<Ed25519Seed>, StoreError> {
-        match self.entry(key_id)?.get_secret() {
-            Ok(bytes) => seed_from_bytes(self.name, key_id, Zeroizing::new(bytes)).map(Some),
+    fn get(&self, account: &str) -> Result<Option<SecretBuf>, StoreError> {
+        match self.entry(account)?.get_secret() {
+            Ok(bytes) => into_locked(self.name, account, Zeroizing::new(bytes)).map(Some),
             Err(KrError::NoEntry) => Ok(None),
             Err(e) => Err(self.error(e)),
         }
     }
 
-    fn delete(&self, key_id: &str) -> Result<bool, StoreError> {
-        match self.entry(key_id)?.delete_credential() {
+    fn delete(&self, account: &str) -> Result<bool, StoreError> {
+        match self.entry(account)?.delete_credential() {
             Ok(()) => Ok(true),
             Err(KrError::NoEntry) => Ok(false),
             Err(e) => Err(self.error(e)),
@@ -223,7 +231,7 @@ impl KeyStore for KeyringCore {
                 entries
                     .iter()
                     .filter_map(|e| e.get_specifiers())
-                    .filter(|(service, _)| *service == self.service)
+                    .filter(|(service, user)| *service == self.service && is_key_id(user))
                     .map(|(_, user)| user)
                     .collect(),
             )),

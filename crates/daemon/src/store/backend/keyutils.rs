@@ -20,13 +20,11 @@
 //! no others), so that a daemon whose session keyring does not link `@u` can
 //! still search and read them.
 
+use crate::hardening::SecretBuf;
+use crate::store::backend::{is_key_id, KeyStore, StoreError};
 use linux_keyutils::{
     Key, KeyError, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission,
 };
-use signet_proto::Ed25519Seed;
-use zeroize::Zeroizing;
-
-use crate::store::backend::{KeyStore, StoreError};
 
 const NAME: &str = "keyutils";
 const PREFIX: &str = "keyring:";
@@ -68,12 +66,12 @@ impl Keyutils {
         })
     }
 
-    fn description(&self, key_id: &str) -> String {
-        format!("{PREFIX}{key_id}@{}", self.service)
+    fn description(&self, account: &str) -> String {
+        format!("{PREFIX}{account}@{}", self.service)
     }
 
-    fn find(&self, key_id: &str) -> Result<Option<Key>, StoreError> {
-        match self.user.search(&self.description(key_id)) {
+    fn find(&self, account: &str) -> Result<Option<Key>, StoreError> {
+        match self.user.search(&self.description(account)) {
             Ok(k) => Ok(Some(k)),
             Err(KeyError::KeyDoesNotExist)
             | Err(KeyError::KeyExpired)
@@ -86,8 +84,7 @@ impl Keyutils {
     fn key_id_of<'a>(&self, description: &'a str) -> Option<&'a str> {
         let rest = description.strip_prefix(PREFIX)?;
         let (id, service) = rest.split_once('@')?;
-        (service == self.service && id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()))
-            .then_some(id)
+        (service == self.service && is_key_id(id)).then_some(id)
     }
 }
 
@@ -118,10 +115,12 @@ impl KeyStore for Keyutils {
         NAME
     }
 
-    fn put(&self, key_id: &str, seed: &Ed25519Seed) -> Result<(), StoreError> {
+    fn put(&self, account: &str, secret: &[u8]) -> Result<(), StoreError> {
+        // add_key on an existing description updates its payload in one
+        // step (the kernel's key_update): a reader sees the old or the new.
         let key = self
             .user
-            .add_key(&self.description(key_id), seed.expose())
+            .add_key(&self.description(account), secret)
             .map_err(failed)?;
         let perms = KeyPermissionsBuilder::builder()
             .posessor(Permission::ALL)
@@ -135,41 +134,43 @@ impl KeyStore for Keyutils {
         Ok(())
     }
 
-    fn get(&self, key_id: &str) -> Result<Option<Ed25519Seed>, StoreError> {
-        let Some(key) = self.find(key_id)? else {
+    fn get(&self, account: &str) -> Result<Option<SecretBuf>, StoreError> {
+        let Some(key) = self.find(account)? else {
             return Ok(None);
         };
-        let mut buf = Zeroizing::new([0u8; 64]);
-        let len = key.read(&mut *buf).map_err(failed)?;
-        if len != 32 {
-            return Err(StoreError::Corrupt {
+        // keyctl_read copies the payload straight into locked memory.
+        let mut buf = SecretBuf::new().map_err(|e| StoreError::Memory {
+            store: NAME,
+            detail: e.to_string(),
+        })?;
+        let len = key.read(buf.capacity_mut()).map_err(failed)?;
+        if len > crate::hardening::SECRET_BUF_CAP {
+            return Err(StoreError::TooLarge {
                 store: NAME,
-                key_id: key_id.to_owned(),
+                account: account.to_owned(),
+                len,
             });
         }
-        let mut seed = [0u8; 32];
-        seed.copy_from_slice(&buf[..32]);
-        let out = Ed25519Seed::new(seed);
-        zeroize::Zeroize::zeroize(&mut seed);
-        Ok(Some(out))
+        buf.set_len(len);
+        Ok(Some(buf))
     }
 
-    fn delete(&self, key_id: &str) -> Result<bool, StoreError> {
+    fn delete(&self, account: &str) -> Result<bool, StoreError> {
         // Invalidate removes the key from every keyring at once (@u and the
         // persistent keyring alike).
         let mut found = false;
-        while let Some(key) = self.find(key_id)? {
+        while let Some(key) = self.find(account)? {
             key.invalidate().map_err(failed)?;
             found = true;
             // The kernel garbage-collects invalidated keys asynchronously; a
             // search right after may still see it for a moment.
             for _ in 0..50 {
-                if self.find(key_id)?.is_none() {
+                if self.find(account)?.is_none() {
                     break;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            if self.find(key_id)?.is_some() {
+            if self.find(account)?.is_some() {
                 break;
             }
         }

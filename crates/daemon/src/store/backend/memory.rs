@@ -3,18 +3,19 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use signet_proto::Ed25519Seed;
+use zeroize::Zeroizing;
 
-use super::{KeyStore, StoreError};
+use super::{into_locked, KeyStore, StoreError};
+use crate::hardening::SecretBuf;
 
 /// The store.
 #[derive(Default)]
 pub struct MemoryStore {
-    entries: Mutex<BTreeMap<String, Ed25519Seed>>,
+    entries: Mutex<BTreeMap<String, Zeroizing<Vec<u8>>>>,
 }
 
 impl MemoryStore {
-    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Ed25519Seed>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Zeroizing<Vec<u8>>>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -24,21 +25,29 @@ impl KeyStore for MemoryStore {
         "memory"
     }
 
-    fn put(&self, key_id: &str, seed: &Ed25519Seed) -> Result<(), StoreError> {
-        self.map().insert(key_id.to_owned(), seed.clone());
+    fn put(&self, account: &str, secret: &[u8]) -> Result<(), StoreError> {
+        self.map()
+            .insert(account.to_owned(), Zeroizing::new(secret.to_vec()));
         Ok(())
     }
 
-    fn get(&self, key_id: &str) -> Result<Option<Ed25519Seed>, StoreError> {
-        Ok(self.map().get(key_id).cloned())
+    fn get(&self, account: &str) -> Result<Option<SecretBuf>, StoreError> {
+        let found = self.map().get(account).cloned();
+        found.map(|b| into_locked("memory", account, b)).transpose()
     }
 
-    fn delete(&self, key_id: &str) -> Result<bool, StoreError> {
-        Ok(self.map().remove(key_id).is_some())
+    fn delete(&self, account: &str) -> Result<bool, StoreError> {
+        Ok(self.map().remove(account).is_some())
     }
 
     fn list(&self) -> Result<Option<Vec<String>>, StoreError> {
-        Ok(Some(self.map().keys().cloned().collect()))
+        Ok(Some(
+            self.map()
+                .keys()
+                .filter(|a| super::is_key_id(a))
+                .cloned()
+                .collect(),
+        ))
     }
 }
 
@@ -49,12 +58,18 @@ mod tests {
     #[test]
     fn memory_store_round_trip() -> Result<(), StoreError> {
         let s = MemoryStore::default();
-        assert_eq!(s.get("a")?, None);
-        s.put("a", &Ed25519Seed::new([1; 32]))?;
-        assert_eq!(s.get("a")?, Some(Ed25519Seed::new([1; 32])));
-        assert_eq!(s.list()?, Some(vec!["a".to_owned()]));
-        assert!(s.delete("a")?);
-        assert!(!s.delete("a")?);
+        let id = "ab".repeat(32);
+        assert!(s.get(&id)?.is_none());
+        s.put(&id, &[1; 32])?;
+        s.put(super::super::STORE_KEY_ACCOUNT, &[2; 40])?;
+        assert_eq!(
+            s.get(&id)?.map(|b| b.as_slice().to_vec()),
+            Some(vec![1; 32])
+        );
+        // Only key ids are listed.
+        assert_eq!(s.list()?, Some(vec![id.clone()]));
+        assert!(s.delete(&id)?);
+        assert!(!s.delete(&id)?);
         Ok(())
     }
 }

@@ -12,7 +12,15 @@
 //! Layout in every store: service = the keyring service name (default
 //! `signet`, `[store] service` / `SIGNET_KEYRING_SERVICE`), account = the key
 //! id (64 hex digits of the raw public key, so renaming never touches the
-//! keyring), secret = the 32-byte Ed25519 seed, as binary.
+//! keyring) for a key, or a name of signetd's own (the store key:
+//! [`STORE_KEY_ACCOUNT`]), secret = the entry's bytes: a sealed seed, a
+//! wrapped store key, or (a store that is not sealed, and every entry
+//! signet wrote before sealing existed) the 32-byte seed itself. What the
+//! bytes mean is `store::seal`'s business; a backend stores bytes.
+//!
+//! Entries are read straight into locked memory ([`SecretBuf`]): the kernel
+//! keyring copies into it, and the buffer the keyring crates return is
+//! copied into it and wiped at once.
 //!
 //! Every call blocks (D-Bus round trips, a possible unlock prompt): callers in
 //! async code go through `tokio::task::spawn_blocking` (see `store::vault::blocking`).
@@ -23,21 +31,29 @@ pub mod keyring;
 pub mod keyutils;
 pub mod memory;
 
-use signet_proto::Ed25519Seed;
 use zeroize::Zeroizing;
 
-/// A store of Ed25519 seeds, filed by key id under one service name.
+use crate::hardening::SecretBuf;
+
+/// The account of the wrapped store key of a sealed store.
+pub const STORE_KEY_ACCOUNT: &str = "signet-store-key";
+/// The account of a new wrapped store key while `signet passwd` replaces
+/// the old one (see `store::vault`).
+pub const STORE_KEY_NEXT_ACCOUNT: &str = "signet-store-key.next";
+
+/// A store of secrets, filed by account under one service name.
 pub trait KeyStore: Send + Sync {
     /// The store's name as configured and shown (`keyutils`, `secret-service`, …).
     fn name(&self) -> &'static str;
-    /// Stores (or replaces) the seed of `key_id`.
-    fn put(&self, key_id: &str, seed: &Ed25519Seed) -> Result<(), StoreError>;
-    /// The seed of `key_id`, `None` when the store has no such entry.
-    fn get(&self, key_id: &str) -> Result<Option<Ed25519Seed>, StoreError>;
-    /// Deletes the entry of `key_id`; false when there was none.
-    fn delete(&self, key_id: &str) -> Result<bool, StoreError>;
-    /// The key ids stored under this service, or `None` when the store cannot
-    /// enumerate (then only the index's journal finds orphans).
+    /// Stores (or replaces, atomically) the entry of `account`.
+    fn put(&self, account: &str, secret: &[u8]) -> Result<(), StoreError>;
+    /// The entry of `account`, `None` when the store has none.
+    fn get(&self, account: &str) -> Result<Option<SecretBuf>, StoreError>;
+    /// Deletes the entry of `account`; false when there was none.
+    fn delete(&self, account: &str) -> Result<bool, StoreError>;
+    /// The key ids (accounts of 64 hex digits) stored under this service,
+    /// or `None` when the store cannot enumerate (then only the index's
+    /// journal finds orphans).
     fn list(&self) -> Result<Option<Vec<String>>, StoreError>;
 }
 
@@ -73,30 +89,50 @@ pub enum StoreError {
         /// What went wrong.
         detail: String,
     },
-    /// The entry exists but does not hold a 32-byte seed.
-    #[error("the {store} entry for key {key_id} is not a 32-byte Ed25519 seed (written by another program?): inspect it and remove it by hand")]
-    Corrupt {
+    /// The entry is larger than any entry signet writes.
+    #[error("the {store} entry {account} is {len} bytes, larger than any entry signet writes (written by another program?): inspect it and remove it by hand")]
+    TooLarge {
         /// The store's name.
         store: &'static str,
-        /// The key id.
-        key_id: String,
+        /// The account.
+        account: String,
+        /// Its size.
+        len: usize,
+    },
+    /// Locked memory for the entry could not be had.
+    #[error("cannot allocate locked memory for a {store} entry: {detail}")]
+    Memory {
+        /// The store's name.
+        store: &'static str,
+        /// Why.
+        detail: String,
     },
 }
 
-/// Turns the bytes a store returned into a seed, wiping the copy.
-pub fn seed_from_bytes(
+/// Moves the bytes a keyring crate returned into locked memory, wiping the
+/// crate's buffer.
+pub fn into_locked(
     store: &'static str,
-    key_id: &str,
+    account: &str,
     bytes: Zeroizing<Vec<u8>>,
-) -> Result<Ed25519Seed, StoreError> {
-    let arr: &[u8; 32] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| StoreError::Corrupt {
+) -> Result<SecretBuf, StoreError> {
+    let memory = |e: std::io::Error| StoreError::Memory {
+        store,
+        detail: e.to_string(),
+    };
+    SecretBuf::copy_of(&bytes)
+        .map_err(memory)?
+        .ok_or_else(|| StoreError::TooLarge {
             store,
-            key_id: key_id.to_owned(),
-        })?;
-    Ok(Ed25519Seed::new(*arr))
+            account: account.to_owned(),
+            len: bytes.len(),
+        })
+}
+
+/// Whether `account` is a key id (64 hex digits), as opposed to one of
+/// signetd's own entries.
+pub fn is_key_id(account: &str) -> bool {
+    account.len() == 64 && account.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
@@ -104,8 +140,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn short_secret_is_corrupt() {
-        let r = seed_from_bytes("memory", "ab", Zeroizing::new(vec![0; 31]));
-        assert!(matches!(r, Err(StoreError::Corrupt { .. })));
+    fn oversized_entries_are_refused_and_key_ids_recognised() -> Result<(), StoreError> {
+        let r = into_locked("memory", "ab", Zeroizing::new(vec![0; 5000]));
+        assert!(matches!(r, Err(StoreError::TooLarge { len: 5000, .. })));
+        let ok = into_locked("memory", "ab", Zeroizing::new(vec![7; 40]))?;
+        assert_eq!(ok.as_slice(), &[7; 40][..]);
+        assert!(is_key_id(&"a1".repeat(32)));
+        assert!(!is_key_id(STORE_KEY_ACCOUNT));
+        Ok(())
     }
 }
