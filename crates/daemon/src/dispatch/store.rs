@@ -343,6 +343,7 @@ pub(super) async fn doctor(
 pub(super) async fn unlock_store(
     agent: &Agent,
     req: UnlockStoreRequest,
+    _: &AdminPermit,
     peer: &Peer,
     reply: &mut Vec<u8>,
 ) -> ExtResult<()> {
@@ -367,7 +368,7 @@ pub(super) async fn unlock_store(
 }
 
 /// `lock-store@signet`: forget the store key (loaded keys stay loaded).
-pub(super) fn lock_store(agent: &Agent, peer: &Peer, reply: &mut Vec<u8>) {
+pub(super) fn lock_store(agent: &Agent, _: &AdminPermit, peer: &Peer, reply: &mut Vec<u8>) {
     let was = agent.lock_store();
     info!(%peer, was_unlocked = was, "lock-store");
     reply.put_u8(u8::from(was));
@@ -377,6 +378,7 @@ pub(super) fn lock_store(agent: &Agent, peer: &Peer, reply: &mut Vec<u8>) {
 pub(super) async fn passwd(
     agent: &Agent,
     req: PasswdRequest,
+    _: &AdminPermit,
     peer: &Peer,
     _reply: &mut Vec<u8>,
 ) -> ExtResult<()> {
