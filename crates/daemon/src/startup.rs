@@ -99,10 +99,18 @@ pub enum StartError {
     /// A configured key's source settings do not fit together.
     #[error(transparent)]
     KeySource(#[from] Invalid),
-    /// A configured key could not be loaded (fail closed).
+    /// A configured key could not be loaded (fail closed). Boxed: the
+    /// key store's errors are large, and this one is rare.
     #[cfg(unix)]
     #[error(transparent)]
-    Source(#[from] sources::SourceError),
+    Source(Box<sources::SourceError>),
+}
+
+#[cfg(unix)]
+impl From<sources::SourceError> for StartError {
+    fn from(e: sources::SourceError) -> Self {
+        StartError::Source(Box::new(e))
+    }
 }
 
 impl StartError {

@@ -336,6 +336,9 @@ pub enum ErrorCode {
     /// The key store is sealed and locked (or has no passphrase yet): the
     /// reason says which; `signet unlock-store` is the next step.
     StoreLocked,
+    /// The passphrase given does not open the sealed key store (each wrong
+    /// one makes the agent wait longer before it answers).
+    WrongPassphrase,
     /// A code this build does not know.
     Other(u32),
 }
@@ -354,6 +357,7 @@ impl ErrorCode {
             ErrorCode::VersionMismatch => 8,
             ErrorCode::NotAllowed => 9,
             ErrorCode::StoreLocked => 10,
+            ErrorCode::WrongPassphrase => 11,
             ErrorCode::Other(n) => n,
         }
     }
@@ -371,6 +375,7 @@ impl ErrorCode {
             8 => ErrorCode::VersionMismatch,
             9 => ErrorCode::NotAllowed,
             10 => ErrorCode::StoreLocked,
+            11 => ErrorCode::WrongPassphrase,
             n => ErrorCode::Other(n),
         }
     }

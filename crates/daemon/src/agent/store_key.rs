@@ -195,8 +195,8 @@ impl Agent {
         let v = vault.clone();
         let (key, created) = self
             .passphrase_attempt(vault::blocking(&v, move |v| {
-                if create && !v.is_sealed() {
-                    return v.set_up(passphrase.expose()).map(|k| (k, true));
+                if create {
+                    return v.set_up(passphrase.expose());
                 }
                 v.unlock(passphrase.expose()).map(|k| (k, false))
             }))
@@ -291,6 +291,43 @@ impl Agent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn wrong_passphrases_back_off_one_at_a_time() {
+        let agent = Agent::new(
+            crate::config::Config::default(),
+            "test".into(),
+            tokio_util::sync::CancellationToken::new(),
+        );
+        let t0 = Instant::now();
+        for n in 1..=3u32 {
+            let r: Result<(), _> = agent
+                .passphrase_attempt(async { Err(VaultError::WrongPassphrase) })
+                .await;
+            assert!(matches!(r, Err(VaultError::WrongPassphrase)));
+            // 100 ms, then 200, then 300 of (virtual) delay.
+            let waited: u64 = (1..=u64::from(n)).map(|i| i * 100).sum();
+            assert!(
+                t0.elapsed() >= Duration::from_millis(waited),
+                "{n}: {:?}",
+                t0.elapsed()
+            );
+        }
+        // A right one answers at once and resets the count.
+        let t1 = Instant::now();
+        agent
+            .passphrase_attempt(async { Ok::<_, VaultError>(()) })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(t1.elapsed() < Duration::from_millis(1));
+        assert_eq!(*agent.store_unlock.failures.lock().await, 0);
+        // Other errors are not counted and not delayed.
+        let t2 = Instant::now();
+        let r: Result<(), _> = agent
+            .passphrase_attempt(async { Err(VaultError::NotSetUp { what: "x" }) })
+            .await;
+        assert!(r.is_err() && t2.elapsed() < Duration::from_millis(1));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn idle_and_maximum_timeouts() -> Result<(), crate::store::seal::SealError> {

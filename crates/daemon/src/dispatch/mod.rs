@@ -451,10 +451,10 @@ fn vault_error(e: &VaultError) -> ExtensionError {
         VaultError::Ambiguous(_) => ErrorCode::AmbiguousKey,
         VaultError::Exists(_)
         | VaultError::Unfinished { .. }
-        | VaultError::WrongPassphrase
         | VaultError::Unsealed { .. }
         | VaultError::NotSealed(_) => ErrorCode::Refused,
         VaultError::StoreLocked { .. } | VaultError::NotSetUp { .. } => ErrorCode::StoreLocked,
+        VaultError::WrongPassphrase => ErrorCode::WrongPassphrase,
         VaultError::BadName(_) | VaultError::BadPassphrase(_) => ErrorCode::BadRequest,
         VaultError::Store(_)
         | VaultError::Index(_)

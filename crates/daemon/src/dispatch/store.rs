@@ -301,9 +301,7 @@ pub(super) async fn rename(
                 Ok(Ok(key)) => agent
                     .add_key(key.with_remember(remember), &index.keys)
                     .map_err(|e| internal(format!("cannot reload the renamed key: {e}")))?,
-                Ok(Err(e)) => {
-                    return Err(internal(format!("cannot reload the renamed key: {e}")))
-                }
+                Ok(Err(e)) => return Err(internal(format!("cannot reload the renamed key: {e}"))),
                 // A sealed store that is locked: the rename is done, and the
                 // loaded copy (whose rule, bound to the key, is unchanged)
                 // shows its old name until it is loaded again.

@@ -146,7 +146,7 @@ pub enum VaultError {
     #[error("{0}")]
     BadPassphrase(&'static str),
     /// A key stored in the clear in a sealed store.
-    #[error("key {name:?} is stored in the clear in the {store} key store (written by signet before sealing, or while `[store] seal = \"none\"`): run `signet unlock-store` to seal it; nothing was changed")]
+    #[error("key {name:?} is stored in the clear in the {store} key store (written by signet before sealing, or while `[store] seal = \"none\"`), not sealed like the others: nothing was changed; `signet doctor` seals it while the key store is unlocked")]
     Unsealed {
         /// The key's name.
         name: String,

@@ -59,8 +59,12 @@ impl Vault {
     }
 
     /// Sets up the store key of a sealed store: made here, wrapped under
-    /// `passphrase`, journalled in `[sealing]`. Returns it unlocked.
-    pub fn set_up(&self, passphrase: &[u8]) -> Result<StoreKey, VaultError> {
+    /// `passphrase`, journalled in `[sealing]`. Returns it unlocked, and
+    /// whether it was made now: a store that turns out to have one already
+    /// (an index that had lost its `[sealing]` record, another daemon of the
+    /// same store meanwhile) is unlocked with `passphrase` instead, never
+    /// given a second store key.
+    pub fn set_up(&self, passphrase: &[u8]) -> Result<(StoreKey, bool), VaultError> {
         if passphrase.is_empty() {
             return Err(VaultError::BadPassphrase(
                 "refusing an empty passphrase for the key store: choose one",
@@ -69,11 +73,7 @@ impl Vault {
         let _one = self.serialise();
         self.repair_sealing()?;
         if self.sealing()?.is_some() {
-            return Err(VaultError::Exists(
-                "the key store already has a passphrase: `signet unlock-store` unlocks it, \
-                 `signet passwd` changes it"
-                    .into(),
-            ));
+            return self.unlock_serialised(passphrase).map(|k| (k, false));
         }
         // Never overwrite a store key: one without an index record belongs
         // to keys sealed to it.
@@ -138,7 +138,7 @@ impl Vault {
         fault("after-sealing-commit");
         self.pin(recipient);
         info!(store_key = %recipient.short(), kdf = %self.kdf, "sealed the key store: a new store key, wrapped under the passphrase");
-        Ok(key)
+        Ok((key, true))
     }
 
     /// Opens the store key with `passphrase`, finishing or undoing an
@@ -195,11 +195,20 @@ impl Vault {
         });
         let key = match (first, &next) {
             (Ok(key), next) => {
-                if next.is_some() {
-                    // An interrupted passwd that never replaced the main
-                    // entry: the old passphrase stays in force.
-                    self.call_store(|s| s.delete(STORE_KEY_NEXT_ACCOUNT))?;
-                    warn!("key store: an interrupted `signet passwd` was undone (the old passphrase stays; run `signet passwd` again to change it)");
+                match next {
+                    // passwd had replaced the main entry and was interrupted
+                    // before dropping `.next`: it is done.
+                    Some(n) if n.as_slice() == main.as_slice() => {
+                        self.call_store(|s| s.delete(STORE_KEY_NEXT_ACCOUNT))?;
+                        warn!("key store: finished an interrupted `signet passwd` (the new passphrase is in force)");
+                    }
+                    // passwd never replaced the main entry: the old
+                    // passphrase stays in force.
+                    Some(_) => {
+                        self.call_store(|s| s.delete(STORE_KEY_NEXT_ACCOUNT))?;
+                        warn!("key store: an interrupted `signet passwd` was undone (the old passphrase stays; run `signet passwd` again to change it)");
+                    }
+                    None => {}
                 }
                 key
             }

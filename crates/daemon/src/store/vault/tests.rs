@@ -245,7 +245,7 @@ fn a_sealed_store_keeps_no_seed_in_the_clear() -> Result<(), VaultError> {
         VaultError::NotSetUp { .. }
     ));
     assert!(v.entries()?.is_empty());
-    let key = v.set_up(b"pw")?;
+    let (key, _) = v.set_up(b"pw")?;
     assert!(v.is_sealed());
     let e = v.create("k", "", &s, p)?;
     let at_rest = bytes(store.get(&e.key_id)?).unwrap_or_default();
@@ -325,11 +325,11 @@ fn keys_in_the_clear_are_refused_then_sealed_by_the_unlock() -> Result<(), Vault
         err(v.secret(&e1, None)),
         VaultError::NotSetUp { .. }
     ));
-    let key = v.set_up(b"pw")?;
+    let (key, _) = v.set_up(b"pw")?;
     // Before the migration: refused, naming the key and what to do.
     let msg = err(v.secret(&e1, Some(&key))).to_string();
     assert!(
-        msg.contains("\"one\"") && msg.contains("unlock-store"),
+        msg.contains("\"one\"") && msg.contains("signet doctor"),
         "{msg}"
     );
     let r = v.doctor(true, false, None)?;
@@ -351,7 +351,7 @@ fn keys_in_the_clear_are_refused_then_sealed_by_the_unlock() -> Result<(), Vault
 #[test]
 fn doctor_finishes_a_migration_while_unlocked() -> Result<(), VaultError> {
     let (_d, store, v) = sealed_vault();
-    let key = v.set_up(b"pw")?;
+    let (key, _) = v.set_up(b"pw")?;
     let (s, p) = seed(3);
     let e = v.create("k", "", &s, p)?;
     // As if a migration had been interrupted before this entry.
@@ -366,7 +366,7 @@ fn doctor_finishes_a_migration_while_unlocked() -> Result<(), VaultError> {
 #[test]
 fn passwd_rewraps_only_the_store_key_and_survives_interruption() -> Result<(), VaultError> {
     let (_d, store, v) = sealed_vault();
-    let key = v.set_up(b"old")?;
+    let (key, _) = v.set_up(b"old")?;
     let (s, p) = seed(4);
     let e = v.create("k", "", &s, p)?;
     let sealed_before = bytes(store.get(&e.key_id)?);
@@ -429,7 +429,7 @@ fn an_interrupted_set_up_is_finished_or_undone() -> Result<(), VaultError> {
         .unwrap_or_default()
         .contains("version = 1"));
     // Crash after the put: the entry is there with the recorded public half.
-    let key = v.set_up(b"pw")?;
+    let (key, _) = v.set_up(b"pw")?;
     v.index.update(|f| {
         if let Some(s) = f.sealing.as_mut() {
             s.state = State::Pending;
@@ -445,12 +445,16 @@ fn an_interrupted_set_up_is_finished_or_undone() -> Result<(), VaultError> {
         Ok::<_, VaultError>(())
     })?;
     let wrapped = bytes(store.get(STORE_KEY_ACCOUNT)?);
+    // Setting up again adopts it and unlocks it with the passphrase given:
+    // the wrong one is refused, the right one opens it; never a new key.
     assert!(matches!(
         err(v.set_up(b"other")),
-        VaultError::Exists(_) | VaultError::Inconsistent(_)
+        VaultError::WrongPassphrase
     ));
     assert_eq!(bytes(store.get(STORE_KEY_ACCOUNT)?), wrapped);
-    assert_eq!(v.unlock(b"pw")?.recipient(), key.recipient());
+    let (again, made) = v.set_up(b"pw")?;
+    assert!(!made);
+    assert_eq!(again.recipient(), key.recipient());
     let _ = record;
     Ok(())
 }
@@ -458,7 +462,7 @@ fn an_interrupted_set_up_is_finished_or_undone() -> Result<(), VaultError> {
 #[test]
 fn damaged_foreign_and_newer_entries_are_named_and_kept() -> Result<(), VaultError> {
     let (_d, store, v) = sealed_vault();
-    let key = v.set_up(b"pw")?;
+    let (key, _) = v.set_up(b"pw")?;
     let (s, p) = seed(5);
     let e = v.create("k", "", &s, p)?;
     let good = bytes(store.get(&e.key_id)?).unwrap_or_default();
@@ -491,7 +495,7 @@ fn damaged_foreign_and_newer_entries_are_named_and_kept() -> Result<(), VaultErr
 #[test]
 fn own_secrets_are_sealed_and_never_listed() -> Result<(), VaultError> {
     let (_d, store, v) = sealed_vault();
-    let key = v.set_up(b"pw")?;
+    let (key, _) = v.set_up(b"pw")?;
     let (made, new) = v.own_secret("signetd-audit-x", Some(&key), |b| b.fill(9))?;
     assert!(new);
     assert_eq!(**made, [9; 32]);
