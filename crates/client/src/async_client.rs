@@ -10,7 +10,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use signet_proto::encord::Scheme;
 use signet_proto::extension::{ExplainReply, Status, VersionReply};
-use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey};
+use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey, UnlockStoreReply};
 use signet_proto::{Ed25519Seed, Identity, Passphrase, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
@@ -445,5 +445,24 @@ impl AsyncClient {
     /// See [`crate::Client::store_info`].
     pub async fn store_info(&mut self) -> Result<StoreInfo> {
         self.run(op::Store).await
+    }
+
+    /// Unlocks a sealed key store (see [`crate::Client::unlock_store`]).
+    pub async fn unlock_store(
+        &mut self,
+        passphrase: &Passphrase,
+        create: bool,
+    ) -> Result<UnlockStoreReply> {
+        self.run(op::UnlockStore { passphrase, create }).await
+    }
+
+    /// Locks a sealed key store again; true if it was unlocked.
+    pub async fn lock_store(&mut self) -> Result<bool> {
+        self.run(op::LockStore).await
+    }
+
+    /// Changes a sealed key store's passphrase.
+    pub async fn passwd(&mut self, old: &Passphrase, new: &Passphrase) -> Result<()> {
+        self.run(op::Passwd { old, new }).await
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use signet_proto::encord::Scheme;
 use signet_proto::extension::{ExplainReply, Status, VersionReply};
-use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey};
+use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey, UnlockStoreReply};
 use signet_proto::{Ed25519Seed, Identity, Passphrase, Response};
 use zeroize::Zeroize;
 
@@ -596,8 +596,31 @@ impl Client {
         self.run(op::Doctor { fix })
     }
 
-    /// Which key store the agent uses, why, and whether it answers.
+    /// Which key store the agent uses, why, whether it answers, and
+    /// whether it is sealed and unlocked.
     pub fn store_info(&mut self) -> Result<StoreInfo> {
         self.run(op::Store)
+    }
+
+    /// Unlocks a sealed key store with `passphrase`; with `create`, sets up
+    /// a store that has no passphrase yet (sealing every key stored in the
+    /// clear).
+    pub fn unlock_store(
+        &mut self,
+        passphrase: &Passphrase,
+        create: bool,
+    ) -> Result<UnlockStoreReply> {
+        self.run(op::UnlockStore { passphrase, create })
+    }
+
+    /// Locks a sealed key store again (loaded keys stay loaded); true if it
+    /// was unlocked.
+    pub fn lock_store(&mut self) -> Result<bool> {
+        self.run(op::LockStore)
+    }
+
+    /// Changes a sealed key store's passphrase.
+    pub fn passwd(&mut self, old: &Passphrase, new: &Passphrase) -> Result<()> {
+        self.run(op::Passwd { old, new })
     }
 }

@@ -83,7 +83,7 @@ pub use signet_proto::encord::Scheme;
 pub use signet_proto::extension::{
     ErrorCode, ExplainReply, Status, VersionReply, PROTOCOL_VERSION,
 };
-pub use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey};
+pub use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey, UnlockStoreReply};
 pub use signet_proto::{Ed25519Seed, Identity, Passphrase};
 pub use socket::DEFAULT_PIPE;
 

@@ -39,8 +39,8 @@ pub use signet_proto::extension::{Diagnosis, ExpiredKey};
 use signet_proto::frame;
 use signet_proto::key::fingerprint;
 use signet_proto::keystore::{
-    decode_stored_list, DoctorReport, GenerateRequest, ImportRequest, Selection, StoreInfo,
-    StoredKey,
+    decode_stored_list, DoctorReport, GenerateRequest, ImportRequest, PasswdRequest, Selection,
+    StoreInfo, StoredKey, UnlockStoreReply, UnlockStoreRequest,
 };
 use signet_proto::message::msg;
 use signet_proto::{
@@ -1047,6 +1047,85 @@ impl Op for Store {
     }
 }
 
+/// `unlock-store@signet`: the passphrase of a sealed key store (with
+/// `create`, sets up one that has no passphrase yet). **Carries a secret.**
+pub struct UnlockStore<'a> {
+    /// The passphrase.
+    pub passphrase: &'a Passphrase,
+    /// Set the store up with it if it has no store key yet.
+    pub create: bool,
+}
+
+impl Op for UnlockStore<'_> {
+    type Output = UnlockStoreReply;
+    const SECRET: bool = true;
+    const SIGNET: bool = true;
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        encode_ext(
+            out,
+            &Extension::UnlockStore(UnlockStoreRequest {
+                passphrase: self.passphrase.clone(),
+                create: self.create,
+            }),
+        )
+    }
+
+    fn decode(self, resp: Response, _: &Context<'_>) -> Result<UnlockStoreReply> {
+        Ok(UnlockStoreReply::decode(&store_reply(
+            resp,
+            extension::UNLOCK_STORE,
+        )?)?)
+    }
+}
+
+/// `lock-store@signet`: forget the unlocked store key; true if it was held.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LockStore;
+
+impl Op for LockStore {
+    type Output = bool;
+    const SIGNET: bool = true;
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        encode_ext(out, &Extension::LockStore)
+    }
+
+    fn decode(self, resp: Response, _: &Context<'_>) -> Result<bool> {
+        let reply = store_reply(resp, extension::LOCK_STORE)?;
+        Ok(reply.first().is_some_and(|b| *b != 0))
+    }
+}
+
+/// `passwd@signet`: change a sealed key store's passphrase. **Carries
+/// secrets.**
+pub struct Passwd<'a> {
+    /// The current passphrase.
+    pub old: &'a Passphrase,
+    /// The new one.
+    pub new: &'a Passphrase,
+}
+
+impl Op for Passwd<'_> {
+    type Output = ();
+    const SECRET: bool = true;
+    const SIGNET: bool = true;
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        encode_ext(
+            out,
+            &Extension::Passwd(PasswdRequest {
+                old: self.old.clone(),
+                new: self.new.clone(),
+            }),
+        )
+    }
+
+    fn decode(self, resp: Response, _: &Context<'_>) -> Result<()> {
+        store_reply(resp, extension::PASSWD).map(drop)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1113,6 +1192,15 @@ mod tests {
             }),
             frame_of(&Diagnose),
             frame_of(&Reload),
+            frame_of(&UnlockStore {
+                passphrase: &Passphrase::new(b"pw".to_vec()),
+                create: true,
+            }),
+            frame_of(&LockStore),
+            frame_of(&Passwd {
+                old: &Passphrase::new(b"a".to_vec()),
+                new: &Passphrase::new(b"b".to_vec()),
+            }),
         ];
         let mut seen = Vec::new();
         for f in &frames {
