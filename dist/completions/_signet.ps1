@@ -44,8 +44,11 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             [CompletionResult]::new('unload', 'unload', [CompletionResultType]::ParameterValue, 'Unload stored keys from the agent (they stay in the keyring)')
             [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a stored key')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check that the key index and the OS keyring agree; finish or undo interrupted operations (exits 1 while problems remain)')
-            [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Lock the agent with a passphrase: it signs nothing until unlocked')
-            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Unlock the agent')
+            [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Lock the agent with a passphrase: it signs nothing and shows no keys until unlocked; loaded keys stay loaded (hidden), and a sealed key store is locked too')
+            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Unlock the agent (its loaded keys sign again)')
+            [CompletionResult]::new('unlock-store', 'unlock-store', [CompletionResultType]::ParameterValue, 'Unlock the sealed key store: asks its passphrase once (the first time, chooses one and seals every key stored so far); `load`, autoload, `generate` and `import` then work without asking until `[store] unlock_idle` (1h) or `unlock_max` (8h) pass, `signet lock` or `lock-store`, SIGUSR1, or the agent stops')
+            [CompletionResult]::new('lock-store', 'lock-store', [CompletionResultType]::ParameterValue, 'Lock the sealed key store again (the agent forgets its unlock); loaded keys stay loaded')
+            [CompletionResult]::new('passwd', 'passwd', [CompletionResultType]::ParameterValue, 'Change the sealed key store''s passphrase (the store key is wrapped again; no key is resealed). With --passphrase-stdin: the current passphrase on the first line, the new one on the second')
             [CompletionResult]::new('sign-request', 'sign-request', [CompletionResultType]::ParameterValue, 'Sign an Encord HTTP request and print the headers to add to it')
             [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Sign a file''s bytes with a loaded key; prints the 64-byte Ed25519 signature in base64')
             [CompletionResult]::new('install-units', 'install-units', [CompletionResultType]::ParameterValue, 'Write the systemd units (--user, --system) or the launchd agent (--launchd) with this installation''s signetd, and print the commands that enable them')
@@ -180,7 +183,7 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('--passphrase-stdin', '--passphrase-stdin', [CompletionResultType]::ParameterName, 'Read an encrypted key''s passphrase from the first line of stdin')
             [CompletionResult]::new('--remove-source', '--remove-source', [CompletionResultType]::ParameterName, 'Delete FILE once the key has been stored and read back from the keyring')
-            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Use a key file that group or others can read (ssh-add refuses it)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Use a key file that group or others can read (ssh-add refuses it); with --remove-source, remove the file even though the key store does not survive a reboot (the kernel keyring)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -259,6 +262,35 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         'signet;unlock' {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('--passphrase-stdin', '--passphrase-stdin', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of stdin instead of the terminal')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'signet;unlock-store' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--passphrase-stdin', '--passphrase-stdin', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of stdin instead of asking (for scripts; the first unlock, which chooses the passphrase, then takes it without asking twice)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'signet;lock-store' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'signet;passwd' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--passphrase-stdin', '--passphrase-stdin', [CompletionResultType]::ParameterName, 'Read the current passphrase from the first line of stdin and the new one from the second, instead of asking (for scripts)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -429,8 +461,11 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             [CompletionResult]::new('unload', 'unload', [CompletionResultType]::ParameterValue, 'Unload stored keys from the agent (they stay in the keyring)')
             [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a stored key')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check that the key index and the OS keyring agree; finish or undo interrupted operations (exits 1 while problems remain)')
-            [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Lock the agent with a passphrase: it signs nothing until unlocked')
-            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Unlock the agent')
+            [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Lock the agent with a passphrase: it signs nothing and shows no keys until unlocked; loaded keys stay loaded (hidden), and a sealed key store is locked too')
+            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Unlock the agent (its loaded keys sign again)')
+            [CompletionResult]::new('unlock-store', 'unlock-store', [CompletionResultType]::ParameterValue, 'Unlock the sealed key store: asks its passphrase once (the first time, chooses one and seals every key stored so far); `load`, autoload, `generate` and `import` then work without asking until `[store] unlock_idle` (1h) or `unlock_max` (8h) pass, `signet lock` or `lock-store`, SIGUSR1, or the agent stops')
+            [CompletionResult]::new('lock-store', 'lock-store', [CompletionResultType]::ParameterValue, 'Lock the sealed key store again (the agent forgets its unlock); loaded keys stay loaded')
+            [CompletionResult]::new('passwd', 'passwd', [CompletionResultType]::ParameterValue, 'Change the sealed key store''s passphrase (the store key is wrapped again; no key is resealed). With --passphrase-stdin: the current passphrase on the first line, the new one on the second')
             [CompletionResult]::new('sign-request', 'sign-request', [CompletionResultType]::ParameterValue, 'Sign an Encord HTTP request and print the headers to add to it')
             [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Sign a file''s bytes with a loaded key; prints the 64-byte Ed25519 signature in base64')
             [CompletionResult]::new('install-units', 'install-units', [CompletionResultType]::ParameterValue, 'Write the systemd units (--user, --system) or the launchd agent (--launchd) with this installation''s signetd, and print the commands that enable them')
@@ -497,6 +532,15 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;help;unlock' {
+            break
+        }
+        'signet;help;unlock-store' {
+            break
+        }
+        'signet;help;lock-store' {
+            break
+        }
+        'signet;help;passwd' {
             break
         }
         'signet;help;sign-request' {

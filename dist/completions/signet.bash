@@ -61,8 +61,14 @@ _signet() {
             signet,lock)
                 cmd="signet__subcmd__lock"
                 ;;
+            signet,lock-store)
+                cmd="signet__subcmd__lock__subcmd__store"
+                ;;
             signet,man)
                 cmd="signet__subcmd__man"
+                ;;
+            signet,passwd)
+                cmd="signet__subcmd__passwd"
                 ;;
             signet,pubkey)
                 cmd="signet__subcmd__pubkey"
@@ -99,6 +105,9 @@ _signet() {
                 ;;
             signet,unlock)
                 cmd="signet__subcmd__unlock"
+                ;;
+            signet,unlock-store)
+                cmd="signet__subcmd__unlock__subcmd__store"
                 ;;
             signet__subcmd__audit,help)
                 cmd="signet__subcmd__audit__subcmd__help"
@@ -163,8 +172,14 @@ _signet() {
             signet__subcmd__help,lock)
                 cmd="signet__subcmd__help__subcmd__lock"
                 ;;
+            signet__subcmd__help,lock-store)
+                cmd="signet__subcmd__help__subcmd__lock__subcmd__store"
+                ;;
             signet__subcmd__help,man)
                 cmd="signet__subcmd__help__subcmd__man"
+                ;;
+            signet__subcmd__help,passwd)
+                cmd="signet__subcmd__help__subcmd__passwd"
                 ;;
             signet__subcmd__help,pubkey)
                 cmd="signet__subcmd__help__subcmd__pubkey"
@@ -202,6 +217,9 @@ _signet() {
             signet__subcmd__help,unlock)
                 cmd="signet__subcmd__help__subcmd__unlock"
                 ;;
+            signet__subcmd__help,unlock-store)
+                cmd="signet__subcmd__help__subcmd__unlock__subcmd__store"
+                ;;
             signet__subcmd__help__subcmd__audit,tail)
                 cmd="signet__subcmd__help__subcmd__audit__subcmd__tail"
                 ;;
@@ -215,7 +233,7 @@ _signet() {
 
     case "${cmd}" in
         signet)
-            opts="-h -V --socket --json --help --version start env stop status reload add list remove delete generate import register pubkey load unload rename doctor lock unlock sign-request sign install-units exec explain audit completions man help"
+            opts="-h -V --socket --json --help --version start env stop status reload add list remove delete generate import register pubkey load unload rename doctor lock unlock unlock-store lock-store passwd sign-request sign install-units exec explain audit completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -567,7 +585,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__help)
-            opts="start env stop status reload add list remove delete generate import register pubkey load unload rename doctor lock unlock sign-request sign install-units exec explain audit completions man help"
+            opts="start env stop status reload add list remove delete generate import register pubkey load unload rename doctor lock unlock unlock-store lock-store passwd sign-request sign install-units exec explain audit completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -818,7 +836,35 @@ _signet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        signet__subcmd__help__subcmd__lock__subcmd__store)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         signet__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__help__subcmd__passwd)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1000,6 +1046,20 @@ _signet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        signet__subcmd__help__subcmd__unlock__subcmd__store)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         signet__subcmd__import)
             opts="-h -V --name --comment --passphrase-stdin --remove-source --force --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1118,6 +1178,24 @@ _signet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        signet__subcmd__lock__subcmd__store)
+            opts="-h -V --socket --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         signet__subcmd__man)
             opts="-h -V --dir --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1129,6 +1207,24 @@ _signet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__passwd)
+            opts="-h -V --passphrase-stdin --socket --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1371,6 +1467,24 @@ _signet() {
             return 0
             ;;
         signet__subcmd__unlock)
+            opts="-h -V --passphrase-stdin --socket --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__unlock__subcmd__store)
             opts="-h -V --passphrase-stdin --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -41,8 +41,11 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand unload 'Unload stored keys from the agent (they stay in the keyring)'
             cand rename 'Rename a stored key'
             cand doctor 'Check that the key index and the OS keyring agree; finish or undo interrupted operations (exits 1 while problems remain)'
-            cand lock 'Lock the agent with a passphrase: it signs nothing until unlocked'
-            cand unlock 'Unlock the agent'
+            cand lock 'Lock the agent with a passphrase: it signs nothing and shows no keys until unlocked; loaded keys stay loaded (hidden), and a sealed key store is locked too'
+            cand unlock 'Unlock the agent (its loaded keys sign again)'
+            cand unlock-store 'Unlock the sealed key store: asks its passphrase once (the first time, chooses one and seals every key stored so far); `load`, autoload, `generate` and `import` then work without asking until `[store] unlock_idle` (1h) or `unlock_max` (8h) pass, `signet lock` or `lock-store`, SIGUSR1, or the agent stops'
+            cand lock-store 'Lock the sealed key store again (the agent forgets its unlock); loaded keys stay loaded'
+            cand passwd 'Change the sealed key store''s passphrase (the store key is wrapped again; no key is resealed). With --passphrase-stdin: the current passphrase on the first line, the new one on the second'
             cand sign-request 'Sign an Encord HTTP request and print the headers to add to it'
             cand sign 'Sign a file''s bytes with a loaded key; prints the 64-byte Ed25519 signature in base64'
             cand install-units 'Write the systemd units (--user, --system) or the launchd agent (--launchd) with this installation''s signetd, and print the commands that enable them'
@@ -166,7 +169,7 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand --passphrase-stdin 'Read an encrypted key''s passphrase from the first line of stdin'
             cand --remove-source 'Delete FILE once the key has been stored and read back from the keyring'
-            cand --force 'Use a key file that group or others can read (ssh-add refuses it)'
+            cand --force 'Use a key file that group or others can read (ssh-add refuses it); with --remove-source, remove the file even though the key store does not survive a reboot (the kernel keyring)'
             cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -237,6 +240,32 @@ set edit:completion:arg-completer[signet] = {|@words|
         &'signet;unlock'= {
             cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand --passphrase-stdin 'Read the passphrase from the first line of stdin instead of the terminal'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;unlock-store'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --passphrase-stdin 'Read the passphrase from the first line of stdin instead of asking (for scripts; the first unlock, which chooses the passphrase, then takes it without asking twice)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;lock-store'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;passwd'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --passphrase-stdin 'Read the current passphrase from the first line of stdin and the new one from the second, instead of asking (for scripts)'
             cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -392,8 +421,11 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand unload 'Unload stored keys from the agent (they stay in the keyring)'
             cand rename 'Rename a stored key'
             cand doctor 'Check that the key index and the OS keyring agree; finish or undo interrupted operations (exits 1 while problems remain)'
-            cand lock 'Lock the agent with a passphrase: it signs nothing until unlocked'
-            cand unlock 'Unlock the agent'
+            cand lock 'Lock the agent with a passphrase: it signs nothing and shows no keys until unlocked; loaded keys stay loaded (hidden), and a sealed key store is locked too'
+            cand unlock 'Unlock the agent (its loaded keys sign again)'
+            cand unlock-store 'Unlock the sealed key store: asks its passphrase once (the first time, chooses one and seals every key stored so far); `load`, autoload, `generate` and `import` then work without asking until `[store] unlock_idle` (1h) or `unlock_max` (8h) pass, `signet lock` or `lock-store`, SIGUSR1, or the agent stops'
+            cand lock-store 'Lock the sealed key store again (the agent forgets its unlock); loaded keys stay loaded'
+            cand passwd 'Change the sealed key store''s passphrase (the store key is wrapped again; no key is resealed). With --passphrase-stdin: the current passphrase on the first line, the new one on the second'
             cand sign-request 'Sign an Encord HTTP request and print the headers to add to it'
             cand sign 'Sign a file''s bytes with a loaded key; prints the 64-byte Ed25519 signature in base64'
             cand install-units 'Write the systemd units (--user, --system) or the launchd agent (--launchd) with this installation''s signetd, and print the commands that enable them'
@@ -441,6 +473,12 @@ set edit:completion:arg-completer[signet] = {|@words|
         &'signet;help;lock'= {
         }
         &'signet;help;unlock'= {
+        }
+        &'signet;help;unlock-store'= {
+        }
+        &'signet;help;lock-store'= {
+        }
+        &'signet;help;passwd'= {
         }
         &'signet;help;sign-request'= {
         }

@@ -42,7 +42,11 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
         "no agent is running at the socket (start one with `signet start`); \
          `signet list` still prints the stored keys from the index first",
     ),
-    (exit::LOCKED, "the agent is locked (`signet unlock`)"),
+    (
+        exit::LOCKED,
+        "the agent is locked (`signet unlock`), or its sealed key store is \
+         (`signet unlock-store`)",
+    ),
     (
         exit::NO_KEY,
         "no loaded key matches the `KEY` argument, or several do",
@@ -166,10 +170,25 @@ pub enum Command {
     /// Check that the key index and the OS keyring agree; finish or undo
     /// interrupted operations (exits 1 while problems remain)
     Doctor(DoctorArgs),
-    /// Lock the agent with a passphrase: it signs nothing until unlocked
+    /// Lock the agent with a passphrase: it signs nothing and shows no keys
+    /// until unlocked; loaded keys stay loaded (hidden), and a sealed key
+    /// store is locked too
     Lock(PassphraseArgs),
-    /// Unlock the agent
+    /// Unlock the agent (its loaded keys sign again)
     Unlock(PassphraseArgs),
+    /// Unlock the sealed key store: asks its passphrase once (the first
+    /// time, chooses one and seals every key stored so far); `load`,
+    /// autoload, `generate` and `import` then work without asking until
+    /// `[store] unlock_idle` (1h) or `unlock_max` (8h) pass, `signet lock`
+    /// or `lock-store`, SIGUSR1, or the agent stops
+    UnlockStore(UnlockStoreArgs),
+    /// Lock the sealed key store again (the agent forgets its unlock);
+    /// loaded keys stay loaded
+    LockStore,
+    /// Change the sealed key store's passphrase (the store key is wrapped
+    /// again; no key is resealed). With --passphrase-stdin: the current
+    /// passphrase on the first line, the new one on the second
+    Passwd(PasswdArgs),
     /// Sign an Encord HTTP request and print the headers to add to it
     SignRequest(SignRequestArgs),
     /// Sign a file's bytes with a loaded key; prints the 64-byte Ed25519
@@ -404,7 +423,9 @@ pub struct ImportArgs {
     /// Delete FILE once the key has been stored and read back from the keyring
     #[arg(long)]
     pub remove_source: bool,
-    /// Use a key file that group or others can read (ssh-add refuses it)
+    /// Use a key file that group or others can read (ssh-add refuses it);
+    /// with --remove-source, remove the file even though the key store does
+    /// not survive a reboot (the kernel keyring)
     #[arg(long)]
     pub force: bool,
 }
@@ -472,10 +493,29 @@ pub struct DoctorArgs {
     pub fix: bool,
 }
 
-/// `signet lock` / `signet unlock`.
+/// `signet lock` / `unlock` / `unlock-store` / `passwd`.
 #[derive(Debug, Args)]
 pub struct PassphraseArgs {
     /// Read the passphrase from the first line of stdin instead of the terminal
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+}
+
+/// `signet unlock-store`.
+#[derive(Debug, Args)]
+pub struct UnlockStoreArgs {
+    /// Read the passphrase from the first line of stdin instead of asking
+    /// (for scripts; the first unlock, which chooses the passphrase, then
+    /// takes it without asking twice)
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+}
+
+/// `signet passwd`.
+#[derive(Debug, Args)]
+pub struct PasswdArgs {
+    /// Read the current passphrase from the first line of stdin and the new
+    /// one from the second, instead of asking (for scripts)
     #[arg(long)]
     pub passphrase_stdin: bool,
 }

@@ -187,6 +187,45 @@ pub fn read_lock_passphrase(from_stdin: bool, confirm: bool) -> Result<Passphras
     Ok(Passphrase::new(pass.as_bytes().to_vec()))
 }
 
+/// Whether a passphrase can be asked for (a terminal, or an askpass
+/// program), so that a command may offer to unlock the key store instead
+/// of failing.
+pub fn can_ask() -> bool {
+    use_terminal() || askpass_program().is_some()
+}
+
+const NO_TTY_FOR_STORE: &str = "there is no terminal to ask for the key store's passphrase: \
+pass --passphrase-stdin and pipe it in, or set SIGNET_ASKPASS (or SSH_ASKPASS)";
+
+/// The key store's passphrase: the first line of stdin, or asked.
+pub fn read_store_passphrase(from_stdin: bool, prompt: &str) -> Result<Passphrase> {
+    let pass = if from_stdin {
+        read_stdin_line()?
+    } else {
+        ask(prompt, NO_TTY_FOR_STORE)?
+    };
+    Ok(Passphrase::new(pass.as_bytes().to_vec()))
+}
+
+/// A new passphrase for the key store: asked twice (or read from stdin
+/// once); an empty one is refused.
+pub fn read_new_store_passphrase(from_stdin: bool, prompt: &str) -> Result<Passphrase> {
+    let pass = if from_stdin {
+        read_stdin_line()?
+    } else {
+        let first = ask(prompt, NO_TTY_FOR_STORE)?;
+        let again = ask("Again, to confirm: ", NO_TTY_FOR_STORE)?;
+        if *first != *again {
+            bail!("the passphrases do not match: nothing was changed; try again");
+        }
+        first
+    };
+    if pass.is_empty() {
+        bail!("refusing an empty passphrase for the key store: choose one");
+    }
+    Ok(Passphrase::new(pass.as_bytes().to_vec()))
+}
+
 /// Runs `unlock` with the agent's passphrase: up to three tries when it is
 /// asked for, one from stdin.
 pub fn with_lock_passphrase(

@@ -249,6 +249,11 @@ pub(crate) fn status(ctx: &Ctx) -> Result<()> {
                 "service": info.service,
                 "index": info.index,
                 "problem": info.problem,
+                "seal": info.seal,
+                "sealing": info.sealing,
+                "unlocked_for_secs": info.unlocked_for,
+                "recipient": info.recipient,
+                "kdf": info.kdf,
             }),
         );
     }
@@ -271,10 +276,26 @@ pub(crate) fn lock(ctx: &Ctx, a: &PassphraseArgs) -> Result<()> {
         ctx.note("the agent is already locked");
         return ctx.show("", &json!({"locked": true, "was_locked": true}));
     }
+    let keys = client.status()?.keys;
+    let sealed = client
+        .store_info()
+        .is_ok_and(|i| i.sealing == "unlocked" || i.sealing == "locked");
     let pass = secrets::read_lock_passphrase(a.passphrase_stdin, true)?;
     client.lock(&pass)?;
-    ctx.note("locked the agent: it signs nothing and shows no keys until `signet unlock`; keys loaded from the keyring were unloaded, and every remembered confirmation is forgotten");
-    ctx.show("", &json!({"locked": true, "was_locked": false}))
+    // What locking does (see signetd's agent::stored): loaded keys stay,
+    // hidden and refused; the sealed store's unlock is forgotten.
+    ctx.note(format_args!(
+        "locked the agent: it signs nothing and shows no keys until `signet unlock`; its {keys} loaded key(s) stay loaded (hidden), and every remembered confirmation is forgotten{}",
+        if sealed {
+            "; the key store is locked too (`signet unlock-store` before loading more keys)"
+        } else {
+            ""
+        }
+    ));
+    ctx.show(
+        "",
+        &json!({"locked": true, "was_locked": false, "keys_kept": keys, "store_locked": sealed}),
+    )
 }
 
 pub(crate) fn unlock(ctx: &Ctx, a: &PassphraseArgs) -> Result<()> {
@@ -284,6 +305,18 @@ pub(crate) fn unlock(ctx: &Ctx, a: &PassphraseArgs) -> Result<()> {
         return ctx.show("", &json!({"locked": false, "was_locked": false}));
     }
     secrets::with_lock_passphrase(a.passphrase_stdin, |pass| client.unlock(pass))?;
-    ctx.note("unlocked the agent");
-    ctx.show("", &json!({"locked": false, "was_locked": true}))
+    let keys = client.status()?.keys;
+    let store_locked = client.store_info().is_ok_and(|i| i.sealing == "locked");
+    ctx.note(format_args!(
+        "unlocked the agent: its {keys} loaded key(s) sign again{}",
+        if store_locked {
+            "; the key store stays locked until `signet unlock-store`"
+        } else {
+            ""
+        }
+    ));
+    ctx.show(
+        "",
+        &json!({"locked": false, "was_locked": true, "keys": keys, "store_locked": store_locked}),
+    )
 }

@@ -11,6 +11,7 @@ mod audit;
 mod exec;
 mod keys;
 mod manual;
+mod seal;
 mod sign;
 mod store;
 mod units;
@@ -113,6 +114,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Reload => agent::reload(c),
         Command::Lock(a) => agent::lock(c, &a),
         Command::Unlock(a) => agent::unlock(c, &a),
+        Command::UnlockStore(a) => seal::unlock_store(c, &a),
+        Command::LockStore => seal::lock_store(c),
+        Command::Passwd(a) => seal::passwd(c, &a),
         Command::Add(a) => keys::add(c, a),
         Command::List(a) => keys::list(c, &a),
         Command::Remove(a) => keys::remove(c, a),

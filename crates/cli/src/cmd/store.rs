@@ -43,11 +43,15 @@ fn stored_json(k: &StoredKey) -> serde_json::Value {
     })
 }
 
+/// What `generate` and `import` say when the key store does not survive a
+/// reboot: the kernel keyring keeps keys in kernel memory only.
+const KEYUTILS_FORGETS: &str = "the keyutils key store (the kernel keyring) keeps keys in kernel memory only: they do NOT survive a reboot";
+
 /// `signet generate NAME`.
 pub fn generate(ctx: &Ctx, a: GenerateArgs) -> Result<()> {
     let mut client = ctx.connect()?;
-    let k = client
-        .generate(&a.name, a.comment.as_deref().unwrap_or(""))
+    let comment = a.comment.as_deref().unwrap_or("");
+    let k = super::seal::with_store(ctx, &mut client, |c| c.generate(&a.name, comment))
         .with_context(|| format!("could not generate {:?}", a.name))?;
     ctx.note(format_args!(
         "generated {} ({}) in the {} key store; register it with `signet register {}`",
@@ -56,7 +60,70 @@ pub fn generate(ctx: &Ctx, a: GenerateArgs) -> Result<()> {
         k.store,
         escape(&k.name)
     ));
-    ctx.show(&(line(&k) + "\n"), &json!({"generated": stored_json(&k)}))
+    if k.store == "keyutils" {
+        // A generated key exists nowhere else, and signet never exports a
+        // private key: at the next reboot it is gone.
+        ctx.note(format_args!(
+            "warning: {KEYUTILS_FORGETS}, and a generated key has no other copy (signet never exports it): \
+             after a reboot {} is gone; register a second key with Encord, or keep keys in a store \
+             that persists (a Secret Service: [store] backend)",
+            escape(&k.name)
+        ));
+    }
+    ctx.show(
+        &(line(&k) + "\n"),
+        &json!({"generated": stored_json(&k), "survives_reboot": k.store != "keyutils"}),
+    )
+}
+
+/// Why `--remove-source` may not remove `path`: a symbolic link (removing
+/// it leaves the key at its target) or a file with other hard links
+/// (removing one name leaves the key under the others). Returns the file's
+/// identity, to check again right before removing it.
+#[cfg(unix)]
+fn removable_source(path: &Path, shown: &str) -> Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta =
+        std::fs::symlink_metadata(path).with_context(|| format!("cannot inspect {shown}"))?;
+    let refuse = |why: String| -> anyhow::Error {
+        Failure::new("source_not_removable", exit::ERROR, why).into()
+    };
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(path)
+            .map(|t| t.display().to_string())
+            .unwrap_or_else(|_| "its target".to_owned());
+        return Err(refuse(format!(
+            "refusing --remove-source: {shown} is a symbolic link (to {}): removing it would leave the private key in the file it points to. Import that file itself, or import without --remove-source and delete the key file yourself; nothing was imported or removed",
+            escape(&target)
+        )));
+    }
+    if !meta.file_type().is_file() {
+        return Err(refuse(format!(
+            "refusing --remove-source: {shown} is not a regular file; nothing was imported or removed"
+        )));
+    }
+    if meta.nlink() > 1 {
+        return Err(refuse(format!(
+            "refusing --remove-source: {shown} has {} hard links: removing this name would leave the private key under the others (find them with `find / -xdev -samefile {shown}`). Import without --remove-source and delete every link yourself; nothing was imported or removed",
+            meta.nlink(),
+        )));
+    }
+    Ok((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn removable_source(path: &Path, shown: &str) -> Result<(u64, u64)> {
+    let meta =
+        std::fs::symlink_metadata(path).with_context(|| format!("cannot inspect {shown}"))?;
+    if !meta.file_type().is_file() {
+        return Err(Failure::new(
+            "source_not_removable",
+            exit::ERROR,
+            format!("refusing --remove-source: {shown} is not a regular file; nothing was imported or removed"),
+        )
+        .into());
+    }
+    Ok((0, 0))
 }
 
 fn default_import_name(comment: &str, file: &Path) -> String {
@@ -89,8 +156,30 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
     if from_stdin && a.remove_source {
         anyhow::bail!("--remove-source needs a file: there is nothing to remove when the key comes from stdin");
     }
+    // Refused before anything is read or sent: a link or a hard-linked
+    // file cannot be removed safely, whatever happens next.
+    let identity = if a.remove_source {
+        Some(removable_source(&a.file, &shown)?)
+    } else {
+        None
+    };
     // Connect first: no point asking for a passphrase with no agent running.
     let mut client = ctx.connect()?;
+    if a.remove_source && !a.force {
+        let info = client.store_info()?;
+        if info.backend == "keyutils" {
+            return Err(Failure::new(
+                "store_forgets",
+                exit::ERROR,
+                format!(
+                    "refusing --remove-source: {KEYUTILS_FORGETS}, so {shown} would be the only copy left to lose; \
+                     keep the file (import without --remove-source), use a store that persists (a Secret Service: \
+                     [store] backend), or pass --force to remove it anyway; nothing was imported or removed"
+                ),
+            )
+            .into());
+        }
+    }
     let source = if a.passphrase_stdin {
         PassphraseSource::Stdin
     } else {
@@ -103,9 +192,10 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
         .unwrap_or_else(|| default_import_name(&key.comment, &a.file));
     let comment = a.comment.clone().unwrap_or_else(|| key.comment.clone());
     let format = key.format;
-    let stored = client
-        .import_ed25519(&key.seed, &key.public, &name, &comment)
-        .with_context(|| format!("could not import {shown}"))?;
+    let stored = super::seal::with_store(ctx, &mut client, |c| {
+        c.import_ed25519(&key.seed, &key.public, &name, &comment)
+    })
+    .with_context(|| format!("could not import {shown}"))?;
     drop(key);
     ctx.note(format_args!(
         "imported {shown} ({format}) as {} ({}) into the {} key store",
@@ -113,16 +203,37 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
         fingerprint(&ed25519_blob(&stored.public)),
         stored.store
     ));
+    if stored.store == "keyutils" {
+        ctx.note(format_args!(
+            "warning: {KEYUTILS_FORGETS}: keep {shown} (or another copy) to import it again after a reboot"
+        ));
+    }
     // The agent replies only after reading the key back from the keyring and
     // comparing it: only now is the source safe to delete.
-    if a.remove_source {
+    if let Some(identity) = identity {
+        // The same file as checked before (not replaced by a link or given
+        // another name meanwhile).
+        let again = removable_source(&a.file, &shown)
+            .with_context(|| format!("the key is stored, but {shown} was not removed"))?;
+        if again != identity {
+            return Err(Failure::new(
+                "source_changed",
+                exit::ERROR,
+                format!("the key is stored, but {shown} was replaced while it was imported: it was not removed"),
+            )
+            .into());
+        }
         std::fs::remove_file(&a.file)
             .with_context(|| format!("the key is stored, but {shown} could not be removed"))?;
         ctx.note(format_args!("removed {shown}"));
     }
     ctx.show(
         "",
-        &json!({"imported": stored_json(&stored), "source_removed": a.remove_source}),
+        &json!({
+            "imported": stored_json(&stored),
+            "source_removed": a.remove_source,
+            "survives_reboot": stored.store != "keyutils",
+        }),
     )
 }
 
@@ -306,7 +417,9 @@ pub fn register(ctx: &Ctx, a: NameArgs) -> Result<()> {
 /// `signet load`.
 pub fn load(ctx: &Ctx, a: LoadArgs) -> Result<()> {
     let mut client = ctx.connect()?;
-    let loaded = client.load_stored(&a.names, a.all, a.lifetime)?;
+    let loaded = super::seal::with_store(ctx, &mut client, |c| {
+        c.load_stored(&a.names, a.all, a.lifetime)
+    })?;
     for k in &loaded {
         let until = match k.expires_in {
             Some(s) => format!("unloaded in {}", signet_proto::duration::human(s)),
@@ -457,6 +570,7 @@ pub fn status_text(info: &StoreInfo) -> String {
          index:   {}\n",
         info.backend, info.reason, info.persistence, info.service, info.index
     );
+    s.push_str(&super::seal::status_text(info));
     if !info.problem.is_empty() {
         s.push_str(&format!("problem: {}\n", info.problem));
     }
