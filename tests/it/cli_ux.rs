@@ -89,6 +89,15 @@ fn every_subcommand_prints_one_json_document_success_or_failure() {
         ("rename", s(&["rename", "ji", "ji2"]), b""),
         ("delete", s(&["delete", "ji2"]), b""), // no terminal, no --yes: refused
         ("doctor", s(&["doctor"]), b""),
+        // The harness unlocked the store: already unlocked (success).
+        ("unlock-store", s(&["unlock-store"]), b""),
+        ("lock-store", s(&["lock-store"]), b""),
+        // A wrong current passphrase: refused.
+        (
+            "passwd",
+            s(&["passwd", "--passphrase-stdin"]),
+            b"wrong\nnew\n",
+        ),
         (
             "sign-request",
             s(&[

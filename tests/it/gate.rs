@@ -7,7 +7,9 @@ use signet_proto::encord::Scheme;
 use signet_proto::extension::{
     self, ErrorCode, ExplainRequest, Extension, ExtensionError, SignHttpRequest, Status,
 };
-use signet_proto::keystore::{GenerateRequest, ImportRequest, Selection};
+use signet_proto::keystore::{
+    GenerateRequest, ImportRequest, PasswdRequest, Selection, UnlockStoreRequest,
+};
 use signet_proto::message::msg;
 use signet_proto::wire::WireWrite as _;
 use signet_proto::{Ed25519Seed, Passphrase, Request, Response, SignRequest};
@@ -114,6 +116,22 @@ fn extensions(key: &TestKey) -> Vec<(&'static str, Vec<u8>, Want)> {
         // Key names and the configuration are not a locked agent's to give.
         (Extension::Diagnose, Locked),
         (Extension::Reload, Locked),
+        // The sealed key store: nothing opens or changes it while locked.
+        (
+            Extension::UnlockStore(UnlockStoreRequest {
+                passphrase: Passphrase::new(b"store pass".to_vec()),
+                create: true,
+            }),
+            Locked,
+        ),
+        (Extension::LockStore, Locked),
+        (
+            Extension::Passwd(PasswdRequest {
+                old: Passphrase::new(b"a".to_vec()),
+                new: Passphrase::new(b"b".to_vec()),
+            }),
+            Locked,
+        ),
     ];
     let mut out: Vec<(&'static str, Vec<u8>, Want)> = rows
         .into_iter()

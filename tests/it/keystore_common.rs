@@ -152,3 +152,31 @@ pub fn assert_secret_absent(seed: &[u8; 32], dir: &Path, log: &str, what: &str) 
         );
     }
 }
+
+/// Asserts that `bytes` (a keyring entry, as another process of the user
+/// reads it) hold no usable seed of the key `public`: not the seed itself
+/// in any encoding (when the test knows it), and no 32 bytes of it, taken
+/// as an Ed25519 seed (the way an attacker would try them), give `public`.
+#[track_caller]
+pub fn assert_not_a_usable_seed(bytes: &[u8], public: &[u8; 32], seed: Option<&[u8; 32]>) {
+    assert_ne!(bytes.len(), 32, "the entry is exactly a seed's size");
+    if let Some(seed) = seed {
+        for n in encodings(seed) {
+            assert!(
+                !bytes.windows(n.len()).any(|w| w == n.as_slice()),
+                "the seed is in the keyring entry"
+            );
+        }
+    }
+    for w in bytes.windows(32) {
+        let mut candidate = [0u8; 32];
+        candidate.copy_from_slice(w);
+        let derived = ed25519_dalek::SigningKey::from_bytes(&candidate)
+            .verifying_key()
+            .to_bytes();
+        assert_ne!(
+            &derived, public,
+            "32 bytes of the keyring entry are the key's seed"
+        );
+    }
+}

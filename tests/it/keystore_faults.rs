@@ -126,6 +126,9 @@ fn index_on_a_full_or_read_only_file_system() {
     // The daemon opens the index by path on each operation: a tmpfs mounted
     // over its directory now is where every later read and write goes.
     let fs = Tmpfs::mount(&agent.config_dir(), "64k");
+    // The index it sees is new and empty: the unlock finds the store key in
+    // the keyring and records it again ([sealing]).
+    agent.unlock_store().assert_ok();
     let r = agent.signet(["generate", "first"]);
     r.assert_ok();
     let public = public_of_line(r.stdout.trim());

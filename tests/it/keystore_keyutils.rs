@@ -83,15 +83,25 @@ fn generate_restart_load_sign_verify() {
         .assert_ok();
     assert_eq!(row_of(&agent, "ci-bot")["expires_in_secs"], Value::Null);
 
-    // Locking drops keys loaded from the keyring.
-    agent
-        .signet_input(["lock", "--passphrase-stdin"], b"pw\n")
-        .assert_ok();
-    agent
-        .signet_input(["unlock", "--passphrase-stdin"], b"pw\n")
-        .assert_ok();
-    assert_eq!(row_of(&agent, "ci-bot")["loaded"], false);
-    agent.signet(["load", "ci-bot"]).assert_ok();
+    // Locking keeps loaded keys (hidden, refused) and locks the key store;
+    // after unlocking they sign again, and the messages say so.
+    let r = agent.signet_input(["lock", "--passphrase-stdin"], b"pw\n");
+    r.assert_ok();
+    assert!(
+        r.stderr.contains("1 loaded key(s) stay loaded")
+            && r.stderr.contains("the key store is locked too"),
+        "{r}"
+    );
+    let r = agent.signet_input(["unlock", "--passphrase-stdin"], b"pw\n");
+    r.assert_ok();
+    assert!(
+        r.stderr.contains("1 loaded key(s) sign again")
+            && r.stderr.contains("key store stays locked"),
+        "{r}"
+    );
+    assert_eq!(row_of(&agent, "ci-bot")["loaded"], true);
+    sign_and_verify(&agent, "ci-bot", &public);
+    agent.unlock_store().assert_ok();
 
     // Rename keeps the key loaded under its new name; the keyring entry
     // (filed by key id) is untouched.
@@ -260,7 +270,8 @@ fn imports_each_format_and_refuses_the_rest() {
     ]);
     assert_fails_with(&r, &["already named \"plain\""]);
 
-    // --remove-source: the file is gone only once the key is stored.
+    // --remove-source: the file is gone only once the key is stored (the
+    // kernel keyring needs --force: see remove_source_refusals).
     let gone = keygen(&dir, "gone", "ed25519", "");
     let gone_pub = pub_file_key(&gone);
     agent
@@ -268,6 +279,7 @@ fn imports_each_format_and_refuses_the_rest() {
             "import".as_ref(),
             gone.as_os_str(),
             "--remove-source".as_ref(),
+            "--force".as_ref(),
         ])
         .assert_ok();
     assert!(!gone.exists());
@@ -279,6 +291,7 @@ fn imports_each_format_and_refuses_the_rest() {
         "--name".as_ref(),
         "x".as_ref(),
         "--remove-source".as_ref(),
+        "--force".as_ref(),
     ]);
     r.assert_fail();
     assert!(plain.exists());
@@ -314,7 +327,9 @@ fn pkcs8_public(pem: &std::path::Path) -> [u8; 32] {
 }
 
 /// Reads a secret straight from the kernel keyring with `keyctl pipe`.
-fn keyring_secret(agent: &StoreAgent, key_id: &str) -> [u8; 32] {
+/// What the kernel keyring holds for `key_id`, read as any process of the
+/// user can (`keyctl pipe`).
+fn keyring_bytes(agent: &StoreAgent, key_id: &str) -> Vec<u8> {
     let desc = format!("keyring:{key_id}@{}", agent.service());
     let r = signet_tests::run(
         signet_tests::ssh_command("keyctl").args(["search", "@u", "user", &desc]),
@@ -324,10 +339,8 @@ fn keyring_secret(agent: &StoreAgent, key_id: &str) -> [u8; 32] {
         .args(["pipe", r.stdout.trim()])
         .output()
         .unwrap_or_else(|e| panic!("keyctl pipe: {e}"));
+    assert!(out.status.success(), "keyctl pipe failed");
     out.stdout
-        .as_slice()
-        .try_into()
-        .unwrap_or_else(|_| panic!("keyring secret is {} bytes", out.stdout.len()))
 }
 
 #[test]
@@ -341,12 +354,20 @@ fn private_keys_appear_nowhere_but_the_keyring() {
             "import".as_ref(),
             file.as_os_str(),
             "--remove-source".as_ref(),
+            "--force".as_ref(),
         ])
         .assert_ok();
     let r = agent.signet(["generate", "made-here"]);
     r.assert_ok();
     let made = public_of_line(r.stdout.trim());
-    let made_seed = keyring_secret(&agent, &hex::encode(made));
+    // Same-user malware reading the kernel keyring gets ciphertext only.
+    assert_not_a_usable_seed(&keyring_bytes(&agent, &hex::encode(made)), &made, None);
+    let imported_id = hex::encode(pub_file_key(&file));
+    assert_not_a_usable_seed(
+        &keyring_bytes(&agent, &imported_id),
+        &pub_file_key(&file),
+        Some(&imported_seed),
+    );
     // Everything a user does with them, at trace level.
     for args in [
         &["load", "--all"][..],
@@ -371,7 +392,6 @@ fn private_keys_appear_nowhere_but_the_keyring() {
         log.contains("TRACE") || log.contains("DEBUG"),
         "not a verbose log"
     );
-    assert_secret_absent(&made_seed, &agent.config_dir(), &log, "the generated key");
     assert_secret_absent(
         &imported_seed,
         &agent.config_dir(),
@@ -510,7 +530,7 @@ fn crash_during_import_leaves_whole_key_or_nothing() {
         crash_at(
             &mut agent,
             step,
-            &["import", &f, "--name", "k", "--remove-source"],
+            &["import", &f, "--name", "k", "--remove-source", "--force"],
             None,
         );
         // The source is removed only after a reply that never came.

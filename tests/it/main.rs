@@ -20,6 +20,7 @@ mod key_binding;
 mod keystore_common;
 mod keystore_faults;
 mod keystore_keyutils;
+mod keystore_sealed;
 mod keystore_secret_service;
 mod launchd;
 mod lifecycle;

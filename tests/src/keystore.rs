@@ -13,6 +13,13 @@
 //! (`SIGNET_KEYRING_SERVICE`), so parallel tests never see each other's keys,
 //! and removes whatever it left in the kernel keyring when dropped. No store
 //! is mocked here.
+//!
+//! A user's agent seals its key store with a passphrase (`[store] seal`'s
+//! default): [`StoreAgent::start`] unlocks it with [`STORE_PASSPHRASE`]
+//! after every start (the first unlock chooses it), as a developer does
+//! once per session; [`StoreAgent::start_locked`] and
+//! [`StoreAgent::restart_locked`] leave it locked, for the tests of the
+//! unlock itself.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -35,6 +42,9 @@ pub enum Store {
 /// The password of the test `login` collection.
 pub const KEYRING_PASSWORD: &str = "signet-test-keyring";
 
+/// The passphrase the tests seal their key stores with.
+pub const STORE_PASSPHRASE: &str = "signet-test-store-passphrase";
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A `signetd` over a real key store, in its own temporary directory.
@@ -46,17 +56,30 @@ pub struct StoreAgent {
     service: String,
     child: Option<Child>,
     exit: Option<ExitStatus>,
+    /// Unlock the sealed store after each start.
+    unlock: bool,
 }
 
 impl StoreAgent {
-    /// Starts a daemon over `store` at `--log-level trace`.
+    /// Starts a daemon over `store` at `--log-level trace`, and unlocks its
+    /// sealed key store (choosing [`STORE_PASSPHRASE`] the first time).
     pub fn start(store: Store) -> Self {
         Self::start_with(store, &[])
     }
 
     /// Starts a daemon with extra environment for `signetd` (e.g.
-    /// `SIGNET_FAULT`).
+    /// `SIGNET_FAULT`), and unlocks its key store.
     pub fn start_with(store: Store, env: &[(&str, &str)]) -> Self {
+        Self::start_full(store, env, true)
+    }
+
+    /// Starts a daemon and leaves its key store locked (not set up on a
+    /// first start); later [`StoreAgent::restart`]s do not unlock it either.
+    pub fn start_locked(store: Store) -> Self {
+        Self::start_full(store, &[], false)
+    }
+
+    fn start_full(store: Store, env: &[(&str, &str)], unlock: bool) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("signet-ks.")
             .tempdir()
@@ -82,9 +105,21 @@ impl StoreAgent {
             service,
             child: None,
             exit: None,
+            unlock,
         };
         agent.spawn(env);
+        if unlock {
+            agent.unlock_store().assert_ok();
+        }
         agent
+    }
+
+    /// `signet unlock-store --passphrase-stdin` with [`STORE_PASSPHRASE`].
+    pub fn unlock_store(&self) -> Run {
+        self.signet_input(
+            ["unlock-store", "--passphrase-stdin"],
+            format!("{STORE_PASSPHRASE}\n").as_bytes(),
+        )
     }
 
     /// The keyring service name this agent files its secrets under.
@@ -246,8 +281,18 @@ impl StoreAgent {
     }
 
     /// Stops the daemon (if running) and starts a new one on the same
-    /// directory, store and service, with `env`.
+    /// directory, store and service, with `env`; unlocks its key store as
+    /// the first start did.
     pub fn restart(&mut self, env: &[(&str, &str)]) {
+        self.stop();
+        self.spawn(env);
+        if self.unlock {
+            self.unlock_store().assert_ok();
+        }
+    }
+
+    /// [`StoreAgent::restart`], leaving the key store locked this time.
+    pub fn restart_locked(&mut self, env: &[(&str, &str)]) {
         self.stop();
         self.spawn(env);
     }
@@ -289,6 +334,15 @@ impl StoreAgent {
     /// the key ids.
     pub fn keyutils_entries(&self) -> Vec<String> {
         keyutils_entries(&self.service)
+            .into_iter()
+            .filter(|a| a.len() == 64 && a.bytes().all(|b| b.is_ascii_hexdigit()))
+            .collect()
+    }
+
+    /// Every kernel keyring account of this agent's service (key ids and
+    /// signetd's own, such as the store key).
+    pub fn keyutils_accounts(&self) -> Vec<String> {
+        keyutils_entries(&self.service)
     }
 }
 
@@ -301,8 +355,8 @@ fn rand_bits() -> u32 {
     u32::from_le_bytes(b)
 }
 
-/// Key ids stored in the kernel keyring under `service`, from `/proc/keys`
-/// (`… user keyring:<key id>@<service>: 32`).
+/// Accounts (key ids, and signetd's own entries) stored in the kernel keyring
+/// under `service`, from `/proc/keys` (`… user keyring:<account>@<service>: N`).
 pub fn keyutils_entries(service: &str) -> Vec<String> {
     let text = fs::read_to_string("/proc/keys").unwrap_or_default();
     let suffix = format!("@{service}:");
@@ -578,5 +632,91 @@ impl StoreAgent {
             !self.keyring_daemons().is_empty(),
             "gnome-keyring did not come back"
         );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reading and writing entries as another process of the user would: the
+// tests' view of what a sealed store leaves in the keyring.
+
+impl StoreAgent {
+    /// The kernel keyring's bytes for `account` (`keyctl pipe`), `None` if
+    /// there is no such entry.
+    pub fn keyctl_pipe(&self, account: &str) -> Option<Vec<u8>> {
+        let desc = format!("keyring:{account}@{}", self.service);
+        let found = run(Command::new("keyctl")
+            .env_clear()
+            .env("PATH", CHILD_PATH)
+            .args(["search", "@u", "user", &desc]));
+        if !found.status.success() {
+            return None;
+        }
+        let out = Command::new("keyctl")
+            .env_clear()
+            .env("PATH", CHILD_PATH)
+            .args(["pipe", found.stdout.trim()])
+            .output()
+            .unwrap_or_else(|e| panic!("keyctl pipe: {e}"));
+        assert!(out.status.success(), "keyctl pipe {desc} failed");
+        Some(out.stdout)
+    }
+
+    /// Replaces the kernel keyring's bytes for `account` (`keyctl padd`),
+    /// as another process of the user could.
+    #[track_caller]
+    pub fn keyctl_padd(&self, account: &str, bytes: &[u8]) {
+        let desc = format!("keyring:{account}@{}", self.service);
+        let mut cmd = Command::new("keyctl");
+        cmd.env_clear()
+            .env("PATH", CHILD_PATH)
+            .args(["padd", "user", &desc, "@u"]);
+        run_with_input(&mut cmd, bytes).assert_ok();
+    }
+
+    /// The Secret Service's secret for `account` (`secret-tool lookup
+    /// service SERVICE username ACCOUNT` on the agent's bus), as any client
+    /// on the session bus can read it.
+    pub fn secret_tool_lookup(&self, account: &str) -> Option<Vec<u8>> {
+        let mut cmd = Command::new(system_tool("/usr/bin/secret-tool"));
+        self.base_env(&mut cmd);
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", self.session_bus())
+            .args(["lookup", "service", &self.service, "username", account]);
+        let out = cmd
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("secret-tool: {e}"));
+        (out.status.success() && !out.stdout.is_empty()).then_some(out.stdout)
+    }
+
+    /// Replaces the Secret Service's secret for `account` (`secret-tool
+    /// store`, which reads the secret from stdin).
+    #[track_caller]
+    pub fn secret_tool_store(&self, account: &str, bytes: &[u8]) {
+        let mut cmd = Command::new(system_tool("/usr/bin/secret-tool"));
+        self.base_env(&mut cmd);
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", self.session_bus())
+            .args([
+                "store",
+                "--label",
+                "tampered",
+                "service",
+                &self.service,
+                "username",
+                account,
+            ]);
+        run_with_input(&mut cmd, bytes).assert_ok();
+    }
+
+    /// What the store holds for `account`, read with the store's own tool.
+    pub fn entry_bytes(&self, account: &str) -> Option<Vec<u8>> {
+        match self.store {
+            Store::Keyutils => self.keyctl_pipe(account),
+            Store::SecretService => self.secret_tool_lookup(account),
+        }
+    }
+
+    /// Which store this agent uses.
+    pub fn store(&self) -> Store {
+        self.store
     }
 }

@@ -14,6 +14,7 @@
 //! (`scripts/test.sh` does).
 
 pub mod keystore;
+pub mod memscan;
 pub mod sshd;
 
 use std::ffi::OsStr;
