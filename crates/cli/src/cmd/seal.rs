@@ -225,8 +225,9 @@ pub(crate) fn passwd(ctx: &Ctx, a: &PasswdArgs) -> Result<()> {
     }
 }
 
-/// Runs `op`; if the agent answers that the sealed key store is locked and
-/// a passphrase can be asked for, unlocks it (asking once) and runs `op`
+/// Runs `op`; if the agent answers that the sealed key store is locked (or
+/// has no passphrase yet) and a passphrase can be asked for, unlocks it
+/// (asking once; choosing the passphrase the first time) and runs `op`
 /// again. Otherwise the error stands, with what to do.
 pub(crate) fn with_store<T>(
     ctx: &Ctx,
@@ -236,7 +237,11 @@ pub(crate) fn with_store<T>(
     match op(client) {
         Err(e) if store_locked(&e) => {
             let info = sealed_info(client)?;
-            if info.sealing != "locked" || !secrets::can_ask() {
+            // A store without a passphrase yet is set up the same way (the
+            // new passphrase asked twice), so a first `generate` on a
+            // terminal just works.
+            let can_unlock = matches!(info.sealing.as_str(), "locked" | "not set up");
+            if !can_unlock || !secrets::can_ask() {
                 return Err(Failure::new("store_locked", exit::LOCKED, e.to_string()).into());
             }
             let r = unlock_flow(ctx, client, &info, false)?;
