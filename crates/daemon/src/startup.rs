@@ -403,6 +403,12 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
     ));
     info!(admins = %roles.describe(), "roles");
     agent.set_roles(roles);
+    // Signals before the socket: once it is bound it accepts connections,
+    // and a client may send SIGTERM as soon as it connects, so a SIGTERM or
+    // SIGINT from then on, during the (possibly slow) start-up below, must
+    // mean a clean shutdown, never the default kill.
+    install_reloader(&agent, source.clone(), access.clone(), system);
+    spawn_signal_handlers(agent.clone())?;
     let activated = inherited.is_some();
     // The socket first: it is the one-agent-per-socket check (a second
     // agent exits 3 here, before it touches the audit log), and nothing is
@@ -422,11 +428,6 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
         None if chosen => listener::bind(&path, Sharing::Chosen)?,
         None => listener::bind(&path, Sharing::Private)?,
     };
-    // Signals next: the socket is bound and already accepts connections, so
-    // a SIGTERM/SIGINT during the (possibly slow) start-up below must mean a
-    // clean shutdown, not the default kill.
-    install_reloader(&agent, source.clone(), access.clone(), system);
-    spawn_signal_handlers(agent.clone())?;
     let ready = async {
         // The key store (in user mode it holds the audit key), the audit
         // key and the audit log; then the store's repair and autoload, and
