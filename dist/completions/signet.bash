@@ -103,6 +103,9 @@ _signet() {
             signet__subcmd__audit,help)
                 cmd="signet__subcmd__audit__subcmd__help"
                 ;;
+            signet__subcmd__audit,pubkey)
+                cmd="signet__subcmd__audit__subcmd__pubkey"
+                ;;
             signet__subcmd__audit,tail)
                 cmd="signet__subcmd__audit__subcmd__tail"
                 ;;
@@ -111,6 +114,9 @@ _signet() {
                 ;;
             signet__subcmd__audit__subcmd__help,help)
                 cmd="signet__subcmd__audit__subcmd__help__subcmd__help"
+                ;;
+            signet__subcmd__audit__subcmd__help,pubkey)
+                cmd="signet__subcmd__audit__subcmd__help__subcmd__pubkey"
                 ;;
             signet__subcmd__audit__subcmd__help,tail)
                 cmd="signet__subcmd__audit__subcmd__help__subcmd__tail"
@@ -202,6 +208,9 @@ _signet() {
             signet__subcmd__help,unlock)
                 cmd="signet__subcmd__help__subcmd__unlock"
                 ;;
+            signet__subcmd__help__subcmd__audit,pubkey)
+                cmd="signet__subcmd__help__subcmd__audit__subcmd__pubkey"
+                ;;
             signet__subcmd__help__subcmd__audit,tail)
                 cmd="signet__subcmd__help__subcmd__audit__subcmd__tail"
                 ;;
@@ -267,7 +276,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__audit)
-            opts="-h -V --path --system --socket --json --help --version verify tail help"
+            opts="-h -V --path --system --socket --json --help --version verify tail pubkey help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -289,7 +298,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__audit__subcmd__help)
-            opts="verify tail help"
+            opts="verify tail pubkey help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -303,6 +312,20 @@ _signet() {
             return 0
             ;;
         signet__subcmd__audit__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__audit__subcmd__help__subcmd__pubkey)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -337,6 +360,28 @@ _signet() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__audit__subcmd__pubkey)
+            opts="-h -V --path --system --socket --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -379,12 +424,16 @@ _signet() {
             return 0
             ;;
         signet__subcmd__audit__subcmd__verify)
-            opts="-h -V --path --system --socket --json --help --version"
+            opts="-h -V --pubkey --path --system --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --pubkey)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -595,8 +644,22 @@ _signet() {
             return 0
             ;;
         signet__subcmd__help__subcmd__audit)
-            opts="verify tail"
+            opts="verify tail pubkey"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__help__subcmd__audit__subcmd__pubkey)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

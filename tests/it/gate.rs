@@ -114,6 +114,9 @@ fn extensions(key: &TestKey) -> Vec<(&'static str, Vec<u8>, Want)> {
         // Key names and the configuration are not a locked agent's to give.
         (Extension::Diagnose, Locked),
         (Extension::Reload, Locked),
+        // The audit log's path and head: the issue 14 rule (only unlock,
+        // identities, version, status and query while locked).
+        (Extension::AuditInfo, Locked),
     ];
     let mut out: Vec<(&'static str, Vec<u8>, Want)> = rows
         .into_iter()

@@ -36,7 +36,7 @@ use serde::Deserialize;
 use signet_proto::paths;
 
 pub use agent::{AgentConfig, EncordConfig, Lifetime};
-pub use audit::AuditConfig;
+pub use audit::{state_dir, AuditConfig, Durability};
 pub use keys::{KeyConfig, KeySource};
 pub use policy::PolicyConfig;
 pub use store::{Backend, StoreConfig, BACKEND_NAMES};
@@ -113,6 +113,9 @@ pub enum Invalid {
         /// What is wrong, and what to write instead.
         problem: String,
     },
+    /// An `[audit]` value out of range.
+    #[error("{0}")]
+    Audit(String),
     /// `[keys.KEY] policy` names no rule.
     #[error("keys.{key}: policy {rule:?} is not defined: add [policies.{rule}] or fix the name")]
     UnknownRule {
@@ -218,7 +221,12 @@ pub(crate) fn with_file_env<T>(f: impl FnOnce(&paths::FileEnv<'_>) -> T) -> T {
 /// group database (those names are resolved by the `policy` and `access`
 /// layers).
 pub fn parse(text: &str) -> Result<Config, Invalid> {
-    let cfg: Config = toml::from_str(text)?;
+    let mut cfg: Config = toml::from_str(text)?;
+    // `[audit] required` defaults to true when the file has the section.
+    cfg.audit.section = text
+        .parse::<toml::Table>()
+        .is_ok_and(|t| t.contains_key("audit"));
+    cfg.audit.check().map_err(Invalid::Audit)?;
     if cfg.agent.max_connections == 0 {
         return Err(Invalid::NoConnections);
     }

@@ -119,7 +119,12 @@ fn while_locked(op: &Op<'_>) -> WhileLocked {
         Op::Read(ReadOp::Identities | ReadOp::Status) => WithoutKeys,
         Op::Read(ReadOp::Query | ReadOp::Version) => Answer,
         Op::Read(
-            ReadOp::List | ReadOp::Stored | ReadOp::Store | ReadOp::Explain(_) | ReadOp::Diagnose,
+            ReadOp::List
+            | ReadOp::Stored
+            | ReadOp::Store
+            | ReadOp::Explain(_)
+            | ReadOp::Diagnose
+            | ReadOp::AuditInfo,
         ) => Refuse,
         Op::Sign(_) => Refuse,
         // Answered with SSH_AGENT_FAILURE, locked or not.
@@ -375,6 +380,7 @@ mod tests {
             Op::Read(ReadOp::List),
             Op::Read(ReadOp::Stored),
             Op::Read(ReadOp::Store),
+            Op::Read(ReadOp::AuditInfo),
             Op::UnknownExtension {
                 name: "session-bind@openssh.com",
             },

@@ -1,6 +1,6 @@
 //! What the agent says about itself: `query`, `version@signet`,
-//! `status@signet`, `list@signet`, `diagnose@signet`, `reload@signet` and
-//! `stop@signet`.
+//! `status@signet`, `list@signet`, `diagnose@signet`, `audit-info@signet`,
+//! `reload@signet` and `stop@signet`.
 
 use signet_proto::extension::{self, Diagnosis, ErrorCode, ExtensionError, Status, VersionReply};
 use signet_proto::wire::WireWrite as _;
@@ -69,6 +69,12 @@ pub(super) fn diagnose(agent: &Agent, _: &ReadPermit, reply: &mut Vec<u8>) {
         expired: agent.keys.recently_expired(Instant::now()),
     }
     .encode(reply);
+}
+
+/// `audit-info@signet`: where the audit log is, the key its seals verify
+/// with, and whether it is being written.
+pub(super) fn audit_info(agent: &Agent, _: &ReadPermit, reply: &mut Vec<u8>) {
+    agent.audit_info().encode(reply);
 }
 
 /// `reload@signet`: re-reads the configuration as SIGHUP does, and says

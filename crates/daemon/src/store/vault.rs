@@ -47,6 +47,8 @@ use crate::store::backend::{KeyStore, StoreError};
 use crate::store::index::{Entry, Index, IndexError, IndexFile, State};
 use crate::store::open::{self, UnknownBackend};
 
+mod audit_seed;
+
 /// Aborts the process if `SIGNET_FAULT` names `step` (crash-test hook).
 pub fn fault(step: &str) {
     if std::env::var("SIGNET_FAULT").is_ok_and(|f| f == step) {
