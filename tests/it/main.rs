@@ -7,6 +7,7 @@
 mod abuse;
 mod audit;
 mod bad_input;
+mod bounds;
 mod cli;
 mod cli_messages;
 mod cli_ux;

@@ -372,6 +372,36 @@ async fn audit_key(
     }
 }
 
+/// Raises the soft limit on open files so that `max_connections` can be
+/// reached (systemd and most shells start services with 1024): a daemon
+/// out of descriptors cannot accept, and then nobody gets in, however the
+/// connections are shared out.
+#[cfg(unix)]
+fn raise_open_files(max_connections: usize) {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    // Room for the listener, the logs, the key store and a refusal or two.
+    let want = u64::try_from(max_connections)
+        .unwrap_or(u64::MAX)
+        .saturating_add(128);
+    let now = getrlimit(Resource::Nofile);
+    if now.current.is_none_or(|c| c >= want) {
+        return;
+    }
+    let new = now.maximum.map_or(want, |m| want.min(m));
+    if let Err(e) = setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(new),
+            maximum: now.maximum,
+        },
+    ) {
+        warn!("cannot raise the open-file limit to {new}: {e}");
+    }
+    if new < want {
+        warn!("the open-file limit is {new}: fewer than agent.max_connections = {max_connections} connections can be open (raise LimitNOFILE)");
+    }
+}
+
 /// Runs the daemon until it shuts down.
 #[cfg(unix)]
 pub async fn serve(p: Prepared) -> Result<(), StartError> {
@@ -388,6 +418,7 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
         inherited,
     } = p;
     let access = Arc::new(Access::new(allow::policy_for(system, &config.system)?));
+    raise_open_files(config.agent.max_connections);
     let roles = crate::access::roles::Roles::for_mode(system, &config.system)?;
     if !system && config.system != config::SystemConfig::default() {
         warn!("[system] is ignored without --system: this agent serves only its own uid and root");

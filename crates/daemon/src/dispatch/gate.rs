@@ -330,8 +330,11 @@ async fn decide<'a>(
                 return Err(reason);
             }
             info!(%peer, key = %signet_proto::text::escape(&s.key.name), "use confirmed");
-            if let (Some(r), Some(p)) = (s.key.remember, who) {
-                s.key.approve(p, Instant::now() + r);
+            // The remember period is the client's number: added with a
+            // check (a period past what the clock holds is not remembered).
+            let until = s.key.remember.and_then(|r| Instant::now().checked_add(r));
+            if let (Some(until), Some(p)) = (until, who) {
+                s.key.approve(p, until);
             }
         }
     }
