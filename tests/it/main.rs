@@ -25,6 +25,7 @@ mod keystore_secret_service;
 mod launchd;
 mod lifecycle;
 mod load;
+mod packaging;
 mod peer_check;
 mod peer_trust;
 mod policy;
