@@ -27,6 +27,9 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 #   strace           the hardening test's ptrace attach attempt (strace -p)
 #   curl             the docs test runs the README's curl example (against a
 #                    loopback stand-in of the Encord API)
+#   man-db           man -w, for the installed man pages (packaging lane)
+#   binutils         objcopy (cargo-deb splits the debug symbols), readelf (build ids)
+#   dpkg-dev         dpkg-shlibdeps: the .deb's Depends on the C library
 packages=(
   openssh-client
   openssh-server
@@ -44,6 +47,9 @@ packages=(
   python3-venv
   strace
   curl
+  man-db
+  binutils
+  dpkg-dev
 )
 
 missing=()

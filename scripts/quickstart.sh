@@ -2,13 +2,14 @@
 # signet quick start: build, install for this user, start the agent on its
 # default settings, and show it working with a throwaway key.
 #
-#   bash scripts/quickstart.sh
+#   bash scripts/quickstart.sh [--prefix DIR]
 #
-# Installs `signet` and `signetd` into $SIGNET_INSTALL_DIR (default
-# ~/.local/bin; `signet start` finds signetd next to signet). Leaves signetd
-# running on the default socket; `signet stop` stops it. The demo key is made
-# in a temporary directory, loaded into the agent, and its file deleted: from
-# then on only the agent holds it.
+# Installs with `scripts/install.sh --user` (signet and signetd in
+# ~/.local/bin, man pages and completions under ~/.local/share), or into DIR
+# with --prefix, then runs the installed `signet`. Leaves signetd running on
+# the default socket; `signet stop` stops it. The demo key is made in a
+# temporary directory, loaded into the agent, and its file deleted: from then
+# on only the agent holds it.
 #
 # With SIGNET_BIN_DIR set, the binaries already built there are installed
 # instead of building release ones (the docs test runs this script that way).
@@ -16,18 +17,16 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
-if [[ -n "${SIGNET_BIN_DIR:-}" ]]; then
-  bin_dir="$SIGNET_BIN_DIR"
-else
-  echo "==> cargo build --release --bins" >&2
-  cargo build --release --bins
-  bin_dir="${CARGO_TARGET_DIR:-$repo/target}/release"
-fi
-
-install_dir="${SIGNET_INSTALL_DIR:-$HOME/.local/bin}"
-echo "==> installing signet and signetd into $install_dir" >&2
-install -d -m 0755 "$install_dir"
-install -m 0755 "$bin_dir/signet" "$bin_dir/signetd" "$install_dir/"
+case "${1:-}" in
+  "") install=(--user) prefix="$HOME/.local" ;;
+  --prefix) install=(--prefix "${2:?--prefix needs a directory}") prefix="$2" ;;
+  *)
+    echo "quickstart.sh: unknown argument '$1' (the only option is --prefix DIR)" >&2
+    exit 2
+    ;;
+esac
+bash scripts/install.sh "${install[@]}" >&2
+install_dir="$(realpath -m -- "$prefix")/bin"
 signet="$install_dir/signet"
 
 echo "==> signet start" >&2

@@ -368,23 +368,25 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;audit' {
-            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The log file [default: $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]')
+            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The log file [default: the log of the agent at the socket, which it names; with no agent, $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
-            [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'The system agent''s log (/var/lib/signet/audit.log)')
+            [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'The system agent''s log: asks the agent at /run/signet/agent.sock (or --socket), else reads /var/lib/signet/audit.log')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the hash chain across the log and its rotated files; names the first bad line (exit 1) or prints how many lines are intact')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the log and its rotated files: the hash chain, every seal''s signature, the end against the latest seal kept elsewhere (the agent, audit.head) and the rotated files that must exist; names every problem with its file and line (exit 1) or prints what is intact')
             [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Show the latest entries')
+            [CompletionResult]::new('pubkey', 'pubkey', [CompletionResultType]::ParameterValue, 'Print the audit public key the agent seals its log with (hex): keep it somewhere safe to verify copies of the log later (--pubkey)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'signet;audit;verify' {
-            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The log file [default: $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]')
+            [CompletionResult]::new('--pubkey', '--pubkey', [CompletionResultType]::ParameterName, 'Check the seals with this audit public key (64 hex digits, as `signet audit pubkey` printed it) [default: the running agent''s]')
+            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The log file [default: the log of the agent at the socket, which it names; with no agent, $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
-            [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'The system agent''s log (/var/lib/signet/audit.log)')
+            [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'The system agent''s log: asks the agent at /run/signet/agent.sock (or --socket), else reads /var/lib/signet/audit.log')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -396,11 +398,22 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Only entries of this key (name or key id)')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'How many entries to show first')
             [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'How many entries to show first')
-            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The log file [default: $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]')
+            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The log file [default: the log of the agent at the socket, which it names; with no agent, $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep printing new entries as they are written')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep printing new entries as they are written')
-            [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'The system agent''s log (/var/lib/signet/audit.log)')
+            [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'The system agent''s log: asks the agent at /run/signet/agent.sock (or --socket), else reads /var/lib/signet/audit.log')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'signet;audit;pubkey' {
+            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The log file [default: the log of the agent at the socket, which it names; with no agent, $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--system', '--system', [CompletionResultType]::ParameterName, 'The system agent''s log: asks the agent at /run/signet/agent.sock (or --socket), else reads /var/lib/signet/audit.log')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -409,8 +422,9 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;audit;help' {
-            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the hash chain across the log and its rotated files; names the first bad line (exit 1) or prints how many lines are intact')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the log and its rotated files: the hash chain, every seal''s signature, the end against the latest seal kept elsewhere (the agent, audit.head) and the rotated files that must exist; names every problem with its file and line (exit 1) or prints what is intact')
             [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Show the latest entries')
+            [CompletionResult]::new('pubkey', 'pubkey', [CompletionResultType]::ParameterValue, 'Print the audit public key the agent seals its log with (hex): keep it somewhere safe to verify copies of the log later (--pubkey)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -418,6 +432,9 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;audit;help;tail' {
+            break
+        }
+        'signet;audit;help;pubkey' {
             break
         }
         'signet;audit;help;help' {
@@ -559,14 +576,18 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;help;audit' {
-            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the hash chain across the log and its rotated files; names the first bad line (exit 1) or prints how many lines are intact')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the log and its rotated files: the hash chain, every seal''s signature, the end against the latest seal kept elsewhere (the agent, audit.head) and the rotated files that must exist; names every problem with its file and line (exit 1) or prints what is intact')
             [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Show the latest entries')
+            [CompletionResult]::new('pubkey', 'pubkey', [CompletionResultType]::ParameterValue, 'Print the audit public key the agent seals its log with (hex): keep it somewhere safe to verify copies of the log later (--pubkey)')
             break
         }
         'signet;help;audit;verify' {
             break
         }
         'signet;help;audit;tail' {
+            break
+        }
+        'signet;help;audit;pubkey' {
             break
         }
         'signet;help;completions' {

@@ -112,6 +112,9 @@ _signet() {
             signet__subcmd__audit,help)
                 cmd="signet__subcmd__audit__subcmd__help"
                 ;;
+            signet__subcmd__audit,pubkey)
+                cmd="signet__subcmd__audit__subcmd__pubkey"
+                ;;
             signet__subcmd__audit,tail)
                 cmd="signet__subcmd__audit__subcmd__tail"
                 ;;
@@ -120,6 +123,9 @@ _signet() {
                 ;;
             signet__subcmd__audit__subcmd__help,help)
                 cmd="signet__subcmd__audit__subcmd__help__subcmd__help"
+                ;;
+            signet__subcmd__audit__subcmd__help,pubkey)
+                cmd="signet__subcmd__audit__subcmd__help__subcmd__pubkey"
                 ;;
             signet__subcmd__audit__subcmd__help,tail)
                 cmd="signet__subcmd__audit__subcmd__help__subcmd__tail"
@@ -220,6 +226,9 @@ _signet() {
             signet__subcmd__help,unlock-store)
                 cmd="signet__subcmd__help__subcmd__unlock__subcmd__store"
                 ;;
+            signet__subcmd__help__subcmd__audit,pubkey)
+                cmd="signet__subcmd__help__subcmd__audit__subcmd__pubkey"
+                ;;
             signet__subcmd__help__subcmd__audit,tail)
                 cmd="signet__subcmd__help__subcmd__audit__subcmd__tail"
                 ;;
@@ -285,7 +294,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__audit)
-            opts="-h -V --path --system --socket --json --help --version verify tail help"
+            opts="-h -V --path --system --socket --json --help --version verify tail pubkey help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -307,7 +316,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__audit__subcmd__help)
-            opts="verify tail help"
+            opts="verify tail pubkey help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -321,6 +330,20 @@ _signet() {
             return 0
             ;;
         signet__subcmd__audit__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__audit__subcmd__help__subcmd__pubkey)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -355,6 +378,28 @@ _signet() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__audit__subcmd__pubkey)
+            opts="-h -V --path --system --socket --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -397,12 +442,16 @@ _signet() {
             return 0
             ;;
         signet__subcmd__audit__subcmd__verify)
-            opts="-h -V --path --system --socket --json --help --version"
+            opts="-h -V --pubkey --path --system --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --pubkey)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -613,8 +662,22 @@ _signet() {
             return 0
             ;;
         signet__subcmd__help__subcmd__audit)
-            opts="verify tail"
+            opts="verify tail pubkey"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__help__subcmd__audit__subcmd__pubkey)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -337,22 +337,24 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand --version 'Print version'
         }
         &'signet;audit'= {
-            cand --path 'The log file [default: $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]'
+            cand --path 'The log file [default: the log of the agent at the socket, which it names; with no agent, $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]'
             cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
-            cand --system 'The system agent''s log (/var/lib/signet/audit.log)'
+            cand --system 'The system agent''s log: asks the agent at /run/signet/agent.sock (or --socket), else reads /var/lib/signet/audit.log'
             cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
-            cand verify 'Check the hash chain across the log and its rotated files; names the first bad line (exit 1) or prints how many lines are intact'
+            cand verify 'Check the log and its rotated files: the hash chain, every seal''s signature, the end against the latest seal kept elsewhere (the agent, audit.head) and the rotated files that must exist; names every problem with its file and line (exit 1) or prints what is intact'
             cand tail 'Show the latest entries'
+            cand pubkey 'Print the audit public key the agent seals its log with (hex): keep it somewhere safe to verify copies of the log later (--pubkey)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'signet;audit;verify'= {
-            cand --path 'The log file [default: $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]'
+            cand --pubkey 'Check the seals with this audit public key (64 hex digits, as `signet audit pubkey` printed it) [default: the running agent''s]'
+            cand --path 'The log file [default: the log of the agent at the socket, which it names; with no agent, $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]'
             cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
-            cand --system 'The system agent''s log (/var/lib/signet/audit.log)'
+            cand --system 'The system agent''s log: asks the agent at /run/signet/agent.sock (or --socket), else reads /var/lib/signet/audit.log'
             cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -363,11 +365,21 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand --key 'Only entries of this key (name or key id)'
             cand -n 'How many entries to show first'
             cand --lines 'How many entries to show first'
-            cand --path 'The log file [default: $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]'
+            cand --path 'The log file [default: the log of the agent at the socket, which it names; with no agent, $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]'
             cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand -f 'Keep printing new entries as they are written'
             cand --follow 'Keep printing new entries as they are written'
-            cand --system 'The system agent''s log (/var/lib/signet/audit.log)'
+            cand --system 'The system agent''s log: asks the agent at /run/signet/agent.sock (or --socket), else reads /var/lib/signet/audit.log'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;audit;pubkey'= {
+            cand --path 'The log file [default: the log of the agent at the socket, which it names; with no agent, $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --system 'The system agent''s log: asks the agent at /run/signet/agent.sock (or --socket), else reads /var/lib/signet/audit.log'
             cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -375,13 +387,16 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand --version 'Print version'
         }
         &'signet;audit;help'= {
-            cand verify 'Check the hash chain across the log and its rotated files; names the first bad line (exit 1) or prints how many lines are intact'
+            cand verify 'Check the log and its rotated files: the hash chain, every seal''s signature, the end against the latest seal kept elsewhere (the agent, audit.head) and the rotated files that must exist; names every problem with its file and line (exit 1) or prints what is intact'
             cand tail 'Show the latest entries'
+            cand pubkey 'Print the audit public key the agent seals its log with (hex): keep it somewhere safe to verify copies of the log later (--pubkey)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'signet;audit;help;verify'= {
         }
         &'signet;audit;help;tail'= {
+        }
+        &'signet;audit;help;pubkey'= {
         }
         &'signet;audit;help;help'= {
         }
@@ -491,12 +506,15 @@ set edit:completion:arg-completer[signet] = {|@words|
         &'signet;help;explain'= {
         }
         &'signet;help;audit'= {
-            cand verify 'Check the hash chain across the log and its rotated files; names the first bad line (exit 1) or prints how many lines are intact'
+            cand verify 'Check the log and its rotated files: the hash chain, every seal''s signature, the end against the latest seal kept elsewhere (the agent, audit.head) and the rotated files that must exist; names every problem with its file and line (exit 1) or prints what is intact'
             cand tail 'Show the latest entries'
+            cand pubkey 'Print the audit public key the agent seals its log with (hex): keep it somewhere safe to verify copies of the log later (--pubkey)'
         }
         &'signet;help;audit;verify'= {
         }
         &'signet;help;audit;tail'= {
+        }
+        &'signet;help;audit;pubkey'= {
         }
         &'signet;help;completions'= {
         }

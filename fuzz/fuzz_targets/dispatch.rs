@@ -3,7 +3,12 @@
 //! Checks that exactly one well-formed reply frame comes out of every call.
 //!
 //! The keys are the throwaway ones in the captured `ADD_IDENTITY` seeds, so
-//! the captured sign requests reach a loaded key. No askpass program is set,
+//! the captured sign requests reach a loaded key. The agent has a key store
+//! in memory (`signetd::use_memory_store`) holding one key, `fuzz-stored`,
+//! so that `load@signet` and the other key-store extensions reach their
+//! handlers; the crafted seeds `*-lifetime-max.bin` and `*-remember-max.bin`
+//! carry lifetimes at the top of their range (`load@signet` with 2^64 - 1
+//! once panicked on `Instant + Duration`). No askpass program is set,
 //! so confirm-constrained keys fail closed at once. `stop@signet` only
 //! cancels a token nothing waits on. Every input starts from the same state:
 //! after an input that changed the keys or locked the agent, the agent is
@@ -37,6 +42,20 @@ fn fresh_agent(runtime: &tokio::runtime::Runtime) -> Agent {
         runtime.block_on(signetd::handle(&agent, add, &peer, &mut out));
         assert_eq!(out, [0, 0, 0, 1, 6], "loading a fixed key failed");
     }
+    // A fresh index each time: the stored key is the only one.
+    let dir = std::env::temp_dir().join(format!("signet-fuzz-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("index directory");
+    signetd::use_memory_store(&agent, dir.join("keys.toml"));
+    let mut generate = Vec::new();
+    signet_proto::extension::Extension::Generate(signet_proto::keystore::GenerateRequest {
+        name: "fuzz-stored".into(),
+        comment: String::new(),
+    })
+    .encode_frame(&mut generate);
+    let mut out = Vec::new();
+    runtime.block_on(signetd::handle(&agent, &generate[4..], &peer, &mut out));
+    assert_eq!(out.get(4), Some(&29), "storing the fixed key failed: {out:?}");
     agent
 }
 

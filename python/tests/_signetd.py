@@ -96,6 +96,7 @@ class Signetd:
         for d in (self.home, self.runtime_dir, self.key_dir, self.workdir / "config", self.workdir / "data"):
             d.mkdir(parents=True, exist_ok=True)
             os.chmod(str(d), 0o700)
+        self.keyring_service = "signet-py-%s" % os.urandom(6).hex()
         self.env = self._clean_env()
 
     # ------------------------------------------------------------ lifecycle
@@ -112,6 +113,10 @@ class Signetd:
             "TMPDIR": str(self.workdir),
             "LANG": "C",
             "NO_COLOR": "1",
+            # The daemon's audit key goes to the key store: under a service
+            # name of this daemon's own, removed when it stops (never the
+            # user's keyring service).
+            "SIGNET_KEYRING_SERVICE": self.keyring_service,
         }
         for name in ("SYSTEMROOT", "LD_LIBRARY_PATH"):  # keep what a dynamically linked binary may need
             if name in os.environ:
@@ -171,12 +176,34 @@ class Signetd:
                 self.proc.wait()
                 raise RuntimeError("signetd ignored SIGTERM for %ss\n%s" % (timeout, self.log_tail()))
         self.returncode = self.proc.returncode
+        self._purge_keyring()
         return self.returncode
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self._purge_keyring()
+
+    def _purge_keyring(self) -> None:
+        """Removes the kernel keyring entries filed under this daemon's service."""
+        suffix = "@%s:" % self.keyring_service
+        try:
+            with open("/proc/keys", encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return
+        for line in lines:
+            if suffix not in line:
+                continue
+            try:
+                key = int(line.split()[0], 16)
+            except (IndexError, ValueError):
+                continue
+            try:
+                subprocess.run(["keyctl", "invalidate", str(key)], capture_output=True, check=False)
+            except OSError:
+                return
 
     def log_tail(self, lines: int = 40) -> str:
         try:

@@ -56,6 +56,7 @@ fn service() -> String {
 
 #[test]
 fn signet_start_leaves_no_secret_in_signetds_environ() {
+    let _keyring = signet_tests::keystore::KeyringService::named(service());
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let home = dir.path().join("home");
     let run_dir = dir.path().join("run");
@@ -117,6 +118,7 @@ fn env_recording_askpass(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn signetd_started_with_secrets_executes_itself_again_without_them() {
+    let _keyring = signet_tests::keystore::KeyringService::named(service());
     let agent = Agent::start_customized(AgentOptions::default(), |dir, cmd| {
         cmd.env("SIGNET_ASKPASS", env_recording_askpass(dir))
             .env("SIGNET_KEYRING_SERVICE", service())
@@ -174,6 +176,7 @@ fn signetd_started_with_secrets_executes_itself_again_without_them() {
 
 #[test]
 fn a_socket_activated_signetd_keeps_its_socket_when_it_drops_secrets() {
+    let _keyring = signet_tests::keystore::KeyringService::named(service());
     let tool = system_tool("/usr/bin/systemd-socket-activate");
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     chmod(dir.path(), 0o700);

@@ -132,6 +132,9 @@ fn extensions(key: &TestKey) -> Vec<(&'static str, Vec<u8>, Want)> {
             }),
             Locked,
         ),
+        // The audit log's path and head: the issue 14 rule (only unlock,
+        // identities, version, status and query while locked).
+        (Extension::AuditInfo, Locked),
     ];
     let mut out: Vec<(&'static str, Vec<u8>, Want)> = rows
         .into_iter()

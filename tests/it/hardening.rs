@@ -35,7 +35,8 @@ import ctypes, json, os, socket, subprocess, sys, time
 signetd, strace, d = sys.argv[1], sys.argv[2], sys.argv[3]
 sock = os.path.join(d, "agent.sock")
 env = {"PATH": "/usr/bin:/bin", "HOME": d, "XDG_RUNTIME_DIR": d,
-       "XDG_CONFIG_HOME": os.path.join(d, "config")}
+       "XDG_CONFIG_HOME": os.path.join(d, "config"),
+       "SIGNET_KEYRING_SERVICE": "signet-test-ptrace-%d" % os.getpid()}
 log = open(os.path.join(d, "signetd.log"), "wb")
 daemon = subprocess.Popen([signetd, "--socket", sock, "--log-level", "debug"], env=env,
                           stdin=subprocess.DEVNULL, stdout=log, stderr=log)

@@ -93,9 +93,13 @@ fn client(
 
 #[test]
 fn concurrent_clients_each_get_every_signature_right() {
-    // Room for every client at once, plus the test's own connections.
+    // Room for every client at once, plus the test's own connections (all
+    // of one uid).
     let agent = Agent::start_with(AgentOptions {
-        config: Some(format!("[agent]\nmax_connections = {}\n", CLIENTS + 16)),
+        config: Some(format!(
+            "[agent]\nmax_connections = {n}\nmax_connections_per_uid = {n}\n",
+            n = CLIENTS + 16
+        )),
         ..AgentOptions::default()
     });
     let key = TestKey::from_seed(42, "load");

@@ -7,6 +7,7 @@
 mod abuse;
 mod audit;
 mod bad_input;
+mod bounds;
 mod cli;
 mod cli_messages;
 mod cli_ux;
@@ -25,6 +26,7 @@ mod keystore_secret_service;
 mod launchd;
 mod lifecycle;
 mod load;
+mod packaging;
 mod peer_check;
 mod peer_trust;
 mod policy;

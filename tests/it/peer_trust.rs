@@ -340,6 +340,7 @@ fn the_clients_accept_the_users_own_agent_and_roots_system_agent() {
     let scene = Scene::new();
     // Keys imported below go to a keyring service of this test's own.
     let service = PathBuf::from(format!("signet-test-trust-{}", std::process::id()));
+    let _keyring = signet_tests::keystore::KeyringService::named(service.display().to_string());
     let ok = |results: &[(&str, Run)]| {
         for (name, r) in results {
             r.assert_ok();

@@ -457,6 +457,53 @@ fn sighup_reload_applies_policies_and_a_bad_policy_keeps_the_old_ones() {
     );
 }
 
+/// The default configuration file deleted (an editor's rename-save, an
+/// unmounted home), then SIGHUP: the rules in force stay, and the log says
+/// why; `signet reload` says so too. Before, a missing default file meant
+/// the defaults, and every rule was dropped.
+#[test]
+fn a_deleted_config_file_keeps_its_rules_on_reload() {
+    let agent = Agent::start();
+    // The default path (no --config): $XDG_CONFIG_HOME/signet/config.toml.
+    let file = agent.dir().join("config/signet/config.toml");
+    fs::create_dir_all(file.parent().unwrap_or(agent.dir())).unwrap_or_else(|e| panic!("{e}"));
+    fs::write(&file, READ_ONLY).unwrap_or_else(|e| panic!("{e}"));
+    agent.signal(rustix::process::Signal::HUP);
+    agent.wait_log_line(&["SIGHUP: configuration reloaded"]);
+    add(&agent, "ci-bot");
+    let mut c = client(&agent);
+    let refused_delete = |c: &mut Client| {
+        let (reason, _) = refusal(c.sign_request_body(
+            Some("ci-bot"),
+            Scheme::EncordV2,
+            "DELETE",
+            "/v2/public/projects/p1",
+            b"",
+        ));
+        assert!(reason.contains("rule read-only"), "{reason}");
+    };
+    refused_delete(&mut c);
+    fs::remove_file(&file).unwrap_or_else(|e| panic!("{e}"));
+    agent.signal(rustix::process::Signal::HUP);
+    agent.wait_log_line(&["SIGHUP: keeping the previous configuration", "gone now"]);
+    refused_delete(&mut c);
+    let r = agent.signet(["reload"]);
+    r.assert_code(1);
+    assert!(r.stderr.contains("gone now"), "{r}");
+    refused_delete(&mut c);
+    // An empty file is the defaults, on purpose: the rule goes.
+    fs::write(&file, "").unwrap_or_else(|e| panic!("{e}"));
+    agent.signet(["reload"]).assert_ok();
+    c.sign_request_body(
+        Some("ci-bot"),
+        Scheme::EncordV2,
+        "DELETE",
+        "/v2/public/projects/p1",
+        b"",
+    )
+    .unwrap_or_else(|e| panic!("the rule stayed after an empty file: {e}"));
+}
+
 #[test]
 fn an_undefined_policy_stops_the_daemon_at_start() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

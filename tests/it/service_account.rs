@@ -179,17 +179,23 @@ fn build_machine_allow_list_by_group() {
     chmod(&base.path().join("keys"), 0o700);
     let (_, public) = read_ed25519_private(&key.private);
     let socket: PathBuf = base.path().join("run/signet/agent.sock");
-    // The audit log in the temp dir: system mode's default is /var/lib/signet.
+    // The agent's state (audit log, audit key) in the temp dir: system
+    // mode's default is /var/lib/signet, which the test must not touch.
+    let machine = MachineState::snapshot();
+    let state = base.path().join("state");
     let config = format!(
-        "[system]\nallow_groups = [\"{}\"]\n\n[keys.ci-bot]\nsource = \"file\"\npath = \"{}\"\n\n[audit]\npath = {:?}\n",
+        "[system]\nallow_groups = [\"{}\"]\n\n[keys.ci-bot]\nsource = \"file\"\npath = \"{}\"\n",
         accounts.group,
         key.private.display(),
-        base.path().join("audit.log")
     );
-    let agent = Agent::start_with(AgentOptions {
+    let mut agent = Agent::start_with(AgentOptions {
         socket: Some(socket.clone()),
         config: Some(config),
-        args: vec!["--system".to_owned()],
+        args: vec![
+            "--system".to_owned(),
+            "--state-dir".to_owned(),
+            state.display().to_string(),
+        ],
     });
     agent.wait_log_line(&["loaded configured key", "ci-bot"]);
     let listening = agent.wait_log_line(&["listening", "system=true"]);
@@ -261,11 +267,62 @@ fn build_machine_allow_list_by_group() {
         .args(["exec", "--", "/bin/echo", "job ran"]));
     r.assert_fail();
     assert!(!r.stdout.contains("job ran"), "{r}");
+
+    // Every signature and refusal above is in the agent's own log, sealed,
+    // and nothing was written outside the test's directory.
+    agent.signal(signet_tests::Signal::TERM);
+    agent.wait_exit();
+    let log = std::fs::read_to_string(state.join("audit.log")).unwrap_or_default();
+    assert!(
+        log.contains("\"event\":\"sign\"") && log.contains("\"trigger\":\"shutdown\""),
+        "{log}"
+    );
+    assert!(state.join("audit.key").exists());
+    machine.assert_unchanged();
+}
+
+/// `/var/lib/signet` (the system agent's default state directory) as it
+/// was: the tests must leave it as they found it (absent, on a clean CI
+/// machine).
+struct MachineState(Option<Vec<(String, u64, std::time::SystemTime)>>);
+
+impl MachineState {
+    const DIR: &'static str = signet_proto::paths::SYSTEM_STATE_DIR;
+
+    fn snapshot() -> Self {
+        let Ok(entries) = std::fs::read_dir(Self::DIR) else {
+            return Self(None);
+        };
+        let mut files: Vec<_> = entries
+            .flatten()
+            .filter_map(|e| {
+                let m = e.metadata().ok()?;
+                Some((
+                    e.file_name().to_string_lossy().into_owned(),
+                    m.len(),
+                    m.modified().ok()?,
+                ))
+            })
+            .collect();
+        files.sort();
+        Self(Some(files))
+    }
+
+    fn assert_unchanged(&self) {
+        let now = Self::snapshot();
+        assert_eq!(
+            now.0,
+            self.0,
+            "{} changed while the test ran: a system-mode agent wrote outside its --state-dir",
+            Self::DIR
+        );
+    }
 }
 
 #[test]
 fn system_mode_with_an_empty_allow_list_serves_root_only() {
     assert_eq!(my_uid(), 0, "needs root; run the tests as root (CI does)");
+    let machine = MachineState::snapshot();
     let base = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     chmod(base.path(), 0o755);
     let socket = base.path().join("run/signet/agent.sock");
@@ -284,6 +341,10 @@ fn system_mode_with_an_empty_allow_list_serves_root_only() {
         .arg("status"));
     r.assert_fail();
     agent.wait_log_line(&["refused connection", "uid=65534"]);
+    // The harness gave it a state directory in its temp dir.
+    assert!(agent.system_state_dir().join("audit.log").exists());
+    drop(agent);
+    machine.assert_unchanged();
 }
 
 #[test]
@@ -301,6 +362,8 @@ fn system_mode_refuses_an_unknown_group() {
         .env("HOME", base.path())
         .args(["--system", "--config"])
         .arg(&cfg)
+        .arg("--state-dir")
+        .arg(base.path().join("state"))
         .arg("--socket")
         .arg(base.path().join("agent.sock")));
     r.assert_code(1);

@@ -64,7 +64,14 @@ impl Scene {
     /// `signetd` as the victim with only HOME (and `extra`) set.
     fn victim_signetd(&self, extra: &[(&str, &Path)]) -> Command {
         let mut cmd = self.victim.command(bin("signetd"));
-        cmd.env("HOME", self.home()).args(["--log-level", "debug"]);
+        // The victim's own keyring service (its user, and so its user
+        // keyring, is removed with the test).
+        cmd.env("HOME", self.home())
+            .env(
+                "SIGNET_KEYRING_SERVICE",
+                format!("signet-test-victim-{}", std::process::id()),
+            )
+            .args(["--log-level", "debug"]);
         for (k, v) in extra {
             cmd.env(k, v);
         }

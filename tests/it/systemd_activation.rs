@@ -81,6 +81,15 @@ impl Drop for Activated {
 }
 
 /// Starts `systemd-socket-activate -l <sock> -E NOTIFY_SOCKET=… signetd …`.
+/// This test process's keyring service (the daemon's audit key goes there);
+/// each test that starts a daemon holds a [`KeyringService`] of it, which
+/// removes the entries when the test ends.
+///
+/// [`KeyringService`]: signet_tests::keystore::KeyringService
+fn sd_service() -> String {
+    format!("signet-test-sd-{}", std::process::id())
+}
+
 fn activate(extra_env: &[(&str, &str)]) -> Activated {
     let tool = system_tool("/usr/bin/systemd-socket-activate");
     let dir = tempfile::Builder::new()
@@ -99,10 +108,7 @@ fn activate(extra_env: &[(&str, &str)]) -> Activated {
         .env("PATH", CHILD_PATH)
         .env("HOME", dir.path().join("home"))
         .env("XDG_CONFIG_HOME", dir.path().join("config"))
-        .env(
-            "SIGNET_KEYRING_SERVICE",
-            format!("signet-test-sd-{}", std::process::id()),
-        )
+        .env("SIGNET_KEYRING_SERVICE", sd_service())
         .arg("-l")
         .arg(&socket)
         .arg(format!("--setenv=NOTIFY_SOCKET={}", notify_path.display()));
@@ -131,6 +137,7 @@ fn activate(extra_env: &[(&str, &str)]) -> Activated {
 
 #[test]
 fn signetd_uses_the_inherited_socket_and_reports_readiness() {
+    let _keyring = signet_tests::keystore::KeyringService::named(sd_service());
     let mut a = activate(&[]);
     // Before the first connection only systemd-socket-activate listens; the
     // first connection makes it exec signetd with LISTEN_FDS=1, and the
@@ -225,6 +232,7 @@ fn signetd_uses_the_inherited_socket_and_reports_readiness() {
 
 #[test]
 fn listen_fds_for_another_pid_is_ignored() {
+    let _keyring = signet_tests::keystore::KeyringService::named(sd_service());
     // LISTEN_PID names another process: the variables are not for us, fd 3
     // is not taken, and signetd binds its own socket.
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -240,10 +248,7 @@ fn listen_fds_for_another_pid_is_ignored() {
         .env("PATH", CHILD_PATH)
         .env("HOME", dir.path())
         .env("XDG_CONFIG_HOME", dir.path())
-        .env(
-            "SIGNET_KEYRING_SERVICE",
-            format!("signet-test-sd2-{}", std::process::id()),
-        )
+        .env("SIGNET_KEYRING_SERVICE", sd_service())
         .env("LISTEN_PID", "1")
         .env("LISTEN_FDS", "1")
         .arg("--socket")
@@ -268,6 +273,7 @@ fn listen_fds_for_another_pid_is_ignored() {
 
 #[test]
 fn a_passed_descriptor_that_is_not_a_listening_socket_is_refused() {
+    let _keyring = signet_tests::keystore::KeyringService::named(sd_service());
     // LISTEN_PID is ours (set through a shell that execs signetd), but fd 3
     // is a plain file: signetd must refuse it rather than accept() on it.
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

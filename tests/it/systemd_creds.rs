@@ -62,14 +62,13 @@ fn failing_start(dir: &Path, config: &str, env: &[(&str, &Path)]) -> Run {
         .unwrap_or_else(|e| panic!("{e}"));
     let cfg = dir.join("signetd.toml");
     std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
+    // The daemon files its audit key under this service: removed after.
+    let keyring = signet_tests::keystore::KeyringService::new("creds");
     let mut cmd = Command::new(bin("signetd"));
     cmd.env_clear()
         .env("PATH", CHILD_PATH)
         .env("HOME", dir)
-        .env(
-            "SIGNET_KEYRING_SERVICE",
-            format!("signet-test-creds-{}", std::process::id()),
-        )
+        .env("SIGNET_KEYRING_SERVICE", keyring.name())
         .arg("--config")
         .arg(&cfg)
         .arg("--socket")

@@ -334,15 +334,6 @@ impl StoreAgent {
     /// the key ids.
     pub fn keyutils_entries(&self) -> Vec<String> {
         keyutils_entries(&self.service)
-            .into_iter()
-            .filter(|a| a.len() == 64 && a.bytes().all(|b| b.is_ascii_hexdigit()))
-            .collect()
-    }
-
-    /// Every kernel keyring account of this agent's service (key ids and
-    /// signetd's own, such as the store key).
-    pub fn keyutils_accounts(&self) -> Vec<String> {
-        keyutils_entries(&self.service)
     }
 }
 
@@ -355,8 +346,10 @@ fn rand_bits() -> u32 {
     u32::from_le_bytes(b)
 }
 
-/// Accounts (key ids, and signetd's own entries) stored in the kernel keyring
-/// under `service`, from `/proc/keys` (`… user keyring:<account>@<service>: N`).
+/// Key ids stored in the kernel keyring under `service`, from `/proc/keys`
+/// (`… user keyring:<key id>@<service>: N`). Only key ids: the audit key's
+/// seed (`signetd-audit-…`) and the store key (`signet-store-key`) are no
+/// keys of the user's.
 pub fn keyutils_entries(service: &str) -> Vec<String> {
     let text = fs::read_to_string("/proc/keys").unwrap_or_default();
     let suffix = format!("@{service}:");
@@ -371,12 +364,48 @@ pub fn keyutils_entries(service: &str) -> Vec<String> {
                 return None;
             }
             let (name, _) = desc.split_once(&suffix)?;
-            name.strip_prefix("keyring:").map(str::to_owned)
+            name.strip_prefix("keyring:")
+                .filter(|id| id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+                .map(str::to_owned)
         })
         .collect();
     ids.sort();
     ids.dedup();
     ids
+}
+
+/// A keyring service name of a test's own, whose kernel keyring entries are
+/// removed when it is dropped. Every daemon a test starts outside the
+/// harness gets one (`SIGNET_KEYRING_SERVICE`): signetd files its audit
+/// key's seed in the key store, and no test may touch the shared `signet`
+/// service or leave entries behind.
+pub struct KeyringService(String);
+
+impl KeyringService {
+    /// `signet-test-<tag>-<pid>-<random>`.
+    pub fn new(tag: &str) -> Self {
+        Self(format!(
+            "signet-test-{tag}-{}-{:08x}",
+            std::process::id(),
+            rand_bits()
+        ))
+    }
+
+    /// A name the test chose itself.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self(name.into())
+    }
+
+    /// The name, for `SIGNET_KEYRING_SERVICE`.
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for KeyringService {
+    fn drop(&mut self) {
+        keyutils_purge(&self.0);
+    }
 }
 
 /// Removes every kernel keyring entry filed under `service` (what a test or a

@@ -331,9 +331,28 @@ pub struct Agent {
     service: String,
     child: Option<Child>,
     exit: Option<ExitStatus>,
+    /// What it was started with (for [`Agent::restart`]).
+    opts: AgentOptions,
 }
 
 impl Agent {
+    /// Starts the daemon again in the same directory, with the same options
+    /// (after it has exited: [`Agent::wait_exit`]), and waits until it
+    /// answers. What the first start customized is not repeated.
+    pub fn restart(&mut self) {
+        assert!(!self.is_running(), "restart: the daemon still runs");
+        let mut cmd = self.daemon_command();
+        if self.opts.config.is_some() {
+            cmd.arg("--config").arg(self.config_file());
+        }
+        cmd.args(&self.opts.args);
+        self.private_state(&self.opts.clone(), &mut cmd);
+        let child = self.spawn_logged(&mut cmd, &self.log.clone());
+        self.child = Some(child);
+        self.exit = None;
+        self.wait_ready();
+    }
+
     /// Starts a daemon with default options and waits until it answers.
     pub fn start() -> Self {
         Self::start_with(AgentOptions::default())
@@ -366,6 +385,7 @@ impl Agent {
             service,
             child: None,
             exit: None,
+            opts: opts.clone(),
         };
         let mut cmd = agent.daemon_command();
         if let Some(config) = &opts.config {
@@ -377,10 +397,21 @@ impl Agent {
             cmd.arg("--config").arg(&file);
         }
         cmd.args(&opts.args);
+        agent.private_state(&opts, &mut cmd);
         let child = agent.spawn_logged(&mut cmd, &agent.log.clone());
         agent.child = Some(child);
         agent.wait_ready();
         agent
+    }
+
+    /// A `--system` daemon writes its state (audit log, audit key) under the
+    /// agent's temp dir unless the test chose a `--state-dir`.
+    fn private_state(&self, opts: &AgentOptions, cmd: &mut Command) {
+        let system = opts.args.iter().any(|a| a == "--system");
+        let chosen = opts.args.iter().any(|a| a.starts_with("--state-dir"));
+        if system && !chosen {
+            cmd.arg("--state-dir").arg(self.system_state_dir());
+        }
     }
 
     /// A `signetd` command for this agent's socket and environment, not yet
@@ -450,9 +481,16 @@ impl Agent {
             .env("SIGNET_KEYRING_SERVICE", &self.service);
     }
 
-    /// The keyring service name this agent's processes file keys under.
+    /// The keyring service name this agent's processes file keys under
+    /// (stored keys, and the daemon's audit key).
     pub fn service(&self) -> &str {
         &self.service
+    }
+
+    /// The state directory a `--system` agent gets (never /var/lib/signet):
+    /// `<tmp>/system-state`.
+    pub fn system_state_dir(&self) -> PathBuf {
+        self.dir.path().join("system-state")
     }
 
     /// The temporary directory everything of this agent lives in.
@@ -957,6 +995,7 @@ impl Agent {
             service,
             child: None,
             exit: None,
+            opts: opts.clone(),
         };
         let mut cmd = agent.daemon_command();
         if let Some(config) = &opts.config {
@@ -968,6 +1007,7 @@ impl Agent {
             cmd.arg("--config").arg(&file);
         }
         cmd.args(&opts.args);
+        agent.private_state(&opts, &mut cmd);
         customize(agent.dir.path(), &mut cmd);
         let child = agent.spawn_logged(&mut cmd, &agent.log.clone());
         agent.child = Some(child);

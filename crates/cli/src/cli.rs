@@ -644,11 +644,13 @@ pub struct ExecArgs {
 pub struct AuditArgs {
     #[command(subcommand)]
     pub command: AuditCommand,
-    /// The log file [default: $XDG_STATE_HOME/signet/audit.log, or
+    /// The log file [default: the log of the agent at the socket, which it
+    /// names; with no agent, $XDG_STATE_HOME/signet/audit.log, or
     /// /var/lib/signet/audit.log with --system]
     #[arg(long, global = true, value_name = "FILE")]
     pub path: Option<PathBuf>,
-    /// The system agent's log (/var/lib/signet/audit.log)
+    /// The system agent's log: asks the agent at /run/signet/agent.sock
+    /// (or --socket), else reads /var/lib/signet/audit.log
     #[arg(long, global = true, conflicts_with = "path")]
     pub system: bool,
 }
@@ -656,11 +658,25 @@ pub struct AuditArgs {
 /// The audit subcommands.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the hash chain across the log and its rotated files; names the
-    /// first bad line (exit 1) or prints how many lines are intact
-    Verify,
+    /// Check the log and its rotated files: the hash chain, every seal's
+    /// signature, the end against the latest seal kept elsewhere (the
+    /// agent, audit.head) and the rotated files that must exist; names every
+    /// problem with its file and line (exit 1) or prints what is intact
+    Verify(VerifyArgs),
     /// Show the latest entries
     Tail(TailArgs),
+    /// Print the audit public key the agent seals its log with (hex): keep
+    /// it somewhere safe to verify copies of the log later (--pubkey)
+    Pubkey,
+}
+
+/// `signet audit verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Check the seals with this audit public key (64 hex digits, as
+    /// `signet audit pubkey` printed it) [default: the running agent's]
+    #[arg(long, value_name = "HEX")]
+    pub pubkey: Option<String>,
 }
 
 /// `signet audit tail`.

@@ -489,6 +489,37 @@ pub fn status_text(s: &Status) -> String {
     )
 }
 
+/// `signet status`'s audit lines: where the log is, whether signing stops
+/// when it cannot be written, and whether it is sealed.
+pub fn audit_status_text(a: &signet_client::AuditInfo) -> String {
+    if !a.enabled {
+        return format!("audit:   NOT WRITTEN: {}\n", a.problem);
+    }
+    let required = if a.required {
+        "required: signing stops while it cannot be written"
+    } else {
+        "not required: signing goes on when it cannot be written ([audit] required = true to stop it)"
+    };
+    let mut s = format!(
+        "audit:   {} ({required}; durability {})\n",
+        a.path, a.durability
+    );
+    match a.public_key {
+        Some(k) => s.push_str(&format!(
+            "         sealed by audit key {} (`signet audit pubkey`)\n",
+            hex::encode(k)
+        )),
+        None => s.push_str("         NOT SEALED: the agent has no audit key (see its log)\n"),
+    }
+    if !a.writing {
+        s.push_str(&format!(
+            "         CANNOT BE WRITTEN: {} ({} records waiting in memory)\n",
+            a.problem, a.pending
+        ));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

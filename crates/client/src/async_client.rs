@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use signet_proto::encord::Scheme;
-use signet_proto::extension::{ExplainReply, Status, VersionReply};
+use signet_proto::extension::{AuditInfo, ExplainReply, Status, VersionReply};
 use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey, UnlockStoreReply};
 use signet_proto::{Ed25519Seed, Identity, Passphrase, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -232,6 +232,11 @@ impl AsyncClient {
     /// See [`crate::Client::status`].
     pub async fn status(&mut self) -> Result<Status> {
         self.run(op::Status).await
+    }
+
+    /// See [`crate::Client::audit_info`].
+    pub async fn audit_info(&mut self) -> Result<AuditInfo> {
+        self.run(op::AuditInfo).await
     }
 
     /// See [`crate::Client::list_identities`].

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use signet_proto::encord::Scheme;
-use signet_proto::extension::{ExplainReply, Status, VersionReply};
+use signet_proto::extension::{AuditInfo, ExplainReply, Status, VersionReply};
 use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey, UnlockStoreReply};
 use signet_proto::{Ed25519Seed, Identity, Passphrase, Response};
 use zeroize::Zeroize;
@@ -327,6 +327,11 @@ impl Client {
     /// ```
     pub fn status(&mut self) -> Result<Status> {
         self.run(op::Status)
+    }
+
+    /// `audit-info@signet`: the agent's audit log (path, seal key, state).
+    pub fn audit_info(&mut self) -> Result<AuditInfo> {
+        self.run(op::AuditInfo)
     }
 
     /// The standard `REQUEST_IDENTITIES`: public key blobs and comments, as

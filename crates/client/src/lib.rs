@@ -81,7 +81,7 @@ pub use keys::{KeyInfo, Signature};
 pub use op::{Diagnosis, ExpiredKey, Explain};
 pub use signet_proto::encord::Scheme;
 pub use signet_proto::extension::{
-    ErrorCode, ExplainReply, Status, VersionReply, PROTOCOL_VERSION,
+    AuditInfo, ErrorCode, ExplainReply, Status, VersionReply, PROTOCOL_VERSION,
 };
 pub use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey, UnlockStoreReply};
 pub use signet_proto::{Ed25519Seed, Identity, Passphrase};

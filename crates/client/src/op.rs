@@ -33,7 +33,8 @@ use std::time::Duration;
 
 use signet_proto::encord::Scheme;
 use signet_proto::extension::{
-    self, ErrorCode, ExplainReply, Extension, ExtensionError, Status as StatusReply, VersionReply,
+    self, AuditInfo as AuditInfoReply, ErrorCode, ExplainReply, Extension, ExtensionError,
+    Status as StatusReply, VersionReply,
 };
 pub use signet_proto::extension::{Diagnosis, ExpiredKey};
 use signet_proto::frame;
@@ -585,6 +586,25 @@ impl Op for Status {
     fn decode(self, resp: Response, _: &Context<'_>) -> Result<StatusReply> {
         let contents = extension_reply(resp, extension::STATUS, "")?;
         Ok(StatusReply::decode(&contents)?)
+    }
+}
+
+/// `audit-info@signet`: where the agent's audit log is and the public key
+/// its seals verify with.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditInfo;
+
+impl Op for AuditInfo {
+    type Output = AuditInfoReply;
+    const SIGNET: bool = true;
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        encode_ext(out, &Extension::AuditInfo)
+    }
+
+    fn decode(self, resp: Response, _: &Context<'_>) -> Result<AuditInfoReply> {
+        let contents = extension_reply(resp, extension::AUDIT_INFO, "")?;
+        Ok(AuditInfoReply::decode(&contents)?)
     }
 }
 
@@ -1153,6 +1173,7 @@ mod tests {
             frame_of(&Version),
             frame_of(&Query),
             frame_of(&Status),
+            frame_of(&AuditInfo),
             frame_of(&ListKeys),
             frame_of(&Stop),
             frame_of(&Stored),

@@ -45,4 +45,9 @@ pub struct Args {
     /// allow-list (see docs/service-accounts.md).
     #[arg(long)]
     pub system: bool,
+    /// State directory: the audit log, its head and lock files, and in system
+    /// mode the audit key [default: $XDG_STATE_HOME/signet; with --system,
+    /// $STATE_DIRECTORY (systemd's StateDirectory=), else /var/lib/signet].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
 }

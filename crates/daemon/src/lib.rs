@@ -59,3 +59,14 @@ pub use agent::{Agent, LoadedKey, Origin};
 pub use config::{parse as parse_config, Config};
 pub use dispatch::handle;
 pub use server::refusal::frame as refusal_frame;
+
+/// Gives `agent` a key store that lives in memory, its index at `index`,
+/// for the fuzz targets and in-process tests: `load@signet` and the other
+/// key-store extensions then reach their handlers (the daemon itself never
+/// uses it; no configuration can choose it).
+pub fn use_memory_store(agent: &Agent, index: std::path::PathBuf) {
+    let store = std::sync::Arc::new(store::backend::memory::MemoryStore::default());
+    agent.set_vault(std::sync::Arc::new(store::vault::Vault::with_store(
+        store, index,
+    )));
+}

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         socket: args.socket,
         config: args.config,
         system: args.system,
+        state_dir: args.state_dir,
     };
     match run(options) {
         Ok(()) => ExitCode::SUCCESS,

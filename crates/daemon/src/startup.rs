@@ -3,12 +3,15 @@
 //! **Owns**: the order in which the daemon comes up and goes down. Before
 //! the runtime starts ([`prepare`]): the socket and notify socket systemd
 //! may have passed, the configuration and its rules, the socket path. Then
-//! ([`serve`]): the allow-list, the agent, the audit log, the socket, the
-//! signal handlers, the key store (chosen, repaired, autoloaded), the keys
-//! the configuration names with a `source` (all of them or no agent: fail
-//! closed), the reaper, the accept loop; at the end the audit log is
-//! flushed, the keys wiped and the socket removed. **Must not**: be
-//! imported by any other module.
+//! ([`serve`]): the allow-list, the agent, the socket, the signal handlers,
+//! the key store (chosen), the audit key (from the key store in user mode,
+//! `audit.key` in the state directory in system mode) and the audit log,
+//! the key store's repair and autoload, the keys the configuration names
+//! with a `source` (all of them or no agent: fail closed), the reaper, the
+//! accept loop (nothing is served before it, so nothing is signed before
+//! the audit log is open); at the end the audit log is written out and
+//! sealed, the keys wiped and the socket removed. **Must not**: be imported
+//! by any other module.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,10 +22,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use crate::agent::Agent;
+use crate::audit::AuditKey;
 use crate::config::{self, Config, ConfigError, ConfigSource, Invalid, SealMode};
 use crate::policy::{Policies, PolicyError};
 use crate::store::open::UnknownBackend;
-use crate::store::vault::{self, Vault};
+use crate::store::vault::{self, Vault, VaultError};
 
 /// What the command line asks for.
 #[derive(Debug, Clone, Default)]
@@ -33,6 +37,8 @@ pub struct Options {
     pub config: Option<PathBuf>,
     /// `--system`.
     pub system: bool,
+    /// `--state-dir`.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Why the daemon cannot start (or stopped with an error).
@@ -64,8 +70,8 @@ pub enum StartError {
     #[cfg(unix)]
     #[error(transparent)]
     AllowList(#[from] crate::access::allow::AllowListError),
-    /// `[audit] required = true` and the log cannot be opened.
-    #[error("cannot open the audit log {}: {source}", path.display())]
+    /// `[audit] required` and the log cannot be opened.
+    #[error("cannot open the audit log {}: {source} (signetd does not sign without it: [audit] required)", path.display())]
     Audit {
         /// The log file.
         path: PathBuf,
@@ -140,6 +146,8 @@ pub struct Prepared {
     // System mode's allow-list is Unix-only (SO_PEERCRED); Windows ignores it.
     #[cfg_attr(windows, allow(dead_code))]
     system: bool,
+    /// The agent's state directory (the audit log and, in system mode, its key).
+    state_dir: PathBuf,
     #[cfg(unix)]
     inherited: Option<std::os::unix::net::UnixListener>,
 }
@@ -154,6 +162,7 @@ pub fn prepare(options: Options) -> Result<Prepared, StartError> {
         crate::server::activation::take_listener()?
     };
     let system = options.system;
+    let state_dir = config::state_dir(options.state_dir, system);
     let flag = options
         .config
         .or_else(|| system.then(|| PathBuf::from(signet_proto::paths::SYSTEM_CONFIG)));
@@ -178,6 +187,7 @@ pub fn prepare(options: Options) -> Result<Prepared, StartError> {
         config,
         source,
         system,
+        state_dir,
         #[cfg(unix)]
         inherited,
     })
@@ -235,23 +245,169 @@ fn socket_path(
 }
 
 /// The audit log, if enabled; an error only when `[audit] required`.
-fn start_audit(agent: &Agent, cfg: &config::AuditConfig, system: bool) -> Result<(), StartError> {
+fn start_audit(
+    agent: &Agent,
+    cfg: &config::AuditConfig,
+    path: PathBuf,
+    system: bool,
+    key: Option<(AuditKey, bool)>,
+) -> Result<(), StartError> {
+    use signet_proto::extension::AuditInfo;
     if !cfg.enabled {
+        warn!("audit log off ([audit] enabled = false): signatures are not recorded");
+        agent.set_audit_off(AuditInfo {
+            problem: "the audit log is off ([audit] enabled = false)".into(),
+            ..AuditInfo::default()
+        });
         return Ok(());
     }
-    let path = cfg.resolved_path(system);
-    match crate::audit::Auditor::start(cfg, path.clone()) {
+    let required = cfg.required(system);
+    let public = key.as_ref().map(|(k, _)| hex::encode(k.public()));
+    let (key, key_is_new) = match key {
+        Some((k, new)) => (Some(k), new),
+        None => (None, false),
+    };
+    match crate::audit::Auditor::start(cfg, path.clone(), system, key, key_is_new) {
         Ok(a) => {
-            info!(path = %path.display(), "audit log");
+            info!(path = %path.display(), required, durability = cfg.durability.as_str(), audit_key = public.as_deref().unwrap_or("none (not sealed)"), "audit log");
             agent.set_auditor(a);
         }
-        Err(source) if cfg.required => return Err(StartError::Audit { path, source }),
-        Err(e) => error!(
-            "cannot open the audit log {}: {e}: signing without an audit trail (set [audit] required = true to refuse to start)",
-            path.display()
-        ),
+        Err(source) if required => return Err(StartError::Audit { path, source }),
+        Err(e) => {
+            error!(
+                "cannot open the audit log {}: {e}: signing WITHOUT an audit trail ([audit] required = false; set it to true to refuse to start instead)",
+                path.display()
+            );
+            agent.set_audit_off(AuditInfo {
+                path: path.display().to_string(),
+                problem: format!("cannot open the audit log: {e}"),
+                ..AuditInfo::default()
+            });
+        }
     }
     Ok(())
+}
+
+/// The key store's account for the audit key of the log at `path`: one key
+/// per log, so two agents of one user (two state directories) never share
+/// one.
+fn audit_account(path: &std::path::Path) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(path.as_os_str().as_encoded_bytes());
+    format!("signetd-audit-{}", &hex::encode(digest)[..16])
+}
+
+/// How long start-up waits for the key store to hand over the audit key
+/// (a Secret Service that asks to be unlocked may take longer: the key is
+/// then installed when it comes, and the log is sealed from then on).
+const AUDIT_KEY_WAIT: Duration = Duration::from_secs(5);
+
+/// The audit key and whether it was made now: in system mode `audit.key`
+/// in the state directory, in user mode from the key store. `None` when it
+/// cannot be had (the log is then chained but not sealed, said loudly).
+async fn audit_key(
+    agent: &Arc<Agent>,
+    vault: Option<&Arc<Vault>>,
+    state_dir: &std::path::Path,
+    log: &std::path::Path,
+    system: bool,
+) -> Option<(AuditKey, bool)> {
+    if system {
+        let path = state_dir.join("audit.key");
+        let loaded =
+            tokio::task::spawn_blocking(move || crate::audit::key::load_or_create(&path)).await;
+        return match loaded {
+            Ok(Ok(k)) => Some(k),
+            Ok(Err(e)) => {
+                error!("{e}: the audit log is chained but NOT sealed");
+                None
+            }
+            Err(e) => {
+                error!("audit key: {e}: the audit log is chained but NOT sealed");
+                None
+            }
+        };
+    }
+    let Some(vault) = vault.cloned() else {
+        error!("audit key: the key store is not open: the audit log is chained but NOT sealed");
+        return None;
+    };
+    let account = audit_account(log);
+    let fetch = tokio::task::spawn_blocking(move || vault.audit_seed(&account));
+    let fetch = tokio::spawn(fetch);
+    let to_key = |r: Result<
+        Result<(signet_proto::Ed25519Seed, bool), VaultError>,
+        tokio::task::JoinError,
+    >|
+     -> Option<(AuditKey, bool)> {
+        match r {
+            Ok(Ok((seed, new))) => match AuditKey::from_seed(&seed) {
+                Ok(k) => Some((k, new)),
+                Err(e) => {
+                    error!("audit key: {e}: the audit log is chained but NOT sealed");
+                    None
+                }
+            },
+            Ok(Err(e)) => {
+                error!("audit key: {e}: the audit log is chained but NOT sealed");
+                None
+            }
+            Err(e) => {
+                error!("audit key: {e}: the audit log is chained but NOT sealed");
+                None
+            }
+        }
+    };
+    let mut fetch = fetch;
+    match tokio::time::timeout(AUDIT_KEY_WAIT, &mut fetch).await {
+        Ok(Ok(r)) => to_key(r),
+        Ok(Err(e)) => {
+            error!("audit key: {e}: the audit log is chained but NOT sealed");
+            None
+        }
+        Err(_) => {
+            warn!("audit key: the key store has not answered within {AUDIT_KEY_WAIT:?}: the audit log starts unsealed and is sealed once it does");
+            let agent = agent.clone();
+            tokio::spawn(async move {
+                if let Ok(r) = fetch.await {
+                    if let Some((k, _)) = to_key(r) {
+                        agent.set_audit_key(k);
+                    }
+                }
+            });
+            None
+        }
+    }
+}
+
+/// Raises the soft limit on open files so that `max_connections` can be
+/// reached (systemd and most shells start services with 1024): a daemon
+/// out of descriptors cannot accept, and then nobody gets in, however the
+/// connections are shared out.
+#[cfg(unix)]
+fn raise_open_files(max_connections: usize) {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    // Room for the listener, the logs, the key store and a refusal or two.
+    let want = u64::try_from(max_connections)
+        .unwrap_or(u64::MAX)
+        .saturating_add(128);
+    let now = getrlimit(Resource::Nofile);
+    if now.current.is_none_or(|c| c >= want) {
+        return;
+    }
+    let new = now.maximum.map_or(want, |m| want.min(m));
+    if let Err(e) = setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(new),
+            maximum: now.maximum,
+        },
+    ) {
+        warn!("cannot raise the open-file limit to {new}: {e}");
+    }
+    if new < want {
+        warn!("the open-file limit is {new}: fewer than agent.max_connections = {max_connections} connections can be open (raise LimitNOFILE)");
+    }
 }
 
 /// Runs the daemon until it shuts down.
@@ -266,9 +422,11 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
         config,
         source,
         system,
+        state_dir,
         inherited,
     } = p;
     let access = Arc::new(Access::new(allow::policy_for(system, &config.system)?));
+    raise_open_files(config.agent.max_connections);
     let roles = crate::access::roles::Roles::for_mode(system, &config.system)?;
     if !system && config.system != config::SystemConfig::default() {
         warn!("[system] is ignored without --system: this agent serves only its own uid and root");
@@ -284,8 +442,16 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
     ));
     info!(admins = %roles.describe(), "roles");
     agent.set_roles(roles);
-    start_audit(&agent, &audit_config, system)?;
+    // Signals before the socket: once it is bound it accepts connections,
+    // and a client may send SIGTERM as soon as it connects, so a SIGTERM or
+    // SIGINT from then on, during the (possibly slow) start-up below, must
+    // mean a clean shutdown, never the default kill.
+    install_reloader(&agent, source.clone(), access.clone(), system);
+    spawn_signal_handlers(agent.clone())?;
     let activated = inherited.is_some();
+    // The socket first: it is the one-agent-per-socket check (a second
+    // agent exits 3 here, before it touches the audit log), and nothing is
+    // served before the accept loop below, by when the audit log is open.
     let bound = match inherited {
         Some(l) => listener::BoundSocket::inherited(
             tokio::net::UnixListener::from_std(l).map_err(StartError::Inherited)?,
@@ -301,19 +467,27 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
         None if chosen => listener::bind(&path, Sharing::Chosen)?,
         None => listener::bind(&path, Sharing::Private)?,
     };
-    // Signals first: the socket is bound and already accepts connections, so
-    // a SIGTERM/SIGINT during the (possibly slow) key loading below must
-    // mean a clean shutdown, not the default kill.
-    install_reloader(&agent, source.clone(), access.clone(), system);
-    spawn_signal_handlers(agent.clone())?;
-    // Key store: choose it, repair interrupted operations, autoload. Then the
-    // keys with a `source`: all of them or no agent at all (fail closed).
-    let loaded = match open_store(&agent, &source, system).await {
-        Ok(()) => sources::load_configured(&agent).await.map(drop),
-        Err(e) => Err(e),
+    let ready = async {
+        // The key store (in user mode it holds the audit key), the audit
+        // key and the audit log; then the store's repair and autoload, and
+        // the keys with a `source`: all of them or no agent at all (fail
+        // closed).
+        let vault = open_vault(&agent, &source, system).await?;
+        let log = audit_config.resolved_path(&state_dir);
+        let key = if audit_config.enabled {
+            audit_key(&agent, vault.as_ref(), &state_dir, &log, system).await
+        } else {
+            None
+        };
+        start_audit(&agent, &audit_config, log, system, key)?;
+        if let Some(v) = &vault {
+            repair_and_autoload(&agent, v).await;
+        }
+        sources::load_configured(&agent).await.map(drop)
     };
-    if let Err(e) = loaded {
+    if let Err(e) = ready.await {
         agent.keys.clear();
+        agent.close_audit(Duration::from_secs(5));
         bound.remove();
         return Err(e);
     }
@@ -329,8 +503,8 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
     listener::run_with(&bound.listener, agent.clone(), access, max, grace).await;
 
     // Every connection has ended: the audit log gets the last signatures
-    // before the process exits (the writer batches every few milliseconds).
-    if !agent.flush_audit(Duration::from_secs(5)) {
+    // and its shutdown seal before the process exits.
+    if !agent.close_audit(Duration::from_secs(5)) {
         warn!("audit log: the last events could not be written before shutdown");
     }
     reaper.abort();
@@ -353,8 +527,17 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
     let grace = Duration::from_secs(p.config.agent.shutdown_grace_secs);
     let audit_config = p.config.audit.clone();
     let agent = Arc::new(Agent::new(p.config, name.clone(), CancellationToken::new()));
-    start_audit(&agent, &audit_config, false)?;
-    open_store(&agent, &p.source).await?;
+    let vault = open_vault(&agent, &p.source).await?;
+    let log = audit_config.resolved_path(&p.state_dir);
+    let key = if audit_config.enabled {
+        audit_key(&agent, vault.as_ref(), &p.state_dir, &log, false).await
+    } else {
+        None
+    };
+    start_audit(&agent, &audit_config, log, false, key)?;
+    if let Some(v) = &vault {
+        repair_and_autoload(&agent, v).await;
+    }
     let ctrl_c = agent.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -366,7 +549,7 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
     crate::server::pipe::run(&name, agent.clone(), max, grace)
         .await
         .map_err(StartError::Pipe)?;
-    if !agent.flush_audit(Duration::from_secs(5)) {
+    if !agent.close_audit(Duration::from_secs(5)) {
         warn!("audit log: the last events could not be written before shutdown");
     }
     reaper.abort();
@@ -468,15 +651,14 @@ fn reload(
     Ok((cfg, policy, roles))
 }
 
-/// Chooses and opens the key store, repairs interrupted operations, and
-/// starts autoloading. Runs before the daemon listens. Fails only for an
-/// invalid `SIGNET_STORE` (an unavailable store is reported, and retried
-/// later).
-async fn open_store(
+/// Chooses and opens the key store. Fails only for an invalid
+/// `SIGNET_STORE`; a store that does not answer is reported (`None` then
+/// means: not even set up; `Some` with a problem: retried on each use).
+async fn open_vault(
     agent: &Arc<Agent>,
     source: &ConfigSource,
     system: bool,
-) -> Result<(), StartError> {
+) -> Result<Option<Arc<Vault>>, StartError> {
     let config = agent.config();
     let index = source.index_path(&config);
     let backend = config.store.backend.clone();
@@ -500,14 +682,28 @@ async fn open_store(
         "not set up" => info!("key store: to be sealed with a passphrase; the first `signet unlock-store` chooses it (and seals any key stored in the clear)"),
         _ => {}
     }
+    agent.set_vault(vault.clone());
     if !info.problem.is_empty() {
         warn!("key store: {}", info.problem);
     }
-    agent.set_vault(vault.clone());
-    if !info.problem.is_empty() {
-        return Ok(());
+    Ok(Some(vault))
+}
+
+/// Repairs interrupted key-store operations and starts autoloading. Runs
+/// before the daemon listens.
+async fn repair_and_autoload(agent: &Arc<Agent>, vault: &Arc<Vault>) {
+    let config = agent.config();
+    let problem = {
+        let v = vault.clone();
+        match tokio::task::spawn_blocking(move || v.info()).await {
+            Ok(info) => info.problem,
+            Err(e) => e.to_string(),
+        }
+    };
+    if !problem.is_empty() {
+        return;
     }
-    match vault::blocking(&vault, |v| v.doctor(false, false, None)).await {
+    match vault::blocking(vault, |v| v.doctor(false, false, None)).await {
         Ok(r) => {
             for f in &r.findings {
                 warn!("key store repair at start-up: {f}");
@@ -517,8 +713,8 @@ async fn open_store(
     }
     // A sealed store (or one to be sealed) opens only with the passphrase:
     // its keys to autoload are loaded by `signet unlock-store`.
-    if seal == SealMode::Passphrase || vault.is_sealed() {
-        return Ok(());
+    if vault.sealing_info().mode == SealMode::Passphrase {
+        return;
     }
     let autoload: Vec<String> = config
         .keys
@@ -544,7 +740,6 @@ async fn open_store(
             }
         });
     }
-    Ok(())
 }
 
 /// The keys the configuration names with a `source`.

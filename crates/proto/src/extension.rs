@@ -45,6 +45,10 @@ pub const DIAGNOSE: &str = "diagnose@signet";
 /// `string message` (what was reloaded); an invalid file is a failure and
 /// the previous configuration stays.
 pub const RELOAD: &str = "reload@signet";
+/// Where the agent's audit log is and how it is sealed: no request fields →
+/// [`AuditInfo`]. `signet audit verify`/`tail`/`pubkey` ask it, so the user
+/// need not know the path.
+pub const AUDIT_INFO: &str = "audit-info@signet";
 /// OpenSSH's session binding, sent by `ssh` before it uses agent keys. signet
 /// acknowledges it (it keeps no per-session destination rules yet).
 pub const SESSION_BIND: &str = "session-bind@openssh.com";
@@ -108,6 +112,7 @@ pub const SUPPORTED: &[&str] = &[
     UNLOCK_STORE,
     LOCK_STORE,
     PASSWD,
+    AUDIT_INFO,
 ];
 
 /// The key-store extensions (handled by the daemon's vault).
@@ -193,6 +198,8 @@ pub enum Extension<'a> {
     /// [`PASSWD`]: change a sealed key store's passphrase (**carries
     /// secrets**).
     Passwd(PasswdRequest),
+    /// [`AUDIT_INFO`]: the audit log's path, key and state.
+    AuditInfo,
     /// An extension signetd does not answer (OpenSSH's
     /// `session-bind@openssh.com` among them): `SSH_AGENT_FAILURE`.
     Unknown {
@@ -212,6 +219,7 @@ impl<'a> Extension<'a> {
             STATUS => Extension::Status,
             LIST => Extension::List,
             STOP => Extension::Stop,
+            AUDIT_INFO => Extension::AuditInfo,
             EXPLAIN => Extension::Explain(ExplainRequest::decode(contents)?),
             SIGN_REQUEST => Extension::SignRequest(SignHttpRequest::decode(contents)?),
             GENERATE => Extension::Generate(GenerateRequest::decode(contents)?),
@@ -264,6 +272,7 @@ impl<'a> Extension<'a> {
             Extension::UnlockStore(_) => UNLOCK_STORE,
             Extension::LockStore => LOCK_STORE,
             Extension::Passwd(_) => PASSWD,
+            Extension::AuditInfo => AUDIT_INFO,
             Extension::Unknown { name, .. } => name,
         }
     }
@@ -282,6 +291,7 @@ impl<'a> Extension<'a> {
             | Extension::Store
             | Extension::Diagnose
             | Extension::Reload
+            | Extension::AuditInfo
             | Extension::LockStore => {}
             Extension::UnlockStore(req) => req.encode(out),
             Extension::Passwd(req) => req.encode(out),
@@ -841,9 +851,127 @@ impl Status {
     }
 }
 
+/// `audit-info@signet` reply: where the agent's audit log is, the public
+/// key its seals verify with, and whether it is being written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditInfo {
+    /// The agent writes an audit log (`[audit] enabled`, and it opened).
+    pub enabled: bool,
+    /// The log file (the newest; rotated files are `PATH.1` …).
+    pub path: String,
+    /// The audit key's public key; `None` when the agent has no audit key
+    /// (the log is chained but not sealed).
+    pub public_key: Option<[u8; 32]>,
+    /// `[audit] required`: signing stops while the log cannot be written.
+    pub required: bool,
+    /// `[audit] durability`: `queued`, `written` or `fsync`.
+    pub durability: String,
+    /// The log is being written (false: writes fail, see `problem`).
+    pub writing: bool,
+    /// Why the log cannot be written or was not opened; empty when fine.
+    pub problem: String,
+    /// `seq` of the last line written to the file (0: none yet).
+    pub head_seq: u64,
+    /// Hex hash of that line.
+    pub head_hash: String,
+    /// The last seal written, as its line (empty: none yet).
+    pub last_seal: String,
+    /// Records held in memory because the log could not be written.
+    pub pending: u64,
+    /// `[audit] seal_every`.
+    pub seal_every: u64,
+    /// `[audit] seal_interval_secs`.
+    pub seal_interval_secs: u64,
+}
+
+impl AuditInfo {
+    /// Encodes the reply contents.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.put_u8(u8::from(self.enabled));
+        out.put_string(self.path.as_bytes());
+        out.put_string(self.public_key.as_ref().map_or(&[][..], |k| &k[..]));
+        out.put_u8(u8::from(self.required));
+        out.put_string(self.durability.as_bytes());
+        out.put_u8(u8::from(self.writing));
+        out.put_string(self.problem.as_bytes());
+        out.put_u64(self.head_seq);
+        out.put_string(self.head_hash.as_bytes());
+        out.put_string(self.last_seal.as_bytes());
+        out.put_u64(self.pending);
+        out.put_u64(self.seal_every);
+        out.put_u64(self.seal_interval_secs);
+    }
+
+    /// Decodes the reply contents.
+    pub fn decode(contents: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(contents);
+        let enabled = r.u8("enabled")? != 0;
+        let path = r.utf8("path")?.to_owned();
+        let key = r.string("audit public key")?;
+        let public_key = match key.len() {
+            0 => None,
+            32 => {
+                let mut k = [0u8; 32];
+                k.copy_from_slice(key);
+                Some(k)
+            }
+            _ => {
+                return Err(Error::Invalid {
+                    field: Field("audit public key"),
+                    reason: "must be empty or 32 bytes",
+                })
+            }
+        };
+        let s = Self {
+            enabled,
+            path,
+            public_key,
+            required: r.u8("required")? != 0,
+            durability: r.utf8("durability")?.to_owned(),
+            writing: r.u8("writing")? != 0,
+            problem: r.utf8("problem")?.to_owned(),
+            head_seq: r.u64("head seq")?,
+            head_hash: r.utf8("head hash")?.to_owned(),
+            last_seal: r.utf8("last seal")?.to_owned(),
+            pending: r.u64("pending")?,
+            seal_every: r.u64("seal every")?,
+            seal_interval_secs: r.u64("seal interval")?,
+        };
+        r.finish()?;
+        Ok(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audit_info_round_trip() {
+        let info = AuditInfo {
+            enabled: true,
+            path: "/var/lib/signet/audit.log".into(),
+            public_key: Some([3; 32]),
+            required: true,
+            durability: "queued".into(),
+            writing: false,
+            problem: "No space left on device (os error 28)".into(),
+            head_seq: 42,
+            head_hash: "ab".repeat(32),
+            last_seal: "{\"seq\":40}".into(),
+            pending: 2,
+            seal_every: 1000,
+            seal_interval_secs: 10,
+        };
+        let mut out = Vec::new();
+        info.encode(&mut out);
+        assert_eq!(AuditInfo::decode(&out), Ok(info));
+        let off = AuditInfo::default();
+        let mut out = Vec::new();
+        off.encode(&mut out);
+        assert_eq!(AuditInfo::decode(&out), Ok(off));
+        assert!(AuditInfo::decode(&out[..out.len() - 1]).is_err());
+    }
 
     #[test]
     fn sign_http_round_trip() {
@@ -984,6 +1112,7 @@ mod tests {
             (Extension::Stop, vec![]),
             (Extension::Stored, vec![]),
             (Extension::Store, vec![]),
+            (Extension::AuditInfo, vec![]),
             (Extension::Doctor { fix: true }, vec![1]),
             (Extension::Doctor { fix: false }, vec![0]),
             (

@@ -190,7 +190,12 @@ pub const SYSTEM_CONFIG: &str = "/etc/signet/signetd.toml";
 /// is given.
 pub const SYSTEM_SOCKET: &str = "/run/signet/agent.sock";
 
-/// The audit log in system mode when `[audit] path` is not given.
+/// The system agent's state directory when neither `signetd --state-dir`
+/// nor systemd's `$STATE_DIRECTORY` names another.
+pub const SYSTEM_STATE_DIR: &str = "/var/lib/signet";
+
+/// The audit log in system mode when `[audit] path`, `--state-dir` and
+/// `$STATE_DIRECTORY` are not given.
 pub const SYSTEM_AUDIT_LOG: &str = "/var/lib/signet/audit.log";
 
 /// The key index's file name, next to the configuration file.

@@ -20,7 +20,12 @@
 //! `SIGNET_BENCH_VARIANT` splits the cost: `policy` (policy, no audit log),
 //! `audit` (audit log, no policy), `noexe` (policy without the `executables`
 //! rule, whose `/proc/PID/exe` read on every request is the dearest part, plus
-//! the audit log); unset: everything.
+//! the audit log); unset: everything. The audit log is the default one: an
+//! `[audit]` section (so `required`), sealed every 1000 records and every
+//! 10 s by an audit key the daemon keeps in the kernel keyring under a
+//! service name of its own (removed at the end); the run fails if no seal
+//! was written or the log does not verify. `SIGNET_BENCH_DURABILITY`
+//! (`queued`, `written`, `fsync`) sets `[audit] durability`.
 //!
 //! Exit codes: 0 ran (and, with `--strict`, the cost is at most 10 %); 1 an
 //! error or a failed reply; 2 `--strict` and the cost is above 10 %.
@@ -89,6 +94,8 @@ fn run(cmd: &mut Command) -> Result<()> {
 fn start(bin: &Path, dir: &Path, name: &str, config: &str, key: &Path) -> Result<Daemon> {
     let home = dir.join(name);
     std::fs::create_dir_all(home.join("state"))?;
+    // The socket's directory must be private, or signetd refuses it.
+    std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     let cfg = home.join("config.toml");
     std::fs::write(&cfg, config)?;
     let sock = home.join("agent.sock");
@@ -100,6 +107,10 @@ fn start(bin: &Path, dir: &Path, name: &str, config: &str, key: &Path) -> Result
         .args(["--log-level", "warn"])
         .env("XDG_STATE_HOME", home.join("state"))
         .env("XDG_CONFIG_HOME", &home)
+        // The audit key goes to the key store: a service of this run's own,
+        // never the user's.
+        .env("SIGNET_KEYRING_SERVICE", keyring_service())
+        .env("SIGNET_STORE", "keyutils")
         .env_remove("RUST_LOG")
         .env_remove("JOURNAL_STREAM")
         .stdin(Stdio::null())
@@ -123,6 +134,38 @@ fn start(bin: &Path, dir: &Path, name: &str, config: &str, key: &Path) -> Result
         .arg(key)
         .env("SSH_AUTH_SOCK", &d.sock))?;
     Ok(d)
+}
+
+/// This run's keyring service name.
+fn keyring_service() -> String {
+    format!("signet-bench-{}", std::process::id())
+}
+
+/// Removes what the agents filed in the kernel keyring under this run's
+/// service (the audit key's seed): `/proc/keys` names them, `keyctl` unlinks.
+fn purge_keyring() {
+    let suffix = format!("@{}:", keyring_service());
+    let text = std::fs::read_to_string("/proc/keys").unwrap_or_default();
+    for line in text.lines().filter(|l| l.contains(&suffix)) {
+        if let Some(id) = line
+            .split_whitespace()
+            .next()
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+        {
+            let _ = Command::new("keyctl")
+                .args(["invalidate", &id.to_string()])
+                .output();
+        }
+    }
+}
+
+/// Keyring entries are removed however the run ends.
+struct Purge;
+
+impl Drop for Purge {
+    fn drop(&mut self) {
+        purge_keyring();
+    }
 }
 
 fn frame() -> Vec<u8> {
@@ -225,6 +268,7 @@ fn real_main() -> Result<bool> {
             .map(|d| d.join("signetd"))
             .context("no directory for signetd")?,
     };
+    let _purge = Purge;
     let dir = tempfile::tempdir()?;
     let key = dir.path().join("bench_ed25519");
     run(Command::new("ssh-keygen")
@@ -258,6 +302,10 @@ journal = false
         Ok("noexe") => with.replace("executables = [\"/*\"]\n", ""),
         _ => with,
     };
+    let with = match std::env::var("SIGNET_BENCH_DURABILITY") {
+        Ok(d) => with.replace("[audit]\n", &format!("[audit]\ndurability = {d:?}\n")),
+        Err(_) => with,
+    };
     let without = "[audit]\nenabled = false\n";
     let plain = start(&bin, dir.path(), "plain", without, &key)?;
     let policed = start(&bin, dir.path(), "policed", &with, &key)?;
@@ -284,18 +332,47 @@ journal = false
             cost * 100.0
         );
     }
-    // The audit log really was written: lines in the log and its rotated files.
-    let mut lines = 0;
+    drop(policed);
+    // The audit log really was written, and sealed: the log and its rotated
+    // files, checked with signet-proto's verifier.
+    let audited = std::env::var("SIGNET_BENCH_VARIANT").as_deref() != Ok("policy");
+    let mut files: Vec<(u32, PathBuf)> = Vec::new();
     if let Some(dir) = audit_log.parent() {
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            lines += std::fs::read_to_string(e.path())
-                .map(|t| t.lines().count())
-                .unwrap_or(0);
+            let name = e.file_name().to_string_lossy().into_owned();
+            let n = if name == "audit.log" {
+                Some(0)
+            } else {
+                name.strip_prefix("audit.log.").and_then(|n| n.parse().ok())
+            };
+            if let Some(n) = n {
+                files.push((n, e.path()));
+            }
         }
     }
-    println!("audit log: {lines} lines (all files)");
-    if lines == 0 && std::env::var("SIGNET_BENCH_VARIANT").as_deref() != Ok("policy") {
-        bail!("the audited agent wrote no audit lines");
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
+    let files: Vec<signet_proto::audit::LogFile> = files
+        .into_iter()
+        .map(|(_, p)| signet_proto::audit::LogFile {
+            name: p.display().to_string(),
+            bytes: std::fs::read(&p).unwrap_or_default(),
+        })
+        .collect();
+    let report = signet_proto::audit::verify(&signet_proto::audit::Input {
+        files: &files,
+        ..signet_proto::audit::Input::default()
+    });
+    println!(
+        "audit log: {} lines, {} seals in {} file(s)",
+        report.lines, report.seals, report.files
+    );
+    if audited {
+        if report.lines == 0 || report.seals == 0 {
+            bail!("the audited agent wrote no audit lines or no seal");
+        }
+        if let Some(bad) = report.first_break() {
+            bail!("the audit log does not verify: {bad}");
+        }
     }
     let ok = worst <= 0.10;
     println!(

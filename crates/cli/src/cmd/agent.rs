@@ -257,9 +257,31 @@ pub(crate) fn status(ctx: &Ctx) -> Result<()> {
             }),
         );
     }
+    // Where the audit log is, whether it is sealed, and whether signing
+    // stops when it cannot be written ([audit] required).
+    let audit = ctx.connect().and_then(|mut c| Ok(c.audit_info()?)).ok();
+    if let (Some(a), Some(map)) = (&audit, doc.as_object_mut()) {
+        map.insert(
+            "audit".to_owned(),
+            json!({
+                "enabled": a.enabled,
+                "path": a.path,
+                "required": a.required,
+                "durability": a.durability,
+                "writing": a.writing,
+                "problem": a.problem,
+                "audit_key": a.public_key.map(hex::encode),
+                "head_seq": a.head_seq,
+                "pending": a.pending,
+            }),
+        );
+    }
     let mut text = output::status_text(&st);
     if let Some(info) = &store {
         text.push_str(&super::store::status_text(info));
+    }
+    if let Some(a) = &audit {
+        text.push_str(&output::audit_status_text(a));
     }
     ctx.show(&text, &doc)
 }

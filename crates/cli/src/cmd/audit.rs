@@ -1,24 +1,115 @@
-//! `signet audit verify` and `signet audit tail`: read the agent's audit log
-//! (the files signetd writes; no agent needed).
+//! `signet audit verify`, `tail` and `pubkey`: the agent's audit log.
+//!
+//! The log is found by asking the agent at the socket (`audit-info@signet`
+//! names its path and its audit public key, and says how far it has
+//! written), so the user need not know where its state directory is; with
+//! no agent answering, the default path (or `--path`) is read and the seals
+//! can only be checked with `--pubkey`. A missing or unreadable log is the
+//! same error, with the same exit code (1), for `verify` and `tail`.
 
 use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Result};
 use serde_json::json;
-use signet_proto::audit::{self, Record};
+use signet_client::{AuditInfo, Client, Error as ClientError};
+use signet_proto::audit::{self, Input, Kind, KnownSeal, LiveHead, LogFile, Record};
 use signet_proto::text::escape;
 
-use super::Ctx;
-use crate::cli::{exit, AuditArgs, AuditCommand, TailArgs};
+use super::{out, Ctx};
+use crate::cli::{exit, AuditArgs, AuditCommand, TailArgs, VerifyArgs};
 use crate::failure::Failure;
 
-fn log_path(a: &AuditArgs) -> PathBuf {
-    if let Some(p) = &a.path {
-        return p.clone();
-    }
-    crate::file_paths::with_env(|env| signet_proto::paths::audit_log(env, a.system))
+/// Where the log is, and what its agent said about it.
+struct Located {
+    path: PathBuf,
+    /// The agent's answer, when it is this log's agent.
+    agent: Option<AuditInfo>,
+    /// The socket asked, for messages.
+    socket: Option<PathBuf>,
+    /// Why the agent's word is missing.
+    no_agent: Option<String>,
+}
+
+fn default_path(system: bool) -> PathBuf {
+    crate::file_paths::with_env(|env| signet_proto::paths::audit_log(env, system))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b
+        || matches!(
+            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+            (Ok(x), Ok(y)) if x == y
+        )
+}
+
+/// Asks the agent where its log is; falls back to `--path` or the default.
+fn locate(a: &AuditArgs, socket: Option<PathBuf>) -> Result<Located> {
+    let socket = match socket {
+        Some(s) => Some(s),
+        None if a.system => Some(PathBuf::from(signet_proto::paths::SYSTEM_SOCKET)),
+        None => Client::socket_path().ok(),
+    };
+    let asked = socket
+        .as_ref()
+        .map(|s| Client::connect_to(s).and_then(|mut c| c.audit_info()));
+    let fallback = || a.path.clone().unwrap_or_else(|| default_path(a.system));
+    let sock_name = socket
+        .as_ref()
+        .map(|s| s.display().to_string())
+        .unwrap_or_else(|| "the default socket".into());
+    Ok(match asked {
+        Some(Ok(info)) if !info.enabled => {
+            if a.path.is_none() {
+                bail!(
+                    "the agent at {sock_name} writes no audit log: {} (--path FILE reads a log anyway)",
+                    info.problem
+                );
+            }
+            Located {
+                path: fallback(),
+                agent: None,
+                socket,
+                no_agent: Some(format!("the agent at {sock_name} writes no audit log")),
+            }
+        }
+        Some(Ok(info)) => {
+            let theirs = PathBuf::from(&info.path);
+            match &a.path {
+                Some(p) if !same_file(p, &theirs) => Located {
+                    path: p.clone(),
+                    agent: None,
+                    socket,
+                    no_agent: Some(format!(
+                        "the agent at {sock_name} writes another log ({})",
+                        theirs.display()
+                    )),
+                },
+                _ => Located {
+                    path: theirs,
+                    agent: Some(info),
+                    socket,
+                    no_agent: None,
+                },
+            }
+        }
+        Some(Err(e)) => Located {
+            path: fallback(),
+            agent: None,
+            socket,
+            no_agent: Some(match e {
+                ClientError::NotRunning { .. } => format!("no agent answers at {sock_name}"),
+                e => format!("the agent at {sock_name} did not say where its log is ({e})"),
+            }),
+        },
+        None => Located {
+            path: fallback(),
+            agent: None,
+            socket,
+            no_agent: Some("no socket to ask the agent on".into()),
+        },
+    })
 }
 
 /// `path.N` … `path.1`, then `path`: oldest first.
@@ -46,117 +137,350 @@ fn chain_files(path: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Runs `signet audit …`.
-pub fn run(ctx: &Ctx, a: AuditArgs) -> Result<()> {
-    let path = log_path(&a);
-    match &a.command {
-        AuditCommand::Verify => verify(ctx, &path),
-        AuditCommand::Tail(t) => tail(ctx, &path, t),
-    }
-}
-
-fn verify(ctx: &Ctx, path: &Path) -> Result<()> {
+/// Reads the log's files. A missing newest file is no error if rotated
+/// ones exist or something says the log should be there (verify reports
+/// that); `Ok(None)`: there is no log at all.
+fn read_files(path: &Path, expected: bool) -> Result<Option<Vec<LogFile>>> {
     let mut files = Vec::new();
     for p in chain_files(path) {
         match std::fs::read(&p) {
-            Ok(bytes) => files.push((p.display().to_string(), bytes)),
+            Ok(bytes) => files.push(LogFile {
+                name: p.display().to_string(),
+                bytes,
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && p == path => {
-                if files.is_empty() {
-                    anyhow::bail!(
-                        "no audit log at {}: is this the agent's state directory? (--path FILE)",
-                        path.display()
-                    );
+                if files.is_empty() && !expected {
+                    return Ok(None);
                 }
+                files.push(LogFile {
+                    name: p.display().to_string(),
+                    bytes: Vec::new(),
+                });
             }
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", p.display())),
+            Err(e) => {
+                return Err(Failure::new(
+                    "audit_log_unreadable",
+                    exit::ERROR,
+                    format!(
+                        "cannot read the audit log {}: {e}: run as the agent's user (root for the system agent)",
+                        p.display()
+                    ),
+                )
+                .into())
+            }
         }
     }
-    match audit::verify(&files) {
-        Ok(n) => ctx.show(
-            &format!(
-                "audit log intact: {n} lines in {} file(s), {} … {}\n",
-                files.len(),
-                files.first().map(|f| f.0.as_str()).unwrap_or(""),
-                files.last().map(|f| f.0.as_str()).unwrap_or("")
-            ),
-            &json!({"ok": true, "lines": n, "files": files.len()}),
+    Ok(Some(files))
+}
+
+fn no_log(loc: &Located) -> anyhow::Error {
+    let why = loc
+        .no_agent
+        .as_deref()
+        .map(|w| format!(" ({w})"))
+        .unwrap_or_default();
+    Failure::new(
+        "no_audit_log",
+        exit::ERROR,
+        format!(
+            "no audit log at {}{why}: is the agent running, and is this its log? (--path FILE, --system)",
+            loc.path.display()
         ),
-        Err(e) => Err(Failure::new(
+    )
+    .into()
+}
+
+/// Runs `signet audit …`.
+pub fn run(ctx: &Ctx, a: AuditArgs) -> Result<()> {
+    let loc = locate(&a, ctx.socket.clone())?;
+    match &a.command {
+        AuditCommand::Verify(v) => verify(ctx, &loc, v),
+        AuditCommand::Tail(t) => tail(ctx, &loc, t),
+        AuditCommand::Pubkey => pubkey(ctx, &loc),
+    }
+}
+
+fn pubkey(ctx: &Ctx, loc: &Located) -> Result<()> {
+    let Some(info) = &loc.agent else {
+        return Err(Failure::new(
+            "not_running",
+            exit::NOT_RUNNING,
+            format!(
+                "{}: `signet audit pubkey` asks the running agent for its audit key",
+                loc.no_agent.as_deref().unwrap_or("no agent answered")
+            ),
+        )
+        .into());
+    };
+    let Some(key) = info.public_key else {
+        bail!(
+            "the agent has no audit key, so its log is chained but not sealed: see its log for why (the key store did not answer?)"
+        );
+    };
+    let hex = hex::encode(key);
+    ctx.show(
+        &format!("{hex}\n"),
+        &json!({"audit_key": hex, "path": info.path}),
+    )
+}
+
+fn parse_pubkey(hex_key: &str) -> Result<[u8; 32]> {
+    let mut k = [0u8; 32];
+    hex::decode_to_slice(hex_key.trim(), &mut k).map_err(|_| {
+        anyhow::anyhow!(
+            "--pubkey {hex_key:?} is not an audit public key: give the 64 hex digits `signet audit pubkey` printed"
+        )
+    })?;
+    Ok(k)
+}
+
+fn verify(ctx: &Ctx, loc: &Located, v: &VerifyArgs) -> Result<()> {
+    let json = ctx.json;
+    let given = v.pubkey.as_deref().map(parse_pubkey).transpose()?;
+    let agent = loc.agent.as_ref();
+    let head_path = audit::head_file(&loc.path);
+    let head = std::fs::read(&head_path).ok().map(|b| {
+        let line = b.strip_suffix(b"\n").unwrap_or(&b).to_vec();
+        KnownSeal {
+            source: head_path.display().to_string(),
+            line,
+        }
+    });
+    let mut known: Vec<KnownSeal> = head.into_iter().filter(|k| !k.line.is_empty()).collect();
+    known.extend(journal_seal(&loc.path));
+    if let Some(info) = agent.filter(|i| !i.last_seal.is_empty()) {
+        known.push(KnownSeal {
+            source: "the running agent".into(),
+            line: info.last_seal.clone().into_bytes(),
+        });
+    }
+    let expected = !known.is_empty() || agent.is_some_and(|i| i.head_seq > 0);
+    let Some(files) = read_files(&loc.path, expected)? else {
+        return Err(no_log(loc));
+    };
+    // Asked again once the files are read: a line beyond what the agent
+    // had written by then is not the agent's.
+    let until = match (agent, &loc.socket) {
+        (Some(_), Some(sock)) => Client::connect_to(sock)
+            .and_then(|mut c| c.audit_info())
+            .ok()
+            .map(|i| i.head_seq),
+        _ => None,
+    };
+    let live = agent.filter(|i| i.head_seq > 0).map(|i| LiveHead {
+        seq: i.head_seq,
+        hash: i.head_hash.clone(),
+        until,
+    });
+    let (key, key_source) =
+        match (given, agent.and_then(|i| i.public_key)) {
+            (Some(k), Some(a)) if k != a => {
+                bail!(
+            "--pubkey {} is not the audit key of the agent at {} ({}): which one do you mean?",
+            hex::encode(k),
+            loc.socket.as_deref().map(Path::display).map(|d| d.to_string()).unwrap_or_default(),
+            hex::encode(a)
+        )
+            }
+            (Some(k), _) => (Some(k), "--pubkey"),
+            (None, Some(a)) => (Some(a), "the running agent"),
+            (None, None) => (None, ""),
+        };
+    let report = audit::verify(&Input {
+        files: &files,
+        key,
+        known_seals: &known,
+        live,
+    });
+    let problems: Vec<&audit::Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind.is_problem())
+        .collect();
+    let mut counts = serde_json::Map::new();
+    for f in &report.findings {
+        let n = counts
+            .get(f.kind.as_str())
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        counts.insert(f.kind.as_str().to_owned(), json!(n + 1));
+    }
+    let finding = |f: &audit::Finding| json!({"kind": f.kind.as_str(), "file": f.file, "line": f.line, "message": f.message, "problem": f.kind.is_problem()});
+    let doc = json!({
+        "ok": report.ok(),
+        "path": loc.path.display().to_string(),
+        "files": report.files,
+        "lines": report.lines,
+        "seals": report.seals,
+        "unsealed": report.unsealed,
+        "anchored": report.anchored,
+        "key": report.key.map(hex::encode),
+        "key_source": key_source,
+        "agent": agent.is_some(),
+        "last_seal": report.last_seal.as_ref().map(|p| json!({"file": p.file, "line": p.line, "seq": p.seq})),
+        "first_bad": problems.first().map(|f| finding(f)),
+        "findings": report.findings.iter().map(finding).collect::<Vec<_>>(),
+        "counts": counts,
+    });
+    if !json {
+        for f in &report.findings {
+            let label = if f.kind.is_problem() {
+                f.kind.as_str().replace('_', " ")
+            } else if f.kind == Kind::CrashTail || f.kind == Kind::KeyChange {
+                "warning".into()
+            } else {
+                "note".into()
+            };
+            eprintln!("{f}  [{label}]");
+        }
+    }
+    if let Some(first) = problems.first() {
+        return Err(Failure::new(
             "audit_log_broken",
             exit::ERROR,
-            format!("audit log broken at {e}"),
+            format!(
+                "audit log broken: {} problem(s); the first at {first}",
+                problems.len()
+            ),
         )
-        .with_data(json!({"ok": false, "file": e.file, "line": e.line, "what": e.what}))
-        .into()),
+        .with_data(doc)
+        .into());
     }
+    let key = report
+        .key
+        .map(|k| format!(", sealed by audit key {} ({key_source})", short_hex(&k)))
+        .unwrap_or_default();
+    ctx.show(
+        &format!(
+            "audit log intact: {} lines in {} file(s), {} seals{key}, {} … {}\n",
+            report.lines,
+            report.files,
+            report.seals,
+            files.first().map(|f| f.name.as_str()).unwrap_or(""),
+            files.last().map(|f| f.name.as_str()).unwrap_or("")
+        ),
+        &doc,
+    )
+}
+
+/// The latest seal the systemd journal holds for the log at `path`
+/// (signetd sends each seal there with its whole line), when `journalctl`
+/// is there and may read the journal; nothing otherwise.
+fn journal_seal(path: &Path) -> Option<KnownSeal> {
+    let out = std::process::Command::new("journalctl")
+        .args(["--no-pager", "--quiet", "--output=json", "--lines=1"])
+        .args(["SYSLOG_IDENTIFIER=signetd", "SIGNET_DECISION=seal"])
+        .arg(format!("SIGNET_AUDIT_LOG={}", path.display()))
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let last = out.stdout.split(|&b| b == b'\n').rfind(|l| !l.is_empty())?;
+    let entry: serde_json::Value = serde_json::from_slice(last).ok()?;
+    // journalctl writes a field that is not valid UTF-8 as an array of bytes.
+    let line = match &entry["SIGNET_SEAL"] {
+        serde_json::Value::String(s) => s.clone().into_bytes(),
+        serde_json::Value::Array(bytes) => bytes
+            .iter()
+            .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+            .collect::<Option<Vec<u8>>>()?,
+        _ => return None,
+    };
+    Some(KnownSeal {
+        source: "the journal".into(),
+        line,
+    })
+}
+
+fn short_hex(k: &[u8; 32]) -> String {
+    hex::encode(&k[..8])
 }
 
 fn matches(rec: &Record, key: Option<&str>) -> bool {
     key.is_none_or(|k| rec.key == k || rec.key_id == k)
 }
 
-fn show(line: &[u8], key: Option<&str>, json: bool) {
+fn show(line: &[u8], key: Option<&str>, json: bool) -> Result<()> {
     let Ok(rec) = serde_json::from_slice::<Record>(line) else {
-        println!("? {}", escape(&String::from_utf8_lossy(line)));
-        return;
+        return out(&format!("? {}\n", escape(&String::from_utf8_lossy(line))));
     };
     if !matches(&rec, key) {
-        return;
+        return Ok(());
     }
     if json {
-        println!("{}", String::from_utf8_lossy(line));
-        return;
+        return out(&format!("{}\n", String::from_utf8_lossy(line)));
     }
-    println!("{}", human(&rec));
+    out(&format!("{}\n", human(&rec)))
 }
 
 /// One entry for people: time, decision, key, what, who, rule and reason.
+/// Everything a caller chose is escaped (a target cannot forge a line).
 pub fn human(r: &Record) -> String {
+    let esc = |s: &str| escape(s);
     let what = if r.scheme == "ssh" {
         "ssh (SSH login or SSHSIG)".to_owned()
     } else if r.scheme == "raw" {
         "raw (raw signature)".to_owned()
     } else if r.method.is_empty() {
-        r.scheme.clone()
+        esc(&r.scheme)
     } else {
-        format!(
-            "{} {} {}",
-            escape(&r.scheme),
-            escape(&r.method),
-            escape(&r.target)
-        )
+        format!("{} {} {}", esc(&r.scheme), esc(&r.method), esc(&r.target))
     };
     let who = match (r.uid, r.pid) {
-        (Some(u), Some(p)) => format!("uid {u} pid {p} {}", escape(&r.exe)),
+        (Some(u), Some(p)) => format!("uid {u} pid {p} {}", esc(&r.exe)),
         (Some(u), None) => format!("uid {u}"),
         _ => String::new(),
     };
-    let mut s = format!("{}  #{}  {:<7} ", r.time, r.seq, r.event);
+    let mut s = format!("{}  #{}  {:<7} ", esc(&r.time), r.seq, esc(&r.event));
     match r.event.as_str() {
-        "rotated" => s.push_str(&format!("(continues {})", r.rotated_from)),
-        "dropped" => s.push_str(&escape(&r.reason)),
+        "rotated" => s.push_str(&format!("(continues {})", esc(&r.rotated_from))),
+        "dropped" => s.push_str(&esc(&r.reason)),
+        "seal" => {
+            s.push_str(&format!("({}", esc(&r.trigger)));
+            if let Some(n) = r.file_no {
+                s.push_str(&format!(", file {n} of the chain"));
+            }
+            if let Some(n) = r.unsealed {
+                s.push_str(&format!(", {n} unsealed line(s) before it"));
+            }
+            s.push(')');
+            if !r.reason.is_empty() {
+                s.push_str(&format!("  {}", esc(&r.reason)));
+            }
+        }
+        "new-chain" => s.push_str(&format!(
+            "(after {}, last good seq {}): {}",
+            esc(&r.broken_file),
+            r.broken_seq
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "none".into()),
+            esc(&r.reason)
+        )),
         _ => {
-            s.push_str(&format!("{}  {what}  {who}", escape(&r.key)));
+            s.push_str(&format!("{}  {what}  {who}", esc(&r.key)));
             if !r.rule.is_empty() {
-                s.push_str(&format!("  rule {}", escape(&r.rule)));
+                s.push_str(&format!("  rule {}", esc(&r.rule)));
             }
             if !r.reason.is_empty() {
-                s.push_str(&format!("  ({})", escape(&r.reason)));
+                s.push_str(&format!("  ({})", esc(&r.reason)));
             }
         }
     }
     s
 }
 
-fn tail(ctx: &Ctx, path: &Path, t: &TailArgs) -> Result<()> {
+fn tail(ctx: &Ctx, loc: &Located, t: &TailArgs) -> Result<()> {
     let json = ctx.json;
     let key = t.key.as_deref();
+    let Some(files) = read_files(&loc.path, false)? else {
+        return Err(no_log(loc));
+    };
     let mut recent: Vec<Vec<u8>> = Vec::new();
-    for p in chain_files(path) {
-        let Ok(bytes) = std::fs::read(&p) else {
-            continue;
-        };
-        for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+    for f in &files {
+        for line in f.bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             let keep = serde_json::from_slice::<Record>(line)
                 .map(|r| matches(&r, key))
                 .unwrap_or(true);
@@ -180,13 +504,14 @@ fn tail(ctx: &Ctx, path: &Path, t: &TailArgs) -> Result<()> {
         return ctx.emit(&docs);
     }
     for line in &recent[skip..] {
-        show(line, None, json);
+        show(line, None, json)?;
     }
     if !t.follow {
         return Ok(());
     }
     // A stream: one JSON record per line from here on.
     super::mark_emitted();
+    let path = &loc.path;
     // Follow: poll for growth; a shorter file or a new inode means rotation.
     let mut pos = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let mut ino = inode(path);
@@ -213,7 +538,7 @@ fn tail(ctx: &Ctx, path: &Path, t: &TailArgs) -> Result<()> {
         partial.extend_from_slice(&buf);
         while let Some(i) = partial.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = partial.drain(..=i).collect();
-            show(&line[..line.len() - 1], key, json);
+            show(&line[..line.len() - 1], key, json)?;
         }
     }
 }
@@ -243,6 +568,7 @@ mod tests {
             "audit.log.10",
             "audit.log.2",
             "audit.log.x",
+            "audit.log.broken-20260101T000000Z",
         ] {
             std::fs::write(dir.path().join(n), b"")?;
         }
@@ -280,5 +606,35 @@ mod tests {
              uid 1000 pid 42 /usr/bin/python3  rule read-only  \
              (key ci-bot: method DELETE not allowed by rule read-only)"
         );
+        let seal = Record {
+            seq: 9,
+            time: "2026-11-23T21:00:01Z".into(),
+            event: "seal".into(),
+            trigger: "start".into(),
+            unsealed: Some(2),
+            ..Record::default()
+        };
+        assert_eq!(
+            human(&seal),
+            "2026-11-23T21:00:01Z  #9  seal    (start, 2 unsealed line(s) before it)"
+        );
+        let forged = Record {
+            target: "/x\n2026-11-23T21:00:02Z  #10  sign".into(),
+            method: "GET".into(),
+            scheme: "encord-v2".into(),
+            event: "sign".into(),
+            ..Record::default()
+        };
+        assert!(!human(&forged).contains('\n'));
+    }
+
+    #[test]
+    fn pubkey_must_be_64_hex_digits() {
+        assert!(parse_pubkey(&"ab".repeat(32)).is_ok());
+        let e = parse_pubkey("abc")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("64 hex digits"), "{e}");
     }
 }

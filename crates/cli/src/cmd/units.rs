@@ -13,8 +13,9 @@ use super::Ctx;
 use crate::cli::{exit, InstallUnitsArgs};
 use crate::failure::Failure;
 
-/// The path the shipped unit files name; replaced on install.
-const PLACEHOLDER: &str = "/usr/local/bin/signetd";
+/// The path the shipped unit files name (where the Debian package puts
+/// signetd); replaced on install.
+const PLACEHOLDER: &str = "/usr/bin/signetd";
 
 const USER_SERVICE: &str = include_str!("../../../../systemd/user/signet.service");
 const USER_SOCKET: &str = include_str!("../../../../systemd/user/signet.socket");

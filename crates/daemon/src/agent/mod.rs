@@ -27,7 +27,7 @@ use tracing::{info, warn};
 use crate::access::caller::{Caller, ExeCache};
 use crate::access::peer::Peer;
 use crate::access::roles::Roles;
-use crate::audit::{Auditor, Event};
+use crate::audit::{AuditError, AuditKey, Auditor, Event};
 use crate::clock::{self, WallClock};
 use crate::config::Config;
 use crate::policy::ratelimit::RateLimiter;
@@ -64,6 +64,9 @@ pub struct Agent {
     vault: OnceLock<Arc<Vault>>,
     /// The audit log's writer, when enabled; set once at start-up.
     auditor: OnceLock<Auditor>,
+    /// What `audit-info@signet` says when there is no writer (disabled, or
+    /// the log could not be opened and `[audit] required` is off).
+    audit_off: OnceLock<signet_proto::extension::AuditInfo>,
     /// Executables of recent callers (see [`ExeCache`]).
     exe_cache: Arc<ExeCache>,
     /// The wall clock (Encord v2's `created`).
@@ -101,6 +104,7 @@ impl Agent {
             shutdown,
             vault: OnceLock::new(),
             auditor: OnceLock::new(),
+            audit_off: OnceLock::new(),
             exe_cache: Arc::default(),
             wall_clock: clock::unix_now,
             reloader: OnceLock::new(),
@@ -154,18 +158,47 @@ impl Agent {
         let _ = self.auditor.set(auditor);
     }
 
-    /// Writes out every audit event queued so far (shutdown); false if the
-    /// writer did not finish within `limit`.
-    pub fn flush_audit(&self, limit: Duration) -> bool {
-        self.auditor.get().is_none_or(|a| a.flush(limit))
+    /// Records why there is no audit log (for `audit-info@signet`).
+    pub fn set_audit_off(&self, info: signet_proto::extension::AuditInfo) {
+        let _ = self.audit_off.set(info);
     }
 
-    /// Queues an audit event (built only when auditing is on); false when a
-    /// log is configured but the event could not be queued.
-    pub fn audit(&self, event: impl FnOnce() -> Event) -> bool {
+    /// Hands the audit log a key that was not ready at start-up.
+    pub fn set_audit_key(&self, key: AuditKey) {
+        if let Some(a) = self.auditor.get() {
+            a.set_key(key);
+        }
+    }
+
+    /// The audit log's state, for `audit-info@signet`.
+    pub fn audit_info(&self) -> signet_proto::extension::AuditInfo {
         match self.auditor.get() {
-            Some(a) => a.record(event()),
-            None => true,
+            Some(a) => a.info(),
+            None => self.audit_off.get().cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Writes what is queued and the shutdown seal, and stops the audit
+    /// writer (shutdown); false if it did not finish within `limit`.
+    pub fn close_audit(&self, limit: Duration) -> bool {
+        self.auditor.get().is_none_or(|a| a.close(limit))
+    }
+
+    /// Queues the record of a refusal (built only when auditing is on).
+    pub fn audit(&self, event: impl FnOnce() -> Event) {
+        if let Some(a) = self.auditor.get() {
+            a.record(event());
+        }
+    }
+
+    /// The record of a signature, before the signature leaves the agent:
+    /// `Err` means it must be withheld (see `audit::Auditor::commit`).
+    /// Without an audit log (`[audit] enabled = false`) there is nothing to
+    /// wait for.
+    pub async fn commit_audit(&self, event: impl FnOnce() -> Event) -> Result<(), AuditError> {
+        match self.auditor.get() {
+            Some(a) => a.commit(event()).await,
+            None => Ok(()),
         }
     }
 

@@ -1,42 +1,54 @@
 //! Layer 2: the audit log: every signature and every refusal, one JSON line
-//! each, hash-chained (format and verification in `signet_proto::audit`).
+//! each, hash-chained and sealed by the audit key (format and verification
+//! in `signet_proto::audit`).
 //!
-//! The signing path never touches the disk: it hands an [`Event`] to a
-//! bounded channel ([`Auditor::record`], here) and one dedicated thread
-//! (`writer`) formats, chains, writes and rotates. If the channel is full (the disk stalls while
-//! requests keep coming) a *signature* is withheld and the request refused
-//! (`audit log backlog full`), because an unaudited signature is what the log
-//! exists to rule out; a *refusal* that cannot be queued is counted and the
-//! count written to the log later (nothing was signed). Writes are flushed
-//! after each batch; files are fsynced when rotated.
+//! **Owns**: the writer thread ([`writer`]), resuming or restarting the
+//! chain at start-up ([`open`]), the audit key in memory and, in system
+//! mode, its file ([`key`]), `audit.head` ([`head`]) and the journal copy
+//! ([`journal`]). **Must not**: import the policy, the key store or the
+//! agent (start-up passes the key seed in), touch the disk on the signing
+//! path, or record a body, a signature or a secret.
 //!
-//! Rotation is by size (`max_bytes`): `audit.log` becomes `audit.log.1` (older
-//! files shift up to `keep`), and the new file starts with a `rotated` header
-//! carrying the hash of the old file's last line. At start-up the chain
-//! resumes from the last line on disk.
-//!
-//! With `journal = true` and systemd's journal socket present, each line is
-//! also sent to the journal with `SIGNET_*` fields (native protocol,
-//! `journal`).
-//!
-//! Must not: record a body, a signature or a secret; import another layer-2
-//! module.
+//! **No signature without its record.** The signing path calls
+//! [`Auditor::commit`] before the signature leaves the daemon. It returns
+//! once the record is *durably queued*, which `[audit] durability` defines:
+//! `queued` (the default): in the queue of a writer that has not failed; the
+//! writer keeps it until it is written, retrying through write errors, so
+//! it is lost only if the process dies within the batch window (~5 ms)
+//! before its batch is written; `written`: its batch is in the file
+//! (survives a crash or kill of signetd); `fsync`: its batch is also
+//! fdatasynced (survives a power loss). While the writer reports errors
+//! (ENOSPC, EIO, a removed directory it cannot re-create), `commit` refuses
+//! ("audit log cannot be written: …; signing is suspended until it can")
+//! when `required`, and the refusal's own record waits in memory to be
+//! written first when the log recovers. A full queue (a writer that cannot
+//! keep up) makes the signer wait for room, up to [`SIGN_WAIT`], then
+//! refuse. Refusals never wait: [`Auditor::record`] queues or counts them.
 
+mod head;
 mod journal;
+pub mod key;
+mod line;
+mod open;
 mod writer;
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
-use crate::config::AuditConfig;
-use journal::Journal;
-use writer::Writer;
+use signet_proto::extension::AuditInfo;
 
-/// systemd-journald's native socket.
-pub const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
+pub use journal::JOURNAL_SOCKET;
+pub use key::AuditKey;
+
+use crate::config::{AuditConfig, Durability};
+use writer::{Item, Settings, Shared, Writer};
+
+/// How long a signature waits for room in a full audit queue before it is
+/// withheld.
+pub const SIGN_WAIT: Duration = Duration::from_secs(2);
 
 /// What an audit line records.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,7 +58,7 @@ pub enum Verdict {
     /// A request was refused.
     #[default]
     Refuse,
-    /// Refusals that could not be queued (written by the writer itself).
+    /// Records that could not be kept (written by the writer itself).
     Dropped,
 }
 
@@ -95,29 +107,51 @@ pub struct Event {
     pub rule: Option<Arc<str>>,
     /// Refusal reason.
     pub reason: String,
+    /// Unix time of the event (0: when it is queued).
+    pub time: u64,
 }
 
-/// What the writer thread receives.
-// Events are nearly every message, and the channel preallocates its slots at
-// this size anyway; boxing them would add an allocation per signature.
-#[allow(clippy::large_enum_variant)]
-pub(super) enum Msg {
-    Event(Event),
-    /// Everything queued before this is written and flushed; then the
-    /// sender is told.
-    Flush(mpsc::Sender<()>),
+/// Why a signature is withheld.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditError {
+    /// The log cannot be written (and `[audit] required`).
+    #[error("audit log cannot be written: {0}; signing is suspended until it can")]
+    Suspended(String),
+    /// The writer has not made room in the queue for [`SIGN_WAIT`].
+    #[error(
+        "the audit log is not keeping up (its queue is full): signature withheld; retry shortly"
+    )]
+    Backlog,
+    /// The writer thread is gone.
+    #[error("the audit log's writer has stopped: signature withheld")]
+    Gone,
 }
 
 /// The signing path's handle on the writer thread.
 pub struct Auditor {
-    tx: SyncSender<Msg>,
-    dropped: std::sync::Arc<AtomicU64>,
+    shared: Arc<Shared>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     path: PathBuf,
+    required: bool,
+    durability: Durability,
+    cap: usize,
+    seal_every: u64,
+    seal_interval_secs: u64,
 }
 
 impl Auditor {
-    /// Opens (or creates) the log, resumes its chain and starts the writer.
-    pub fn start(cfg: &AuditConfig, path: PathBuf) -> io::Result<Self> {
+    /// Opens the log at `path` (resuming its chain, or moving a log that
+    /// cannot be resumed aside and starting a new chain), and starts the
+    /// writer. `key`: the audit key, if there is one yet; `key_is_new`: it
+    /// was made at this start. `system`: system mode (for `required`'s
+    /// default).
+    pub fn start(
+        cfg: &AuditConfig,
+        path: PathBuf,
+        system: bool,
+        key: Option<AuditKey>,
+        key_is_new: bool,
+    ) -> io::Result<Self> {
         let journal = if cfg.journal {
             let socket = cfg
                 .journal_socket
@@ -127,15 +161,35 @@ impl Auditor {
         } else {
             None
         };
-        let mut writer = Writer::open(path.clone(), cfg.max_bytes.max(4096), cfg.keep.max(1))?;
-        writer.journal = journal.and_then(|p| Journal::new(p).ok());
-        let (tx, rx) = mpsc::sync_channel(cfg.queue.max(16));
-        let dropped = std::sync::Arc::new(AtomicU64::new(0));
-        let d = dropped.clone();
-        std::thread::Builder::new()
+        let opened = open::open(&path, key.as_ref().map(AuditKey::public), key_is_new)?;
+        let queue = cfg.queue.max(16);
+        let settings = Settings {
+            path: path.clone(),
+            max_bytes: cfg.max_bytes.max(4096),
+            keep: cfg.keep.max(1),
+            seal_every: cfg.seal_every.max(1),
+            seal_interval: Duration::from_secs(cfg.seal_interval_secs.max(1)),
+            durability: cfg.durability,
+            required: cfg.required(system),
+            pending_cap: queue * 4,
+            journal: journal
+                .and_then(|p| journal::Journal::new(p, path.display().to_string()).ok()),
+        };
+        let shared = Arc::new(Shared::default());
+        let writer = Writer::new(settings, opened, key, shared.clone())?;
+        let thread = std::thread::Builder::new()
             .name("signetd-audit".into())
-            .spawn(move || writer.run(rx, d))?;
-        Ok(Self { tx, dropped, path })
+            .spawn(move || writer.run())?;
+        Ok(Self {
+            shared,
+            thread: Mutex::new(Some(thread)),
+            path,
+            required: cfg.required(system),
+            durability: cfg.durability,
+            cap: queue,
+            seal_every: cfg.seal_every.max(1),
+            seal_interval_secs: cfg.seal_interval_secs.max(1),
+        })
     }
 
     /// The log file.
@@ -143,126 +197,161 @@ impl Auditor {
         &self.path
     }
 
-    /// Queues an event; false if it could not be queued.
-    ///
-    /// A full queue means the writer thread is behind (on a busy 2-core
-    /// machine it competes with the signers for CPU). For a signature that
-    /// is backpressure, not a reason to refuse: the signing thread waits for
-    /// room, in short sleeps, for up to [`SIGN_WAIT`], which throttles
-    /// signing to the rate the log can record. Only a writer that is stuck
-    /// that long (a stalled disk) or gone makes the signature be withheld,
-    /// so no signature is ever made without its record. Refusals never wait:
-    /// one that cannot be queued is counted and reported later.
-    pub fn record(&self, ev: Event) -> bool {
-        let is_sign = ev.decision == Verdict::Sign;
-        let mut msg = match self.tx.try_send(Msg::Event(ev)) {
-            Ok(()) => return true,
-            Err(TrySendError::Full(m)) if is_sign => m,
-            Err(TrySendError::Full(m) | TrySendError::Disconnected(m)) => {
-                if let Msg::Event(e) = &m {
-                    self.count_dropped(e);
-                }
-                return false;
-            }
-        };
-        let deadline = std::time::Instant::now() + SIGN_WAIT;
-        loop {
-            std::thread::sleep(std::time::Duration::from_micros(200));
-            match self.tx.try_send(msg) {
-                Ok(()) => return true,
-                Err(TrySendError::Disconnected(_)) => return false,
-                Err(TrySendError::Full(back)) => msg = back,
-            }
-            if std::time::Instant::now() >= deadline {
-                return false;
-            }
-        }
+    /// Hands over an audit key that was not ready at start-up: sealing
+    /// starts with it.
+    pub fn set_key(&self, key: AuditKey) {
+        let mut q = self.shared.lock();
+        q.key = Some(key);
+        drop(q);
+        self.shared.wake.notify_one();
     }
 
-    /// Waits (up to `limit`) until every event queued so far is written and
-    /// flushed: called at shutdown, after the last connection ended, so the
-    /// log holds every signature made. False if the writer did not answer.
-    pub fn flush(&self, limit: std::time::Duration) -> bool {
-        let (done, wait) = mpsc::channel();
-        let deadline = std::time::Instant::now() + limit;
-        let mut msg = Msg::Flush(done);
-        loop {
-            match self.tx.try_send(msg) {
-                Ok(()) => break,
-                Err(TrySendError::Disconnected(_)) => return false,
-                Err(TrySendError::Full(back)) => msg = back,
-            }
-            if std::time::Instant::now() >= deadline {
-                return false;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
+    // The item comes back when the queue is full, to be tried again without
+    // a copy; boxing it would cost an allocation per signature.
+    #[allow(clippy::result_large_err)]
+    fn push(&self, item: Item) -> Result<(), Item> {
+        let mut q = self.shared.lock();
+        if q.items.len() >= self.cap {
+            return Err(item);
         }
-        wait.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
-            .is_ok()
-    }
-
-    fn count_dropped(&self, ev: &Event) {
-        if ev.decision != Verdict::Sign {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        if item.done.is_some() {
+            q.waiters = true;
         }
-    }
-}
-
-/// How long a signature waits for room in a full audit queue before it is
-/// withheld (see [`Auditor::record`]).
-pub const SIGN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    fn ev(i: u32) -> Event {
-        Event {
-            decision: Verdict::Sign,
-            key: "ci-bot".into(),
-            key_public: Some([0xab; 32]),
-            scheme: "encord-v2",
-            method: "GET".into(),
-            target: format!("/v2/public/projects/{i}"),
-            digest: [7; 32],
-            created: Some(1_700_000_000),
-            pid: Some(42),
-            uid: 1000,
-            exe: "/usr/bin/python3".into(),
-            rule: Some("read-only".into()),
-            reason: String::new(),
+        q.items.push(item);
+        let wake = q.idle;
+        drop(q);
+        if wake {
+            self.shared.wake.notify_one();
         }
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn journal_datagrams_carry_signet_fields() -> io::Result<()> {
-        let dir = tempfile::tempdir()?;
-        let sock = dir.path().join("journal.sock");
-        let server = std::os::unix::net::UnixDatagram::bind(&sock)?;
-        server.set_read_timeout(Some(Duration::from_secs(5)))?;
-        let cfg = AuditConfig {
-            journal: true,
-            journal_socket: Some(sock.clone()),
-            ..AuditConfig::default()
-        };
-        let a = Auditor::start(&cfg, dir.path().join("audit.log"))?;
-        assert!(a.record(ev(9)));
-        let mut buf = vec![0u8; 65536];
-        let n = server.recv(&mut buf)?;
-        let msg = &buf[..n];
-        let has = |name: &str, value: &str| {
-            let mut needle = format!("{name}\n").into_bytes();
-            needle.extend_from_slice(&(value.len() as u64).to_le_bytes());
-            needle.extend_from_slice(value.as_bytes());
-            msg.windows(needle.len()).any(|w| w == needle.as_slice())
-        };
-        assert!(has("SIGNET_KEY", "ci-bot"));
-        assert!(has("SIGNET_DECISION", "sign"));
-        assert!(has("SIGNET_TARGET", "/v2/public/projects/9"));
-        assert!(has("SIGNET_RULE", "read-only"));
-        assert!(has("SIGNET_CALLER_UID", "1000"));
         Ok(())
     }
+
+    fn problem(&self) -> String {
+        let p = self.shared.status().problem.clone();
+        if p.is_empty() {
+            "the last write failed".into()
+        } else {
+            p
+        }
+    }
+
+    /// The record of a signature: returns once it is durably queued (see
+    /// the module doc); an error means the signature must be withheld (its
+    /// refusal is recorded here).
+    pub async fn commit(&self, mut ev: Event) -> Result<(), AuditError> {
+        if ev.time == 0 {
+            ev.time = crate::clock::unix_now();
+        }
+        if self.shared.gone.load(Ordering::SeqCst) {
+            return Err(AuditError::Gone);
+        }
+        if self.required && self.shared.failing.load(Ordering::SeqCst) {
+            let err = AuditError::Suspended(self.problem());
+            self.record(Event {
+                decision: Verdict::Refuse,
+                created: None,
+                reason: format!("signature withheld: {err}"),
+                ..ev
+            });
+            return Err(err);
+        }
+        let (done, wait) = if self.durability == Durability::Queued {
+            (None, None)
+        } else {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            (Some(tx), Some(rx))
+        };
+        let mut item = Item { ev, done };
+        let deadline = std::time::Instant::now() + SIGN_WAIT;
+        loop {
+            match self.push(item) {
+                Ok(()) => break,
+                Err(back) => item = back,
+            }
+            // Backpressure: signing slows to what the log can record.
+            if std::time::Instant::now() >= deadline || self.shared.gone.load(Ordering::SeqCst) {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                return Err(AuditError::Backlog);
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        match wait {
+            None => Ok(()),
+            Some(rx) => match rx.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(why)) => Err(AuditError::Suspended(why)),
+                Err(_) => Err(AuditError::Gone),
+            },
+        }
+    }
+
+    /// The record of a refusal: queued, or counted if the queue is full.
+    pub fn record(&self, mut ev: Event) {
+        if ev.time == 0 {
+            ev.time = crate::clock::unix_now();
+        }
+        if self.push(Item { ev, done: None }).is_err() {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// What `audit-info@signet` answers.
+    pub fn info(&self) -> AuditInfo {
+        let st = self.shared.status().clone();
+        let gone = self.shared.gone.load(Ordering::SeqCst);
+        AuditInfo {
+            enabled: true,
+            path: self.path.display().to_string(),
+            public_key: st.public,
+            required: self.required,
+            durability: self.durability.as_str().to_owned(),
+            writing: !gone && !self.shared.failing.load(Ordering::SeqCst),
+            problem: if gone {
+                "the audit log's writer has stopped".into()
+            } else {
+                st.problem
+            },
+            head_seq: st.head_seq,
+            head_hash: st.head_hash,
+            last_seal: st.last_seal,
+            pending: st.pending,
+            seal_every: self.seal_every,
+            seal_interval_secs: self.seal_interval_secs,
+        }
+    }
+
+    /// Waits (up to `limit`) until every event queued so far is written;
+    /// false if it was not.
+    pub fn flush(&self, limit: Duration) -> bool {
+        let (done, wait) = mpsc::channel();
+        {
+            let mut q = self.shared.lock();
+            q.flush.push(done);
+        }
+        self.shared.wake.notify_one();
+        wait.recv_timeout(limit).unwrap_or(false)
+    }
+
+    /// Writes what is queued and the shutdown seal, and stops the writer
+    /// (called once every connection has ended). False if it did not finish
+    /// within `limit` or records could not be written.
+    pub fn close(&self, limit: Duration) -> bool {
+        let (done, wait) = mpsc::channel();
+        {
+            let mut q = self.shared.lock();
+            q.flush.push(done);
+            q.stop = true;
+        }
+        self.shared.wake.notify_one();
+        let clean = wait.recv_timeout(limit).unwrap_or(false);
+        if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            if self.shared.gone.load(Ordering::SeqCst) || clean {
+                let _ = t.join();
+            }
+        }
+        clean
+    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -60,8 +60,12 @@ pub const DEFAULT_LOAD_LIFETIME_SECS: u64 = 8 * 3600;
 pub struct AgentConfig {
     /// Socket path; `--socket` and `SIGNET_AUTH_SOCK` take precedence.
     pub socket: Option<PathBuf>,
-    /// Connections served at once; more are accepted and closed at once.
+    /// Connections served at once; past it, the longest-idle connection of
+    /// the uid holding the most is closed for a new one.
     pub max_connections: usize,
+    /// Connections of one uid served at once; past it, that uid's
+    /// longest-idle connection is closed for its new one.
+    pub max_connections_per_uid: usize,
     /// Seconds a client may take to send the rest of a frame it has started.
     pub frame_timeout_secs: u64,
     /// Seconds a connection may stay silent between requests (0 = forever).
@@ -84,6 +88,7 @@ impl Default for AgentConfig {
         Self {
             socket: None,
             max_connections: 1024,
+            max_connections_per_uid: 256,
             frame_timeout_secs: 10,
             idle_timeout_secs: 600,
             shutdown_grace_secs: 5,
@@ -101,6 +106,39 @@ pub(super) fn check_limits(a: &AgentConfig) -> Result<(), super::Invalid> {
         value: u64::try_from(value).unwrap_or(u64::MAX),
         range,
     };
+    if a.max_connections_per_uid == 0 {
+        return Err(limit("max_connections_per_uid", 0, "at least 1"));
+    }
+    // Timeouts a clock can add to now without overflowing, and no longer
+    // than anyone would wait.
+    for (key, secs, max, range) in [
+        (
+            "frame_timeout_secs",
+            a.frame_timeout_secs,
+            3600,
+            "0 to 3600",
+        ),
+        (
+            "shutdown_grace_secs",
+            a.shutdown_grace_secs,
+            3600,
+            "0 to 3600",
+        ),
+        (
+            "idle_timeout_secs",
+            a.idle_timeout_secs,
+            MAX_LIFETIME_SECS,
+            "0 to 4294967295",
+        ),
+    ] {
+        if secs > max {
+            return Err(super::Invalid::Limit {
+                key,
+                value: secs,
+                range,
+            });
+        }
+    }
     if !(1..=65_536).contains(&a.max_keys) {
         return Err(limit("max_keys", a.max_keys, "1 to 65536"));
     }

@@ -8,7 +8,9 @@
 //!
 //! Found at `--config`, else `$SIGNET_CONFIG`, else
 //! `$XDG_CONFIG_HOME/signet/config.toml` (`~/.config/signet/config.toml`). A
-//! missing default file means defaults; a missing explicit file is an error.
+//! default file that has never been there means defaults; a missing
+//! explicit file is an error, and so is a file that was read before and is
+//! gone at a reload (which keeps the configuration in force: fail closed).
 //! Unknown keys are errors that name the key, so a typo never silently
 //! weakens a setting. Reloaded on SIGHUP (timeouts and the `created` offset
 //! apply to new requests; the socket path and connection cap need a restart).
@@ -36,7 +38,7 @@ use serde::Deserialize;
 use signet_proto::paths;
 
 pub use agent::{AgentConfig, EncordConfig, Lifetime};
-pub use audit::AuditConfig;
+pub use audit::{state_dir, AuditConfig, Durability};
 pub use keys::{KeyConfig, KeySource};
 pub use policy::PolicyConfig;
 pub use store::{Backend, SealMode, StoreConfig, BACKEND_NAMES};
@@ -113,6 +115,9 @@ pub enum Invalid {
         /// What is wrong, and what to write instead.
         problem: String,
     },
+    /// An `[audit]` value out of range.
+    #[error("{0}")]
+    Audit(String),
     /// `[keys.KEY] policy` names no rule.
     #[error("keys.{key}: policy {rule:?} is not defined: add [policies.{rule}] or fix the name")]
     UnknownRule {
@@ -140,6 +145,14 @@ pub enum ConfigError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The file was read before and is gone now: on a reload this keeps
+    /// the configuration in force rather than falling back to the
+    /// defaults, which would drop every rule.
+    #[error("cannot read configuration {}: it was read before and is gone now (deleted, renamed, or its file system unmounted); put it back (an empty file means the defaults) or restart signetd", path.display())]
+    Vanished {
+        /// The file.
+        path: PathBuf,
+    },
     /// The file's contents are not a valid configuration.
     #[error("invalid configuration {}: fix the named key (see docs/configuration.md): {problem}", path.display())]
     Invalid {
@@ -155,6 +168,9 @@ pub enum ConfigError {
 pub struct ConfigSource {
     path: PathBuf,
     required: bool,
+    /// The file has been read once (shared by the clones a reload uses):
+    /// from then on a missing file is an error, never the defaults.
+    seen: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl ConfigSource {
@@ -165,10 +181,15 @@ impl ConfigSource {
             return Self {
                 path,
                 required: true,
+                seen: Default::default(),
             };
         }
         let (path, required) = with_file_env(paths::config_file);
-        Self { path, required }
+        Self {
+            path,
+            required,
+            seen: Default::default(),
+        }
     }
 
     /// The file's path.
@@ -181,10 +202,25 @@ impl ConfigSource {
         paths::index_file(&self.path, config.store.index.as_deref())
     }
 
-    /// Reads and parses the file.
+    /// Reads and parses the file. A default file that does not exist means
+    /// the defaults, unless it existed when read before (a reload after an
+    /// editor's rename-save or an unmounted home must not drop every rule):
+    /// then it is [`ConfigError::Vanished`].
     pub fn load(&self) -> Result<Config, ConfigError> {
+        use std::sync::atomic::Ordering;
         let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
+            Ok(t) => {
+                self.seen.store(true, Ordering::Release);
+                t
+            }
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && self.seen.load(Ordering::Acquire) =>
+            {
+                return Err(ConfigError::Vanished {
+                    path: self.path.clone(),
+                })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.required => {
                 return Ok(Config::default())
             }
@@ -218,7 +254,12 @@ pub(crate) fn with_file_env<T>(f: impl FnOnce(&paths::FileEnv<'_>) -> T) -> T {
 /// group database (those names are resolved by the `policy` and `access`
 /// layers).
 pub fn parse(text: &str) -> Result<Config, Invalid> {
-    let cfg: Config = toml::from_str(text)?;
+    let mut cfg: Config = toml::from_str(text)?;
+    // `[audit] required` defaults to true when the file has the section.
+    cfg.audit.section = text
+        .parse::<toml::Table>()
+        .is_ok_and(|t| t.contains_key("audit"));
+    cfg.audit.check().map_err(Invalid::Audit)?;
     if cfg.agent.max_connections == 0 {
         return Err(Invalid::NoConnections);
     }
@@ -272,6 +313,37 @@ mod tests {
         );
         // "0" is "ask every time", with or without confirm.
         parse("[keys.k]\nconfirm_remember = \"0\"\n")?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_file_read_once_and_gone_is_an_error_not_the_defaults(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("config.toml");
+        let source = ConfigSource {
+            path: path.clone(),
+            required: false,
+            seen: Default::default(),
+        };
+        // Never there: the defaults.
+        assert_eq!(source.load()?, Config::default());
+        std::fs::write(&path, "[agent]\nidle_timeout_secs = 7\n")?;
+        let reload = source.clone();
+        assert_eq!(reload.load()?.agent.idle_timeout_secs, 7);
+        std::fs::remove_file(&path)?;
+        let err = source
+            .load()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("gone now") && err.contains("config.toml"),
+            "{err}"
+        );
+        // Back (empty: the defaults on purpose).
+        std::fs::write(&path, "")?;
+        assert_eq!(source.load()?, Config::default());
         Ok(())
     }
 

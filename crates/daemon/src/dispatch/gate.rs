@@ -122,7 +122,12 @@ fn while_locked(op: &Op<'_>) -> WhileLocked {
         Op::Read(ReadOp::Identities | ReadOp::Status) => WithoutKeys,
         Op::Read(ReadOp::Query | ReadOp::Version) => Answer,
         Op::Read(
-            ReadOp::List | ReadOp::Stored | ReadOp::Store | ReadOp::Explain(_) | ReadOp::Diagnose,
+            ReadOp::List
+            | ReadOp::Stored
+            | ReadOp::Store
+            | ReadOp::Explain(_)
+            | ReadOp::Diagnose
+            | ReadOp::AuditInfo,
         ) => Refuse,
         Op::Sign(_) => Refuse,
         // Answered with SSH_AGENT_FAILURE, locked or not.
@@ -331,8 +336,11 @@ async fn decide<'a>(
                 return Err(reason);
             }
             info!(%peer, key = %signet_proto::text::escape(&s.key.name), "use confirmed");
-            if let (Some(r), Some(p)) = (s.key.remember, who) {
-                s.key.approve(p, Instant::now() + r);
+            // The remember period is the client's number: added with a
+            // check (a period past what the clock holds is not remembered).
+            let until = s.key.remember.and_then(|r| Instant::now().checked_add(r));
+            if let (Some(until), Some(p)) = (until, who) {
+                s.key.approve(p, until);
             }
         }
     }
@@ -392,6 +400,7 @@ mod tests {
             Op::Read(ReadOp::List),
             Op::Read(ReadOp::Stored),
             Op::Read(ReadOp::Store),
+            Op::Read(ReadOp::AuditInfo),
             Op::UnknownExtension {
                 name: "session-bind@openssh.com",
             },

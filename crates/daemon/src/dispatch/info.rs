@@ -1,8 +1,9 @@
 //! What the agent says about itself: `query`, `version@signet`,
-//! `status@signet`, `list@signet`, `diagnose@signet`, `reload@signet` and
-//! `stop@signet`.
+//! `status@signet`, `list@signet`, `diagnose@signet`, `audit-info@signet`,
+//! `reload@signet` and `stop@signet`.
 
 use signet_proto::extension::{self, Diagnosis, ErrorCode, ExtensionError, Status, VersionReply};
+use signet_proto::frame::MAX_FRAME_LEN;
 use signet_proto::wire::WireWrite as _;
 use tokio::time::Instant;
 use tracing::info;
@@ -45,9 +46,12 @@ pub(super) fn status(agent: &Agent, permit: &ReadPermit, reply: &mut Vec<u8>) {
 }
 
 /// `list@signet`: the loaded keys with their details and policy lines
-/// (none while locked).
+/// (none while locked). Names and key blobs always fit in a reply (the
+/// table is kept so: `agent::bindings`); policy lines, which the
+/// configuration can make long, are cut to their rule's name when the
+/// whole would not fit.
 pub(super) fn list(agent: &Agent, permit: &ReadPermit, reply: &mut Vec<u8>) {
-    let infos = if !permit.show_keys() {
+    let mut infos = if !permit.show_keys() {
         Vec::new()
     } else {
         let policies = agent.policies();
@@ -58,7 +62,18 @@ pub(super) fn list(agent: &Agent, permit: &ReadPermit, reply: &mut Vec<u8>) {
                 .unwrap_or_default()
         })
     };
+    let start = reply.len();
     extension::encode_list_reply(reply, &infos);
+    // The frame also holds the reply's type and name.
+    if reply.len() - start + 64 > MAX_FRAME_LEN {
+        for k in &mut infos {
+            if let Some((rule, _)) = k.policy.split_once(": ") {
+                k.policy = format!("{rule}: (see `signet explain`)");
+            }
+        }
+        reply.truncate(start);
+        extension::encode_list_reply(reply, &infos);
+    }
 }
 
 /// `diagnose@signet`: whether the agent can ask for confirmation, and the
@@ -69,6 +84,12 @@ pub(super) fn diagnose(agent: &Agent, _: &ReadPermit, reply: &mut Vec<u8>) {
         expired: agent.keys.recently_expired(Instant::now()),
     }
     .encode(reply);
+}
+
+/// `audit-info@signet`: where the audit log is, the key its seals verify
+/// with, and whether it is being written.
+pub(super) fn audit_info(agent: &Agent, _: &ReadPermit, reply: &mut Vec<u8>) {
+    agent.audit_info().encode(reply);
 }
 
 /// `reload@signet`: re-reads the configuration as SIGHUP does, and says

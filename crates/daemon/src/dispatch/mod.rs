@@ -187,6 +187,8 @@ pub(crate) enum ReadOp<'a> {
     /// `diagnose@signet`: whether the agent can confirm, and recently
     /// expired keys.
     Diagnose,
+    /// `audit-info@signet`: the audit log's path, key and state.
+    AuditInfo,
 }
 
 impl ReadOp<'_> {
@@ -203,6 +205,7 @@ impl ReadOp<'_> {
             ReadOp::Store => ext::STORE,
             ReadOp::Explain(_) => ext::EXPLAIN,
             ReadOp::Diagnose => ext::DIAGNOSE,
+            ReadOp::AuditInfo => ext::AUDIT_INFO,
         })
     }
 }
@@ -266,6 +269,7 @@ impl<'a> Op<'a> {
             Extension::LockStore => Op::Admin(AdminOp::LockStore),
             Extension::Passwd(req) => Op::Admin(AdminOp::Passwd(req)),
             Extension::Diagnose => Op::Read(ReadOp::Diagnose),
+            Extension::AuditInfo => Op::Read(ReadOp::AuditInfo),
             Extension::Unknown { name, .. } => Op::UnknownExtension { name },
         }
     }
@@ -348,7 +352,7 @@ async fn run(agent: &Agent, op: Op<'_>, caller: &Caller, out: &mut Vec<u8>) -> O
             extension_reply(name, reply, out);
             Ok(())
         }
-        Admitted::Sign(grant) => sign::pipeline(agent, caller, grant, out),
+        Admitted::Sign(grant) => sign::pipeline(agent, caller, grant, out).await,
     }
 }
 
@@ -422,6 +426,7 @@ async fn read(
         ReadOp::Store => store::info(agent, permit, reply).await?,
         ReadOp::Explain(req) => explain::explain(agent, req, permit, caller, reply)?,
         ReadOp::Diagnose => info::diagnose(agent, permit, reply),
+        ReadOp::AuditInfo => info::audit_info(agent, permit, reply),
     }
     Ok(())
 }

@@ -5,8 +5,9 @@
 //! ([`ssh_signing`], [`http_signing`]: a [`Signing`]); the gate decides it
 //! (the key's rule, idle timeout, rate limits, the user's confirmation) and
 //! hands back a [`Grant`]; [`pipeline`] then does the rest, the same for
-//! both: the signature, the audit record (a signature whose record cannot
-//! be queued is withheld), the key's last use, and the reply.
+//! both: the signature, its audit record (committed before the reply is
+//! encoded: a signature whose record is not durably queued is withheld),
+//! the key's last use, and the reply.
 
 use std::sync::Arc;
 
@@ -27,10 +28,6 @@ use crate::access::peer::Peer;
 use crate::agent::{Agent, LoadedKey};
 use crate::audit::{Event, Verdict};
 use crate::policy::Operation;
-
-/// Why a signature is withheld when the audit log cannot keep up.
-const AUDIT_FULL: &str =
-    "the audit log is not keeping up (its queue is full): signature withheld; retry shortly";
 
 /// What a key would sign: the client's bytes (SSH), or the base of an
 /// Encord request the agent built itself.
@@ -124,6 +121,7 @@ impl Signing<'_> {
             exe: caller.exe_shared().unwrap_or_else(|| "?".into()),
             rule,
             reason,
+            time: 0,
         }
     }
 }
@@ -198,7 +196,7 @@ pub(crate) fn http_signing<'a>(
 
 /// The pipeline both entry points share, after the gate allowed the
 /// signature: sign, record, remember the use, reply.
-pub(crate) fn pipeline(
+pub(crate) async fn pipeline(
     agent: &Agent,
     caller: &Caller,
     grant: Grant<'_>,
@@ -206,10 +204,17 @@ pub(crate) fn pipeline(
 ) -> Outcome {
     let s = &grant.signing;
     let sig = s.key.sign(s.bytes());
-    if !agent.audit(|| s.event(caller, Verdict::Sign, grant.rule.clone(), String::new())) {
+    // No signature without its record.
+    if let Err(e) = agent
+        .commit_audit(|| s.event(caller, Verdict::Sign, grant.rule.clone(), String::new()))
+        .await
+    {
+        tracing::warn!(peer = %caller.peer, key = %s.key.name, "signature withheld: {e}");
         return Err(match s.message {
-            Message::Ssh(_) => Failure::plain(AUDIT_FULL),
-            Message::Encord(_) => Failure::Ext(ExtensionError::new(ErrorCode::Refused, AUDIT_FULL)),
+            Message::Ssh(_) => Failure::plain(e.to_string()),
+            Message::Encord(_) => {
+                Failure::Ext(ExtensionError::new(ErrorCode::Refused, e.to_string()))
+            }
         });
     }
     s.key.touch(grant.decided);

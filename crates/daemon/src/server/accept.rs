@@ -11,22 +11,21 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 use tracing::{error, warn};
 
 use crate::access::peer::Peer;
 use crate::agent::Agent;
-use crate::server::idle::{self, IdleWatch};
+use crate::server::idle::{self, Full, IdleWatch, Limits, Registration};
 
 /// What a transport's session needs besides its connection.
 pub(crate) struct Served {
     /// The agent.
     pub agent: Arc<Agent>,
-    /// The idle watch the session registers with.
+    /// The idle watch the session is registered with.
     pub idle: Arc<IdleWatch>,
-    /// The connection's slot, released when the session ends.
-    pub permit: OwnedSemaphorePermit,
+    /// The connection's place in it, released when the session ends.
+    pub registration: Registration,
 }
 
 /// A listening endpoint.
@@ -46,14 +45,23 @@ pub(crate) trait Transport {
 }
 
 /// Accepts connections on `transport` until shutdown, then waits up to
-/// `grace` for the connections in flight.
+/// `grace` for the connections in flight. At most `max_connections` are
+/// open, and at most `[agent] max_connections_per_uid` of one uid (read
+/// at start-up): see `idle` for who makes room.
 pub(crate) async fn run<T: Transport>(
     mut transport: T,
     agent: Arc<Agent>,
     max_connections: usize,
     grace: Duration,
 ) {
-    let slots = Arc::new(Semaphore::new(max_connections));
+    let limits = Limits {
+        total: max_connections,
+        per_uid: agent
+            .config()
+            .agent
+            .max_connections_per_uid
+            .min(max_connections),
+    };
     let tracker = TaskTracker::new();
     let idle = Arc::new(IdleWatch::default());
     tokio::spawn(idle::sweep(idle.clone(), agent.clone()));
@@ -80,14 +88,21 @@ pub(crate) async fn run<T: Transport>(
         let Some((conn, peer)) = transport.admit(conn) else {
             continue;
         };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            warn!(%peer, "refused connection: {max_connections} connections already open (agent.max_connections)");
-            continue;
+        let registration = match idle.admit(peer.uid, limits) {
+            Ok(r) => r,
+            Err(Full::Uid(n)) => {
+                warn!(%peer, "refused connection: uid {} has {n} connections open, all busy (agent.max_connections_per_uid)", peer.uid);
+                continue;
+            }
+            Err(Full::Total(n)) => {
+                warn!(%peer, "refused connection: {n} connections already open, all busy (agent.max_connections)");
+                continue;
+            }
         };
         let served = Served {
             agent: agent.clone(),
             idle: idle.clone(),
-            permit,
+            registration,
         };
         transport.spawn(conn, peer, served, &tracker);
     }

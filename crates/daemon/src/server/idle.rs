@@ -13,10 +13,20 @@
 //! connection is closed between `idle` and `idle + idle/4` (at most 15 s
 //! late) after its last frame.
 //!
+//! The same watch counts connections per uid and admits new ones
+//! ([`IdleWatch::admit`]): at most `[agent] max_connections_per_uid` per uid
+//! and `max_connections` in all. A uid at its limit that connects again
+//! closes its own longest-idle connection to make room; at the overall
+//! limit, the longest-idle connection of the uid holding the most goes. A
+//! connection in the middle of a request is never closed, so a new one is
+//! refused only when every candidate is busy. So one caller opening
+//! thousands of connections wears out its own, never another uid's.
+//!
 //! Time is `tokio::time::Instant` (the monotonic clock, which the tests
 //! pause and advance).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -26,28 +36,118 @@ use tokio_util::sync::CancellationToken;
 
 use crate::agent::Agent;
 
-/// The last activity of one connection, and the signal that closes it.
+/// The last activity of one connection, and the signals that close it.
 #[derive(Debug)]
 pub struct Activity {
     last_ms: AtomicU64,
-    /// Cancelled when the connection has been idle too long.
+    /// Cancelled when the connection has been idle too long (it closes
+    /// between frames).
     pub closed: CancellationToken,
+    /// Cancelled when the connection was closed to make room for another
+    /// of its uid (it closes at once, even in the middle of a frame).
+    pub evicted: CancellationToken,
+    uid: u32,
+    /// Whether it counts against the limits (until it ends or is evicted).
+    counted: AtomicBool,
 }
 
 /// Every open connection's [`Activity`].
 #[derive(Debug)]
 pub struct IdleWatch {
     epoch: Instant,
-    conns: Mutex<Watched>,
+    conns: Arc<Mutex<Watched>>,
 }
 
 /// The watched connections, and the length at which ended ones are dropped
 /// on registration (so many short connections between two sweeps cannot
-/// grow the list without bound).
+/// grow the list without bound); the counted connections, per uid and in
+/// all; when each uid's eviction was last logged.
 #[derive(Debug)]
 struct Watched {
     list: Vec<Weak<Activity>>,
     prune_at: usize,
+    per_uid: HashMap<u32, usize>,
+    live: usize,
+    logged: HashMap<u32, u64>,
+}
+
+impl Watched {
+    fn uncount(&mut self, a: &Activity) {
+        if !a.counted.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        self.live = self.live.saturating_sub(1);
+        if let Some(n) = self.per_uid.get_mut(&a.uid) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_uid.remove(&a.uid);
+            }
+        }
+    }
+
+    /// Closes the longest-idle counted connection `which` selects that is
+    /// not in the middle of a request; false if there is none.
+    fn evict(&mut self, which: impl Fn(&Activity) -> bool) -> bool {
+        let victim = self
+            .list
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter(|a| {
+                a.counted.load(Ordering::Acquire)
+                    && a.last_ms.load(Ordering::Relaxed) != BUSY
+                    && which(a)
+            })
+            .min_by_key(|a| a.last_ms.load(Ordering::Relaxed));
+        let Some(a) = victim else {
+            return false;
+        };
+        a.evicted.cancel();
+        a.closed.cancel();
+        self.uncount(&a);
+        true
+    }
+}
+
+/// Why a new connection was not admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Full {
+    /// The uid has its limit of connections, all of them busy.
+    Uid(usize),
+    /// The agent has its limit of connections, all of them busy.
+    Total(usize),
+}
+
+/// How many connections may be open.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// In all (`[agent] max_connections`).
+    pub total: usize,
+    /// Per uid (`[agent] max_connections_per_uid`).
+    pub per_uid: usize,
+}
+
+/// A connection's place in the watch: its [`Activity`], counted against
+/// the limits until this is dropped (the session ended).
+#[derive(Debug)]
+pub struct Registration {
+    conns: Arc<Mutex<Watched>>,
+    activity: Arc<Activity>,
+}
+
+impl std::ops::Deref for Registration {
+    type Target = Activity;
+    fn deref(&self) -> &Activity {
+        &self.activity
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .uncount(&self.activity);
+    }
 }
 
 const MIN_PRUNE_AT: usize = 64;
@@ -59,10 +159,13 @@ impl Default for IdleWatch {
     fn default() -> Self {
         Self {
             epoch: Instant::now(),
-            conns: Mutex::new(Watched {
+            conns: Arc::new(Mutex::new(Watched {
                 list: Vec::new(),
                 prune_at: MIN_PRUNE_AT,
-            }),
+                per_uid: HashMap::new(),
+                live: 0,
+                logged: HashMap::new(),
+            })),
         }
     }
 }
@@ -72,19 +175,70 @@ impl IdleWatch {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Starts watching a new connection (active now).
-    pub fn register(&self) -> Arc<Activity> {
+    /// Admits a new connection of `uid` within `limits` (closing the
+    /// longest-idle connection of the same uid, or at the overall limit of
+    /// the uid holding the most, to make room), and starts watching it.
+    pub fn admit(&self, uid: u32, limits: Limits) -> Result<Registration, Full> {
+        let mut w = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = w.per_uid.get(&uid).copied().unwrap_or(0);
+        let full = if mine >= limits.per_uid {
+            (!w.evict(|a| a.uid == uid)).then_some(Full::Uid(limits.per_uid))
+        } else if w.live >= limits.total {
+            let top = w.per_uid.iter().max_by_key(|(_, n)| **n).map(|(u, _)| *u);
+            let room = top.is_some_and(|t| w.evict(|a| a.uid == t)) || w.evict(|_| true);
+            (!room).then_some(Full::Total(limits.total))
+        } else {
+            None
+        };
+        if let Some(full) = full {
+            return Err(full);
+        }
+        if mine >= limits.per_uid {
+            // Logged once a minute per uid: a flood adds one line.
+            let now = self.now_ms();
+            let last = w.logged.get(&uid).copied();
+            if last.is_none_or(|t| now.saturating_sub(t) >= 60_000) {
+                if w.logged.len() > 4096 {
+                    w.logged.clear();
+                }
+                w.logged.insert(uid, now);
+                tracing::warn!(
+                    uid,
+                    "uid {uid} has {} connections open ([agent] max_connections_per_uid): closing its longest-idle ones for new ones",
+                    limits.per_uid
+                );
+            }
+        }
+        Ok(self.watch(&mut w, uid))
+    }
+
+    /// Starts watching a new connection of `uid` (active now), whatever the
+    /// limits (tests).
+    #[cfg(test)]
+    pub fn register(&self, uid: u32) -> Registration {
+        let mut w = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        self.watch(&mut w, uid)
+    }
+
+    fn watch(&self, conns: &mut Watched, uid: u32) -> Registration {
         let a = Arc::new(Activity {
             last_ms: AtomicU64::new(self.now_ms()),
             closed: CancellationToken::new(),
+            evicted: CancellationToken::new(),
+            uid,
+            counted: AtomicBool::new(true),
         });
-        let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
         if conns.list.len() >= conns.prune_at {
             conns.list.retain(|w| w.strong_count() > 0);
             conns.prune_at = (2 * conns.list.len()).max(MIN_PRUNE_AT);
         }
         conns.list.push(Arc::downgrade(&a));
-        a
+        *conns.per_uid.entry(uid).or_insert(0) += 1;
+        conns.live += 1;
+        Registration {
+            conns: self.conns.clone(),
+            activity: a,
+        }
     }
 
     /// Records activity on `a`'s connection now (a reply was sent).
@@ -166,10 +320,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn sweeps_only_silent_connections_and_forgets_ended_ones() {
         let w = IdleWatch::default();
-        let quiet = w.register();
-        let busy = w.register();
-        let handling = w.register();
-        let gone = w.register();
+        let quiet = w.register(1000);
+        let busy = w.register(1000);
+        let handling = w.register(1000);
+        let gone = w.register(1000);
         drop(gone);
         w.busy(&handling);
         tokio::time::advance(Duration::from_millis(300)).await;
@@ -204,14 +358,14 @@ mod tests {
             move || *timeout.lock().unwrap_or_else(|p| p.into_inner()),
             shutdown.clone(),
         ));
-        let a = w.register();
+        let a = w.register(1000);
         tokio::time::sleep(Duration::from_millis(7_999)).await;
         assert!(!closed(&a), "closed before the timeout");
         tokio::time::sleep(Duration::from_secs(2) + Duration::from_millis(1)).await;
         assert!(closed(&a), "not closed within timeout + timeout/4");
 
         // A connection active all along stays open.
-        let b = w.register();
+        let b = w.register(1000);
         for _ in 0..20 {
             tokio::time::sleep(Duration::from_secs(1)).await;
             w.touch(&b);
@@ -226,12 +380,59 @@ mod tests {
         assert!(sweeper.await.is_ok());
     }
 
+    /// One uid past its limit closes its own longest-idle connection, never
+    /// a busy one and never another uid's; at the overall limit the uid
+    /// holding the most gives one up; with every candidate busy, the new
+    /// connection is refused.
+    #[tokio::test(start_paused = true)]
+    async fn a_uid_at_its_limit_wears_out_its_own_connections() {
+        let w = IdleWatch::default();
+        let limits = Limits {
+            total: 6,
+            per_uid: 3,
+        };
+        let mut flood = Vec::new();
+        for _ in 0..3 {
+            flood.push(w.admit(1001, limits).unwrap_or_else(|e| panic!("{e:?}")));
+            tokio::time::advance(Duration::from_millis(10)).await;
+        }
+        let other = w.admit(1002, limits).unwrap_or_else(|e| panic!("{e:?}"));
+        w.busy(&flood[1]);
+        // 1001 again: its oldest idle one (the first) goes.
+        let fourth = w.admit(1001, limits).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(flood[0].evicted.is_cancelled() && flood[0].closed.is_cancelled());
+        assert!(
+            !flood[1].evicted.is_cancelled(),
+            "a busy connection was closed"
+        );
+        assert!(!other.evicted.is_cancelled());
+        // Next the third (the second is busy), then the fourth.
+        let fifth = w.admit(1001, limits).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(flood[2].evicted.is_cancelled());
+        w.busy(&fourth);
+        w.busy(&fifth);
+        // Every connection of 1001 busy: refused.
+        assert_eq!(w.admit(1001, limits).err(), Some(Full::Uid(3)));
+        // The other uid still gets in, up to the overall limit…
+        let o2 = w.admit(1002, limits).unwrap_or_else(|e| panic!("{e:?}"));
+        let _o3 = w.admit(1002, limits).unwrap_or_else(|e| panic!("{e:?}"));
+        // …where the uid holding the most (1001: busy) is skipped and the
+        // longest-idle connection of anyone goes.
+        let third_uid = w.admit(1003, limits).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(other.evicted.is_cancelled());
+        assert!(!o2.evicted.is_cancelled() && !third_uid.evicted.is_cancelled());
+        // An ended connection frees its place.
+        drop(flood);
+        drop(fourth);
+        assert!(w.admit(1001, limits).is_ok());
+    }
+
     #[test]
     fn many_short_connections_between_sweeps_do_not_pile_up() {
         let w = IdleWatch::default();
-        let open = w.register();
+        let open = w.register(1000);
         for _ in 0..10_000 {
-            drop(w.register());
+            drop(w.register(1000));
         }
         let len = w.conns.lock().map(|c| c.list.len()).unwrap_or(usize::MAX);
         assert!(

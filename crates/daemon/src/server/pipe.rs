@@ -59,7 +59,7 @@ impl Transport for Pipe {
             peer,
             served.agent,
             served.idle,
-            served.permit,
+            served.registration,
         ));
     }
 }

@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use signet_proto::{frame, Request};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{timeout_at, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
@@ -26,7 +25,7 @@ use zeroize::Zeroize as _;
 use crate::access::peer::Peer;
 use crate::agent::Agent;
 use crate::dispatch;
-use crate::server::idle::IdleWatch;
+use crate::server::idle::{IdleWatch, Registration};
 
 const INITIAL_BUFFER: usize = 4096;
 
@@ -54,6 +53,9 @@ enum Ended {
     /// The client did not read its replies within the frame timeout.
     #[error("client stopped reading replies")]
     NotReading,
+    /// Closed to make room for a new connection of the same uid.
+    #[error("closed to make room for a newer connection of the same uid")]
+    Evicted,
 }
 
 /// Serves one connection until it ends.
@@ -62,13 +64,12 @@ pub async fn serve<S>(
     peer: Peer,
     agent: Arc<Agent>,
     idle: Arc<IdleWatch>,
-    _permit: OwnedSemaphorePermit,
+    activity: Registration,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut buf = WipedBuffer(Vec::with_capacity(INITIAL_BUFFER));
     let mut out = Vec::with_capacity(INITIAL_BUFFER);
-    let activity = idle.register();
     let why = loop {
         let cfg = agent.config();
         match next_frame(
@@ -76,6 +77,7 @@ pub async fn serve<S>(
             &mut buf.0,
             &agent,
             &activity.closed,
+            &activity.evicted,
             cfg.agent.frame_timeout(),
         )
         .await
@@ -123,6 +125,7 @@ async fn next_frame<S: AsyncRead + Unpin>(
     buf: &mut Vec<u8>,
     agent: &Agent,
     idle: &CancellationToken,
+    evicted: &CancellationToken,
     frame_timeout: Duration,
 ) -> Result<Option<usize>, Ended> {
     let mut deadline: Option<Instant> = None;
@@ -158,6 +161,7 @@ async fn next_frame<S: AsyncRead + Unpin>(
         };
         let n = tokio::select! {
             biased;
+            _ = evicted.cancelled() => return Err(Ended::Evicted),
             _ = agent.shutdown.cancelled(), if !started => return Ok(None),
             _ = idle.cancelled(), if !started => return Ok(None),
             r = with_deadline(read, deadline) => r,

@@ -267,7 +267,8 @@ impl Transport for UnixTransport<'_> {
         let session = tracker.track_future(async move {
             match UnixStream::from_std(stream) {
                 Ok(stream) => {
-                    session::serve(stream, peer, served.agent, served.idle, served.permit).await
+                    session::serve(stream, peer, served.agent, served.idle, served.registration)
+                        .await
                 }
                 Err(e) => warn!(%peer, "dropped connection: {e}"),
             }

@@ -64,6 +64,8 @@ use crate::store::index::{Entry, Index, IndexError, IndexFile, Sealing, State};
 use crate::store::open::{self, UnknownBackend};
 use crate::store::seal::{self, KdfParams, Kind, Recipient, SealError, StoreKey};
 
+mod audit_seed;
+
 /// Aborts the process if `SIGNET_FAULT` names `step` (crash-test hook).
 pub fn fault(step: &str) {
     if std::env::var("SIGNET_FAULT").is_ok_and(|f| f == step) {
