@@ -333,21 +333,30 @@ async fn audit_key(
         return None;
     };
     let account = audit_account(log);
-    let fetch = tokio::task::spawn_blocking(move || vault.audit_seed(&account));
+    // In a sealed store the seed is sealed like a key: the agent opens it
+    // (or makes it) at `signet unlock-store` if it cannot be had now.
+    let sealed = vault.sealing_info().mode == SealMode::Passphrase;
+    let waiting = account.clone();
+    let fetch = tokio::task::spawn_blocking(move || {
+        crate::hardening::scrubbed(|| match vault.audit_seed(&account, None)? {
+            Some((seed, made)) => AuditKey::from_bytes(&seed)
+                .map(|k| Some((k, made)))
+                .map_err(|e| VaultError::Memory(e.to_string())),
+            None => Ok(None),
+        })
+    });
     let fetch = tokio::spawn(fetch);
     let to_key = |r: Result<
-        Result<(signet_proto::Ed25519Seed, bool), VaultError>,
+        Result<Option<(AuditKey, bool)>, VaultError>,
         tokio::task::JoinError,
     >|
      -> Option<(AuditKey, bool)> {
         match r {
-            Ok(Ok((seed, new))) => match AuditKey::from_seed(&seed) {
-                Ok(k) => Some((k, new)),
-                Err(e) => {
-                    error!("audit key: {e}: the audit log is chained but NOT sealed");
-                    None
-                }
-            },
+            Ok(Ok(Some(k))) => Some(k),
+            Ok(Ok(None)) => {
+                info!("audit key: sealed in the key store, which is locked: the audit log is chained, and sealed from the first `signet unlock-store` on (its first seal covers every record before it)");
+                None
+            }
             Ok(Err(e)) => {
                 error!("audit key: {e}: the audit log is chained but NOT sealed");
                 None
@@ -359,7 +368,7 @@ async fn audit_key(
         }
     };
     let mut fetch = fetch;
-    match tokio::time::timeout(AUDIT_KEY_WAIT, &mut fetch).await {
+    let key = match tokio::time::timeout(AUDIT_KEY_WAIT, &mut fetch).await {
         Ok(Ok(r)) => to_key(r),
         Ok(Err(e)) => {
             error!("audit key: {e}: the audit log is chained but NOT sealed");
@@ -377,7 +386,11 @@ async fn audit_key(
             });
             None
         }
+    };
+    if sealed {
+        agent.audit_seed_in_store(waiting, key.is_some());
     }
+    key
 }
 
 /// Raises the soft limit on open files so that `max_connections` can be

@@ -167,6 +167,7 @@ impl Agent {
     pub fn set_audit_key(&self, key: AuditKey) {
         if let Some(a) = self.auditor.get() {
             a.set_key(key);
+            self.store_unlock.audit_key_installed();
         }
     }
 

@@ -46,10 +46,20 @@ impl Held {
     }
 }
 
+/// The audit key's seed in a sealed store (user mode): which keyring
+/// account holds it, and whether the audit log has the key yet. Until it
+/// has, each unlock tries to open (or make) it.
+#[derive(Default)]
+struct AuditSeed {
+    account: Option<String>,
+    installed: bool,
+}
+
 /// The store key while the store is unlocked.
 #[derive(Default)]
 pub struct StoreUnlock {
     held: Mutex<Option<Held>>,
+    audit: Mutex<AuditSeed>,
     /// Failed attempts; held across each attempt, so that attempts are
     /// serialised and parallel guessing gains nothing.
     failures: tokio::sync::Mutex<u32>,
@@ -58,6 +68,15 @@ pub struct StoreUnlock {
 impl StoreUnlock {
     fn slot(&self) -> std::sync::MutexGuard<'_, Option<Held>> {
         self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn audit(&self) -> std::sync::MutexGuard<'_, AuditSeed> {
+        self.audit.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The audit log has its key now.
+    pub fn audit_key_installed(&self) {
+        self.audit().installed = true;
     }
 
     /// The store key, if unlocked and not expired, counting this as a use.
@@ -157,6 +176,60 @@ impl Agent {
         self.store_unlock.use_key(Instant::now())
     }
 
+    /// Start-up: the audit key's seed is under `account` of a sealed store;
+    /// `installed`: the audit log already has the key (a seed from before
+    /// sealing, in the clear). Each unlock then opens, makes or seals it.
+    pub fn audit_seed_in_store(&self, account: String, installed: bool) {
+        let mut a = self.store_unlock.audit();
+        a.account = Some(account);
+        a.installed |= installed;
+    }
+
+    /// After an unlock: the audit key's seed opened with `key` (made and
+    /// sealed the first time, sealed in place if it was in the clear) and,
+    /// if the audit log is still without a key, handed to it. What fails
+    /// is returned for the unlock's reply (the unlock itself stands).
+    async fn audit_key_after_unlock(
+        &self,
+        vault: &Arc<crate::store::vault::Vault>,
+        key: &Arc<StoreKey>,
+    ) -> Option<String> {
+        let (account, installed) = {
+            let a = self.store_unlock.audit();
+            (a.account.clone()?, a.installed)
+        };
+        let k = key.clone();
+        let opened = vault::blocking(vault, move |v| {
+            let Some((seed, made)) = v.audit_seed(&account, Some(&k))? else {
+                return Ok(None);
+            };
+            if installed {
+                return Ok(None);
+            }
+            crate::audit::AuditKey::from_bytes(&seed)
+                .map(|a| Some((a, made)))
+                .map_err(|e| VaultError::Memory(e.to_string()))
+        })
+        .await;
+        match opened {
+            Ok(Some((audit_key, made))) => {
+                info!(
+                    made,
+                    "audit key: opened from the sealed key store; the audit log is sealed from now on"
+                );
+                self.set_audit_key(audit_key);
+                None
+            }
+            Ok(None) => None,
+            Err(e) => {
+                warn!("audit key: {e}: the audit log stays chained but not sealed");
+                Some(format!(
+                    "the audit key could not be opened ({e}): the audit log stays chained but not sealed"
+                ))
+            }
+        }
+    }
+
     /// Runs `attempt` (which asks the vault with a passphrase) one at a
     /// time, and answers a wrong passphrase only after the growing delay.
     async fn passphrase_attempt<T>(
@@ -219,6 +292,11 @@ impl Agent {
             problems: migrated.problems,
             ..UnlockOutcome::default()
         };
+        if let Some(held) = self.store_unlock.use_key(Instant::now()) {
+            outcome
+                .problems
+                .extend(self.audit_key_after_unlock(&vault, &held).await);
+        }
         // Keys the configuration loads by itself, now that they can be.
         let loaded_now = |name: &str| {
             self.keys
@@ -277,13 +355,15 @@ impl Agent {
             }))
             .await?;
         let config = self.config();
+        let key = Arc::new(key);
         self.store_unlock.hold(
-            Arc::new(key),
+            key.clone(),
             Instant::now(),
             secs(config.store.unlock_idle),
             secs(config.store.unlock_max),
         );
         self.keys.notify_changed();
+        let _ = self.audit_key_after_unlock(&vault, &key).await;
         Ok(())
     }
 }

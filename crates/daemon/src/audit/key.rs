@@ -36,7 +36,13 @@ impl AuditKey {
     /// The key of `seed` (copied into locked memory; the caller's seed
     /// zeroizes itself when dropped).
     pub fn from_seed(seed: &Ed25519Seed) -> io::Result<Self> {
-        let signing = LockedBox::new(SigningKey::from_bytes(seed.expose()))?;
+        Self::from_bytes(seed.expose())
+    }
+
+    /// The key of a seed the caller holds (in user mode, the key store's
+    /// locked buffer; the caller wipes the stack afterwards).
+    pub fn from_bytes(seed: &[u8; 32]) -> io::Result<Self> {
+        let signing = LockedBox::new(SigningKey::from_bytes(seed))?;
         let public = signing.verifying_key().to_bytes();
         Ok(Self { signing, public })
     }

@@ -394,6 +394,20 @@ impl Vault {
         key: Option<&StoreKey>,
         make: impl FnOnce(&mut [u8; 32]),
     ) -> Result<(LockedSeed, bool), VaultError> {
+        self.own_secret_with(account, key, make, false)
+    }
+
+    /// [`Vault::own_secret`]; with `clear_until_sealed`, a secret made
+    /// while the store has no store key yet (`seal = "passphrase"` before
+    /// the first `unlock-store`) is stored in the clear instead of refused,
+    /// and sealed in place by the first unlock (the next call with `key`).
+    pub(super) fn own_secret_with(
+        &self,
+        account: &str,
+        key: Option<&StoreKey>,
+        make: impl FnOnce(&mut [u8; 32]),
+        clear_until_sealed: bool,
+    ) -> Result<(LockedSeed, bool), VaultError> {
         if crate::store::backend::is_key_id(account) {
             return Err(VaultError::BadName(format!(
                 "{account:?} is a key id: signetd's own secrets use other names"
@@ -416,7 +430,11 @@ impl Vault {
         }
         let mut seed = locked_seed().map_err(memory)?;
         make(&mut seed);
-        let bytes = Zeroizing::new(self.entry_bytes(account, &seed)?);
+        let bytes = if clear_until_sealed && self.sealing()?.is_none() {
+            Zeroizing::new(seed.to_vec())
+        } else {
+            Zeroizing::new(self.entry_bytes(account, &seed)?)
+        };
         self.call_store(|s| s.put(account, &bytes))?;
         let back = self.call_store(|s| s.get(account))?;
         if back.as_ref().map(|b| b.as_slice()) != Some(bytes.as_slice()) {
