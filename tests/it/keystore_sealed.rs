@@ -10,7 +10,7 @@
 //! migration loses nothing; `import --remove-source` refuses a link, a
 //! hard-linked file and (without `--force`) a store that forgets at reboot;
 //! and signetd's memory, read as root, holds the seed only in locked pages
-//! while the key is loaded and nowhere after unload or delete.
+//! while the key is loaded and nowhere after unload, remove --all or delete.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -751,12 +751,19 @@ fn memory_holds_the_seed_only_in_locked_pages(store: Store) {
     );
     // Unloaded: nowhere.
     agent.signet(["unload", "m"]).assert_ok();
-    let hits = scan(pid, &[&seed]);
+    let hits = scan(pid, &[&seed, &prefix]);
     assert!(hits.is_empty(), "after unload:\n{}", describe(&hits));
+    // Loaded again and every key removed (`remove --all`, as `ssh-add -D`):
+    // nowhere.
+    agent.signet(["load", "m"]).assert_ok();
+    sign_and_verify(&agent, "m", &public);
+    agent.signet(["remove", "--all"]).assert_ok();
+    let hits = scan(pid, &[&seed, &prefix]);
+    assert!(hits.is_empty(), "after remove --all:\n{}", describe(&hits));
     // Loaded again and deleted: nowhere.
     agent.signet(["load", "m"]).assert_ok();
     agent.signet(["delete", "m", "--yes"]).assert_ok();
-    let hits = scan(pid, &[&seed]);
+    let hits = scan(pid, &[&seed, &prefix]);
     assert!(hits.is_empty(), "after delete:\n{}", describe(&hits));
 }
 
@@ -789,4 +796,76 @@ fn an_unlock_reply_says_what_it_did() {
         doc["unlocked_for_secs"].as_u64().is_some_and(|s| s > 3000),
         "{doc}"
     );
+}
+
+/// The kernel keyring account holding signetd's audit key seed for `agent`
+/// (`signetd-audit-…`), read from `/proc/keys` as any process of the user
+/// can.
+fn audit_account(agent: &StoreAgent) -> Option<String> {
+    let text = std::fs::read_to_string("/proc/keys").unwrap_or_default();
+    let suffix = format!("@{}:", agent.service());
+    text.lines().find_map(|l| {
+        let desc = l.split_whitespace().nth(8)?;
+        let (name, _) = desc.split_once(&suffix)?;
+        name.strip_prefix("keyring:")
+            .filter(|a| a.starts_with("signetd-audit-"))
+            .map(str::to_owned)
+    })
+}
+
+fn audit_key(agent: &StoreAgent) -> Value {
+    store_status_doc(agent)["audit"]["audit_key"].clone()
+}
+
+fn store_status_doc(agent: &StoreAgent) -> Value {
+    let r = agent.signet(["status", "--json"]);
+    r.assert_ok();
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}:\n{r}"))
+}
+
+#[test]
+fn the_audit_key_is_sealed_with_the_keys() {
+    let mut agent = StoreAgent::start_locked(Store::Keyutils);
+    // No passphrase chosen yet: nothing can seal the audit key, so it is
+    // made and kept as keys were before sealing, and the log is sealed.
+    let first = audit_key(&agent);
+    let hex_key = first
+        .as_str()
+        .unwrap_or_else(|| panic!("no audit key: {first}"))
+        .to_owned();
+    let account = audit_account(&agent).unwrap_or_else(|| panic!("no audit key entry"));
+    let mut public = [0u8; 32];
+    hex::decode_to_slice(&hex_key, &mut public).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(agent.entry_bytes(&account).map(|b| b.len()), Some(32));
+    // The first unlock-store seals it in place: the same key, ciphertext at rest.
+    agent.unlock_store().assert_ok();
+    let sealed = agent.entry_bytes(&account).unwrap_or_default();
+    assert!(sealed.starts_with(b"signet:sealed:1\n"), "{sealed:?}");
+    assert_not_a_usable_seed(&sealed, &public, None);
+    assert_eq!(audit_key(&agent), first);
+    // A new daemon with the store locked: the log is chained, not sealed
+    // (no key), and nothing was written in the clear.
+    agent.restart_locked(&[]);
+    assert_eq!(
+        audit_key(&agent),
+        Value::Null,
+        "an audit key while the store is locked"
+    );
+    assert_eq!(agent.entry_bytes(&account), Some(sealed.clone()));
+    let log = agent.log();
+    assert!(
+        log.contains("sealed from the first `signet unlock-store`"),
+        "{log}"
+    );
+    // The unlock opens it: the same key seals the log from then on.
+    agent.unlock_store().assert_ok();
+    signet_tests::wait_for(
+        signet_tests::DEADLINE,
+        "the audit key after the unlock",
+        || (audit_key(&agent) == first).then_some(()),
+    );
+    assert_eq!(agent.entry_bytes(&account), Some(sealed));
+    // Every seal is by that one key, and the log verifies.
+    let r = agent.signet(["audit", "verify"]);
+    assert!(r.status.success(), "{r}\n{}", agent.log());
 }
