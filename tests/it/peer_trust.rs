@@ -375,8 +375,18 @@ fn the_clients_accept_the_users_own_agent_and_roots_system_agent() {
     };
 
     // The victim's own agent at the default path (no XDG_RUNTIME_DIR: the
-    // directory under home), started by the `signet start` of the list.
-    let env: [(&str, &Path); 1] = [("SIGNET_KEYRING_SERVICE", &service)];
+    // directory under home), started by the `signet start` of the list. Its
+    // key store is sealed: `signet import` chooses the passphrase through
+    // an askpass program (there is no terminal).
+    let askpass = scene.home().join("store-askpass");
+    fs::write(&askpass, "#!/bin/sh\necho victim-store-passphrase\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    scene.victim.chown(&askpass);
+    chmod(&askpass, 0o700);
+    let env: [(&str, &Path); 2] = [
+        ("SIGNET_KEYRING_SERVICE", &service),
+        ("SIGNET_ASKPASS", &askpass),
+    ];
     let results = scene.every_client(&env);
     assert!(
         results[0].1.stderr.contains("signet: started signetd"),
