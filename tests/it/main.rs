@@ -8,6 +8,7 @@ mod abuse;
 mod audit;
 mod bad_input;
 mod bounds;
+mod caller_facts;
 mod cli;
 mod cli_messages;
 mod cli_ux;
