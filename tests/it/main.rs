@@ -31,6 +31,7 @@ mod peer_check;
 mod peer_trust;
 mod policy;
 mod raw_signing;
+mod redteam;
 mod service_account;
 mod snapshots;
 mod socket_dir;
