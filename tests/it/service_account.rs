@@ -199,8 +199,11 @@ fn build_machine_allow_list_by_group() {
     });
     agent.wait_log_line(&["loaded configured key", "ci-bot"]);
     let listening = agent.wait_log_line(&["listening", "system=true"]);
+    // The group, not its members in /etc/group: a process must hold it.
+    let gid = run(Command::new("getent").args(["group", &accounts.group]));
+    let gid = gid.stdout.split(':').nth(2).unwrap_or_default().to_owned();
     assert!(
-        listening.contains(&format!("uids [{}]", accounts.uid(&accounts.member))),
+        listening.contains(&format!("uids [], processes holding gids [{gid}]")),
         "{listening}"
     );
 

@@ -3,9 +3,11 @@
 //! unreadable to them), and no secret inherited through the environment
 //! ([`scrub_environment`]).
 //!
-//! Uses rustix's safe wrappers, so this module needs no `unsafe`. Failures
-//! are logged, not fatal: an agent that runs is better than none, and the log
-//! says what protection is missing.
+//! Uses rustix's safe wrappers where rustix has them; the few raw calls it
+//! lacks (locked key pages below, `SO_PEERPIDFD` in [`peer_pidfd`], taking
+//! an inherited descriptor) are the only `unsafe` code in signet, each block
+//! with a `SAFETY` comment. Failures are logged, not fatal: an agent that
+//! runs is better than none, and the log says what protection is missing.
 
 #[cfg(any(target_os = "linux", target_os = "macos"))]
 use tracing::debug;
@@ -455,4 +457,146 @@ pub fn inherited_fd(fd: std::os::fd::RawFd) -> Option<std::os::fd::OwnedFd> {
         warn!("cannot mark the inherited socket close-on-exec: {e}");
     }
     Some(owned)
+}
+
+/// A pidfd for the process at the other end of a connected Unix socket,
+/// from the kernel (`getsockopt(SOL_SOCKET, SO_PEERPIDFD)`, Linux 6.5): it
+/// names the very process that called `connect`, whatever has happened to
+/// its pid number since. `Ok(None)` when this kernel does not have the
+/// option (the caller falls back to `pidfd_open` on the SO_PEERCRED pid);
+/// `Err` when the kernel has it but gives no pidfd (e.g. `ESRCH`: the peer
+/// has exited). rustix has no wrapper for this option.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub fn peer_pidfd(
+    socket: std::os::fd::BorrowedFd<'_>,
+) -> std::io::Result<Option<std::os::fd::OwnedFd>> {
+    use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
+    // <asm-generic/socket.h>; SPARC numbers its socket options differently.
+    #[cfg(target_arch = "sparc64")]
+    const SO_PEERPIDFD: libc::c_int = 0x56;
+    #[cfg(not(target_arch = "sparc64"))]
+    const SO_PEERPIDFD: libc::c_int = 77;
+    let mut fd: libc::c_int = -1;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `socket` is a live descriptor for the duration of the call;
+    // the kernel writes at most `len` (the size of one c_int) bytes into
+    // `fd` and updates `len`, both valid, exclusively borrowed locals.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_PEERPIDFD,
+            (&mut fd as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        let err = std::io::Error::last_os_error();
+        return match err.raw_os_error() {
+            Some(libc::ENOPROTOOPT) | Some(libc::EINVAL) => Ok(None),
+            _ => Err(err),
+        };
+    }
+    if fd < 0 || len as usize != std::mem::size_of::<libc::c_int>() {
+        return Err(std::io::Error::other("SO_PEERPIDFD returned no descriptor"));
+    }
+    // SAFETY: on success the kernel installed a new pidfd (close-on-exec)
+    // in this process's table and handed it to us alone; nothing else owns
+    // or will close this number.
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// Who wrote the bytes of one `recvmsg` (SCM_CREDENTIALS, which the kernel
+/// attaches to every write when the receiving socket has `SO_PASSCRED`):
+/// the writing process's pid (0: not visible in signetd's pid namespace),
+/// uid and gid. A writer may claim other ids only with privilege.
+#[cfg(target_os = "linux")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sender {
+    /// The writing process.
+    pub pid: i32,
+    /// Its (real) uid.
+    pub uid: u32,
+    /// Its (real) gid.
+    pub gid: u32,
+}
+
+/// `recvmsg` on a Unix stream socket with `SO_PASSCRED` set: reads into
+/// `buf` and returns how many bytes came, with their writer. The kernel
+/// never joins the writes of different processes in one read, so the
+/// writer holds for every byte returned. Descriptors a peer passes
+/// (`SCM_RIGHTS`) are closed unread. rustix's parser would read a pid of 0
+/// into its non-zero `Pid` type, so the control messages are parsed here.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub fn recv_with_sender(
+    socket: std::os::fd::BorrowedFd<'_>,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, Option<Sender>)> {
+    use std::os::fd::AsRawFd as _;
+    // Room for the credentials and a few descriptors (closed below; the
+    // kernel closes those that do not fit), aligned for cmsghdr.
+    #[repr(C, align(8))]
+    struct Control([u8; 128]);
+    let mut control = Control([0; 128]);
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: an all-zero msghdr is a valid value (null name, no iovecs).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.0.as_mut_ptr().cast();
+    msg.msg_controllen = control.0.len() as _;
+    // SAFETY: `msg` points at one iovec over `buf` (valid and exclusively
+    // borrowed for `buf.len()` bytes) and at `control` (128 writable,
+    // aligned bytes); the kernel writes within those bounds and updates
+    // the lengths. The socket is live for the call.
+    let n = unsafe {
+        libc::recvmsg(
+            socket.as_raw_fd(),
+            &mut msg,
+            libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC,
+        )
+    };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut sender = None;
+    // SAFETY: `msg` was filled by a successful recvmsg: CMSG_FIRSTHDR and
+    // CMSG_NXTHDR walk headers inside `control` within msg_controllen and
+    // return null at the end; each header's data is read only within its
+    // cmsg_len, with read_unaligned.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            let header = &*cmsg;
+            let data = libc::CMSG_DATA(cmsg);
+            let len = (header.cmsg_len as usize).saturating_sub(libc::CMSG_LEN(0) as usize);
+            if header.cmsg_level == libc::SOL_SOCKET {
+                if header.cmsg_type == libc::SCM_CREDENTIALS
+                    && len >= std::mem::size_of::<libc::ucred>()
+                {
+                    let cred = data.cast::<libc::ucred>().read_unaligned();
+                    sender = Some(Sender {
+                        pid: cred.pid,
+                        uid: cred.uid,
+                        gid: cred.gid,
+                    });
+                } else if header.cmsg_type == libc::SCM_RIGHTS {
+                    let count = len / std::mem::size_of::<libc::c_int>();
+                    for i in 0..count {
+                        let fd = data.cast::<libc::c_int>().add(i).read_unaligned();
+                        if fd >= 0 {
+                            libc::close(fd);
+                        }
+                    }
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    Ok((n as usize, sender))
 }

@@ -59,6 +59,18 @@ pub enum StartError {
         /// What is wrong.
         source: PolicyError,
     },
+    /// A system agent that cannot read other users' executables, with a
+    /// rule that restricts callers by executable: it would refuse every
+    /// job, so it does not start.
+    #[error("policies.{rule} restricts callers by executable, but this system agent cannot see callers' executables: signetd runs as uid {euid} without CAP_SYS_PTRACE, so other users' /proc/PID/exe is unreadable to it and the rule would refuse every job; give the service CAP_SYS_PTRACE (AmbientCapabilities=CAP_SYS_PTRACE with CapabilityBoundingSet=CAP_SYS_PTRACE, see docs/service-accounts.md#rules-on-executables-need-cap_sys_ptrace) or remove `executables` from the rule in {}", path.display())]
+    BlindToExecutables {
+        /// The first such rule.
+        rule: String,
+        /// signetd's uid.
+        euid: u32,
+        /// The configuration file.
+        path: PathBuf,
+    },
     /// No socket path can be derived from the environment.
     #[cfg(unix)]
     #[error(transparent)]
@@ -168,10 +180,11 @@ pub fn prepare(options: Options) -> Result<Prepared, StartError> {
         .or_else(|| system.then(|| PathBuf::from(signet_proto::paths::SYSTEM_CONFIG)));
     let source = ConfigSource::resolve(flag);
     let config = source.load()?;
-    Policies::from_config(&config).map_err(|e| StartError::Policy {
+    let policies = Policies::from_config(&config).map_err(|e| StartError::Policy {
         path: source.path().to_owned(),
         source: e,
     })?;
+    can_evaluate(&policies, system, source.path())?;
     let (path, chosen) = if system {
         let path = options
             .socket
@@ -400,9 +413,12 @@ async fn audit_key(
 #[cfg(unix)]
 fn raise_open_files(max_connections: usize) {
     use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-    // Room for the listener, the logs, the key store and a refusal or two.
+    // Three descriptors a connection (its socket, its peer's pidfd and
+    // address space: `access::process`), and room for the listener, the
+    // logs, the key store and a refusal or two.
     let want = u64::try_from(max_connections)
         .unwrap_or(u64::MAX)
+        .saturating_mul(3)
         .saturating_add(128);
     let now = getrlimit(Resource::Nofile);
     if now.current.is_none_or(|c| c >= want) {
@@ -419,7 +435,7 @@ fn raise_open_files(max_connections: usize) {
         warn!("cannot raise the open-file limit to {new}: {e}");
     }
     if new < want {
-        warn!("the open-file limit is {new}: fewer than agent.max_connections = {max_connections} connections can be open (raise LimitNOFILE)");
+        warn!("the open-file limit is {new}: fewer than agent.max_connections = {max_connections} connections can be open (each holds 3 descriptors: raise LimitNOFILE, or lower max_connections); past it, connections are refused or lose their caller facts");
     }
 }
 
@@ -440,6 +456,7 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
     } = p;
     let access = Arc::new(Access::new(allow::policy_for(system, &config.system)?));
     raise_open_files(config.agent.max_connections);
+    warn_about_ptrace_capability();
     let roles = crate::access::roles::Roles::for_mode(system, &config.system)?;
     if !system && config.system != config::SystemConfig::default() {
         warn!("[system] is ignored without --system: this agent serves only its own uid and root");
@@ -657,11 +674,58 @@ fn reload(
     let cfg = source.load()?;
     let policy = crate::access::allow::policy_for(system, &cfg.system)?;
     let roles = crate::access::roles::Roles::for_mode(system, &cfg.system)?;
-    Policies::from_config(&cfg).map_err(|e| StartError::Policy {
+    let policies = Policies::from_config(&cfg).map_err(|e| StartError::Policy {
         path: source.path().to_owned(),
         source: e,
     })?;
+    can_evaluate(&policies, system, source.path())?;
     Ok((cfg, policy, roles))
+}
+
+/// A system agent serves other users: one that cannot read their
+/// executables (no `CAP_SYS_PTRACE`) refuses a configuration whose rules
+/// need them, naming the rule, rather than refusing every job at run time.
+/// A user agent serves its own uid, whose executables it can read.
+fn can_evaluate(
+    policies: &Policies,
+    system: bool,
+    path: &std::path::Path,
+) -> Result<(), StartError> {
+    let sight = crate::access::process::Sight::of_this_process();
+    if !system || sight.other_users_exe {
+        return Ok(());
+    }
+    match policies.with_executables().next() {
+        Some(rule) => Err(StartError::BlindToExecutables {
+            rule: rule.to_owned(),
+            euid: sight.euid,
+            path: path.to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A daemon given `CAP_SYS_PTRACE` (not root: root has it anyway) is
+/// reminded what else the capability allows, unless Yama forbids attaching.
+#[cfg(unix)]
+fn warn_about_ptrace_capability() {
+    let sight = crate::access::process::Sight::of_this_process();
+    if !sight.other_users_exe || sight.euid == 0 {
+        return;
+    }
+    let scope = std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok());
+    if scope != Some(3) {
+        let scope = scope.map_or_else(
+            || {
+                "kernel.yama.ptrace_scope cannot be read (no Yama, or hidden by ProcSubset=pid)"
+                    .to_owned()
+            },
+            |n| format!("kernel.yama.ptrace_scope is {n}"),
+        );
+        warn!("signetd holds CAP_SYS_PTRACE (to read callers' executables for rules on them) and {scope}: whoever takes over signetd could also read and write other processes' memory; kernel.yama.ptrace_scope = 3 takes that away and leaves what ptrace's read access allows: executables, memory maps and environments (docs/service-accounts.md#rules-on-executables-need-cap_sys_ptrace)");
+    }
 }
 
 /// Chooses and opens the key store. Fails only for an invalid

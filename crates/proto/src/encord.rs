@@ -189,7 +189,38 @@ pub fn validate_target(target: &str) -> Result<()> {
             reason: "must be printable ASCII without spaces (percent-encode the rest)",
         });
     }
+    if has_dot_segment(target) {
+        return Err(Error::Invalid {
+            field: Field("request target"),
+            reason: "must not contain a `.` or `..` path segment (nor one spelt %2e): a server or proxy that resolves it acts on another path than the one a rule allowed",
+        });
+    }
     Ok(())
+}
+
+/// Whether the path of `target` (before any `?`) has a segment that is
+/// `.` or `..`, literally or percent-encoded (`%2e`, `.%2E`, …), between
+/// `/` or `\` (which some servers read as `/`). The SDK never sends one
+/// (urllib3 resolves dot-segments before a request is prepared), so a
+/// target with one was written by hand: `/v2/public/projects/../datasets/x`
+/// matches a rule's `/v2/public/projects*` but names a dataset once
+/// resolved (RFC 3986 §5.2.4).
+fn has_dot_segment(target: &str) -> bool {
+    let path = target.split('?').next().unwrap_or(target);
+    path.split(['/', '\\']).any(|segment| {
+        let mut rest = segment.as_bytes();
+        let mut dots = 0;
+        loop {
+            match rest {
+                [] => break,
+                [b'.', tail @ ..] => rest = tail,
+                [b'%', b'2', b'e' | b'E', tail @ ..] => rest = tail,
+                _ => return false,
+            }
+            dots += 1;
+        }
+        dots == 1 || dots == 2
+    })
 }
 
 /// Splits an absolute URL into its request target (path and query), as the
@@ -241,6 +272,33 @@ mod tests {
             );
         }
         assert!(prepare(Scheme::EncordV2, "GE T", "/a", &[0; 32], &[1; 32], 7).is_err());
+    }
+
+    #[test]
+    fn dot_segments_are_refused_in_the_path_only() {
+        for target in [
+            "/v2/public/projects/../datasets/x",
+            "/v2/public/projects/./x",
+            "/v2/public/projects/..",
+            "/v2/public/projects/%2e%2e/datasets",
+            "/v2/public/projects/.%2E/datasets",
+            "/v2/public/projects/%2E/x",
+            "/v2/public/projects\\..\\datasets",
+            "/..?a=1",
+        ] {
+            assert!(validate_target(target).is_err(), "{target:?}");
+        }
+        for target in [
+            "/v2/public/projects/a..b/x",
+            "/v2/public/projects/.../x",
+            "/v2/public/projects/.hidden",
+            "/v2/public/projects/%2e%2e%2e",
+            "/v2/public/projects?next=../datasets",
+            "/v2/public/projects?path=/./x",
+            "/",
+        ] {
+            assert_eq!(validate_target(target), Ok(()), "{target:?}");
+        }
     }
 
     #[test]

@@ -120,8 +120,25 @@ impl Databases {
         self.users.iter().find(|u| u.uid == uid).map(|u| u.gid)
     }
 
+    /// The groups a fresh login of `uid` would hold (as `initgroups`
+    /// gives them): its primary group and every group listing its name.
+    pub fn groups_of(&self, uid: u32) -> Vec<u32> {
+        let Some(user) = self.users.iter().find(|u| u.uid == uid) else {
+            return Vec::new();
+        };
+        let mut gids = vec![user.gid];
+        gids.extend(
+            self.groups
+                .iter()
+                .filter(|g| g.members.contains(&user.name))
+                .map(|g| g.gid),
+        );
+        gids
+    }
+
     /// The uids of a group's members: listed in `/etc/group` or with it as
-    /// their primary group in `/etc/passwd`.
+    /// their primary group in `/etc/passwd`. Membership is not holding the
+    /// group: this only explains refusals.
     pub fn members_of(&self, gid: u32) -> Vec<u32> {
         let mut uids: Vec<u32> = self
             .users

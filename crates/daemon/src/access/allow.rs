@@ -7,13 +7,14 @@
 //!
 //! - root (uid 0) is always allowed;
 //! - a uid listed in `allow_uids` (numbers or user names) is allowed;
-//! - a member of a group in `allow_groups` (names or numbers) is allowed:
-//!   the peer's primary gid from SO_PEERCRED, or group membership from the
-//!   group database (`/etc/group` member lists and `/etc/passwd` primary
-//!   groups, resolved at start-up and on SIGHUP), or the supplementary
-//!   groups of the connecting process itself (`/proc/PID/status` `Groups:`,
-//!   trusted only when that process's uids still equal the peer's uid, so a
-//!   recycled pid cannot lend its groups).
+//! - a process that holds a group of `allow_groups` (names or numbers) is
+//!   allowed: as its effective gid when it connected (SO_PEERCRED), or as a
+//!   supplementary group of the connecting process (`/proc/PID/status`
+//!   `Groups:`, read through the pidfd pinned at accept, and only while
+//!   that process's uids are the connection's). Being listed as a member in
+//!   `/etc/group` admits nobody by itself: a job that dropped its groups
+//!   (`setpriv --clear-groups`, `sudo -u` without initgroups) does not
+//!   hold them, and is refused. The listing only explains a refusal.
 //!
 //! An empty allow-list allows only root: system mode fails closed. A name
 //! that does not resolve is a start-up error, never silently dropped. In user
@@ -21,12 +22,10 @@
 //! root.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use crate::access::accounts::{AccountsError, Databases};
-use crate::access::caller::process_groups;
-use crate::access::peer::Peer;
+use crate::access::peer::Client;
 use crate::config::{Principal, SystemConfig};
 
 /// Why the `[system]` allow-list cannot be resolved.
@@ -63,13 +62,16 @@ pub enum Policy {
         /// The daemon's effective uid.
         uid: u32,
     },
-    /// System mode: root, the listed uids, and members of the listed groups.
+    /// System mode: root, the listed uids, and processes holding the
+    /// listed groups.
     AllowList {
-        /// uids allowed directly, plus members of allowed groups per the
-        /// group database.
+        /// uids allowed directly (`allow_uids`, `admin_uids`).
         uids: BTreeSet<u32>,
-        /// Allowed gids (the peer's primary gid or its process's groups).
+        /// Allowed gids (the peer's gid or its process's groups).
         gids: BTreeSet<u32>,
+        /// uids the group database lists as members of an allowed group:
+        /// never allowed for that, only told why they are refused.
+        listed: BTreeSet<u32>,
     },
 }
 
@@ -80,6 +82,7 @@ impl Policy {
     pub fn allow_list(cfg: &SystemConfig, db: &Databases) -> Result<Self, AllowListError> {
         let mut uids = BTreeSet::new();
         let mut gids = BTreeSet::new();
+        let mut listed = BTreeSet::new();
         for (setting, list) in [
             ("allow_uids", &cfg.allow_uids),
             ("admin_uids", &cfg.admin_uids),
@@ -102,27 +105,29 @@ impl Policy {
                     group: g.clone(),
                 })?;
                 gids.insert(gid);
-                uids.extend(db.members_of(gid));
+                listed.extend(db.members_of(gid));
             }
         }
-        Ok(Policy::AllowList { uids, gids })
+        Ok(Policy::AllowList { uids, gids, listed })
     }
 
-    /// Whether `peer` may use the agent. `proc_root` is `/proc` (tests pass
-    /// another directory).
-    pub fn allows(&self, peer: &Peer, proc_root: &Path) -> bool {
+    /// Whether `client` may use the agent: its uid, its gid at `connect`,
+    /// or the supplementary groups its process held at accept.
+    pub fn allows(&self, client: &Client) -> bool {
+        let peer = &client.peer;
         if peer.uid == 0 {
             return true;
         }
         match self {
             Policy::Owner { uid } => peer.uid == *uid,
-            Policy::AllowList { uids, gids } => {
+            Policy::AllowList { uids, gids, .. } => {
                 uids.contains(&peer.uid)
                     || gids.contains(&peer.gid)
-                    || peer.pid.is_some_and(|pid| {
-                        process_groups(proc_root, pid, peer.uid)
-                            .is_some_and(|groups| groups.iter().any(|g| gids.contains(g)))
-                    })
+                    || client
+                        .process
+                        .as_ref()
+                        .and_then(|p| p.groups())
+                        .is_some_and(|groups| groups.iter().any(|g| gids.contains(g)))
             }
         }
     }
@@ -131,11 +136,11 @@ impl Policy {
     pub fn describe(&self) -> String {
         match self {
             Policy::Owner { uid } => format!("uid {uid} and root"),
-            Policy::AllowList { uids, gids } if uids.is_empty() && gids.is_empty() => {
+            Policy::AllowList { uids, gids, .. } if uids.is_empty() && gids.is_empty() => {
                 "root only (the [system] allow-list is empty)".to_owned()
             }
-            Policy::AllowList { uids, gids } => format!(
-                "root, uids {:?}, gids {:?}",
+            Policy::AllowList { uids, gids, .. } => format!(
+                "root, uids {:?}, processes holding gids {:?}",
                 uids.iter().collect::<Vec<_>>(),
                 gids.iter().collect::<Vec<_>>()
             ),
@@ -149,6 +154,9 @@ impl Policy {
             Policy::Owner { uid: owner } => format!(
                 "uid {uid} may not use this agent: it serves only uid {owner} and root; start your own with `signet start`"
             ),
+            Policy::AllowList { listed, .. } if listed.contains(&uid) => format!(
+                "uid {uid} is not allowed by this agent's allow-list: the group database lists it in an allowed group, but the connecting process does not hold that group (it dropped its groups, or started before it was added: log in again, or start the job with its groups, e.g. setpriv --init-groups)"
+            ),
             Policy::AllowList { .. } => format!(
                 "uid {uid} is not allowed by this agent's allow-list; ask the operator to add it to [system] allow_uids or allow_groups"
             ),
@@ -160,7 +168,6 @@ impl Policy {
 #[derive(Debug)]
 pub struct Access {
     policy: RwLock<Arc<Policy>>,
-    proc_root: PathBuf,
 }
 
 impl Access {
@@ -168,7 +175,6 @@ impl Access {
     pub fn new(policy: Policy) -> Self {
         Self {
             policy: RwLock::new(Arc::new(policy)),
-            proc_root: PathBuf::from("/proc"),
         }
     }
 
@@ -186,9 +192,9 @@ impl Access {
         *slot = Arc::new(policy);
     }
 
-    /// Whether `peer` may connect.
-    pub fn allows(&self, peer: &Peer) -> bool {
-        self.policy().allows(peer, &self.proc_root)
+    /// Whether `client` may connect.
+    pub fn allows(&self, client: &Client) -> bool {
+        self.policy().allows(client)
     }
 }
 
@@ -208,6 +214,7 @@ pub fn policy_for(system_mode: bool, cfg: &SystemConfig) -> Result<Policy, Allow
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::peer::Peer;
 
     const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\n\
         alice:x:1000:1000::/home/alice:/bin/sh\n\
@@ -216,12 +223,12 @@ mod tests {
         mallory:x:1003:1003::/home/m:/bin/sh\n";
     const GROUP: &str = "root:x:0:\nalice:x:1000:\nbob:x:1001:\nci:x:2000:bob\nmallory:x:1003:\n";
 
-    fn peer(uid: u32, gid: u32) -> Peer {
-        Peer {
+    fn client(uid: u32, gid: u32) -> Client {
+        Client::unpinned(Peer {
             uid,
             gid,
             pid: None,
-        }
+        })
     }
 
     fn cfg(text: &str) -> SystemConfig {
@@ -229,22 +236,24 @@ mod tests {
     }
 
     #[test]
-    fn allow_list_by_group_membership_and_uid() -> Result<(), AllowListError> {
+    fn allow_list_by_uid_and_held_group_only() -> Result<(), AllowListError> {
         let db = Databases::parse(PASSWD, GROUP);
         let p = Policy::allow_list(
             &cfg("allow_groups = [\"ci\"]\nallow_uids = [\"alice\"]"),
             &db,
         )?;
-        let proc_root = Path::new("/nonexistent");
-        assert!(p.allows(&peer(0, 0), proc_root), "root");
-        assert!(p.allows(&peer(1000, 1000), proc_root), "alice by uid");
-        assert!(p.allows(&peer(1001, 1001), proc_root), "bob: member of ci");
+        assert!(p.allows(&client(0, 0)), "root");
+        assert!(p.allows(&client(1000, 1000)), "alice by uid");
+        assert!(p.allows(&client(5000, 2000)), "a process whose gid is ci");
         assert!(
-            p.allows(&peer(1002, 2000), proc_root),
-            "carol: primary group ci"
+            p.allows(&client(1002, 2000)),
+            "carol: primary group ci, held"
         );
-        assert!(p.allows(&peer(5000, 2000), proc_root), "peer gid ci");
-        assert!(!p.allows(&peer(1003, 1003), proc_root), "mallory");
+        // bob is listed in /etc/group, but this process holds only 1001.
+        assert!(!p.allows(&client(1001, 1001)), "bob without the group");
+        assert!(p.refusal(1001).contains("does not hold that group"));
+        assert!(!p.allows(&client(1003, 1003)), "mallory");
+        assert!(p.refusal(1003).contains("ask the operator"));
         Ok(())
     }
 
@@ -252,8 +261,8 @@ mod tests {
     fn empty_allow_list_is_root_only() -> Result<(), AllowListError> {
         let db = Databases::parse(PASSWD, GROUP);
         let p = Policy::allow_list(&SystemConfig::default(), &db)?;
-        assert!(p.allows(&peer(0, 0), Path::new("/nonexistent")));
-        assert!(!p.allows(&peer(1000, 1000), Path::new("/nonexistent")));
+        assert!(p.allows(&client(0, 0)));
+        assert!(!p.allows(&client(1000, 1000)));
         assert!(p.describe().contains("root only"));
         Ok(())
     }
@@ -274,32 +283,6 @@ mod tests {
     }
 
     #[test]
-    fn process_groups_only_when_uids_match() -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        std::fs::create_dir(dir.path().join("42"))?;
-        std::fs::write(
-            dir.path().join("42/status"),
-            "Name:\tjob\nUid:\t1003\t1003\t1003\t1003\nGid:\t1003\t1003\t1003\t1003\nGroups:\t1003 2000 \n",
-        )?;
-        let db = Databases::parse(PASSWD, GROUP);
-        let p = Policy::allow_list(&cfg("allow_groups = [2000]"), &db)?;
-        let with_pid = |uid| Peer {
-            uid,
-            gid: 1003,
-            pid: Some(42),
-        };
-        assert!(
-            p.allows(&with_pid(1003), dir.path()),
-            "process in group 2000"
-        );
-        assert!(
-            !p.allows(&with_pid(1004), dir.path()),
-            "pid now another user's"
-        );
-        Ok(())
-    }
-
-    #[test]
     fn refusals_say_why_and_whom_to_ask() {
         assert_eq!(
             Policy::Owner { uid: 1000 }.refusal(1004),
@@ -308,6 +291,7 @@ mod tests {
         let list = Policy::AllowList {
             uids: BTreeSet::from([1001]),
             gids: BTreeSet::new(),
+            listed: BTreeSet::new(),
         };
         assert_eq!(
             list.refusal(1004),
@@ -318,8 +302,8 @@ mod tests {
     #[test]
     fn owner_rule() {
         let p = Policy::Owner { uid: 1000 };
-        assert!(p.allows(&peer(1000, 5), Path::new("/")));
-        assert!(p.allows(&peer(0, 0), Path::new("/")));
-        assert!(!p.allows(&peer(1001, 1000), Path::new("/")));
+        assert!(p.allows(&client(1000, 5)));
+        assert!(p.allows(&client(0, 0)));
+        assert!(!p.allows(&client(1001, 1000)));
     }
 }

@@ -1,12 +1,15 @@
 //! Who is on the other end of a connection: the peer's credentials from the
-//! kernel (SO_PEERCRED), and for prompts and logs, its executable and the
-//! chain of parent processes (Linux `/proc`).
+//! kernel (SO_PEERCRED, [`Peer`]), its process pinned at accept
+//! ([`Client`], with [`crate::access::process::Process`]), and who wrote
+//! each request ([`Writer`]: the kernel's SO_PASSCRED credentials on the
+//! request's bytes).
 
 use std::fmt;
+use std::sync::Arc;
 
-use signet_proto::text::escape;
+use crate::access::process::Process;
 
-/// The process that connected.
+/// The credentials the kernel recorded when the peer called `connect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer {
     /// Effective uid.
@@ -34,84 +37,88 @@ impl Peer {
         Ok(Self {
             uid: cred.uid(),
             gid: cred.gid(),
-            pid: cred.pid(),
+            pid: cred.pid().filter(|&p| p > 0),
         })
     }
+}
 
-    /// A one-line description for prompts: pid, executable, parent chain
-    /// (executable paths escaped: a process chooses its own).
-    pub fn describe(&self) -> String {
-        let Some(pid) = self.pid else {
-            return format!("uid {}", self.uid);
+/// A connection's peer: its credentials, and its process as pinned when the
+/// connection was accepted (`None`: no pid, no pidfd on this platform, or
+/// the process had already gone).
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// SO_PEERCRED.
+    pub peer: Peer,
+    /// The process, pinned by a pidfd with its facts at accept.
+    pub process: Option<Arc<Process>>,
+}
+
+impl Client {
+    /// The peer of an accepted Unix socket, its process pinned now.
+    #[cfg(unix)]
+    pub fn accepted(stream: &tokio::net::UnixStream) -> std::io::Result<Self> {
+        let peer = Peer::of(stream)?;
+        #[cfg(target_os = "linux")]
+        let process = {
+            use std::os::fd::AsFd as _;
+            Process::at_accept(&peer, stream.as_fd()).ok().map(Arc::new)
         };
-        let mut chain = Vec::new();
-        let mut cur = pid;
-        // Four ancestors are enough to show "python ← bash ← sshd"; stop at init.
-        for _ in 0..5 {
-            chain.push(format!("{} ({})", escape(&exe_name(cur)), cur));
-            match parent_of(cur) {
-                Some(p) if p > 1 => cur = p,
-                _ => break,
-            }
+        #[cfg(not(target_os = "linux"))]
+        let process = None;
+        Ok(Self { peer, process })
+    }
+
+    /// A peer handed in without its connection (`signetd::handle`: tests,
+    /// benchmarks, fuzzing): its pid, if any, pinned now with `pidfd_open`.
+    pub fn pin(peer: Peer) -> Self {
+        let process = peer
+            .pid
+            .and_then(|_| Process::by_pid(&peer).ok())
+            .map(Arc::new);
+        Self { peer, process }
+    }
+
+    /// A peer with no process to pin (the Windows pipe).
+    pub fn unpinned(peer: Peer) -> Self {
+        Self {
+            peer,
+            process: None,
         }
-        format!("uid {}: {}", self.uid, chain.join(" ← "))
     }
 }
 
-/// The executable of a process, or `?` when it cannot be read.
-pub fn exe_name(pid: i32) -> String {
-    std::fs::read_link(format!("/proc/{pid}/exe"))
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "?".to_owned())
+/// Who wrote one request's bytes, as the kernel attached it to them
+/// (`SO_PASSCRED`: every write carries the writing process's pid, which a
+/// process can misstate only with privilege).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// Not known: a transport that does not say (the Windows pipe), or a
+    /// request handed in without a connection (`signetd::handle`).
+    Untracked,
+    /// One process wrote every byte of the request.
+    Process {
+        /// Its pid in signetd's pid namespace (0: not visible there).
+        pid: i32,
+        /// Its real uid.
+        uid: u32,
+    },
+    /// Bytes of more than one process, or some the kernel gave no
+    /// credentials for.
+    Mixed,
 }
 
-fn parent_of(pid: i32) -> Option<i32> {
-    ppid_from_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
-}
-
-/// The parent pid in a `/proc/PID/stat` line. The command name is in
-/// parentheses and may itself contain spaces and parentheses; the fields
-/// after the *last* `)` are: state, ppid, …
-fn ppid_from_stat(stat: &str) -> Option<i32> {
-    let after = stat.rsplit_once(')')?.1;
-    after.split_whitespace().nth(1)?.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parent_pid_is_read_past_a_hostile_command_name() {
-        assert_eq!(ppid_from_stat("42 (bash) S 7 42 42 0 -1"), Some(7));
-        assert_eq!(ppid_from_stat("42 (a) b) (c) R 1234 42 42"), Some(1234));
-        assert_eq!(ppid_from_stat("42 (no close paren S 7"), None);
-        assert_eq!(ppid_from_stat("42 (x) S"), None);
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn describes_this_process_and_its_parent() {
-        let pid = std::process::id() as i32;
-        let ppid = rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get());
-        // The kernel's answer, not a fallback: this fails if parsing breaks.
-        assert_eq!(parent_of(pid), Some(ppid));
-        let me = Peer {
-            uid: 0,
-            gid: 0,
-            pid: Some(pid),
-        };
-        let d = me.describe();
-        assert!(
-            d.starts_with(&format!("uid 0: {} ({pid})", escape(&exe_name(pid)))),
-            "{d}"
-        );
-        if ppid > 1 {
-            // The parent is the next link of the chain.
-            assert!(
-                d.contains(&format!(" ← {} ({ppid})", escape(&exe_name(ppid)))),
-                "{d}"
-            );
+impl Writer {
+    /// The writer of bytes from two reads, `self` first.
+    pub fn and(self, other: Writer) -> Writer {
+        match (self, other) {
+            (a, b) if a == b => a,
+            _ => Writer::Mixed,
         }
+    }
+}
+
+impl fmt::Display for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.peer.fmt(f)
     }
 }

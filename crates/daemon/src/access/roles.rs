@@ -10,9 +10,10 @@
 //! admins. In system mode (`signetd --system`) root and the callers named
 //! by `[system] admin_uids` / `admin_groups` are admins; everyone else the
 //! allow-list lets in is a signer. Group membership is decided as for the
-//! allow-list: the caller's primary gid, the group database's members, or
-//! the supplementary groups of the connecting process (read only for an
-//! admin operation, never on the signing path).
+//! allow-list: the groups the connecting process holds — its gid at
+//! `connect`, or its supplementary groups, read through its pidfd for the
+//! request (only for an admin operation, never on the signing path). Being
+//! listed in `/etc/group` makes nobody an admin.
 //!
 //! This module says what a caller is; the gate (`dispatch`) decides what
 //! that caller may do.
@@ -39,9 +40,9 @@ pub enum Roles {
     /// User mode: everyone the agent serves (its owner and root).
     #[default]
     Owner,
-    /// System mode: root, and these uids and members of these groups.
+    /// System mode: root, and these uids and processes holding these groups.
     System {
-        /// Admin uids, plus members of admin groups per the group database.
+        /// Admin uids.
         uids: BTreeSet<u32>,
         /// Admin gids (the caller's primary gid or its process's groups).
         gids: BTreeSet<u32>,
@@ -66,7 +67,6 @@ impl Roles {
                 group: g.clone(),
             })?;
             gids.insert(gid);
-            uids.extend(db.members_of(gid));
         }
         Ok(Roles::System { uids, gids })
     }
@@ -86,14 +86,7 @@ impl Roles {
         let admin = peer.uid == 0
             || match self {
                 Roles::Owner => true,
-                Roles::System { uids, gids } => {
-                    uids.contains(&peer.uid)
-                        || gids.contains(&peer.gid)
-                        || (!gids.is_empty()
-                            && caller
-                                .process_groups()
-                                .is_some_and(|g| g.iter().any(|g| gids.contains(g))))
-                }
+                Roles::System { uids, gids } => uids.contains(&peer.uid) || caller.holds_any(gids),
             };
         if admin {
             Role::Admin
@@ -122,21 +115,17 @@ impl Roles {
 mod tests {
     use super::*;
     use crate::access::peer::Peer;
-    use std::path::Path;
 
     const PASSWD: &str = "root:x:0:0::/root:/bin/sh\nops:x:1000:1000::/:/bin/sh\n\
         job:x:1001:1001::/:/bin/sh\nlead:x:1002:1002::/:/bin/sh\n";
     const GROUP: &str = "root:x:0:\nops:x:1000:\njob:x:1001:\nsigadm:x:3000:lead\n";
 
     fn caller(uid: u32, gid: u32) -> Caller {
-        Caller::with_proc_root(
-            Peer {
-                uid,
-                gid,
-                pid: None,
-            },
-            Path::new("/nonexistent"),
-        )
+        Caller::without_process(Peer {
+            uid,
+            gid,
+            pid: None,
+        })
     }
 
     #[test]
@@ -153,10 +142,11 @@ mod tests {
             Role::Admin,
             "ops by uid"
         );
+        // lead is listed in sigadm, but this process holds only 1002.
         assert_eq!(
             roles.role_of(&caller(1002, 1002)),
-            Role::Admin,
-            "lead: member"
+            Role::Signer,
+            "lead: listed, not held"
         );
         assert_eq!(
             roles.role_of(&caller(5000, 3000)),

@@ -24,8 +24,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::access::caller::{Caller, ExeCache};
-use crate::access::peer::Peer;
+use crate::access::caller::Caller;
+use crate::access::peer::{Client, Writer};
+use crate::access::process::Sight;
 use crate::access::roles::Roles;
 use crate::audit::{AuditError, AuditKey, Auditor, Event};
 use crate::clock::{self, WallClock};
@@ -67,8 +68,8 @@ pub struct Agent {
     /// What `audit-info@signet` says when there is no writer (disabled, or
     /// the log could not be opened and `[audit] required` is off).
     audit_off: OnceLock<signet_proto::extension::AuditInfo>,
-    /// Executables of recent callers (see [`ExeCache`]).
-    exe_cache: Arc<ExeCache>,
+    /// What this daemon can see of its callers' processes.
+    sight: Sight,
     /// The wall clock (Encord v2's `created`).
     wall_clock: WallClock,
     /// How the configuration is re-read (SIGHUP, `reload@signet`); set once
@@ -105,7 +106,7 @@ impl Agent {
             vault: OnceLock::new(),
             auditor: OnceLock::new(),
             audit_off: OnceLock::new(),
-            exe_cache: Arc::default(),
+            sight: Sight::of_this_process(),
             wall_clock: clock::unix_now,
             reloader: OnceLock::new(),
         }
@@ -132,9 +133,22 @@ impl Agent {
         self.started.elapsed()
     }
 
-    /// The caller behind `peer`, its executable read through the agent's cache.
-    pub fn caller(&self, peer: &Peer) -> Caller {
-        Caller::new(*peer).with_exe_cache(self.exe_cache.clone())
+    /// The same agent judging callers with `sight` (start-up: what this
+    /// process can really read of other processes).
+    pub fn with_sight(mut self, sight: Sight) -> Self {
+        self.sight = sight;
+        self
+    }
+
+    /// What this daemon can see of its callers' processes.
+    pub fn sight(&self) -> Sight {
+        self.sight
+    }
+
+    /// The caller of one request on `client`'s connection, written by
+    /// `writer`.
+    pub fn caller(&self, client: &Client, writer: Writer) -> Caller {
+        Caller::new(client, writer, self.sight)
     }
 
     /// Installs how the configuration is re-read (once, at start-up).
@@ -285,7 +299,7 @@ impl Agent {
     /// Unloads a key a decision found idle-expired.
     pub fn unload_idle(&self, key: &LoadedKey) {
         if self.keys.remove(&key.public) {
-            info!(key = %key.name, "key idle timeout reached; removed");
+            info!(key = %signet_proto::text::escape(&key.name), "key idle timeout reached; removed");
         }
     }
 }

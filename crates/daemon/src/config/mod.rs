@@ -40,7 +40,7 @@ use signet_proto::paths;
 pub use agent::{AgentConfig, EncordConfig, Lifetime};
 pub use audit::{state_dir, AuditConfig, Durability};
 pub use keys::{KeyConfig, KeySource};
-pub use policy::PolicyConfig;
+pub use policy::{PolicyConfig, UnitSpec};
 pub use store::{Backend, SealMode, StoreConfig, BACKEND_NAMES};
 pub use system::{Principal, SystemConfig};
 

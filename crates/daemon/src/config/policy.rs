@@ -24,7 +24,10 @@ pub struct PolicyConfig {
     pub groups: Option<Vec<Principal>>,
     /// Allowed caller executables, globs on the resolved `/proc/PID/exe`.
     pub executables: Option<Vec<String>>,
-    /// Allowed systemd units (e.g. `ci-runner.service`).
+    /// Allowed systemd units: `NAME` (or `system:NAME`) a system unit
+    /// (`ci-runner.service`, a template `runner@.service`), `user:NAME` a
+    /// user unit of the caller's own uid (with `uids` or `groups` saying
+    /// whose). Matched against the caller's full cgroup path.
     pub units: Option<Vec<String>>,
     /// Signatures per minute for the key, all callers together.
     pub rate_per_minute: Option<u32>,
@@ -38,7 +41,58 @@ pub struct PolicyConfig {
     pub idle_timeout: Option<Lifetime>,
 }
 
+/// One `units` entry, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnitSpec {
+    /// A unit of the system manager (`NAME`, `system:NAME`).
+    System(String),
+    /// A unit of the caller's own user manager (`user:NAME`).
+    User(String),
+}
+
+impl UnitSpec {
+    /// Parses an entry; `None` unless it names a service or scope.
+    pub fn parse(entry: &str) -> Option<Self> {
+        let (user, name) = match entry.split_once(':') {
+            Some(("user", name)) => (true, name),
+            Some(("system", name)) => (false, name),
+            Some(_) => return None,
+            None => (false, entry),
+        };
+        let valid = name.len() <= 255
+            && (name.ends_with(".service") || name.ends_with(".scope"))
+            && !name.starts_with('.')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.@\\:".contains(&b));
+        valid.then(|| {
+            if user {
+                UnitSpec::User(name.to_owned())
+            } else {
+                UnitSpec::System(name.to_owned())
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for UnitSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UnitSpec::System(name) => f.write_str(name),
+            UnitSpec::User(name) => write!(f, "user:{name}"),
+        }
+    }
+}
+
 impl PolicyConfig {
+    /// The `units` entries, parsed (entries that do not parse were refused
+    /// by [`validate`]).
+    pub fn unit_specs(&self) -> Option<Vec<UnitSpec>> {
+        self.units
+            .as_ref()
+            .map(|us| us.iter().filter_map(|u| UnitSpec::parse(u)).collect())
+    }
+
     /// The methods as compared: trimmed and upper-cased.
     pub fn normalised_methods(&self) -> Option<Vec<String>> {
         self.methods
@@ -99,6 +153,21 @@ fn check(name: &str, p: &PolicyConfig) -> Result<(), Invalid> {
     for e in p.executables.iter().flatten() {
         if !e.starts_with('/') {
             return bad(format!("executable {e:?} must be an absolute path"));
+        }
+    }
+    for u in p.units.iter().flatten() {
+        match UnitSpec::parse(u) {
+            None => {
+                return bad(format!(
+                    "unit {u:?} is not a unit name: write a service or scope, e.g. \"gitlab-runner.service\" (a system unit) or \"user:job.service\" (a user unit)"
+                ))
+            }
+            Some(UnitSpec::User(_)) if p.uids.is_none() && p.groups.is_none() => {
+                return bad(format!(
+                    "unit {u:?}: anyone can start a user unit of any name (systemd-run --user), so a user: entry needs uids or groups saying whose"
+                ))
+            }
+            Some(_) => {}
         }
     }
     for (per, burst, what) in [

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use super::gate::ReadPermit;
 use super::key_error;
 use crate::access::accounts::Databases;
-use crate::access::caller::Caller;
+use crate::access::caller::{Caller, Given};
 use crate::access::peer::Peer;
 use crate::agent::Agent;
 use crate::policy::Operation;
@@ -29,21 +29,31 @@ pub(super) fn explain(
         .keys
         .select(req.key, Instant::now())
         .map_err(|e| key_error(&e))?;
+    let given = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    let mut facts = Given {
+        exe: given(req.as_exe),
+        unit: given(req.as_unit),
+        groups: None,
+    };
     let as_peer = match req.as_uid {
-        Some(uid) if uid != peer.uid => Peer {
-            uid,
-            gid: Databases::system()
-                .ok()
-                .and_then(|db| db.primary_gid(uid))
-                .unwrap_or(u32::MAX),
-            // Another uid's process groups, executable and unit are not
-            // this process's: only what is given is known.
-            pid: None,
-        },
+        Some(uid) if uid != peer.uid => {
+            // Another uid's process is not this one: what is given is
+            // known, and its groups are assumed as a fresh login of it
+            // would hold them (its primary group and its /etc/group
+            // memberships).
+            let db = Databases::system().ok();
+            facts.groups = Some(db.as_ref().map(|db| db.groups_of(uid)).unwrap_or_default());
+            Peer {
+                uid,
+                gid: db.and_then(|db| db.primary_gid(uid)).unwrap_or(u32::MAX),
+                pid: None,
+            }
+        }
         _ => *peer,
     };
-    let given = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-    let caller = Caller::with_facts(as_peer, given(req.as_exe), given(req.as_unit));
+    // The daemon's real sight: an executable it could not read from such a
+    // caller is not taken from --as-exe (`Caller::checked_exe`).
+    let caller = Caller::dry_run(caller, as_peer, facts);
     let op = match req.scheme {
         "ssh" => Operation::Ssh,
         "raw" => Operation::Raw(Unstructured::Arbitrary),

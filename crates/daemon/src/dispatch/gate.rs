@@ -252,7 +252,7 @@ fn require_admin(
         decision: Verdict::Refuse,
         key: key.into(),
         scheme: operation,
-        pid: peer.pid,
+        pid: caller.pid(),
         uid: peer.uid,
         exe: caller.exe_shared().unwrap_or_else(|| "?".into()),
         reason: format!("uid {}: {NOT_ADMIN}", peer.uid),
@@ -323,7 +323,7 @@ async fn decide<'a>(
         if who.as_ref().is_some_and(|p| s.key.approved(p, now)) {
             info!(%peer, key = %signet_proto::text::escape(&s.key.name), "use confirmed earlier by this process");
         } else {
-            if let Err(why) = confirm::ask(&s.prompt(peer, who.as_ref())).await {
+            if let Err(why) = confirm::ask(&s.prompt(caller, who.as_ref())).await {
                 let reason = format!("key {}: {why}", s.key.name);
                 agent.audit(|| {
                     s.event(

@@ -42,7 +42,7 @@ use signet_proto::{frame, AddIdentity, Passphrase, Request, Response, SignReques
 use tracing::{debug, error};
 
 use crate::access::caller::Caller;
-use crate::access::peer::Peer;
+use crate::access::peer::{Client, Peer, Writer};
 use crate::agent::stored::LoadError;
 use crate::agent::{AddError, Agent, KeyError};
 use crate::store::vault::VaultError;
@@ -296,9 +296,25 @@ impl From<ExtensionError> for Failure {
 
 type Outcome = Result<(), Failure>;
 
-/// Handles one message body and appends exactly one reply frame to `out`.
+/// Handles one message body from `peer` and appends exactly one reply
+/// frame to `out` (tests, benchmarks, fuzzing). The peer's process, if it
+/// names a pid, is pinned for this one request (`pidfd_open`); the server
+/// pins each connection's once, at accept.
 pub async fn handle(agent: &Agent, body: &[u8], peer: &Peer, out: &mut Vec<u8>) {
-    let caller = agent.caller(peer);
+    serve(agent, body, &Client::pin(*peer), Writer::Untracked, out).await
+}
+
+/// Handles one message body from `client`, written by `writer`, and
+/// appends exactly one reply frame to `out`.
+pub(crate) async fn serve(
+    agent: &Agent,
+    body: &[u8],
+    client: &Client,
+    writer: Writer,
+    out: &mut Vec<u8>,
+) {
+    let peer = &client.peer;
+    let caller = agent.caller(client, writer);
     let msg_type = body.first().copied().unwrap_or(0);
     let start = out.len();
     let outcome = match Op::decode(body) {

@@ -24,7 +24,6 @@ use super::gate::Grant;
 use super::{key_error, Failure, Outcome};
 use crate::access::caller::Caller;
 use crate::access::caller::ProcessIdentity;
-use crate::access::peer::Peer;
 use crate::agent::{Agent, LoadedKey};
 use crate::audit::{Event, Verdict};
 use crate::policy::Operation;
@@ -64,7 +63,7 @@ impl Signing<'_> {
 
     /// The confirmation prompt; everything the client chose is escaped, so
     /// it cannot forge a line ("Requested by …") the user relies on.
-    pub(crate) fn prompt(&self, peer: &Peer, who: Option<&ProcessIdentity>) -> String {
+    pub(crate) fn prompt(&self, caller: &Caller, who: Option<&ProcessIdentity>) -> String {
         let key = escape(&self.key.name);
         let what = match self.op {
             Operation::Http { method, target, .. } => format!(
@@ -89,7 +88,7 @@ impl Signing<'_> {
             }
             (None, _) => String::new(),
         };
-        format!("{what}\nRequested by {}{remember}", peer.describe())
+        format!("{what}\nRequested by {}{remember}", caller.describe())
     }
 
     /// The audit event for this signature or its refusal.
@@ -116,7 +115,7 @@ impl Signing<'_> {
             target,
             digest: self.digest,
             created: self.created.filter(|_| decision == Verdict::Sign),
-            pid: peer.pid,
+            pid: caller.pid(),
             uid: peer.uid,
             exe: caller.exe_shared().unwrap_or_else(|| "?".into()),
             rule,

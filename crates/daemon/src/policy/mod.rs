@@ -13,9 +13,14 @@
 //!   anything else: `ssh-add -T`, `signet sign`; never allowed by a rule
 //!   that does not name it, since such bytes can be Encord signatures);
 //! - `methods` and `targets` (request-target globs, `*` = any characters);
-//! - who calls: `uids` or `groups` (either matching is enough), and, each
-//!   required when set, `executables` (globs on `/proc/PID/exe`) and `units`
-//!   (the systemd unit from `/proc/PID/cgroup`);
+//! - who calls: `uids` or `groups` (either matching is enough; a group
+//!   counts when the calling process holds it, not when `/etc/group` lists
+//!   the user), and, each required when set, `executables` (globs on the
+//!   executable the connecting process ran) and `units` (its systemd unit,
+//!   from its full cgroup path: a system unit `NAME`, or `user:NAME` for a
+//!   user unit of the caller's own uid) — process facts read through the
+//!   pidfd pinned at accept and refused when they changed since
+//!   (`access::caller`);
 //! - `rate_per_minute`/`burst` per key and `caller_rate_per_minute`/
 //!   `caller_burst` per (key, caller uid) — enforced by [`ratelimit`];
 //! - `idle_timeout`: the key is unloaded after this long without a signature.
@@ -40,8 +45,9 @@ use signet_proto::text::escape;
 use tokio::time::Instant;
 
 use crate::access::accounts::{AccountsError, Databases};
-use crate::access::caller::Caller;
-use crate::config::{self, Config, Invalid, PolicyConfig, Principal};
+use crate::access::caller::{Caller, FactError};
+use crate::access::unit;
+use crate::config::{self, Config, Invalid, PolicyConfig, Principal, UnitSpec};
 
 pub use glob::glob;
 use ratelimit::RateLimiter;
@@ -113,13 +119,16 @@ pub struct Rule {
     schemes: Option<Vec<String>>,
     methods: Option<Vec<String>>,
     targets: Option<Vec<String>>,
-    /// uids named directly, plus members of the named groups.
+    /// uids named directly.
     uids: Option<BTreeSet<u32>>,
     /// gids of the named groups (matched against the caller's gid and its
     /// process's supplementary groups).
     gids: Option<BTreeSet<u32>>,
+    /// uids `/etc/group` lists in the named groups: not allowed for that,
+    /// only told why they are refused.
+    listed: BTreeSet<u32>,
     executables: Option<Vec<String>>,
-    units: Option<Vec<String>>,
+    units: Option<Vec<UnitSpec>>,
     /// Per-key rate limit, if any.
     pub key_rate: Option<Rate>,
     /// Per-(key, caller uid) rate limit, if any.
@@ -260,6 +269,15 @@ impl Policies {
         }
     }
 
+    /// The rules that restrict callers by executable: a daemon that cannot
+    /// read its callers' executables cannot evaluate them.
+    pub fn with_executables(&self) -> impl Iterator<Item = &str> {
+        self.rules
+            .iter()
+            .filter(|(_, r)| r.executables.is_some())
+            .map(|(name, _)| name.as_str())
+    }
+
     /// A one-line summary of the policy of the key bound as `bound`.
     pub fn summary(&self, bound: &str) -> String {
         self.rule_for(bound)
@@ -271,6 +289,7 @@ impl Policies {
 fn compile(name: &str, p: &PolicyConfig, db: &Databases) -> Result<Rule, PolicyError> {
     let mut uids: Option<BTreeSet<u32>> = None;
     let mut gids: Option<BTreeSet<u32>> = None;
+    let mut listed = BTreeSet::new();
     if p.uids.is_some() || p.groups.is_some() {
         let mut u = BTreeSet::new();
         for principal in p.uids.iter().flatten() {
@@ -291,7 +310,7 @@ fn compile(name: &str, p: &PolicyConfig, db: &Databases) -> Result<Rule, PolicyE
                     group: principal.clone(),
                 })?;
             g.insert(gid);
-            u.extend(db.members_of(gid));
+            listed.extend(db.members_of(gid));
         }
         uids = Some(u);
         gids = Some(g);
@@ -311,12 +330,25 @@ fn compile(name: &str, p: &PolicyConfig, db: &Databases) -> Result<Rule, PolicyE
         targets: p.targets.clone(),
         uids,
         gids,
+        listed,
         executables: p.executables.clone(),
-        units: p.units.clone(),
+        units: p.unit_specs(),
         key_rate: rate(p.rate_per_minute, p.burst),
         caller_rate: rate(p.caller_rate_per_minute, p.caller_burst),
         idle_timeout: p.idle_timeout.and_then(|l| l.0).map(Duration::from_secs),
     })
+}
+
+/// Whether a rule's `units` entry names the caller's units: a system unit
+/// by its name (or template), a user unit only of the caller's own uid.
+fn spec_matches(spec: &UnitSpec, u: &unit::Unit, caller_uid: u32) -> bool {
+    match spec {
+        UnitSpec::System(name) => unit::names(name, &u.system),
+        UnitSpec::User(name) => u
+            .user
+            .as_ref()
+            .is_some_and(|(uid, unit)| *uid == caller_uid && unit::names(name, unit)),
+    }
 }
 
 /// What the policy layer needs to know of the key being used: values, so
@@ -397,10 +429,21 @@ pub fn decide(
 
 impl Rule {
     fn evaluate(&self, key: &str, op: &Operation<'_>, caller: &Caller) -> Decision {
+        let key = escape(key);
         let deny = |what: String| Decision {
             allowed: false,
             rule: Some(self.name.clone()),
             reason: format!("key {key}: {what} not allowed by rule {}", self.name),
+            idle_expired: false,
+        };
+        // A fact the rule needs but cannot have: say which, and why.
+        let unknown = |fact: &str, why: &FactError| Decision {
+            allowed: false,
+            rule: Some(self.name.clone()),
+            reason: format!(
+                "key {key}: rule {} needs the caller's {fact}, but {why}",
+                self.name
+            ),
             idle_expired: false,
         };
         let scheme = op.scheme_name();
@@ -437,29 +480,54 @@ impl Rule {
             }
         }
         let peer = &caller.peer;
+        // A rule on callers judges the process that opened the connection;
+        // a request another process wrote over it (a child that inherited
+        // it, or one it was passed to) is not that process's.
+        if self.uids.is_some() || self.executables.is_some() || self.units.is_some() {
+            if let Err(why) = caller.written_by_connector() {
+                return Decision {
+                    allowed: false,
+                    rule: Some(self.name.clone()),
+                    reason: format!("key {key}: rule {} judges its caller, but {why}", self.name),
+                    idle_expired: false,
+                };
+            }
+        }
         if let (Some(uids), Some(gids)) = (&self.uids, &self.gids) {
-            let member = uids.contains(&peer.uid)
-                || gids.contains(&peer.gid)
-                || (!gids.is_empty()
-                    && caller
-                        .process_groups()
-                        .is_some_and(|g| g.iter().any(|g| gids.contains(g))));
-            if !member {
-                return deny(format!("caller uid {}", peer.uid));
+            if !(uids.contains(&peer.uid) || caller.holds_any(gids)) {
+                let hint = if self.listed.contains(&peer.uid) {
+                    " (the group database lists it in the rule's group, but the calling process does not hold the group)"
+                } else {
+                    ""
+                };
+                return deny(format!("caller uid {}{hint}", peer.uid));
             }
         }
         if let Some(es) = &self.executables {
-            match caller.exe() {
-                Some(exe) if es.iter().any(|e| glob(e, exe)) => {}
-                Some(exe) => return deny(format!("caller executable {}", escape(exe))),
-                None => return deny("caller with an unknown executable".to_owned()),
+            match caller.checked_exe() {
+                Ok(exe) if es.iter().any(|e| glob(e, exe)) => {}
+                Ok(exe) => return deny(format!("caller executable {}", escape(exe))),
+                Err(why) => return unknown("executable", why),
             }
         }
         if let Some(us) = &self.units {
-            match caller.unit() {
-                Some(unit) if us.iter().any(|u| u == unit) => {}
-                Some(unit) => return deny(format!("caller unit {}", escape(unit))),
-                None => return deny("caller outside a systemd unit".to_owned()),
+            match caller.checked_unit() {
+                Ok(Some((_, u))) if us.iter().any(|spec| spec_matches(spec, u, peer.uid)) => {}
+                Ok(Some((path, u))) => {
+                    let user = match &u.user {
+                        Some((uid, name)) => {
+                            format!(", user unit {} of uid {uid}", escape(name))
+                        }
+                        None => String::new(),
+                    };
+                    return deny(format!(
+                        "caller in cgroup {} (system unit {}{user})",
+                        escape(path),
+                        escape(&u.system)
+                    ));
+                }
+                Ok(None) => return deny("caller outside a systemd unit".to_owned()),
+                Err(why) => return unknown("systemd unit", why),
             }
         }
         Decision::allow(Some(self.name.clone()))
@@ -490,7 +558,8 @@ impl Rule {
             parts.push(format!("executables {}", list(e)));
         }
         if let Some(u) = &self.units {
-            parts.push(format!("units {}", list(u)));
+            let names: Vec<String> = u.iter().map(UnitSpec::to_string).collect();
+            parts.push(format!("units {}", list(&names)));
         }
         if let Some(r) = self.key_rate {
             parts.push(format!("rate {}/min burst {}", r.per_minute, r.burst));
@@ -511,9 +580,9 @@ impl Rule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::caller::Given;
     use crate::access::peer::Peer;
     use signet_proto::encord::Scheme;
-    use std::path::Path;
 
     fn policies(text: &str) -> Policies {
         let cfg = match crate::config::parse(text) {
@@ -531,14 +600,21 @@ mod tests {
     }
 
     fn caller(uid: u32, gid: u32) -> Caller {
-        Caller::with_proc_root(
-            Peer {
-                uid,
-                gid,
-                pid: None,
-            },
-            Path::new("/nonexistent"),
-        )
+        Caller::without_process(Peer {
+            uid,
+            gid,
+            pid: None,
+        })
+    }
+
+    /// A caller of uid 5 described by `given` (as `signet explain` does).
+    fn described(given: Given) -> Caller {
+        let peer = Peer {
+            uid: 5,
+            gid: 5,
+            pid: None,
+        };
+        Caller::dry_run(&Caller::without_process(peer), peer, given)
     }
 
     fn http<'a>(scheme: Scheme, method: &'a str, target: &'a str) -> Operation<'a> {
@@ -627,8 +703,9 @@ mod tests {
         );
         let op = Operation::Ssh;
         assert!(p.evaluate("k", "k", &op, &caller(1001, 1001)).allowed);
-        // bob is a member of builders in /etc/group.
-        assert!(p.evaluate("k", "k", &op, &caller(1002, 100)).allowed);
+        // bob is listed in builders in /etc/group, but this process does
+        // not hold it: listing alone admits nobody.
+        assert!(!p.evaluate("k", "k", &op, &caller(1002, 100)).allowed);
         // Primary gid of the connection.
         assert!(p.evaluate("k", "k", &op, &caller(3000, 2000)).allowed);
         let d = p.evaluate("k", "k", &op, &caller(3000, 3000));
@@ -638,39 +715,134 @@ mod tests {
     }
 
     #[test]
-    fn executables_and_units_from_proc() -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
-        let proc_dir = dir.path().join("42");
-        std::fs::create_dir_all(&proc_dir)?;
-        std::os::unix::fs::symlink("/usr/bin/python3.11", proc_dir.join("exe"))?;
-        std::fs::write(
-            proc_dir.join("cgroup"),
-            "0::/system.slice/ci-runner.service\n",
-        )?;
+    fn executables_and_units() {
         let p = policies(
             "[policies.ci]\nexecutables = [\"/usr/bin/python3*\"]\nunits = [\"ci-runner.service\"]\n\
              [keys.k]\npolicy = \"ci\"\n[policies.other]\nunits = [\"deploy.service\"]\n[keys.d]\npolicy = \"other\"\n\
              [policies.bash]\nexecutables = [\"/bin/bash\"]\n[keys.b]\npolicy = \"bash\"\n",
         );
-        let peer = Peer {
-            uid: 5,
-            gid: 5,
-            pid: Some(42),
-        };
-        let c = Caller::with_proc_root(peer, dir.path());
+        let c = described(Given {
+            exe: Some("/usr/bin/python3.11".into()),
+            unit: Some("/system.slice/ci-runner.service".into()),
+            groups: None,
+        });
         assert!(p.evaluate("k", "k", &Operation::Ssh, &c).allowed);
         assert_eq!(
             p.evaluate("d", "d", &Operation::Ssh, &c).reason,
-            "key d: caller unit ci-runner.service not allowed by rule other"
+            "key d: caller in cgroup /system.slice/ci-runner.service (system unit ci-runner.service) not allowed by rule other"
         );
         assert_eq!(
             p.evaluate("b", "b", &Operation::Ssh, &c).reason,
             "key b: caller executable /usr/bin/python3.11 not allowed by rule bash"
         );
-        // No pid: unknown executable, fail closed.
+        // No process: unknown executable, fail closed, and says why.
         let anon = caller(5, 5);
-        assert!(!p.evaluate("k", "k", &Operation::Ssh, &anon).allowed);
-        Ok(())
+        let d = p.evaluate("k", "k", &Operation::Ssh, &anon);
+        assert!(!d.allowed);
+        assert!(
+            d.reason.starts_with(
+                "key k: rule ci needs the caller's executable, but no process is known"
+            ),
+            "{}",
+            d.reason
+        );
+    }
+
+    #[test]
+    fn units_by_their_full_cgroup_path() {
+        let p = policies(
+            "[policies.ci]\nunits = [\"gitlab-runner.service\", \"runner@.service\"]\n[keys.k]\npolicy = \"ci\"\n\
+             [policies.mine]\nuids = [5]\nunits = [\"user:job.service\"]\n[keys.u]\npolicy = \"mine\"\n",
+        );
+        let at = |path: &str| {
+            described(Given {
+                unit: Some(path.into()),
+                ..Given::default()
+            })
+        };
+        for allowed in [
+            "/system.slice/gitlab-runner.service",
+            "/system.slice/gitlab-runner.service/job-7",
+            "/ci.slice/gitlab-runner.service",
+            "/system.slice/system-runner.slice/runner@3.service",
+        ] {
+            let d = p.evaluate("k", "k", &Operation::Ssh, &at(allowed));
+            assert!(d.allowed, "{allowed}: {d:?}");
+        }
+        // A user service named like the system unit (systemd-run --user
+        // --unit=gitlab-runner.service) is not it.
+        let d = p.evaluate(
+            "k",
+            "k",
+            &Operation::Ssh,
+            &at("/user.slice/user-1000.slice/user@1000.service/app.slice/gitlab-runner.service"),
+        );
+        assert_eq!(
+            d.reason,
+            "key k: caller in cgroup /user.slice/user-1000.slice/user@1000.service/app.slice/gitlab-runner.service (system unit user@1000.service, user unit gitlab-runner.service of uid 1000) not allowed by rule ci"
+        );
+        for refused in [
+            "/machine.slice/libpod-1.scope/c/system.slice/gitlab-runner.service",
+            "/user.slice/user-1000.slice/session-2.scope",
+            "/",
+        ] {
+            assert!(
+                !p.evaluate("k", "k", &Operation::Ssh, &at(refused)).allowed,
+                "{refused}"
+            );
+        }
+        // user: only the caller's own user manager (uid 5 here).
+        assert!(
+            p.evaluate(
+                "u",
+                "u",
+                &Operation::Ssh,
+                &at("/user.slice/user-5.slice/user@5.service/app.slice/job.service")
+            )
+            .allowed
+        );
+        assert!(
+            !p.evaluate(
+                "u",
+                "u",
+                &Operation::Ssh,
+                &at("/user.slice/user-6.slice/user@6.service/app.slice/job.service")
+            )
+            .allowed
+        );
+        assert!(
+            !p.evaluate("u", "u", &Operation::Ssh, &at("/system.slice/job.service"))
+                .allowed
+        );
+        assert_eq!(
+            p.summary("k"),
+            "ci: units gitlab-runner.service,runner@.service"
+        );
+    }
+
+    #[test]
+    fn groups_count_when_the_process_holds_them() {
+        let p = policies("[policies.b]\ngroups = [\"builders\"]\n[keys.k]\npolicy = \"b\"\n");
+        // bob (1002) is listed in builders; a process of his holding it:
+        let holding = Caller::dry_run(
+            &caller(1002, 100),
+            Peer {
+                uid: 1002,
+                gid: 100,
+                pid: None,
+            },
+            Given {
+                groups: Some(vec![100, 2000]),
+                ..Given::default()
+            },
+        );
+        assert!(p.evaluate("k", "k", &Operation::Ssh, &holding).allowed);
+        // The same uid without it (setpriv --clear-groups).
+        let d = p.evaluate("k", "k", &Operation::Ssh, &caller(1002, 100));
+        assert_eq!(
+            d.reason,
+            "key k: caller uid 1002 (the group database lists it in the rule's group, but the calling process does not hold the group) not allowed by rule b"
+        );
     }
 
     #[test]
@@ -690,6 +862,15 @@ mod tests {
             ("[policies.p]\nrate_per_minute = 0\n", "rate_per_minute"),
             ("[policies.p]\nburst = 3\n", "burst"),
             ("[policies.p]\nmethdos = [\"GET\"]\n", "methdos"),
+            (
+                "[policies.p]\nunits = [\"gitlab-runner\"]\n",
+                "not a unit name",
+            ),
+            ("[policies.p]\nunits = [\"vm:a.service\"]\n", "vm:a.service"),
+            (
+                "[policies.p]\nunits = [\"user:a.service\"]\n",
+                "needs uids or groups",
+            ),
         ] {
             let err = cfg(text).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.contains(needle), "{text:?} gave {err:?}");

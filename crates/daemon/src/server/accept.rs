@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio_util::task::TaskTracker;
 use tracing::{error, warn};
 
-use crate::access::peer::Peer;
+use crate::access::peer::Client;
 use crate::agent::Agent;
 use crate::server::idle::{self, Full, IdleWatch, Limits, Registration};
 
@@ -36,12 +36,12 @@ pub(crate) trait Transport {
     /// Waits for the next connection.
     fn accept(&mut self) -> impl Future<Output = std::io::Result<Self::Conn>>;
 
-    /// The connection's peer if it may use the agent; `None` when it was
-    /// refused (the transport has answered or closed it).
-    fn admit(&mut self, conn: Self::Conn) -> Option<(Self::Conn, Peer)>;
+    /// The connection's peer, its process pinned, if it may use the agent;
+    /// `None` when it was refused (the transport has answered or closed it).
+    fn admit(&mut self, conn: Self::Conn) -> Option<(Self::Conn, Client)>;
 
     /// Starts the connection's session, tracked by `tracker`.
-    fn spawn(&self, conn: Self::Conn, peer: Peer, served: Served, tracker: &TaskTracker);
+    fn spawn(&self, conn: Self::Conn, client: Client, served: Served, tracker: &TaskTracker);
 }
 
 /// Accepts connections on `transport` until shutdown, then waits up to
@@ -85,17 +85,17 @@ pub(crate) async fn run<T: Transport>(
                 }
             }
         };
-        let Some((conn, peer)) = transport.admit(conn) else {
+        let Some((conn, client)) = transport.admit(conn) else {
             continue;
         };
-        let registration = match idle.admit(peer.uid, limits) {
+        let registration = match idle.admit(client.peer.uid, limits) {
             Ok(r) => r,
             Err(Full::Uid(n)) => {
-                warn!(%peer, "refused connection: uid {} has {n} connections open, all busy (agent.max_connections_per_uid)", peer.uid);
+                warn!(peer = %client, "refused connection: uid {} has {n} connections open, all busy (agent.max_connections_per_uid)", client.peer.uid);
                 continue;
             }
             Err(Full::Total(n)) => {
-                warn!(%peer, "refused connection: {n} connections already open, all busy (agent.max_connections)");
+                warn!(peer = %client, "refused connection: {n} connections already open, all busy (agent.max_connections)");
                 continue;
             }
         };
@@ -104,7 +104,7 @@ pub(crate) async fn run<T: Transport>(
             idle: idle.clone(),
             registration,
         };
-        transport.spawn(conn, peer, served, &tracker);
+        transport.spawn(conn, client, served, &tracker);
     }
     tracker.close();
     if tokio::time::timeout(grace, tracker.wait()).await.is_err() {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::net::windows::named_pipe::{NamedPipeServer, ServerOptions};
 use tokio_util::task::TaskTracker;
 
-use crate::access::peer::Peer;
+use crate::access::peer::{Client, Peer};
 use crate::agent::Agent;
 use crate::server::accept::{self, Served, Transport};
 use crate::server::session;
@@ -44,19 +44,19 @@ impl Transport for Pipe {
         Ok(std::mem::replace(&mut self.server, next))
     }
 
-    fn admit(&mut self, conn: NamedPipeServer) -> Option<(NamedPipeServer, Peer)> {
+    fn admit(&mut self, conn: NamedPipeServer) -> Option<(NamedPipeServer, Client)> {
         let peer = Peer {
             uid: 0,
             gid: 0,
             pid: None,
         };
-        Some((conn, peer))
+        Some((conn, Client::unpinned(peer)))
     }
 
-    fn spawn(&self, conn: NamedPipeServer, peer: Peer, served: Served, tracker: &TaskTracker) {
+    fn spawn(&self, conn: NamedPipeServer, client: Client, served: Served, tracker: &TaskTracker) {
         tracker.spawn(session::serve(
             conn,
-            peer,
+            client,
             served.agent,
             served.idle,
             served.registration,

@@ -27,7 +27,8 @@ use tokio::net::UnixStream;
 use tokio::sync::Semaphore;
 use tracing::warn;
 
-use crate::access::peer::{exe_name, Peer};
+use crate::access::peer::Client;
+use signet_proto::text::escape;
 
 /// How much of a refused peer's input is read before closing.
 pub const DRAIN_BYTES: usize = 64 * 1024;
@@ -78,11 +79,18 @@ pub fn frame(reason: &str) -> Vec<u8> {
 }
 
 impl Refusals {
-    /// Refuses `stream` from `peer`, telling it `reason`; `allowed` (who may
-    /// use the agent) goes to the log only. Must run inside the runtime.
-    pub fn refuse(&self, stream: UnixStream, peer: &Peer, reason: String, allowed: &str) {
+    /// Refuses `stream` from `client`, telling it `reason`; `allowed` (who
+    /// may use the agent) goes to the log only. Must run inside the runtime.
+    pub fn refuse(&self, stream: UnixStream, client: &Client, reason: String, allowed: &str) {
+        let peer = &client.peer;
         if let Some(unlogged) = self.note(peer.uid, Instant::now()) {
-            let exe = peer.pid.map_or_else(|| "?".to_owned(), exe_name);
+            // The executable its process ran at accept; a process names its
+            // own, so it is escaped like anything else a peer chose.
+            let exe = client
+                .process
+                .as_ref()
+                .and_then(|p| p.exe())
+                .map_or_else(|| "?".to_owned(), |e| escape(e));
             let more = if unlogged > 0 {
                 format!(
                     " ({unlogged} more refusals of uid {} in the last {} s not logged)",

@@ -11,18 +11,24 @@
 //! minutes) never counts as idle. Framing errors, EOF, timeouts and shutdown
 //! end the connection; nothing else does. Buffers that held a key or passphrase are
 //! wiped before they are reused or freed.
+//!
+//! Who wrote each request goes with it to the dispatcher: on a Unix socket
+//! every read says which process wrote its bytes (`SO_PASSCRED`, see
+//! [`Conn`]), and the session keeps, for the bytes it holds, which writer
+//! wrote which, so a request's writer is known even when requests arrive
+//! together or one arrives in pieces.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use signet_proto::{frame, Request};
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 use tokio::time::{timeout_at, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 use zeroize::Zeroize as _;
 
-use crate::access::peer::Peer;
+use crate::access::peer::{Client, Writer};
 use crate::agent::Agent;
 use crate::dispatch;
 use crate::server::idle::{IdleWatch, Registration};
@@ -58,23 +64,121 @@ enum Ended {
     Evicted,
 }
 
+/// A connection as a session reads it: bytes, and who wrote them.
+pub(crate) trait Conn: AsyncWrite + Unpin {
+    /// Reads into `buf`'s spare capacity (there is some): how many bytes
+    /// came (0 at EOF), and who wrote them.
+    fn read_some<'a>(
+        &'a mut self,
+        buf: &'a mut Vec<u8>,
+    ) -> impl std::future::Future<Output = std::io::Result<(usize, Writer)>> + 'a;
+}
+
+#[cfg(target_os = "linux")]
+impl Conn for tokio::net::UnixStream {
+    async fn read_some(&mut self, buf: &mut Vec<u8>) -> std::io::Result<(usize, Writer)> {
+        use std::os::fd::AsFd as _;
+        loop {
+            self.readable().await?;
+            let got = self.try_io(tokio::io::Interest::READABLE, || {
+                // Read into the spare capacity, zeroed first (only
+                // initialised memory is handed to the kernel).
+                let start = buf.len();
+                buf.resize(buf.capacity(), 0);
+                let read = crate::hardening::recv_with_sender(self.as_fd(), &mut buf[start..]);
+                let n = read.as_ref().map_or(0, |(n, _)| *n);
+                buf.truncate(start + n);
+                read
+            });
+            match got {
+                Ok((n, sender)) => {
+                    let writer = match sender {
+                        Some(s) => Writer::Process {
+                            pid: s.pid,
+                            uid: s.uid,
+                        },
+                        // SO_PASSCRED is set: bytes without credentials are
+                        // of no one signetd can name.
+                        None if n > 0 => Writer::Mixed,
+                        None => Writer::Untracked,
+                    };
+                    return Ok((n, writer));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+impl Conn for tokio::net::UnixStream {
+    async fn read_some(&mut self, buf: &mut Vec<u8>) -> std::io::Result<(usize, Writer)> {
+        use tokio::io::AsyncReadExt as _;
+        Ok((self.read_buf(buf).await?, Writer::Untracked))
+    }
+}
+
+#[cfg(windows)]
+impl Conn for tokio::net::windows::named_pipe::NamedPipeServer {
+    async fn read_some(&mut self, buf: &mut Vec<u8>) -> std::io::Result<(usize, Writer)> {
+        use tokio::io::AsyncReadExt as _;
+        Ok((self.read_buf(buf).await?, Writer::Untracked))
+    }
+}
+
+/// Which writer wrote which of the bytes a session holds: `(end, writer)`
+/// segments in buffer order, `end` an offset into the buffer.
+#[derive(Default)]
+struct Writers(std::collections::VecDeque<(usize, Writer)>);
+
+impl Writers {
+    /// `writer` wrote the buffer's bytes up to `end`, after the last segment.
+    fn wrote(&mut self, end: usize, writer: Writer) {
+        match self.0.back_mut() {
+            Some((last, w)) if *w == writer => *last = end,
+            _ => self.0.push_back((end, writer)),
+        }
+    }
+
+    /// The writer of the first `len` bytes, which leave the buffer.
+    fn take(&mut self, len: usize) -> Writer {
+        let mut writer: Option<Writer> = None;
+        let mut start = 0;
+        for (end, w) in &self.0 {
+            if start >= len {
+                break;
+            }
+            writer = Some(writer.map_or(*w, |acc| acc.and(*w)));
+            start = *end;
+        }
+        self.0.retain_mut(|(end, _)| {
+            *end = end.saturating_sub(len);
+            *end > 0
+        });
+        writer.unwrap_or(Writer::Mixed)
+    }
+}
+
 /// Serves one connection until it ends.
 pub async fn serve<S>(
     mut stream: S,
-    peer: Peer,
+    client: Client,
     agent: Arc<Agent>,
     idle: Arc<IdleWatch>,
     activity: Registration,
 ) where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: Conn,
 {
     let mut buf = WipedBuffer(Vec::with_capacity(INITIAL_BUFFER));
+    let mut writers = Writers::default();
     let mut out = Vec::with_capacity(INITIAL_BUFFER);
     let why = loop {
         let cfg = agent.config();
         match next_frame(
             &mut stream,
             &mut buf.0,
+            &mut writers,
             &agent,
             &activity.closed,
             &activity.evicted,
@@ -86,7 +190,8 @@ pub async fn serve<S>(
                 idle.busy(&activity);
                 let body = &buf.0[frame::LEN_PREFIX..total];
                 let secret = body.first().is_some_and(|t| Request::carries_secret(*t));
-                dispatch::handle(&agent, body, &peer, &mut out).await;
+                let writer = writers.take(total);
+                dispatch::serve(&agent, body, &client, writer, &mut out).await;
                 if secret {
                     buf.0[..total].zeroize();
                 }
@@ -115,14 +220,15 @@ pub async fn serve<S>(
             Err(why) => break why,
         }
     };
-    debug!(%peer, "connection ended: {why}");
+    debug!(peer = %client, "connection ended: {why}");
 }
 
 /// Reads until `buf` starts with a whole frame and returns the frame's total
 /// length; `None` on a clean end (EOF between frames, idle timeout, shutdown).
-async fn next_frame<S: AsyncRead + Unpin>(
+async fn next_frame<S: Conn>(
     stream: &mut S,
     buf: &mut Vec<u8>,
+    writers: &mut Writers,
     agent: &Agent,
     idle: &CancellationToken,
     evicted: &CancellationToken,
@@ -155,9 +261,9 @@ async fn next_frame<S: AsyncRead + Unpin>(
         let read = async {
             if buf.len() >= INITIAL_BUFFER.max(want) {
                 // Cannot happen: split would have found the frame.
-                return Ok(0);
+                return Ok((0, Writer::Untracked));
             }
-            stream.read_buf(buf).await
+            stream.read_some(buf).await
         };
         let n = tokio::select! {
             biased;
@@ -167,9 +273,9 @@ async fn next_frame<S: AsyncRead + Unpin>(
             r = with_deadline(read, deadline) => r,
         };
         match n {
-            Some(Ok(0)) if started => return Err(Ended::MidFrame),
-            Some(Ok(0)) => return Ok(None),
-            Some(Ok(_)) => {}
+            Some(Ok((0, _))) if started => return Err(Ended::MidFrame),
+            Some(Ok((0, _))) => return Ok(None),
+            Some(Ok((_, writer))) => writers.wrote(buf.len(), writer),
             Some(Err(e)) => return Err(Ended::Read(e)),
             None if started => return Err(Ended::FrameTimeout),
             None => return Ok(None),
@@ -193,5 +299,31 @@ struct WipedBuffer(Vec<u8>);
 impl Drop for WipedBuffer {
     fn drop(&mut self) {
         self.0.zeroize();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_request_has_the_writers_of_its_own_bytes() {
+        let a = Writer::Process { pid: 7, uid: 1 };
+        let b = Writer::Process { pid: 8, uid: 1 };
+        let mut w = Writers::default();
+        // Two requests in one read from a, then one in two reads from a and b.
+        w.wrote(20, a);
+        w.wrote(30, a);
+        w.wrote(35, b);
+        assert_eq!(w.take(10), a);
+        assert_eq!(w.take(10), a);
+        assert_eq!(w.take(15), Writer::Mixed);
+        // A request in pieces from one writer, the next begun by another.
+        w.wrote(4, b);
+        w.wrote(12, b);
+        w.wrote(16, a);
+        assert_eq!(w.take(12), b);
+        assert_eq!(w.take(4), a);
+        assert_eq!(w.take(1), Writer::Mixed, "no bytes: no writer");
     }
 }

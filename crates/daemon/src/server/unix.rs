@@ -27,7 +27,7 @@ use tracing::{error, info, warn};
 
 use crate::access::accounts::{AccountsError, Databases};
 use crate::access::allow::Access;
-use crate::access::peer::Peer;
+use crate::access::peer::Client;
 use crate::agent::Agent;
 use crate::config::{Principal, SystemConfig};
 use crate::server::accept::{self, Served, Transport};
@@ -136,6 +136,12 @@ impl BoundSocket {
     /// A listening socket passed by the service manager (socket activation).
     /// Its file belongs to the manager: [`BoundSocket::remove`] leaves it.
     pub fn inherited(listener: UnixListener) -> Self {
+        // The credentials of who writes what (see `session`); a socket
+        // that refuses SO_PASSCRED leaves requests' writers unknown, and
+        // rules on callers then refuse them.
+        if let Err(e) = rustix::net::sockopt::set_socket_passcred(&listener, true) {
+            warn!("cannot set SO_PASSCRED on the inherited socket: {e}");
+        }
         Self {
             listener,
             path: PathBuf::new(),
@@ -213,6 +219,7 @@ pub fn bind(path: &Path, sharing: Sharing) -> Result<BoundSocket, BindError> {
     rustix::process::umask(old);
     let std_listener = bound.map_err(io_err)?;
     std_listener.set_nonblocking(true).map_err(io_err)?;
+    rustix::net::sockopt::set_socket_passcred(&std_listener, true).map_err(|e| io_err(e.into()))?;
     let meta = std::fs::symlink_metadata(path).map_err(io_err)?;
     let listener = UnixListener::from_std(std_listener).map_err(io_err)?;
     Ok(BoundSocket {
@@ -238,24 +245,34 @@ impl Transport for UnixTransport<'_> {
         self.listener.accept().await.map(|(stream, _)| stream)
     }
 
-    fn admit(&mut self, stream: UnixStream) -> Option<(UnixStream, Peer)> {
-        let peer = match Peer::of(&stream) {
-            Ok(p) => p,
+    fn admit(&mut self, stream: UnixStream) -> Option<(UnixStream, Client)> {
+        // SO_PEERCRED and the pidfd, with the process's facts, right away:
+        // what the connection is judged by from now on.
+        // Every request's bytes will say which process wrote them (the
+        // listener has SO_PASSCRED too, for bytes sent before the accept).
+        if let Err(e) = rustix::net::sockopt::set_socket_passcred(&stream, true) {
+            warn!("refused connection: cannot ask for its writers' credentials (SO_PASSCRED): {e}");
+            return None;
+        }
+        let client = match Client::accepted(&stream) {
+            Ok(c) => c,
             Err(e) => {
                 warn!("refused connection: cannot read peer credentials: {e}");
                 return None;
             }
         };
-        if !self.access.allows(&peer) {
+        if !self.access.allows(&client) {
             let policy = self.access.policy();
+            let reason = policy.refusal(client.peer.uid);
             self.refusals
-                .refuse(stream, &peer, policy.refusal(peer.uid), &policy.describe());
+                .refuse(stream, &client, reason, &policy.describe());
             return None;
         }
-        Some((stream, peer))
+        Some((stream, client))
     }
 
-    fn spawn(&self, stream: UnixStream, peer: Peer, served: Served, tracker: &TaskTracker) {
+    fn spawn(&self, stream: UnixStream, client: Client, served: Served, tracker: &TaskTracker) {
+        let peer = client.peer;
         // Hand the socket to a worker's own reactor (see `workers`).
         let stream = match stream.into_std() {
             Ok(s) => s,
@@ -267,8 +284,14 @@ impl Transport for UnixTransport<'_> {
         let session = tracker.track_future(async move {
             match UnixStream::from_std(stream) {
                 Ok(stream) => {
-                    session::serve(stream, peer, served.agent, served.idle, served.registration)
-                        .await
+                    session::serve(
+                        stream,
+                        client,
+                        served.agent,
+                        served.idle,
+                        served.registration,
+                    )
+                    .await
                 }
                 Err(e) => warn!(%peer, "dropped connection: {e}"),
             }
