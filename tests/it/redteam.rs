@@ -132,3 +132,82 @@ fn a_target_with_dot_segments_is_not_signed_under_a_targets_rule() {
     r.assert_fail();
     assert!(r.stderr.contains("path segment"), "{r}");
 }
+
+/// The stopped agent's log, cut back to an older seal, with `audit.head`
+/// deleted: nothing else remembers the later seals (no journal here), so
+/// the agent used to resume the cut log as if it ended there, and `signet
+/// audit verify` said "intact" with the last signatures' records gone. A
+/// log with seals of the agent's own key but no head file is not resumed:
+/// the agent starts a new chain naming it, and verify reports that.
+#[test]
+fn a_log_cut_back_with_its_head_file_deleted_is_not_resumed_in_silence() {
+    let mut agent = Agent::start_with(AgentOptions {
+        config: Some("[audit]\nseal_every = 3\n".to_owned()),
+        ..AgentOptions::default()
+    });
+    let key = agent.keygen("ed25519", "audited");
+    agent
+        .signet([std::ffi::OsStr::new("add"), key.private.as_os_str()])
+        .assert_ok();
+    for i in 0..7 {
+        let url = format!("/v2/public/projects/p{i}");
+        agent
+            .signet(["sign-request", "--method", "GET", "--url", &url])
+            .assert_ok();
+    }
+    let pubkey = agent.signet(["audit", "pubkey"]);
+    pubkey.assert_ok();
+    let pubkey = pubkey.stdout.trim().to_owned();
+    agent.signet(["stop"]).assert_ok();
+    agent.wait_exit();
+    let log = agent.dir().join("state/signet/audit.log");
+    let text = fs::read_to_string(&log).unwrap_or_else(|e| panic!("{e}"));
+    let lines: Vec<&str> = text.lines().collect();
+    // The attacker keeps everything up to the second seal (a valid,
+    // sealed prefix) and removes the head file that names a later one.
+    let seals: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains("\"event\":\"seal\""))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(seals.len() >= 3, "too few seals to cut back to:\n{text}");
+    let cut = seals[1] + 1;
+    assert!(cut < lines.len() - 1, "nothing after the seal to hide");
+    let hidden = lines[cut..]
+        .iter()
+        .filter(|l| l.contains("\"event\":\"sign\""))
+        .count();
+    assert!(hidden > 0, "the cut hides no signature:\n{text}");
+    fs::write(&log, format!("{}\n", lines[..cut].join("\n"))).unwrap_or_else(|e| panic!("{e}"));
+    fs::remove_file(log.with_file_name("audit.head")).unwrap_or_else(|e| panic!("{e}"));
+
+    // Checked while the agent is stopped, with the key kept elsewhere.
+    let r = agent.signet(["audit", "verify", "--pubkey", &pubkey]);
+    assert!(
+        !r.stdout.contains("audit log intact"),
+        "verify --pubkey calls the cut log intact:\n{r}"
+    );
+    r.assert_fail();
+    assert!(r.stderr.contains("audit.head is missing"), "{r}");
+
+    agent.restart();
+    let r = agent.signet(["audit", "verify"]);
+    assert!(
+        !r.stdout.contains("audit log intact"),
+        "verify calls a log cut back by {} lines ({hidden} signatures) intact:\n{r}",
+        lines.len() - cut
+    );
+    r.assert_fail();
+    assert!(r.stderr.contains("audit.head is missing"), "{r}");
+    // The cut log is kept, not lost.
+    let kept = fs::read_dir(agent.dir().join("state/signet"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(|e| e.ok())
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("audit.log.broken-")
+        });
+    assert!(kept, "the cut log was not kept aside");
+}

@@ -286,12 +286,28 @@ fn verify(ctx: &Ctx, loc: &Located, v: &VerifyArgs) -> Result<()> {
             (None, Some(a)) => (Some(a), "the running agent"),
             (None, None) => (None, ""),
         };
-    let report = audit::verify(&Input {
+    let mut report = audit::verify(&Input {
         files: &files,
         key,
         known_seals: &known,
         live,
     });
+    // With no agent answering, audit.head is what remembers the latest
+    // seal; a sealed log without it may have been cut back to an older
+    // seal, which nothing else here can tell (the agent refuses to resume
+    // such a log at its next start).
+    if agent.is_none() && report.seals > 0 && !head_path.exists() {
+        report.findings.push(audit::Finding {
+            kind: Kind::Truncated,
+            file: files.last().map(|f| f.name.clone()).unwrap_or_default(),
+            line: 0,
+            message: format!(
+                "the log has {} seal(s), but {} is missing: it was deleted, and the log may have been cut back to an older seal",
+                report.seals,
+                head_path.display()
+            ),
+        });
+    }
     let problems: Vec<&audit::Finding> = report
         .findings
         .iter()

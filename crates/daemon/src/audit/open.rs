@@ -6,7 +6,8 @@
 //! `audit.log.1` when `audit.log` is empty after a rotation was cut short),
 //! with `signet_proto::audit::verify`: every line a canonical record, the
 //! chain unbroken, every seal signed by this agent's audit key, and the
-//! latest seal kept in `audit.head` present at its place. A file that fails
+//! latest seal kept in `audit.head` present at its place (a log with seals
+//! of this agent's key but no `audit.head` had it deleted). A file that fails
 //! is renamed `audit.log.broken-<UTC time>` and kept; a file that is missing
 //! although `audit.head` (or an audit key that already existed) says there
 //! was one is recorded the same way. Rotated files further back are
@@ -295,14 +296,28 @@ pub(super) fn open(path: &Path, key: Option<[u8; 32]>, key_is_new: bool) -> io::
             path.display()
         );
     }
-    if let Some(bad) = report.findings.iter().find(|f| breaks(f.kind)) {
-        let last_good = if bad.kind == Kind::Truncated {
-            report.last_line.clone()
-        } else {
-            report.last_good.clone()
+    // `audit.head` is written within moments of every seal, the first one
+    // included, and at every stop: a log with seals of this key but no
+    // head file had it deleted, which is all it takes to hide that its end
+    // was cut back to an older seal (nothing else here remembers a later
+    // one). Not resumed, as a log shorter than its head says.
+    let head_gone = (head.is_none() && report.seals > 0 && key.is_some() && !key_is_new)
+        .then(|| {
+            format!(
+                "{}: the log has {} seal(s) by this agent's audit key, but {} is missing: it was deleted, and the log may have been cut back to an older seal",
+                name,
+                report.seals,
+                file_name(&sibling(path, "head"))
+            )
+        });
+    let bad = report.findings.iter().find(|f| breaks(f.kind));
+    if bad.is_some() || head_gone.is_some() {
+        let last_good = match bad {
+            Some(b) if b.kind != Kind::Truncated => report.last_good.clone(),
+            _ => report.last_line.clone(),
         };
         let aside = broken_name(path);
-        let reason = bad.to_string();
+        let reason = bad.map_or_else(|| head_gone.unwrap_or_default(), ToString::to_string);
         fs::rename(&checked_path, &aside)?;
         warn!(
             "audit log {} cannot be resumed: {reason}; moved it to {} and started a new chain",
