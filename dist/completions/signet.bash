@@ -594,7 +594,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__generate)
-            opts="-h -V --comment --socket --json --help --version"
+            opts="-h -V --comment --store --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -602,6 +602,10 @@ _signet() {
             case "${prev}" in
                 --comment)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -W "keyring pkcs11" -- "${cur}"))
                     return 0
                     ;;
                 --socket)
@@ -1064,7 +1068,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__import)
-            opts="-h -V --name --comment --passphrase-stdin --remove-source --force --socket --json --help --version"
+            opts="-h -V --name --comment --passphrase-stdin --remove-source --force --store --allow-import --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1076,6 +1080,10 @@ _signet() {
                     ;;
                 --comment)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -W "keyring pkcs11" -- "${cur}"))
                     return 0
                     ;;
                 --socket)

@@ -29,6 +29,7 @@ mod load;
 mod packaging;
 mod peer_check;
 mod peer_trust;
+mod pkcs11;
 mod policy;
 mod raw_signing;
 mod redteam;

@@ -121,6 +121,19 @@ pub enum StartError {
     #[cfg(unix)]
     #[error(transparent)]
     Source(#[from] sources::SourceError),
+    /// The `[pkcs11]` module is refused or cannot be loaded.
+    #[cfg(unix)]
+    #[error("[pkcs11]: {0}")]
+    Token(#[from] crate::store::pkcs11::TokenError),
+    /// `[pkcs11] allowed_module_dirs` in a system agent's configuration
+    /// that root does not control.
+    #[error("[pkcs11] allowed_module_dirs is set in {}, which {why}: in system mode only a configuration file owned by root and writable by nobody else may widen where modules are loaded from", path.display())]
+    ModuleDirsNotRoot {
+        /// The configuration file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
 }
 
 impl StartError {
@@ -492,6 +505,7 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
         if let Some(v) = &vault {
             repair_and_autoload(&agent, v).await;
         }
+        open_token(&agent, &source, system).await?;
         sources::load_configured(&agent).await.map(drop)
     };
     if let Err(e) = ready.await {
@@ -781,6 +795,73 @@ async fn repair_and_autoload(agent: &Arc<Agent>, vault: &Arc<Vault>) {
             }
         });
     }
+}
+
+/// The `[pkcs11]` token: the module checked against the allow-list and
+/// loaded (a refused or broken module stops start-up), then the PIN from
+/// its file or credential and the token's keys. A wrong PIN or an absent
+/// token does not stop the agent: it is logged, the token's keys are
+/// missing until `signet unlock --token` (or the token's return), and every
+/// other key signs. A wrong PIN is never retried by itself.
+#[cfg(unix)]
+async fn open_token(
+    agent: &Arc<Agent>,
+    source: &ConfigSource,
+    system: bool,
+) -> Result<(), StartError> {
+    use crate::config::PinSource;
+    use crate::store::pkcs11::{self, Token, TokenError};
+    let cfg = agent.config().pkcs11.clone();
+    if !cfg.enabled() {
+        return Ok(());
+    }
+    if system && cfg.allowed_module_dirs.is_some() {
+        use std::os::unix::fs::MetadataExt as _;
+        let path = source.path().to_owned();
+        let why = match std::fs::metadata(&path) {
+            Ok(m) if m.uid() != 0 => Some(format!("is owned by uid {}", m.uid())),
+            Ok(m) if m.mode() & 0o022 != 0 => Some(format!(
+                "has permissions {:04o} (group or others may write it)",
+                m.mode() & 0o7777
+            )),
+            Ok(_) => None,
+            Err(e) => Some(format!("cannot be checked ({e})")),
+        };
+        if let Some(why) = why {
+            return Err(StartError::ModuleDirsNotRoot { path, why });
+        }
+    }
+    let opened = {
+        let cfg = cfg.clone();
+        tokio::task::spawn_blocking(move || Token::open(&cfg)).await??
+    };
+    let token = Arc::new(opened);
+    info!(module = ?cfg.module, "PKCS#11 module loaded for {}", token.describe());
+    agent.set_token(token.clone());
+    let pin = match cfg.pin_source() {
+        PinSource::File(p) => Some(pkcs11::read_pin_file(&p)),
+        PinSource::Credential(c) => Some(pkcs11::read_pin_credential(&c)),
+        PinSource::Ask => None,
+    };
+    match pin {
+        Some(Err(detail)) => {
+            return Err(StartError::Token(TokenError::PinSource {
+                token: token.describe().to_owned(),
+                detail,
+            }))
+        }
+        Some(Ok(pin)) => match agent.token_login(pin).await {
+            Ok(names) => {
+                info!(keys = %names.join(", "), "{}: logged in, {} keys", token.describe(), names.len())
+            }
+            Err(e) => error!("{e} (its keys are not loaded; every other key signs)"),
+        },
+        None => warn!(
+            "{} waits for its PIN: run `signet unlock --token` to use its keys",
+            token.describe()
+        ),
+    }
+    Ok(())
 }
 
 /// The keys the configuration names with a `source`.

@@ -18,6 +18,7 @@ use signet_proto::key::{ed25519_blob, fingerprint, key_id, openssh_line, KeySele
 use signet_proto::text::escape;
 
 use super::{out, Ctx};
+use crate::cli::StoreArg;
 use crate::cli::{
     exit, DeleteArgs, DoctorArgs, GenerateArgs, ImportArgs, LoadArgs, NameArgs, RenameArgs,
     UnloadArgs,
@@ -46,9 +47,12 @@ fn stored_json(k: &StoredKey) -> serde_json::Value {
 /// `signet generate NAME`.
 pub fn generate(ctx: &Ctx, a: GenerateArgs) -> Result<()> {
     let mut client = ctx.connect()?;
-    let k = client
-        .generate(&a.name, a.comment.as_deref().unwrap_or(""))
-        .with_context(|| format!("could not generate {:?}", a.name))?;
+    let comment = a.comment.as_deref().unwrap_or("");
+    let k = match a.store {
+        StoreArg::Keyring => client.generate(&a.name, comment),
+        StoreArg::Pkcs11 => client.generate_on_token(&a.name, comment),
+    }
+    .with_context(|| format!("could not generate {:?}", a.name))?;
     ctx.note(format_args!(
         "generated {} ({}) in the {} key store; register it with `signet register {}`",
         escape(&k.name),
@@ -89,6 +93,12 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
     if from_stdin && a.remove_source {
         anyhow::bail!("--remove-source needs a file: there is nothing to remove when the key comes from stdin");
     }
+    if a.store == StoreArg::Pkcs11 && !a.allow_import {
+        anyhow::bail!("importing into the PKCS#11 token is refused: a key made there with `signet generate NAME --store pkcs11` never existed outside the token, an imported one did (whoever had the file may still have it); to migrate anyway, add --allow-import (see docs/pkcs11.md)");
+    }
+    if a.allow_import && a.store != StoreArg::Pkcs11 {
+        anyhow::bail!("--allow-import applies to --store pkcs11 only");
+    }
     // Connect first: no point asking for a passphrase with no agent running.
     let mut client = ctx.connect()?;
     let source = if a.passphrase_stdin {
@@ -103,9 +113,11 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
         .unwrap_or_else(|| default_import_name(&key.comment, &a.file));
     let comment = a.comment.clone().unwrap_or_else(|| key.comment.clone());
     let format = key.format;
-    let stored = client
-        .import_ed25519(&key.seed, &key.public, &name, &comment)
-        .with_context(|| format!("could not import {shown}"))?;
+    let stored = match a.store {
+        StoreArg::Keyring => client.import_ed25519(&key.seed, &key.public, &name, &comment),
+        StoreArg::Pkcs11 => client.import_to_token(&key.seed, &key.public, &name, &comment),
+    }
+    .with_context(|| format!("could not import {shown}"))?;
     drop(key);
     ctx.note(format_args!(
         "imported {shown} ({format}) as {} ({}) into the {} key store",

@@ -13,5 +13,7 @@ pub mod backend;
 pub mod index;
 pub mod open;
 #[cfg(unix)]
+pub mod pkcs11;
+#[cfg(unix)]
 pub mod sources;
 pub mod vault;
