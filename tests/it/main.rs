@@ -16,6 +16,7 @@ mod client;
 mod docs;
 mod environ;
 mod faults;
+mod forged_text;
 mod gate;
 mod hardening;
 mod key_binding;

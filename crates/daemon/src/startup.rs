@@ -1001,3 +1001,93 @@ mod sources {
         })
     }
 }
+
+/// How signetd's log writes an event's fields (its message included): as
+/// tracing-subscriber's default does (`name=value`, strings quoted), then
+/// every control and invisible character escaped
+/// (`signet_proto::text::escape_controls`). Whatever a peer chose is
+/// escaped where it is put into a message; this makes sure that a piece
+/// that was not (a name in an error from a library, a path in an I/O
+/// error) can still not start a line of its own, move the cursor or
+/// recolour the terminal. The formatter's own colours (the level) are not
+/// fields, and stay.
+pub fn log_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
+    use std::fmt::Write as _;
+    use tracing_subscriber::field::MakeExt as _;
+    tracing_subscriber::fmt::format::debug_fn(
+        |w: &mut tracing_subscriber::fmt::format::Writer<'_>,
+         field: &tracing::field::Field,
+         value: &dyn std::fmt::Debug| {
+            if field.name() != "message" {
+                write!(w, "{}=", field.name())?;
+            }
+            write!(EscapingControls(w), "{value:?}")
+        },
+    )
+    .delimited(" ")
+}
+
+/// Writes through to `0` with control and invisible characters escaped
+/// (no allocation per field: the log of a flood of bad requests must not
+/// cost memory).
+struct EscapingControls<'a, 'w>(&'a mut tracing_subscriber::fmt::format::Writer<'w>);
+
+impl std::fmt::Write for EscapingControls<'_, '_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        signet_proto::text::write_escaped_controls(&mut *self.0, s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    /// A log sink for one test.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A name and a path that were not escaped at their source still make
+    /// one line each, with every control character shown as an escape.
+    #[test]
+    fn a_log_line_stays_one_line() {
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_target(false)
+            .without_time()
+            .fmt_fields(super::log_fields())
+            .finish();
+        let name = "ci\nINFO use confirmed key=\"prod\"\r\u{1b}[2K\0";
+        let exe = std::path::Path::new("/tmp/x\nRequested by uid 0: /usr/sbin/sshd");
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(key = %name, exe = %exe.display(), "refused {name}: {}", exe.display());
+            tracing::info!(key = name, "quoted");
+        });
+        let out = String::from_utf8(sink.0.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_default();
+        let esc = "ci\\nINFO use confirmed key=\"prod\"\\r\\u{1b}[2K\\u{0}";
+        let path = "/tmp/x\\nRequested by uid 0: /usr/sbin/sshd";
+        assert_eq!(
+            out,
+            format!(
+                " WARN refused {esc}: {path} key={esc} exe={path}\n INFO quoted key=\"ci\\nINFO use confirmed key=\\\"prod\\\"\\r\\u{{1b}}[2K\\0\"\n"
+            )
+        );
+    }
+}

@@ -301,7 +301,7 @@ pub enum KeyError {
     #[error("cannot allocate locked memory for the key: {0}")]
     Memory(String),
     /// No key matches.
-    #[error("no loaded key matches {0:?}")]
+    #[error("no loaded key matches \"{}\"", signet_proto::text::escape(.0))]
     NotFound(String),
     /// More than one key matches.
     #[error("{0} keys are loaded: name the one to use (signet list shows them)")]
