@@ -30,6 +30,9 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 #   man-db           man -w, for the installed man pages (packaging lane)
 #   binutils         objcopy (cargo-deb splits the debug symbols), readelf (build ids)
 #   dpkg-dev         dpkg-shlibdeps: the .deb's Depends on the C library
+#   softhsm2         a software PKCS#11 token (libsofthsm2.so, softhsm2-util) for the
+#                    [pkcs11] tests; its token directory lives in each test's temp dir
+#   opensc           pkcs11-tool, to inspect the token's objects from the tests
 packages=(
   openssh-client
   openssh-server
@@ -50,6 +53,8 @@ packages=(
   man-db
   binutils
   dpkg-dev
+  softhsm2
+  opensc
 )
 
 missing=()

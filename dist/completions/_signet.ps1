@@ -169,10 +169,11 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         }
         'signet;generate' {
             [CompletionResult]::new('--comment', '--comment', [CompletionResultType]::ParameterName, 'The comment at the end of its public key line [default: NAME]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where the key is made: the agent''s key store, or its PKCS#11 token (`[pkcs11]`: the pair is made on the token, sensitive and never extractable)')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -180,13 +181,15 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         'signet;import' {
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'The key''s name [default: the key''s comment if it is a valid name, else the file name]')
             [CompletionResult]::new('--comment', '--comment', [CompletionResultType]::ParameterName, 'The comment for its public key line [default: the file''s, else NAME]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Where the key goes: the agent''s key store, or its PKCS#11 token (refused unless --allow-import)')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('--passphrase-stdin', '--passphrase-stdin', [CompletionResultType]::ParameterName, 'Read an encrypted key''s passphrase from the first line of stdin')
             [CompletionResult]::new('--remove-source', '--remove-source', [CompletionResultType]::ParameterName, 'Delete FILE once the key has been stored and read back from the keyring')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Use a key file that group or others can read (ssh-add refuses it); with --remove-source, remove the file even though the key store does not survive a reboot (the kernel keyring)')
+            [CompletionResult]::new('--allow-import', '--allow-import', [CompletionResultType]::ParameterName, 'With --store pkcs11: write a key that existed outside the token onto it (migration; weaker than `signet generate --store pkcs11`, whose key never left the token)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break

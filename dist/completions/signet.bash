@@ -612,7 +612,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__generate)
-            opts="-h -V --comment --socket --json --help --version"
+            opts="-h -V --comment --store --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -620,6 +620,10 @@ _signet() {
             case "${prev}" in
                 --comment)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -W "keyring pkcs11" -- "${cur}"))
                     return 0
                     ;;
                 --socket)
@@ -1124,7 +1128,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__import)
-            opts="-h -V --name --comment --passphrase-stdin --remove-source --force --socket --json --help --version"
+            opts="-h -V --name --comment --passphrase-stdin --remove-source --force --store --allow-import --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1136,6 +1140,10 @@ _signet() {
                     ;;
                 --comment)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -W "keyring pkcs11" -- "${cur}"))
                     return 0
                     ;;
                 --socket)

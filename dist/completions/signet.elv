@@ -156,23 +156,26 @@ set edit:completion:arg-completer[signet] = {|@words|
         }
         &'signet;generate'= {
             cand --comment 'The comment at the end of its public key line [default: NAME]'
+            cand --store 'Where the key is made: the agent''s key store, or its PKCS#11 token (`[pkcs11]`: the pair is made on the token, sensitive and never extractable)'
             cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'signet;import'= {
             cand --name 'The key''s name [default: the key''s comment if it is a valid name, else the file name]'
             cand --comment 'The comment for its public key line [default: the file''s, else NAME]'
+            cand --store 'Where the key goes: the agent''s key store, or its PKCS#11 token (refused unless --allow-import)'
             cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand --passphrase-stdin 'Read an encrypted key''s passphrase from the first line of stdin'
             cand --remove-source 'Delete FILE once the key has been stored and read back from the keyring'
             cand --force 'Use a key file that group or others can read (ssh-add refuses it); with --remove-source, remove the file even though the key store does not survive a reboot (the kernel keyring)'
+            cand --allow-import 'With --store pkcs11: write a key that existed outside the token onto it (migration; weaker than `signet generate --store pkcs11`, whose key never left the token)'
             cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

@@ -112,18 +112,23 @@ complete -c signet -n "__fish_signet_using_subcommand delete" -l json -d 'Print 
 complete -c signet -n "__fish_signet_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c signet -n "__fish_signet_using_subcommand delete" -s V -l version -d 'Print version'
 complete -c signet -n "__fish_signet_using_subcommand generate" -l comment -d 'The comment at the end of its public key line [default: NAME]' -r
+complete -c signet -n "__fish_signet_using_subcommand generate" -l store -d 'Where the key is made: the agent\'s key store, or its PKCS#11 token (`[pkcs11]`: the pair is made on the token, sensitive and never extractable)' -r -f -a "keyring\t'The agent\'s key store (OS keyring and index)'
+pkcs11\t'The agent\'s PKCS#11 token (`[pkcs11]` in signetd\'s configuration)'"
 complete -c signet -n "__fish_signet_using_subcommand generate" -l socket -d 'The agent\'s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]' -r -F
 complete -c signet -n "__fish_signet_using_subcommand generate" -l json -d 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
-complete -c signet -n "__fish_signet_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c signet -n "__fish_signet_using_subcommand generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c signet -n "__fish_signet_using_subcommand generate" -s V -l version -d 'Print version'
 complete -c signet -n "__fish_signet_using_subcommand import" -l name -d 'The key\'s name [default: the key\'s comment if it is a valid name, else the file name]' -r
 complete -c signet -n "__fish_signet_using_subcommand import" -l comment -d 'The comment for its public key line [default: the file\'s, else NAME]' -r
+complete -c signet -n "__fish_signet_using_subcommand import" -l store -d 'Where the key goes: the agent\'s key store, or its PKCS#11 token (refused unless --allow-import)' -r -f -a "keyring\t'The agent\'s key store (OS keyring and index)'
+pkcs11\t'The agent\'s PKCS#11 token (`[pkcs11]` in signetd\'s configuration)'"
 complete -c signet -n "__fish_signet_using_subcommand import" -l socket -d 'The agent\'s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]' -r -F
 complete -c signet -n "__fish_signet_using_subcommand import" -l passphrase-stdin -d 'Read an encrypted key\'s passphrase from the first line of stdin'
 complete -c signet -n "__fish_signet_using_subcommand import" -l remove-source -d 'Delete FILE once the key has been stored and read back from the keyring'
 complete -c signet -n "__fish_signet_using_subcommand import" -l force -d 'Use a key file that group or others can read (ssh-add refuses it); with --remove-source, remove the file even though the key store does not survive a reboot (the kernel keyring)'
+complete -c signet -n "__fish_signet_using_subcommand import" -l allow-import -d 'With --store pkcs11: write a key that existed outside the token onto it (migration; weaker than `signet generate --store pkcs11`, whose key never left the token)'
 complete -c signet -n "__fish_signet_using_subcommand import" -l json -d 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
-complete -c signet -n "__fish_signet_using_subcommand import" -s h -l help -d 'Print help'
+complete -c signet -n "__fish_signet_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c signet -n "__fish_signet_using_subcommand import" -s V -l version -d 'Print version'
 complete -c signet -n "__fish_signet_using_subcommand register" -l socket -d 'The agent\'s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]' -r -F
 complete -c signet -n "__fish_signet_using_subcommand register" -l json -d 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'

@@ -51,6 +51,7 @@ fn fresh_agent(runtime: &tokio::runtime::Runtime) -> Agent {
     signet_proto::extension::Extension::Generate(signet_proto::keystore::GenerateRequest {
         name: "fuzz-stored".into(),
         comment: String::new(),
+        store: String::new(),
     })
     .encode_frame(&mut generate);
     let mut out = Vec::new();

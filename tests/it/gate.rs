@@ -83,6 +83,7 @@ fn extensions(key: &TestKey) -> Vec<(&'static str, Vec<u8>, Want)> {
             Extension::Generate(GenerateRequest {
                 name: "made-while-locked".into(),
                 comment: String::new(),
+                store: String::new(),
             }),
             Locked,
         ),
@@ -92,6 +93,8 @@ fn extensions(key: &TestKey) -> Vec<(&'static str, Vec<u8>, Want)> {
                 comment: String::new(),
                 seed,
                 public: key.public(),
+                store: String::new(),
+                allow_import: false,
             }),
             Locked,
         ),

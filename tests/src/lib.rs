@@ -361,6 +361,12 @@ impl Agent {
     /// Starts a daemon with `opts` and waits until its socket accepts a
     /// connection (at most [`DEADLINE`]); panics with the daemon's log otherwise.
     pub fn start_with(opts: AgentOptions) -> Self {
+        Self::start_with_env(opts, &[])
+    }
+
+    /// [`Agent::start_with`], with `env` added to signetd's clean
+    /// environment (e.g. `SOFTHSM2_CONF` for the PKCS#11 tests).
+    pub fn start_with_env(opts: AgentOptions, env: &[(&str, &Path)]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("signet-it.")
             .tempdir()
@@ -398,6 +404,7 @@ impl Agent {
         }
         cmd.args(&opts.args);
         agent.private_state(&opts, &mut cmd);
+        cmd.envs(env.iter().copied());
         let child = agent.spawn_logged(&mut cmd, &agent.log.clone());
         agent.child = Some(child);
         agent.wait_ready();

@@ -402,6 +402,22 @@ pub struct GenerateArgs {
     /// The comment at the end of its public key line [default: NAME]
     #[arg(long, value_name = "C")]
     pub comment: Option<String>,
+    /// Where the key is made: the agent's key store, or its PKCS#11 token
+    /// (`[pkcs11]`: the pair is made on the token, sensitive and never
+    /// extractable)
+    #[arg(long, value_enum, default_value_t = StoreArg::Keyring)]
+    pub store: StoreArg,
+}
+
+/// `--store`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreArg {
+    /// The agent's key store (OS keyring and index)
+    #[value(name = "keyring")]
+    Keyring,
+    /// The agent's PKCS#11 token (`[pkcs11]` in signetd's configuration)
+    #[value(name = "pkcs11")]
+    Pkcs11,
 }
 
 /// `signet import`.
@@ -428,6 +444,15 @@ pub struct ImportArgs {
     /// not survive a reboot (the kernel keyring)
     #[arg(long)]
     pub force: bool,
+    /// Where the key goes: the agent's key store, or its PKCS#11 token
+    /// (refused unless --allow-import)
+    #[arg(long, value_enum, default_value_t = StoreArg::Keyring)]
+    pub store: StoreArg,
+    /// With --store pkcs11: write a key that existed outside the token onto
+    /// it (migration; weaker than `signet generate --store pkcs11`, whose
+    /// key never left the token)
+    #[arg(long)]
+    pub allow_import: bool,
 }
 
 /// A command that takes one stored key.

@@ -387,7 +387,12 @@ impl AsyncClient {
 
     /// See [`crate::Client::generate`].
     pub async fn generate(&mut self, name: &str, comment: &str) -> Result<StoredKey> {
-        self.run(op::Generate { name, comment }).await
+        self.run(op::Generate {
+            name,
+            comment,
+            store: "",
+        })
+        .await
     }
 
     /// See [`crate::Client::import_ed25519`].
@@ -403,6 +408,8 @@ impl AsyncClient {
             public,
             name,
             comment,
+            store: "",
+            allow_import: false,
         })
         .await
     }

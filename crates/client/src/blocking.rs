@@ -540,7 +540,43 @@ impl Client {
     /// Makes a new Ed25519 key inside the agent and stores it in the OS
     /// keyring under `name` (the key never leaves the agent).
     pub fn generate(&mut self, name: &str, comment: &str) -> Result<StoredKey> {
-        self.run(op::Generate { name, comment })
+        self.run(op::Generate {
+            name,
+            comment,
+            store: "",
+        })
+    }
+
+    /// Makes a new Ed25519 key pair on the agent's PKCS#11 token
+    /// (`[pkcs11]`): sensitive, never extractable; only its public key and
+    /// a reference are ever outside the token.
+    pub fn generate_on_token(&mut self, name: &str, comment: &str) -> Result<StoredKey> {
+        self.run(op::Generate {
+            name,
+            comment,
+            store: signet_proto::keystore::STORE_PKCS11,
+        })
+    }
+
+    /// Writes a key read from a file onto the agent's PKCS#11 token, for
+    /// migration: weaker than [`Client::generate_on_token`], since the key
+    /// existed outside the token (the agent refuses it without this
+    /// explicit call, `signet import --store pkcs11 --allow-import`).
+    pub fn import_to_token(
+        &mut self,
+        seed: &Ed25519Seed,
+        public: &[u8; 32],
+        name: &str,
+        comment: &str,
+    ) -> Result<StoredKey> {
+        self.run(op::Import {
+            seed,
+            public,
+            name,
+            comment,
+            store: signet_proto::keystore::STORE_PKCS11,
+            allow_import: true,
+        })
     }
 
     /// Stores a key read from a file in the OS keyring (through the agent),
@@ -557,6 +593,8 @@ impl Client {
             public,
             name,
             comment,
+            store: "",
+            allow_import: false,
         })
     }
 

@@ -834,6 +834,9 @@ pub struct Generate<'a> {
     pub name: &'a str,
     /// The comment of its public key line (empty: the name).
     pub comment: &'a str,
+    /// Where: empty for the key store, `"pkcs11"` for the agent's PKCS#11
+    /// token (the pair is made on the token and never leaves it).
+    pub store: &'a str,
 }
 
 impl Op for Generate<'_> {
@@ -846,6 +849,7 @@ impl Op for Generate<'_> {
             &Extension::Generate(GenerateRequest {
                 name: self.name.to_owned(),
                 comment: self.comment.to_owned(),
+                store: self.store.to_owned(),
             }),
         )
     }
@@ -867,6 +871,10 @@ pub struct Import<'a> {
     pub name: &'a str,
     /// The comment of its public key line.
     pub comment: &'a str,
+    /// Where: empty for the key store, `"pkcs11"` for the agent's token.
+    pub store: &'a str,
+    /// Into the token: accept that the key existed outside it (weaker).
+    pub allow_import: bool,
 }
 
 impl Op for Import<'_> {
@@ -883,6 +891,8 @@ impl Op for Import<'_> {
                 comment: self.comment.to_owned(),
                 seed: self.seed.clone(),
                 public: *self.public,
+                store: self.store.to_owned(),
+                allow_import: self.allow_import,
             }),
         )
     }
@@ -1182,12 +1192,15 @@ mod tests {
             frame_of(&Generate {
                 name: "n",
                 comment: "",
+                store: "",
             }),
             frame_of(&Import {
                 seed: &seed,
                 public: &[2; 32],
                 name: "n",
                 comment: "",
+                store: "",
+                allow_import: false,
             }),
             frame_of(&Load {
                 names: &names,

@@ -71,5 +71,7 @@ fn init_logging(level: &str) {
         // Colour only for a terminal: log files and journald get plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
+        // Control characters escaped in every field, the message included.
+        .fmt_fields(startup::log_fields())
         .init();
 }

@@ -122,6 +122,19 @@ pub enum StartError {
     #[cfg(unix)]
     #[error(transparent)]
     Source(Box<sources::SourceError>),
+    /// The `[pkcs11]` module is refused or cannot be loaded.
+    #[cfg(unix)]
+    #[error("[pkcs11]: {0}")]
+    Token(#[from] crate::store::pkcs11::TokenError),
+    /// `[pkcs11] allowed_module_dirs` in a system agent's configuration
+    /// that root does not control.
+    #[error("[pkcs11] allowed_module_dirs is set in {}, which {why}: in system mode only a configuration file owned by root and writable by nobody else may widen where modules are loaded from", path.display())]
+    ModuleDirsNotRoot {
+        /// The configuration file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
 }
 
 #[cfg(unix)]
@@ -513,6 +526,7 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
         if let Some(v) = &vault {
             repair_and_autoload(&agent, v).await;
         }
+        open_token(&agent, &source, system).await?;
         sources::load_configured(&agent).await.map(drop)
     };
     if let Err(e) = ready.await {
@@ -819,6 +833,73 @@ async fn repair_and_autoload(agent: &Arc<Agent>, vault: &Arc<Vault>) {
     }
 }
 
+/// The `[pkcs11]` token: the module checked against the allow-list and
+/// loaded (a refused or broken module stops start-up), then the PIN from
+/// its file or credential and the token's keys. A wrong PIN or an absent
+/// token does not stop the agent: it is logged, the token's keys are
+/// missing until `signet unlock --token` (or the token's return), and every
+/// other key signs. A wrong PIN is never retried by itself.
+#[cfg(unix)]
+async fn open_token(
+    agent: &Arc<Agent>,
+    source: &ConfigSource,
+    system: bool,
+) -> Result<(), StartError> {
+    use crate::config::PinSource;
+    use crate::store::pkcs11::{self, Token, TokenError};
+    let cfg = agent.config().pkcs11.clone();
+    if !cfg.enabled() {
+        return Ok(());
+    }
+    if system && cfg.allowed_module_dirs.is_some() {
+        use std::os::unix::fs::MetadataExt as _;
+        let path = source.path().to_owned();
+        let why = match std::fs::metadata(&path) {
+            Ok(m) if m.uid() != 0 => Some(format!("is owned by uid {}", m.uid())),
+            Ok(m) if m.mode() & 0o022 != 0 => Some(format!(
+                "has permissions {:04o} (group or others may write it)",
+                m.mode() & 0o7777
+            )),
+            Ok(_) => None,
+            Err(e) => Some(format!("cannot be checked ({e})")),
+        };
+        if let Some(why) = why {
+            return Err(StartError::ModuleDirsNotRoot { path, why });
+        }
+    }
+    let opened = {
+        let cfg = cfg.clone();
+        tokio::task::spawn_blocking(move || Token::open(&cfg)).await??
+    };
+    let token = Arc::new(opened);
+    info!(module = ?cfg.module, "PKCS#11 module loaded for {}", token.describe());
+    agent.set_token(token.clone());
+    let pin = match cfg.pin_source() {
+        PinSource::File(p) => Some(pkcs11::read_pin_file(&p)),
+        PinSource::Credential(c) => Some(pkcs11::read_pin_credential(&c)),
+        PinSource::Ask => None,
+    };
+    match pin {
+        Some(Err(detail)) => {
+            return Err(StartError::Token(TokenError::PinSource {
+                token: token.describe().to_owned(),
+                detail,
+            }))
+        }
+        Some(Ok(pin)) => match agent.token_login(pin).await {
+            Ok(names) => {
+                info!(keys = %names.join(", "), "{}: logged in, {} keys", token.describe(), names.len())
+            }
+            Err(e) => error!("{e} (its keys are not loaded; every other key signs)"),
+        },
+        None => warn!(
+            "{} waits for its PIN: run `signet unlock --token` to use its keys",
+            token.describe()
+        ),
+    }
+    Ok(())
+}
+
 /// The keys the configuration names with a `source`.
 #[cfg(unix)]
 mod sources {
@@ -971,5 +1052,95 @@ mod sources {
                 .await?
             }
         })
+    }
+}
+
+/// How signetd's log writes an event's fields (its message included): as
+/// tracing-subscriber's default does (`name=value`, strings quoted), then
+/// every control and invisible character escaped
+/// (`signet_proto::text::escape_controls`). Whatever a peer chose is
+/// escaped where it is put into a message; this makes sure that a piece
+/// that was not (a name in an error from a library, a path in an I/O
+/// error) can still not start a line of its own, move the cursor or
+/// recolour the terminal. The formatter's own colours (the level) are not
+/// fields, and stay.
+pub fn log_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
+    use std::fmt::Write as _;
+    use tracing_subscriber::field::MakeExt as _;
+    tracing_subscriber::fmt::format::debug_fn(
+        |w: &mut tracing_subscriber::fmt::format::Writer<'_>,
+         field: &tracing::field::Field,
+         value: &dyn std::fmt::Debug| {
+            if field.name() != "message" {
+                write!(w, "{}=", field.name())?;
+            }
+            write!(EscapingControls(w), "{value:?}")
+        },
+    )
+    .delimited(" ")
+}
+
+/// Writes through to `0` with control and invisible characters escaped
+/// (no allocation per field: the log of a flood of bad requests must not
+/// cost memory).
+struct EscapingControls<'a, 'w>(&'a mut tracing_subscriber::fmt::format::Writer<'w>);
+
+impl std::fmt::Write for EscapingControls<'_, '_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        signet_proto::text::write_escaped_controls(&mut *self.0, s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    /// A log sink for one test.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A name and a path that were not escaped at their source still make
+    /// one line each, with every control character shown as an escape.
+    #[test]
+    fn a_log_line_stays_one_line() {
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_target(false)
+            .without_time()
+            .fmt_fields(super::log_fields())
+            .finish();
+        let name = "ci\nINFO use confirmed key=\"prod\"\r\u{1b}[2K\0";
+        let exe = std::path::Path::new("/tmp/x\nRequested by uid 0: /usr/sbin/sshd");
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(key = %name, exe = %exe.display(), "refused {name}: {}", exe.display());
+            tracing::info!(key = name, "quoted");
+        });
+        let out = String::from_utf8(sink.0.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_default();
+        let esc = "ci\\nINFO use confirmed key=\"prod\"\\r\\u{1b}[2K\\u{0}";
+        let path = "/tmp/x\\nRequested by uid 0: /usr/sbin/sshd";
+        assert_eq!(
+            out,
+            format!(
+                " WARN refused {esc}: {path} key={esc} exe={path}\n INFO quoted key=\"ci\\nINFO use confirmed key=\\\"prod\\\"\\r\\u{{1b}}[2K\\0\"\n"
+            )
+        );
     }
 }

@@ -39,6 +39,7 @@ async fn agent_with_a_stored_key(dir: &std::path::Path) -> Agent {
     let generate = body(&Extension::Generate(GenerateRequest {
         name: "fuzz-stored".into(),
         comment: String::new(),
+        store: String::new(),
     }));
     assert!(matches!(
         reply(&agent, &generate).await,

@@ -120,6 +120,12 @@ impl Prepared {
 /// `method` is upper-cased; `target` must be an origin-form request target
 /// (`/path` plus optional `?query`) with no whitespace or control characters,
 /// so that nothing a caller sends can add a line to the signature base.
+///
+/// Both are checked the same for v1, though a v1 signature covers only the
+/// body's digest: the method and target are what rules (`methods`,
+/// `targets`), the confirmation prompt and the audit log see, so they are
+/// held to the same rules as the v2 ones they stand for (a v1 target with a
+/// newline could otherwise forge a line of the prompt).
 pub fn prepare(
     scheme: Scheme,
     method: &str,
@@ -129,6 +135,8 @@ pub fn prepare(
     created: u64,
 ) -> Result<Prepared> {
     let kid = key_id(public_key);
+    let method = validate_method(method)?;
+    validate_target(target)?;
     match scheme {
         Scheme::EncordV1 => Ok(Prepared {
             scheme,
@@ -139,8 +147,6 @@ pub fn prepare(
             params: None,
         }),
         Scheme::EncordV2 => {
-            let method = validate_method(method)?;
-            validate_target(target)?;
             let digest = content_digest(body_sha256);
             let params = signature_params(created, &kid);
             let base = format!(
@@ -272,6 +278,42 @@ mod tests {
             );
         }
         assert!(prepare(Scheme::EncordV2, "GE T", "/a", &[0; 32], &[1; 32], 7).is_err());
+    }
+
+    /// v1 signs only the digest, but its method and target are what rules,
+    /// prompts and the audit log show: checked as strictly as v2's.
+    #[test]
+    fn v1_method_and_target_are_checked_like_v2() {
+        for target in [
+            "/public\nRequested by uid 0: /usr/sbin/sshd",
+            "/public\r",
+            "/public\u{1b}[2K",
+            "/public\0",
+            "/a b",
+            "public",
+            "",
+        ] {
+            assert!(
+                prepare(Scheme::EncordV1, "POST", target, &[0; 32], &[1; 32], 0).is_err(),
+                "{target:?}"
+            );
+        }
+        for method in ["", "PO\nST", "GET\u{1b}", "P O"] {
+            assert!(
+                prepare(Scheme::EncordV1, method, "/public", &[0; 32], &[1; 32], 0).is_err(),
+                "{method:?}"
+            );
+        }
+        let ok = prepare(
+            Scheme::EncordV1,
+            "post",
+            "/public/user",
+            &[7; 32],
+            &[1; 32],
+            0,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ok.message(), &[7; 32]);
     }
 
     #[test]

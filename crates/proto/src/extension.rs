@@ -1141,6 +1141,7 @@ mod tests {
                 Extension::Generate(GenerateRequest {
                     name: "n".into(),
                     comment: "c".into(),
+                    store: String::new(),
                 }),
                 vec![],
             ),
@@ -1150,6 +1151,8 @@ mod tests {
                     comment: String::new(),
                     seed: Ed25519Seed::new([3; 32]),
                     public: [4; 32],
+                    store: String::new(),
+                    allow_import: false,
                 }),
                 vec![],
             ),

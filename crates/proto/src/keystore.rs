@@ -103,24 +103,42 @@ pub struct GenerateRequest {
     pub name: String,
     /// Its comment (empty: the name).
     pub comment: String,
+    /// Where: empty for the key store, [`STORE_PKCS11`] for the daemon's
+    /// PKCS#11 token (the pair is made on the token). Sent only when not
+    /// empty, so older requests decode as before.
+    pub store: String,
 }
+
+/// The `store` of a generate or import request that means the daemon's
+/// `[pkcs11]` token.
+pub const STORE_PKCS11: &str = "pkcs11";
 
 impl GenerateRequest {
     /// Encodes the request contents.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.put_string(self.name.as_bytes());
         out.put_string(self.comment.as_bytes());
+        if !self.store.is_empty() {
+            out.put_string(self.store.as_bytes());
+        }
     }
 
     /// Decodes the request contents.
     pub fn decode(contents: &[u8]) -> Result<Self> {
         let mut r = Reader::new(contents);
-        let s = Self {
-            name: r.utf8("name")?.to_owned(),
-            comment: r.utf8("comment")?.to_owned(),
+        let name = r.utf8("name")?.to_owned();
+        let comment = r.utf8("comment")?.to_owned();
+        let store = if r.is_empty() {
+            String::new()
+        } else {
+            r.utf8("store")?.to_owned()
         };
         r.finish()?;
-        Ok(s)
+        Ok(Self {
+            name,
+            comment,
+            store,
+        })
     }
 }
 
@@ -136,6 +154,12 @@ pub struct ImportRequest {
     pub seed: Ed25519Seed,
     /// The public key (checked against the seed by the daemon).
     pub public: [u8; 32],
+    /// Where: empty for the key store, [`STORE_PKCS11`] for the token.
+    pub store: String,
+    /// With [`STORE_PKCS11`]: the user accepts that a key which existed
+    /// outside the token is weaker than one made on it (`--allow-import`);
+    /// without it the daemon refuses.
+    pub allow_import: bool,
 }
 
 impl ImportRequest {
@@ -145,6 +169,10 @@ impl ImportRequest {
         out.put_string(self.comment.as_bytes());
         out.put_string(self.seed.expose());
         out.put_string(&self.public);
+        if !self.store.is_empty() || self.allow_import {
+            out.put_string(self.store.as_bytes());
+            out.put_u8(u8::from(self.allow_import));
+        }
     }
 
     /// Decodes the request contents; the seed goes straight into its
@@ -158,12 +186,20 @@ impl ImportRequest {
             reason: "must be 32 bytes",
         })?;
         let public = fixed_string::<32>(&mut r, "public key")?;
+        let (store, allow_import) = if r.is_empty() {
+            (String::new(), false)
+        } else {
+            let store = r.utf8("store")?.to_owned();
+            (store, r.u8("allow_import")? != 0)
+        };
         r.finish()?;
         Ok(Self {
             name,
             comment,
             seed,
             public,
+            store,
+            allow_import,
         })
     }
 }
@@ -510,10 +546,38 @@ mod tests {
             comment: "c".into(),
             seed: Ed25519Seed::new([1; 32]),
             public: [2; 32],
+            store: String::new(),
+            allow_import: false,
         };
         let mut out = Vec::new();
         imp.encode(&mut out);
         assert_eq!(ImportRequest::decode(&out)?, imp);
+        // Into the token: two more fields, which older requests lack.
+        let to_token = ImportRequest {
+            store: STORE_PKCS11.into(),
+            allow_import: true,
+            ..imp.clone()
+        };
+        let mut longer = Vec::new();
+        to_token.encode(&mut longer);
+        assert_eq!(longer.len(), out.len() + 4 + 6 + 1);
+        assert_eq!(ImportRequest::decode(&longer)?, to_token);
+        let generate = GenerateRequest {
+            name: "n".into(),
+            comment: String::new(),
+            store: STORE_PKCS11.into(),
+        };
+        let mut g = Vec::new();
+        generate.encode(&mut g);
+        assert_eq!(GenerateRequest::decode(&g)?, generate);
+        let plain = GenerateRequest {
+            store: String::new(),
+            ..generate
+        };
+        let mut p = Vec::new();
+        plain.encode(&mut p);
+        assert_eq!(p.len(), g.len() - 4 - 6);
+        assert_eq!(GenerateRequest::decode(&p)?, plain);
         assert!(!format!("{imp:?}").contains("1, 1"));
 
         let sel = Selection {

@@ -8,6 +8,12 @@
 //! overrides, zero-width and other invisible format characters), or flood
 //! the screen (it is cut at [`MAX_SHOWN`] characters). Printable text,
 //! non-ASCII letters included, is shown as it is.
+//!
+//! [`escape_controls`] applies the same rule to a whole line already made
+//! of escaped pieces (signetd's log lines, as the last step before they
+//! are written): it escapes the same characters, but leaves `"` and `\`
+//! and the length alone, so a line stays one line whatever a piece that
+//! was not escaped at its source held.
 
 /// The most characters of one piece of text that are shown.
 pub const MAX_SHOWN: usize = 200;
@@ -25,6 +31,12 @@ fn invisible(c: char) -> bool {
         | '\u{2066}'..='\u{206F}'
         | '\u{FEFF}'
         | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// A character [`escape`] and [`escape_controls`] write as an escape: a
+/// control character (C0, DEL, C1) or an invisible format character.
+fn hidden(c: char) -> bool {
+    c.is_control() || invisible(c)
 }
 
 /// Why a name a peer chose cannot be a key's name (or comment).
@@ -55,7 +67,7 @@ pub fn check_label(text: &str, max: usize) -> Result<(), LabelError> {
             max,
         });
     }
-    match text.chars().find(|c| c.is_control() || invisible(*c)) {
+    match text.chars().find(|c| hidden(*c)) {
         Some(c) => Err(LabelError::Hidden(c)),
         None => Ok(()),
     }
@@ -72,13 +84,44 @@ pub fn escape(text: &str) -> String {
             out.push('…');
             break;
         }
-        if c.is_control() || invisible(c) || c == '"' || c == '\\' {
+        if hidden(c) || c == '"' || c == '\\' {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// `line` with every control and invisible character written as an escape
+/// (`\n`, `\u{1b}`), and nothing else changed: for a line composed of
+/// pieces that [`escape`] should already have escaped (a log line), so
+/// that a piece that was not cannot start another line, move the cursor
+/// or hide text. Borrowed unchanged when there is nothing to escape.
+pub fn escape_controls(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + 16);
+    // Writing to a String cannot fail.
+    let _ = write_escaped_controls(&mut out, line);
+    std::borrow::Cow::Owned(out)
+}
+
+/// [`escape_controls`] written to `out` as it goes, without an allocation
+/// (signetd's log formatter writes every field through it).
+pub fn write_escaped_controls(out: &mut impl std::fmt::Write, text: &str) -> std::fmt::Result {
+    let mut plain = 0;
+    for (i, c) in text.char_indices() {
+        if hidden(c) {
+            out.write_str(&text[plain..i])?;
+            for e in c.escape_default() {
+                out.write_char(e)?;
+            }
+            plain = i + c.len_utf8();
+        }
+    }
+    out.write_str(&text[plain..])
 }
 
 #[cfg(test)]
@@ -91,6 +134,20 @@ mod tests {
         assert!(!forged.contains('\n'));
         assert_eq!(forged, "ci\\\"\\nRequested by uid 0: /usr/bin/sudo");
         assert_eq!(escape("a\rb\tc\u{1b}[31m"), "a\\rb\\tc\\u{1b}[31m");
+    }
+
+    #[test]
+    fn whole_lines_keep_quotes_and_length_but_not_controls() {
+        let line = format!("key=\"a\\\"b\" {} end", "x".repeat(MAX_SHOWN));
+        assert_eq!(escape_controls(&line), line.as_str());
+        assert!(matches!(
+            escape_controls(&line),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            escape_controls("refused k\nRequested by uid 0\r\u{1b}[2K\0\u{202e}"),
+            "refused k\\nRequested by uid 0\\r\\u{1b}[2K\\u{0}\\u{202e}"
+        );
     }
 
     #[test]

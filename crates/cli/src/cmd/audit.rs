@@ -434,8 +434,11 @@ fn show(line: &[u8], key: Option<&str>, json: bool) -> Result<()> {
 
 /// One entry for people: time, decision, key, what, who, rule and reason.
 /// Everything a caller chose is escaped (a target cannot forge a line).
+/// A reason is a sentence signetd made of escaped pieces: its control
+/// characters are escaped too, but it is neither escaped twice nor cut.
 pub fn human(r: &Record) -> String {
     let esc = |s: &str| escape(s);
+    let sentence = |s: &str| signet_proto::text::escape_controls(s).into_owned();
     let what = if r.scheme == "ssh" {
         "ssh (SSH login or SSHSIG)".to_owned()
     } else if r.scheme == "raw" {
@@ -453,7 +456,7 @@ pub fn human(r: &Record) -> String {
     let mut s = format!("{}  #{}  {:<7} ", esc(&r.time), r.seq, esc(&r.event));
     match r.event.as_str() {
         "rotated" => s.push_str(&format!("(continues {})", esc(&r.rotated_from))),
-        "dropped" => s.push_str(&esc(&r.reason)),
+        "dropped" => s.push_str(&sentence(&r.reason)),
         "seal" => {
             s.push_str(&format!("({}", esc(&r.trigger)));
             if let Some(n) = r.file_no {
@@ -464,7 +467,7 @@ pub fn human(r: &Record) -> String {
             }
             s.push(')');
             if !r.reason.is_empty() {
-                s.push_str(&format!("  {}", esc(&r.reason)));
+                s.push_str(&format!("  {}", sentence(&r.reason)));
             }
         }
         "new-chain" => s.push_str(&format!(
@@ -473,7 +476,7 @@ pub fn human(r: &Record) -> String {
             r.broken_seq
                 .map(|n| n.to_string())
                 .unwrap_or_else(|| "none".into()),
-            esc(&r.reason)
+            sentence(&r.reason)
         )),
         _ => {
             s.push_str(&format!("{}  {what}  {who}", esc(&r.key)));
@@ -481,7 +484,7 @@ pub fn human(r: &Record) -> String {
                 s.push_str(&format!("  rule {}", esc(&r.rule)));
             }
             if !r.reason.is_empty() {
-                s.push_str(&format!("  ({})", esc(&r.reason)));
+                s.push_str(&format!("  ({})", sentence(&r.reason)));
             }
         }
     }

@@ -18,6 +18,7 @@ use signet_proto::key::{ed25519_blob, fingerprint, key_id, openssh_line, KeySele
 use signet_proto::text::escape;
 
 use super::{out, Ctx};
+use crate::cli::StoreArg;
 use crate::cli::{
     exit, DeleteArgs, DoctorArgs, GenerateArgs, ImportArgs, LoadArgs, NameArgs, RenameArgs,
     UnloadArgs,
@@ -51,8 +52,15 @@ const KEYUTILS_FORGETS: &str = "the keyutils key store (the kernel keyring) keep
 pub fn generate(ctx: &Ctx, a: GenerateArgs) -> Result<()> {
     let mut client = ctx.connect()?;
     let comment = a.comment.as_deref().unwrap_or("");
-    let k = super::seal::with_store(ctx, &mut client, |c| c.generate(&a.name, comment))
-        .with_context(|| format!("could not generate {:?}", a.name))?;
+    let k = match a.store {
+        StoreArg::Keyring => {
+            super::seal::with_store(ctx, &mut client, |c| c.generate(&a.name, comment))
+        }
+        StoreArg::Pkcs11 => client
+            .generate_on_token(&a.name, comment)
+            .map_err(anyhow::Error::from),
+    }
+    .with_context(|| format!("could not generate {:?}", a.name))?;
     ctx.note(format_args!(
         "generated {} ({}) in the {} key store; register it with `signet register {}`",
         escape(&k.name),
@@ -156,6 +164,12 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
     if from_stdin && a.remove_source {
         anyhow::bail!("--remove-source needs a file: there is nothing to remove when the key comes from stdin");
     }
+    if a.store == StoreArg::Pkcs11 && !a.allow_import {
+        anyhow::bail!("importing into the PKCS#11 token is refused: a key made there with `signet generate NAME --store pkcs11` never existed outside the token, an imported one did (whoever had the file may still have it); to migrate anyway, add --allow-import (see docs/pkcs11.md)");
+    }
+    if a.allow_import && a.store != StoreArg::Pkcs11 {
+        anyhow::bail!("--allow-import applies to --store pkcs11 only");
+    }
     // Refused before anything is read or sent: a link or a hard-linked
     // file cannot be removed safely, whatever happens next.
     let identity = if a.remove_source {
@@ -165,7 +179,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
     };
     // Connect first: no point asking for a passphrase with no agent running.
     let mut client = ctx.connect()?;
-    if a.remove_source && !a.force {
+    if a.remove_source && !a.force && a.store == StoreArg::Keyring {
         let info = client.store_info()?;
         if info.backend == "keyutils" {
             return Err(Failure::new(
@@ -192,9 +206,14 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
         .unwrap_or_else(|| default_import_name(&key.comment, &a.file));
     let comment = a.comment.clone().unwrap_or_else(|| key.comment.clone());
     let format = key.format;
-    let stored = super::seal::with_store(ctx, &mut client, |c| {
-        c.import_ed25519(&key.seed, &key.public, &name, &comment)
-    })
+    let stored = match a.store {
+        StoreArg::Keyring => super::seal::with_store(ctx, &mut client, |c| {
+            c.import_ed25519(&key.seed, &key.public, &name, &comment)
+        }),
+        StoreArg::Pkcs11 => client
+            .import_to_token(&key.seed, &key.public, &name, &comment)
+            .map_err(anyhow::Error::from),
+    }
     .with_context(|| format!("could not import {shown}"))?;
     drop(key);
     ctx.note(format_args!(

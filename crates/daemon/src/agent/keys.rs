@@ -2,7 +2,10 @@
 //!
 //! Each key lives in one [`LoadedKey`] behind an `Arc`, so that signing happens
 //! outside the table's lock; the signing key zeroizes itself when the last
-//! reference drops. Lifetimes use the monotonic clock (`tokio::time::Instant`,
+//! reference drops. A key on a PKCS#11 token is held by reference only
+//! (the token, its `CKA_ID`): the same [`LoadedKey`], a different
+//! [`Signer`], and its signatures are made by the token on a blocking
+//! thread ([`LoadedKey::blocks`]). Lifetimes use the monotonic clock (`tokio::time::Instant`,
 //! which tests can pause) and one reaper task removes expired keys.
 
 use std::collections::VecDeque;
@@ -50,7 +53,29 @@ pub struct LoadedKey {
     /// The processes a yes was remembered for, and until when. Kept with
     /// the key, so that unloading or replacing the key forgets them too.
     approvals: Mutex<Vec<(ProcessIdentity, Instant)>>,
-    signing: LockedBox<SigningHalves>,
+    signing: Signer,
+}
+
+/// What makes a key's signatures: the expanded key in locked memory, or a
+/// token that holds the private key and never gives it out.
+enum Signer {
+    /// In memory (every source but `[pkcs11]`).
+    Memory(LockedBox<SigningHalves>),
+    /// On a PKCS#11 token, by `CKA_ID`.
+    #[cfg(unix)]
+    Token {
+        token: Arc<crate::store::pkcs11::Token>,
+        id: Vec<u8>,
+    },
+}
+
+/// Why a signature could not be made (only a token's can fail).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SignError {
+    /// The token refused or is gone.
+    #[cfg(unix)]
+    #[error(transparent)]
+    Token(#[from] crate::store::pkcs11::TokenError),
 }
 
 /// Where a loaded key came from (shown by `signet list`).
@@ -64,6 +89,8 @@ pub enum Origin {
     Credential,
     /// A key file (`source = "file"`).
     File,
+    /// A PKCS#11 token (`[pkcs11]`): the key never leaves it.
+    Pkcs11,
 }
 
 impl Origin {
@@ -74,6 +101,7 @@ impl Origin {
             Origin::Keyring => "keyring",
             Origin::Credential => "credential",
             Origin::File => "file",
+            Origin::Pkcs11 => "pkcs11",
         }
     }
 }
@@ -143,8 +171,44 @@ impl LoadedKey {
             added_at: Instant::now(),
             last_used: std::sync::Mutex::new(Instant::now()),
             approvals: Mutex::new(Vec::new()),
-            signing,
+            signing: Signer::Memory(signing),
         })
+    }
+
+    /// A key on a PKCS#11 token: the token signs, by the key's `CKA_ID`;
+    /// nothing secret is held here.
+    #[cfg(unix)]
+    pub fn on_token(
+        token: Arc<crate::store::pkcs11::Token>,
+        info: &crate::store::pkcs11::TokenKeyInfo,
+        name: String,
+        expires_at: Option<Instant>,
+        confirm: bool,
+    ) -> Self {
+        let name: Arc<str> = name.into();
+        Self {
+            blob: ed25519_blob(&info.public),
+            public: info.public,
+            bound_as: name.clone(),
+            name,
+            expires_at,
+            confirm,
+            origin: Origin::Pkcs11,
+            remember: None,
+            added_at: Instant::now(),
+            last_used: std::sync::Mutex::new(Instant::now()),
+            approvals: Mutex::new(Vec::new()),
+            signing: Signer::Token {
+                token,
+                id: info.id.clone(),
+            },
+        }
+    }
+
+    /// Whether signing blocks (a token: run it on a blocking thread, never
+    /// on an async worker).
+    pub fn blocks(&self) -> bool {
+        !matches!(self.signing, Signer::Memory(_))
     }
 
     /// The same key, a confirmation lasting `remember` for the process that
@@ -201,9 +265,34 @@ impl LoadedKey {
             .checked_add(timeout)
     }
 
-    /// Signs `message` with this key.
-    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
-        raw_sign::<Sha512>(&self.signing.expanded, message, &self.signing.verifying).to_bytes()
+    /// Signs `message` with this key. For a key that [blocks](Self::blocks)
+    /// this calls the token: run it on a blocking thread.
+    pub fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError> {
+        match &self.signing {
+            Signer::Memory(m) => {
+                Ok(raw_sign::<Sha512>(&m.expanded, message, &m.verifying).to_bytes())
+            }
+            #[cfg(unix)]
+            Signer::Token { token, id } => {
+                let sig = token.sign(id, message)?;
+                // A token holding another key under this id (replaced while
+                // away) must not produce signatures for the listed key.
+                let ok = VerifyingKey::from_bytes(&self.public).is_ok_and(|v| {
+                    v.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&sig))
+                        .is_ok()
+                });
+                if !ok {
+                    return Err(SignError::Token(
+                        crate::store::pkcs11::TokenError::Failed {
+                            token: token.describe().to_owned(),
+                            op: "signing",
+                            detail: "the token's signature does not verify with this key's public key (was the key replaced on the token?)".to_owned(),
+                        },
+                    ));
+                }
+                Ok(sig)
+            }
+        }
     }
 
     fn expired(&self, now: Instant) -> bool {
@@ -227,7 +316,7 @@ pub enum KeyError {
     #[error("cannot allocate locked memory for the key: {0}")]
     Memory(String),
     /// No key matches.
-    #[error("no loaded key matches {0:?}")]
+    #[error("no loaded key matches \"{}\"", signet_proto::text::escape(.0))]
     NotFound(String),
     /// More than one key matches.
     #[error("{0} keys are loaded: name the one to use (signet list shows them)")]
@@ -555,7 +644,7 @@ mod tests {
         let k = key(3, "a", None);
         let reference = SigningKey::from_bytes(&[3; 32]);
         for msg in [&b""[..], b"x", &[7u8; 300]] {
-            assert_eq!(k.sign(msg), reference.sign(msg).to_bytes());
+            assert_eq!(k.sign(msg).ok(), Some(reference.sign(msg).to_bytes()));
         }
     }
 

@@ -16,6 +16,8 @@ pub mod lock;
 mod reaper;
 pub mod store_key;
 pub mod stored;
+#[cfg(unix)]
+pub mod token;
 
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
@@ -63,6 +65,9 @@ pub struct Agent {
     pub shutdown: CancellationToken,
     /// Keys at rest (the OS keyring and the index); set once at start-up.
     vault: OnceLock<Arc<Vault>>,
+    /// The `[pkcs11]` token, when configured; set once at start-up.
+    #[cfg(unix)]
+    token: OnceLock<Arc<crate::store::pkcs11::Token>>,
     /// The audit log's writer, when enabled; set once at start-up.
     auditor: OnceLock<Auditor>,
     /// What `audit-info@signet` says when there is no writer (disabled, or
@@ -104,6 +109,8 @@ impl Agent {
             socket,
             shutdown,
             vault: OnceLock::new(),
+            #[cfg(unix)]
+            token: OnceLock::new(),
             auditor: OnceLock::new(),
             audit_off: OnceLock::new(),
             sight: Sight::of_this_process(),

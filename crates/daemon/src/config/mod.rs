@@ -1,7 +1,7 @@
 //! Layer 0: the daemon's configuration file (TOML), as plain data.
 //!
 //! **Owns**: every section's type (`[agent]`, `[encord]`, `[store]`,
-//! `[keys.NAME]`, `[system]`, `[policies.NAME]`, `[audit]`), reading the
+//! `[keys.NAME]`, `[system]`, `[policies.NAME]`, `[audit]`, `[pkcs11]`), reading the
 //! file, and checking everything that can be checked without the system's
 //! user and group databases. **Must not**: import anything else from this
 //! crate; every other layer reads its settings from here.
@@ -27,6 +27,7 @@
 mod agent;
 mod audit;
 mod keys;
+mod pkcs11;
 mod policy;
 mod store;
 mod system;
@@ -40,6 +41,7 @@ use signet_proto::paths;
 pub use agent::{AgentConfig, EncordConfig, Lifetime};
 pub use audit::{state_dir, AuditConfig, Durability};
 pub use keys::{KeyConfig, KeySource};
+pub use pkcs11::{module_allowed, PinSource, Pkcs11Config, TokenKeyRef, TokenSelector};
 pub use policy::{PolicyConfig, UnitSpec};
 pub use store::{Backend, SealMode, StoreConfig, BACKEND_NAMES};
 pub use system::{Principal, SystemConfig};
@@ -72,6 +74,10 @@ pub struct Config {
     /// docs/policy-audit.md.
     #[serde(default)]
     pub audit: AuditConfig,
+    /// `[pkcs11]`: keys on a PKCS#11 token (read at start-up only); see
+    /// docs/pkcs11.md.
+    #[serde(default)]
+    pub pkcs11: Pkcs11Config,
 }
 
 /// What is wrong with a configuration's text. Each message names the key.
@@ -118,6 +124,9 @@ pub enum Invalid {
     /// An `[audit]` value out of range.
     #[error("{0}")]
     Audit(String),
+    /// A `[pkcs11]` setting that cannot work.
+    #[error("pkcs11: {0}")]
+    Pkcs11(String),
     /// `[keys.KEY] policy` names no rule.
     #[error("keys.{key}: policy {rule:?} is not defined: add [policies.{rule}] or fix the name")]
     UnknownRule {
@@ -280,6 +289,7 @@ pub fn parse(text: &str) -> Result<Config, Invalid> {
             });
         }
     }
+    pkcs11::check(&cfg.pkcs11)?;
     policy::validate(&cfg)?;
     Ok(cfg)
 }

@@ -457,7 +457,10 @@ fn key_error(e: &KeyError) -> ExtensionError {
         ),
         KeyError::NotFound(sel) => ExtensionError::new(
             ErrorCode::NoSuchKey,
-            format!("key {sel:?} is not loaded: `signet list` shows the loaded keys"),
+            format!(
+                "key \"{}\" is not loaded: `signet list` shows the loaded keys",
+                signet_proto::text::escape(sel)
+            ),
         ),
         KeyError::PublicMismatch | KeyError::Memory(_) => {
             ExtensionError::new(ErrorCode::Internal, e.to_string())

@@ -19,6 +19,7 @@ use signet_proto::sshdata::{self, RawData};
 use signet_proto::text::escape;
 use signet_proto::SignRequest;
 use tokio::time::Instant;
+use tracing::warn;
 
 use super::gate::Grant;
 use super::{key_error, Failure, Outcome};
@@ -194,7 +195,10 @@ pub(crate) fn http_signing<'a>(
 }
 
 /// The pipeline both entry points share, after the gate allowed the
-/// signature: sign, record, remember the use, reply.
+/// signature: sign, record, remember the use, reply. A key in memory signs
+/// here; a key on a PKCS#11 token signs on a blocking thread (the module
+/// blocks), and if the token refuses or is gone the request is refused
+/// with the token's reason (and audited), while every other key signs on.
 pub(crate) async fn pipeline(
     agent: &Agent,
     caller: &Caller,
@@ -202,7 +206,27 @@ pub(crate) async fn pipeline(
     out: &mut Vec<u8>,
 ) -> Outcome {
     let s = &grant.signing;
-    let sig = s.key.sign(s.bytes());
+    let signed = if s.key.blocks() {
+        let (key, message) = (s.key.clone(), s.bytes().to_vec());
+        match tokio::task::spawn_blocking(move || key.sign(&message)).await {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(e) => Err(format!("the signing thread failed: {e}")),
+        }
+    } else {
+        s.key.sign(s.bytes()).map_err(|e| e.to_string())
+    };
+    let sig = match signed {
+        Ok(sig) => sig,
+        Err(why) => {
+            let reason = format!("key {:?} cannot sign: {why}", escape(&s.key.name));
+            warn!(key = %s.key.name, "{reason}");
+            agent.audit(|| s.event(caller, Verdict::Refuse, grant.rule.clone(), reason.clone()));
+            return Err(match s.message {
+                Message::Ssh(_) => Failure::plain(reason),
+                Message::Encord(_) => Failure::Ext(ExtensionError::new(ErrorCode::Refused, reason)),
+            });
+        }
+    };
     // No signature without its record.
     if let Err(e) = agent
         .commit_audit(|| s.event(caller, Verdict::Sign, grant.rule.clone(), String::new()))

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use signet_proto::extension::{ErrorCode, ExtensionError};
 use signet_proto::keystore::{
     encode_stored_list, GenerateRequest, ImportRequest, PasswdRequest, Selection, StoredKey,
-    UnlockStoreReply, UnlockStoreRequest,
+    UnlockStoreReply, UnlockStoreRequest, STORE_PKCS11,
 };
 use signet_proto::wire::WireWrite as _;
 use tokio::time::Instant;
@@ -93,6 +93,16 @@ async fn others_in_store(agent: &Agent, name: &str) -> ExtResult<Vec<Entry>> {
     Ok(stored)
 }
 
+fn unknown_store(name: &str) -> ExtensionError {
+    ExtensionError::new(
+        ErrorCode::BadRequest,
+        format!(
+            "unknown store {:?}: leave it out for the key store, or use \"{STORE_PKCS11}\" for the [pkcs11] token",
+            signet_proto::text::escape(name)
+        ),
+    )
+}
+
 /// `store@signet`: which store, why, whether it answers, and whether it is
 /// sealed and unlocked.
 pub(super) async fn info(agent: &Agent, _: &ReadPermit, reply: &mut Vec<u8>) -> ExtResult<()> {
@@ -133,6 +143,12 @@ pub(super) async fn generate(
     peer: &Peer,
     reply: &mut Vec<u8>,
 ) -> ExtResult<()> {
+    match req.store.as_str() {
+        "" => {}
+        #[cfg(unix)]
+        STORE_PKCS11 => return token::generate(agent, req, peer, reply).await,
+        other => return Err(unknown_store(other)),
+    }
     let vault = vault_of(agent)?;
     // The name is checked before the key exists: a new key's public key
     // cannot collide with anything, so any key stands in for it here.
@@ -154,6 +170,12 @@ pub(super) async fn import(
     peer: &Peer,
     reply: &mut Vec<u8>,
 ) -> ExtResult<()> {
+    match req.store.as_str() {
+        "" => {}
+        #[cfg(unix)]
+        STORE_PKCS11 => return token::import(agent, req, peer, reply).await,
+        other => return Err(unknown_store(other)),
+    }
     let vault = vault_of(agent)?;
     names_free(agent, &req.name, &req.comment, &req.public).await?;
     let entry = blocking(&vault, move |v| {
@@ -387,4 +409,122 @@ pub(super) async fn passwd(
     })?;
     info!(%peer, "key store passphrase changed");
     Ok(())
+}
+
+/// Generating and importing onto the `[pkcs11]` token.
+#[cfg(unix)]
+mod token {
+    use signet_proto::extension::{ErrorCode, ExtensionError};
+    use signet_proto::keystore::{GenerateRequest, ImportRequest, StoredKey, STORE_PKCS11};
+    use tracing::{info, warn};
+
+    use super::{names_free, ExtResult};
+    use crate::access::peer::Peer;
+    use crate::agent::token::TokenLoadError;
+    use crate::agent::Agent;
+    use crate::store::pkcs11::TokenKeyInfo;
+
+    /// The wire error for a token failure.
+    pub(in crate::dispatch) fn token_error(e: &TokenLoadError) -> ExtensionError {
+        let code = match e {
+            TokenLoadError::NoToken => ErrorCode::Unsupported,
+            TokenLoadError::Add { .. } => ErrorCode::BadRequest,
+            TokenLoadError::Token(_) => ErrorCode::Refused,
+            TokenLoadError::Task(_) => ErrorCode::Internal,
+        };
+        ExtensionError::new(code, e.to_string())
+    }
+
+    /// The name is free on the token too (a label is how keys are found).
+    async fn label_free(agent: &Agent, name: &str, comment: &str) -> ExtResult<()> {
+        names_free(agent, name, comment, &[0; 32]).await?;
+        let on_token = agent
+            .on_token(|t| t.keys(&[]))
+            .await
+            .map_err(|e| token_error(&e))?;
+        if on_token.iter().any(|k| k.label == name) {
+            return Err(ExtensionError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "the token already has a key labelled {:?}: choose another name",
+                    signet_proto::text::escape(name)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn describe(agent: &Agent, k: &TokenKeyInfo, comment: &str) -> StoredKey {
+        StoredKey {
+            name: k.label.clone(),
+            comment: if comment.is_empty() {
+                k.label.clone()
+            } else {
+                comment.to_owned()
+            },
+            public: k.public,
+            created_at: crate::clock::rfc3339(agent.wall_clock()),
+            store: STORE_PKCS11.to_owned(),
+            state: "active".to_owned(),
+            loaded: true,
+            expires_in: None,
+        }
+    }
+
+    /// `generate@signet` with store `pkcs11`: the pair is made on the
+    /// token (sensitive, never extractable) and loaded by reference.
+    pub(super) async fn generate(
+        agent: &Agent,
+        req: GenerateRequest,
+        peer: &Peer,
+        reply: &mut Vec<u8>,
+    ) -> ExtResult<()> {
+        label_free(agent, &req.name, &req.comment).await?;
+        let name = req.name.clone();
+        let k = agent
+            .on_token(move |t| t.generate(&name))
+            .await
+            .map_err(|e| token_error(&e))?;
+        agent.add_token_key(&k).await.map_err(|e| token_error(&e))?;
+        info!(%peer, key = %k.label, id = %hex::encode(&k.id), "generated a key pair on the PKCS#11 token");
+        describe(agent, &k, &req.comment).encode(reply);
+        Ok(())
+    }
+
+    /// `import@signet` with store `pkcs11`: refused unless the client
+    /// says `--allow-import` (a key that existed outside the token is
+    /// weaker than one made on it).
+    pub(super) async fn import(
+        agent: &Agent,
+        req: ImportRequest,
+        peer: &Peer,
+        reply: &mut Vec<u8>,
+    ) -> ExtResult<()> {
+        if !req.allow_import {
+            return Err(ExtensionError::new(
+                ErrorCode::Refused,
+                "importing into the PKCS#11 token is refused: a key made on the token (`signet generate NAME --store pkcs11`) never existed outside it, an imported one did; to migrate anyway, pass --allow-import",
+            ));
+        }
+        if vault_public(&req) != req.public {
+            return Err(ExtensionError::new(
+                ErrorCode::BadRequest,
+                "the private key does not match its public key",
+            ));
+        }
+        label_free(agent, &req.name, &req.comment).await?;
+        let (name, seed, public) = (req.name.clone(), req.seed.clone(), req.public);
+        let k = agent
+            .on_token(move |t| t.import(&name, seed.expose(), public))
+            .await
+            .map_err(|e| token_error(&e))?;
+        agent.add_token_key(&k).await.map_err(|e| token_error(&e))?;
+        warn!(%peer, key = %k.label, "imported a key onto the PKCS#11 token (--allow-import: it existed outside the token before)");
+        describe(agent, &k, &req.comment).encode(reply);
+        Ok(())
+    }
+
+    fn vault_public(req: &ImportRequest) -> [u8; 32] {
+        crate::store::vault::public_of(req.seed.expose())
+    }
 }

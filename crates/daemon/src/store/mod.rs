@@ -12,6 +12,8 @@
 pub mod backend;
 pub mod index;
 pub mod open;
+#[cfg(unix)]
+pub mod pkcs11;
 pub mod seal;
 #[cfg(unix)]
 pub mod sources;

@@ -78,10 +78,10 @@ pub fn fault(step: &str) {
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
     /// No stored key matches.
-    #[error("no stored key matches {0:?}: `signet list` shows the stored keys")]
+    #[error("no stored key matches \"{}\": `signet list` shows the stored keys", signet_proto::text::escape(.0))]
     NoSuchKey(String),
     /// Several stored keys match.
-    #[error("several stored keys match {0:?}: name one by its exact name, key id or fingerprint")]
+    #[error("several stored keys match \"{}\": name one by its exact name, key id or fingerprint", signet_proto::text::escape(.0))]
     Ambiguous(String),
     /// The name is taken, or the key is already stored.
     #[error("{0}")]
