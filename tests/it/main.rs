@@ -34,6 +34,7 @@ mod pkcs11;
 mod policy;
 mod raw_signing;
 mod redteam;
+mod secrets;
 mod service_account;
 mod snapshots;
 mod socket_dir;

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use signet_proto::encord::Scheme;
 use signet_proto::extension::{AuditInfo, ExplainReply, Status, VersionReply};
 use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey};
+use signet_proto::secret::{AddSecretRequest, Released, SecretInfo};
 use signet_proto::{Ed25519Seed, Identity, Passphrase, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
@@ -157,7 +158,9 @@ impl AsyncClient {
             Err(e) => Err(e),
         };
         if O::SECRET {
+            // The request or its reply carried a secret.
             self.out.zeroize();
+            self.reply.wipe();
         }
         result
     }
@@ -442,6 +445,26 @@ impl AsyncClient {
     /// See [`crate::Client::delete_stored`].
     pub async fn delete_stored(&mut self, name: &str) -> Result<StoredKey> {
         self.run(op::Delete { name }).await
+    }
+
+    /// See [`crate::Client::secret_add`].
+    pub async fn secret_add(&mut self, request: &AddSecretRequest) -> Result<SecretInfo> {
+        self.run(op::SecretAdd { request }).await
+    }
+
+    /// See [`crate::Client::secret_list`].
+    pub async fn secret_list(&mut self) -> Result<Vec<SecretInfo>> {
+        self.run(op::SecretList).await
+    }
+
+    /// See [`crate::Client::secret_remove`].
+    pub async fn secret_remove(&mut self, name: &str) -> Result<SecretInfo> {
+        self.run(op::SecretRemove { name }).await
+    }
+
+    /// See [`crate::Client::get_secret`].
+    pub async fn get_secret(&mut self, name: &str) -> Result<Released> {
+        self.run(op::GetSecret { name }).await
     }
 
     /// See [`crate::Client::rename_stored`].

@@ -241,6 +241,13 @@ mod locked {
         }
     }
 
+    impl<T> std::ops::DerefMut for LockedBox<T> {
+        fn deref_mut(&mut self) -> &mut T {
+            // SAFETY: as in deref; `&mut self` makes the borrow unique.
+            unsafe { self.ptr.as_mut() }
+        }
+    }
+
     impl<T> Drop for LockedBox<T> {
         fn drop(&mut self) {
             let raw = self.ptr.as_ptr().cast::<c_void>();
@@ -309,6 +316,69 @@ mod locked {
         fn deref(&self) -> &T {
             &self.0
         }
+    }
+
+    impl<T> std::ops::DerefMut for LockedBox<T> {
+        fn deref_mut(&mut self) -> &mut T {
+            &mut self.0
+        }
+    }
+}
+
+/// The largest secret a [`SecretBuf`] holds: one page, more than any
+/// keyring entry signet writes (a bearer token is at most
+/// `signet_proto::secret::MAX_VALUE_LEN` bytes).
+pub const SECRET_BUF_CAP: usize = 4096;
+
+/// A secret of up to [`SECRET_BUF_CAP`] bytes in locked, non-dumpable
+/// memory, wiped when dropped: where keyring entries of variable length
+/// (API keys, bearer tokens) are read into, so that no ordinary heap
+/// buffer holds them.
+pub struct SecretBuf {
+    bytes: LockedBox<zeroize::Zeroizing<[u8; SECRET_BUF_CAP]>>,
+    len: usize,
+}
+
+impl SecretBuf {
+    /// An empty buffer (a fresh locked page).
+    pub fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            bytes: LockedBox::new(zeroize::Zeroizing::new([0u8; SECRET_BUF_CAP]))?,
+            len: 0,
+        })
+    }
+
+    /// A copy of `data`; `None` (and nothing copied) when it is longer than
+    /// [`SECRET_BUF_CAP`]. The caller wipes its own copy.
+    pub fn copy_of(data: &[u8]) -> std::io::Result<Option<Self>> {
+        let mut b = Self::new()?;
+        if data.len() > SECRET_BUF_CAP {
+            return Ok(None);
+        }
+        b.bytes[..data.len()].copy_from_slice(data);
+        b.len = data.len();
+        Ok(Some(b))
+    }
+
+    /// The whole capacity, to be filled by a reader; then [`Self::set_len`].
+    pub fn capacity_mut(&mut self) -> &mut [u8; SECRET_BUF_CAP] {
+        &mut self.bytes
+    }
+
+    /// Sets how many bytes of the capacity hold the secret (clamped).
+    pub fn set_len(&mut self, len: usize) {
+        self.len = len.min(SECRET_BUF_CAP);
+    }
+
+    /// The secret bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl std::fmt::Debug for SecretBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretBuf([redacted; {}])", self.len)
     }
 }
 

@@ -13,6 +13,7 @@
 use crate::encord::Scheme;
 use crate::error::{Error, Field, Result};
 use crate::keystore::{decode_names, encode_names, GenerateRequest, ImportRequest, Selection};
+use crate::secret::{self, AddSecretRequest};
 use crate::wire::{Reader, WireWrite};
 
 /// The version of signet's extension payloads.
@@ -98,6 +99,10 @@ pub const SUPPORTED: &[&str] = &[
     DIAGNOSE,
     RELOAD,
     AUDIT_INFO,
+    crate::secret::SECRET_ADD,
+    crate::secret::SECRET_LIST,
+    crate::secret::SECRET_REMOVE,
+    crate::secret::GET_SECRET,
 ];
 
 /// The key-store extensions (handled by the daemon's vault).
@@ -166,6 +171,21 @@ pub enum Extension<'a> {
     Reload,
     /// [`AUDIT_INFO`]: the audit log's path, key and state.
     AuditInfo,
+    /// [`crate::secret::SECRET_ADD`]: store a bearer secret (**carries a secret**).
+    SecretAdd(AddSecretRequest),
+    /// [`crate::secret::SECRET_LIST`]: the stored secrets (no values).
+    SecretList,
+    /// [`crate::secret::SECRET_REMOVE`]: delete a stored secret.
+    SecretRemove {
+        /// The secret's name.
+        name: String,
+    },
+    /// [`crate::secret::GET_SECRET`]: release a secret to the caller (the
+    /// reply carries it).
+    GetSecret {
+        /// The secret's name.
+        name: String,
+    },
     /// An extension signetd does not answer (OpenSSH's
     /// `session-bind@openssh.com` among them): `SSH_AGENT_FAILURE`.
     Unknown {
@@ -207,6 +227,16 @@ impl<'a> Extension<'a> {
             STORE => Extension::Store,
             DIAGNOSE => Extension::Diagnose,
             RELOAD => Extension::Reload,
+            secret::SECRET_ADD => Extension::SecretAdd(AddSecretRequest::decode(contents)?),
+            secret::SECRET_LIST => Extension::SecretList,
+            secret::SECRET_REMOVE => {
+                let [name] = decode_names::<1>(contents)?;
+                Extension::SecretRemove { name }
+            }
+            secret::GET_SECRET => {
+                let [name] = decode_names::<1>(contents)?;
+                Extension::GetSecret { name }
+            }
             name => Extension::Unknown { name, contents },
         })
     }
@@ -233,12 +263,16 @@ impl<'a> Extension<'a> {
             Extension::Diagnose => DIAGNOSE,
             Extension::Reload => RELOAD,
             Extension::AuditInfo => AUDIT_INFO,
+            Extension::SecretAdd(_) => secret::SECRET_ADD,
+            Extension::SecretList => secret::SECRET_LIST,
+            Extension::SecretRemove { .. } => secret::SECRET_REMOVE,
+            Extension::GetSecret { .. } => secret::GET_SECRET,
             Extension::Unknown { name, .. } => name,
         }
     }
 
     /// Encodes the request contents (after the name). For
-    /// [`Extension::Import`] the caller must wipe `out` after use.
+    /// [`Extension::Import`] and [`Extension::SecretAdd`] the caller must wipe `out` after use.
     pub fn encode_contents(&self, out: &mut Vec<u8>) {
         match self {
             Extension::Version => encode_version_request(out),
@@ -250,7 +284,12 @@ impl<'a> Extension<'a> {
             | Extension::Store
             | Extension::Diagnose
             | Extension::Reload
-            | Extension::AuditInfo => {}
+            | Extension::AuditInfo
+            | Extension::SecretList => {}
+            Extension::SecretAdd(req) => req.encode(out),
+            Extension::SecretRemove { name } | Extension::GetSecret { name } => {
+                encode_names(out, &[name])
+            }
             Extension::Explain(req) => req.encode(out),
             Extension::SignRequest(req) => req.encode(out),
             Extension::Generate(req) => req.encode(out),
@@ -1114,6 +1153,32 @@ mod tests {
                 Extension::Rename {
                     selector: "ci".into(),
                     to: "bot".into(),
+                },
+                vec![],
+            ),
+            (
+                Extension::SecretAdd(crate::secret::AddSecretRequest {
+                    name: "labels".into(),
+                    kind: crate::secret::SecretKind::EncordApiKey,
+                    resource: "r-1".into(),
+                    scopes: vec!["LABEL_READ".into()],
+                    title: String::new(),
+                    lifetime: 0,
+                    replace: false,
+                    value: crate::secret::SecretValue::copy_of(b"k"),
+                }),
+                vec![],
+            ),
+            (Extension::SecretList, vec![]),
+            (
+                Extension::SecretRemove {
+                    name: "labels".into(),
+                },
+                vec![],
+            ),
+            (
+                Extension::GetSecret {
+                    name: "labels".into(),
                 },
                 vec![],
             ),

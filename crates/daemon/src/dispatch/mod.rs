@@ -5,7 +5,7 @@
 //! ask: an admin's operations, reading the agent's state, signing), the
 //! gate every request passes before any handler runs ([`gate`]), one
 //! handler per request family (one file each: [`identities`], [`lock`],
-//! [`sign`], [`info`], [`explain`], [`store`]), and the wire's failure
+//! [`sign`], [`info`], [`explain`], [`store`], [`secrets`]), and the wire's failure
 //! replies: this is the only layer that knows error codes. **Must not**:
 //! read sockets or frames (that is `server`), or keep state of its own
 //! (the state is the `agent`'s).
@@ -28,6 +28,7 @@ mod gate;
 mod identities;
 mod info;
 mod lock;
+mod secrets;
 mod sign;
 mod store;
 
@@ -36,6 +37,7 @@ use signet_proto::extension::{
 };
 use signet_proto::keystore::{GenerateRequest, ImportRequest, Selection};
 use signet_proto::message::{encode_status, msg};
+use signet_proto::secret::AddSecretRequest;
 use signet_proto::{frame, AddIdentity, Passphrase, Request, Response, SignRequest};
 use tracing::{debug, error};
 
@@ -59,6 +61,12 @@ pub(crate) enum Op<'a> {
     Read(ReadOp<'a>),
     /// A signature.
     Sign(SignOp<'a>),
+    /// `get-secret@signet`: a stored secret released to the caller, as its
+    /// rule decides (a secret with no rule: admins only).
+    Release {
+        /// The secret's name.
+        name: String,
+    },
     /// A message type signetd does not implement.
     Unsupported {
         /// Its type byte.
@@ -117,6 +125,13 @@ pub(crate) enum AdminOp<'a> {
     },
     /// `reload@signet`: re-read the configuration, as SIGHUP.
     Reload,
+    /// `secret-add@signet`.
+    SecretAdd(AddSecretRequest),
+    /// `secret-remove@signet`.
+    SecretRemove {
+        /// The secret's name.
+        name: String,
+    },
 }
 
 impl AdminOp<'_> {
@@ -138,6 +153,8 @@ impl AdminOp<'_> {
             AdminOp::Rename { .. } => ext::RENAME,
             AdminOp::Doctor { .. } => ext::DOCTOR,
             AdminOp::Reload => ext::RELOAD,
+            AdminOp::SecretAdd(_) => signet_proto::secret::SECRET_ADD,
+            AdminOp::SecretRemove { .. } => signet_proto::secret::SECRET_REMOVE,
         }
     }
 
@@ -178,6 +195,8 @@ pub(crate) enum ReadOp<'a> {
     Diagnose,
     /// `audit-info@signet`: the audit log's path, key and state.
     AuditInfo,
+    /// `secret-list@signet`.
+    SecretList,
 }
 
 impl ReadOp<'_> {
@@ -195,6 +214,7 @@ impl ReadOp<'_> {
             ReadOp::Explain(_) => ext::EXPLAIN,
             ReadOp::Diagnose => ext::DIAGNOSE,
             ReadOp::AuditInfo => ext::AUDIT_INFO,
+            ReadOp::SecretList => signet_proto::secret::SECRET_LIST,
         })
     }
 }
@@ -256,6 +276,10 @@ impl<'a> Op<'a> {
             Extension::Reload => Op::Admin(AdminOp::Reload),
             Extension::Diagnose => Op::Read(ReadOp::Diagnose),
             Extension::AuditInfo => Op::Read(ReadOp::AuditInfo),
+            Extension::SecretAdd(req) => Op::Admin(AdminOp::SecretAdd(req)),
+            Extension::SecretRemove { name } => Op::Admin(AdminOp::SecretRemove { name }),
+            Extension::SecretList => Op::Read(ReadOp::SecretList),
+            Extension::GetSecret { name } => Op::Release { name },
             Extension::Unknown { name, .. } => Op::UnknownExtension { name },
         }
     }
@@ -355,6 +379,7 @@ async fn run(agent: &Agent, op: Op<'_>, caller: &Caller, out: &mut Vec<u8>) -> O
             Ok(())
         }
         Admitted::Sign(grant) => sign::pipeline(agent, caller, grant, out).await,
+        Admitted::Release(permit) => secrets::release(agent, permit, caller, out).await,
     }
 }
 
@@ -399,6 +424,10 @@ async fn admin(
         }
         AdminOp::Doctor { fix } => store::doctor(agent, fix, permit, peer, &mut reply).await?,
         AdminOp::Reload => info::reload(agent, permit, peer, &mut reply)?,
+        AdminOp::SecretAdd(req) => secrets::add(agent, req, permit, peer, &mut reply).await?,
+        AdminOp::SecretRemove { name } => {
+            secrets::remove(agent, name, permit, peer, &mut reply).await?
+        }
     }
     extension_reply(name, reply, out);
     Ok(())
@@ -424,6 +453,7 @@ async fn read(
         ReadOp::Explain(req) => explain::explain(agent, req, permit, caller, reply)?,
         ReadOp::Diagnose => info::diagnose(agent, permit, reply),
         ReadOp::AuditInfo => info::audit_info(agent, permit, reply),
+        ReadOp::SecretList => secrets::list(agent, permit, reply).await?,
     }
     Ok(())
 }
@@ -452,13 +482,14 @@ fn key_error(e: &KeyError) -> ExtensionError {
 /// A key-store failure as the client should see it.
 fn vault_error(e: &VaultError) -> ExtensionError {
     let code = match e {
-        VaultError::NoSuchKey(_) => ErrorCode::NoSuchKey,
+        VaultError::NoSuchKey(_) | VaultError::NoSuchSecret(_) => ErrorCode::NoSuchKey,
         VaultError::Ambiguous(_) => ErrorCode::AmbiguousKey,
         VaultError::Exists(_) | VaultError::Unfinished { .. } => ErrorCode::Refused,
         VaultError::BadName(_) => ErrorCode::BadRequest,
         VaultError::Store(_)
         | VaultError::Index(_)
         | VaultError::Missing { .. }
+        | VaultError::SecretMissing { .. }
         | VaultError::Mismatch { .. }
         | VaultError::Task(_) => ErrorCode::Internal,
     };

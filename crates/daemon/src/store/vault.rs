@@ -48,6 +48,7 @@ use crate::store::index::{Entry, Index, IndexError, IndexFile, State};
 use crate::store::open::{self, UnknownBackend};
 
 mod audit_seed;
+pub mod secrets;
 
 /// Aborts the process if `SIGNET_FAULT` names `step` (crash-test hook).
 pub fn fault(step: &str) {
@@ -99,6 +100,17 @@ pub enum VaultError {
     /// The blocking task running a store operation failed.
     #[error("the key store task failed: {0}")]
     Task(String),
+    /// No stored secret has this name.
+    #[error("no secret named {0:?} is stored: `signet secret list` shows the stored secrets; store one with `signet secret add NAME --kind …`")]
+    NoSuchSecret(String),
+    /// The keyring has no value for an indexed secret.
+    #[error("the value of secret {name:?} is missing from the {store} key store (the kernel keyring forgets everything at reboot): store it again with `signet secret add {name} --replace …`")]
+    SecretMissing {
+        /// The secret's name.
+        name: String,
+        /// The store.
+        store: String,
+    },
     /// The key is half-done (pending or removing).
     #[error("key {name:?} is {state}: an earlier operation was interrupted; run `signet doctor` to finish it")]
     Unfinished {
@@ -721,6 +733,12 @@ mod tests {
             Err(down())
         }
         fn list(&self) -> Result<Option<Vec<String>>, StoreError> {
+            Err(down())
+        }
+        fn put_bytes(&self, _: &str, _: &[u8]) -> Result<(), StoreError> {
+            Err(down())
+        }
+        fn get_bytes(&self, _: &str) -> Result<Option<crate::hardening::SecretBuf>, StoreError> {
             Err(down())
         }
     }

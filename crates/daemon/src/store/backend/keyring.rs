@@ -216,6 +216,20 @@ impl KeyStore for KeyringCore {
         }
     }
 
+    fn put_bytes(&self, account: &str, secret: &[u8]) -> Result<(), StoreError> {
+        self.entry(account)?
+            .set_secret(secret)
+            .map_err(|e| self.error(e))
+    }
+
+    fn get_bytes(&self, account: &str) -> Result<Option<crate::hardening::SecretBuf>, StoreError> {
+        match self.entry(account)?.get_secret() {
+            Ok(bytes) => super::into_locked(self.name, account, Zeroizing::new(bytes)).map(Some),
+            Err(KrError::NoEntry) => Ok(None),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
     fn list(&self) -> Result<Option<Vec<String>>, StoreError> {
         let spec = HashMap::from([("service", self.service.as_str())]);
         match self.store.search(&spec) {

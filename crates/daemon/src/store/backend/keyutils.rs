@@ -26,6 +26,7 @@ use linux_keyutils::{
 use signet_proto::Ed25519Seed;
 use zeroize::Zeroizing;
 
+use crate::hardening::SecretBuf;
 use crate::store::backend::{KeyStore, StoreError};
 
 const NAME: &str = "keyutils";
@@ -174,6 +175,44 @@ impl KeyStore for Keyutils {
             }
         }
         Ok(found)
+    }
+
+    fn put_bytes(&self, account: &str, secret: &[u8]) -> Result<(), StoreError> {
+        let key = self
+            .user
+            .add_key(&self.description(account), secret)
+            .map_err(failed)?;
+        let perms = KeyPermissionsBuilder::builder()
+            .posessor(Permission::ALL)
+            .user(Permission::ALL)
+            .build();
+        key.set_perms(perms).map_err(failed)?;
+        if let Some(p) = self.persistent {
+            let _ = p.link_key(key);
+        }
+        Ok(())
+    }
+
+    fn get_bytes(&self, account: &str) -> Result<Option<SecretBuf>, StoreError> {
+        let Some(key) = self.find(account)? else {
+            return Ok(None);
+        };
+        // Read straight into locked memory: no ordinary buffer holds it.
+        let mut buf = SecretBuf::new().map_err(|e| StoreError::Failed {
+            store: NAME,
+            detail: format!("cannot allocate locked memory for an entry: {e}"),
+        })?;
+        let len = key.read(buf.capacity_mut()).map_err(failed)?;
+        if len > crate::hardening::SECRET_BUF_CAP {
+            return Err(StoreError::Failed {
+                store: NAME,
+                detail: format!(
+                    "the entry {account} is {len} bytes, larger than any entry signet writes: inspect it and remove it by hand"
+                ),
+            });
+        }
+        buf.set_len(len);
+        Ok(Some(buf))
     }
 
     fn list(&self) -> Result<Option<Vec<String>>, StoreError> {

@@ -11,6 +11,7 @@ use super::{KeyStore, StoreError};
 #[derive(Default)]
 pub struct MemoryStore {
     entries: Mutex<BTreeMap<String, Ed25519Seed>>,
+    blobs: Mutex<BTreeMap<String, zeroize::Zeroizing<Vec<u8>>>>,
 }
 
 impl MemoryStore {
@@ -34,11 +35,31 @@ impl KeyStore for MemoryStore {
     }
 
     fn delete(&self, key_id: &str) -> Result<bool, StoreError> {
-        Ok(self.map().remove(key_id).is_some())
+        let blob = self
+            .blobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key_id)
+            .is_some();
+        Ok(self.map().remove(key_id).is_some() || blob)
     }
 
     fn list(&self) -> Result<Option<Vec<String>>, StoreError> {
         Ok(Some(self.map().keys().cloned().collect()))
+    }
+
+    fn put_bytes(&self, account: &str, secret: &[u8]) -> Result<(), StoreError> {
+        let mut blobs = self.blobs.lock().unwrap_or_else(|p| p.into_inner());
+        blobs.insert(account.to_owned(), zeroize::Zeroizing::new(secret.to_vec()));
+        Ok(())
+    }
+
+    fn get_bytes(&self, account: &str) -> Result<Option<crate::hardening::SecretBuf>, StoreError> {
+        let blobs = self.blobs.lock().unwrap_or_else(|p| p.into_inner());
+        match blobs.get(account) {
+            Some(b) => super::into_locked("memory", account, b.clone()).map(Some),
+            None => Ok(None),
+        }
     }
 }
 

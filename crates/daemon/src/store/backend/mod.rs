@@ -24,6 +24,8 @@ pub mod keyutils;
 pub mod memory;
 
 use signet_proto::Ed25519Seed;
+
+use crate::hardening::SecretBuf;
 use zeroize::Zeroizing;
 
 /// A store of Ed25519 seeds, filed by key id under one service name.
@@ -39,6 +41,34 @@ pub trait KeyStore: Send + Sync {
     /// The key ids stored under this service, or `None` when the store cannot
     /// enumerate (then only the index's journal finds orphans).
     fn list(&self) -> Result<Option<Vec<String>>, StoreError>;
+    /// Stores (or replaces) an entry of any length up to
+    /// `hardening::SECRET_BUF_CAP` bytes under `account` (a bearer secret: see
+    /// `store::vault`'s secrets; never a key id).
+    fn put_bytes(&self, account: &str, secret: &[u8]) -> Result<(), StoreError>;
+    /// The entry of `account`, read into locked memory; `None` when the
+    /// store has none.
+    fn get_bytes(&self, account: &str) -> Result<Option<SecretBuf>, StoreError>;
+}
+
+/// Moves the bytes a keyring crate returned into locked memory (its
+/// buffer is wiped when the `Zeroizing` drops).
+pub fn into_locked(
+    store: &'static str,
+    account: &str,
+    bytes: Zeroizing<Vec<u8>>,
+) -> Result<SecretBuf, StoreError> {
+    SecretBuf::copy_of(&bytes)
+        .map_err(|e| StoreError::Failed {
+            store,
+            detail: format!("cannot allocate locked memory for an entry: {e}"),
+        })?
+        .ok_or_else(|| StoreError::Failed {
+            store,
+            detail: format!(
+                "the entry {account} is {} bytes, larger than any entry signet writes (written by another program?): inspect it and remove it by hand",
+                bytes.len()
+            ),
+        })
 }
 
 /// Why a store operation failed. Every message names the store and says what
