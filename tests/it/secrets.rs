@@ -678,3 +678,198 @@ fn a_refused_caller_of_a_system_agent_gets_nothing() {
         "the daemon log holds the secret"
     );
 }
+
+/// `signet secret mint-bearer`: the exact request the CLI sends (against the
+/// loopback HTTPS stand-in of Encord: GET /v2/public/user/bearer-token, no
+/// body, a v2 signature by the agent key that verifies), and the token it
+/// stores as an encord-bearer secret.
+#[test]
+fn mint_bearer_sends_a_v2_signed_request_and_stores_the_token() {
+    use base64::Engine as _;
+    use signet_proto::encord::{self, Scheme};
+    let agent = StoreAgent::start(Store::Keyutils);
+    let r = agent.signet(["generate", "ci-bot"]);
+    r.assert_ok();
+    let line = r.stdout.trim().to_owned();
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(line.split_whitespace().nth(1).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {line}"));
+    let public: [u8; 32] = blob[blob.len() - 32..]
+        .try_into()
+        .unwrap_or_else(|_| panic!("{line}"));
+    agent.signet(["load", "ci-bot"]).assert_ok();
+
+    // The stand-in, with a certificate for 127.0.0.1.
+    let dir = agent.dir().join("standin");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let (cert, key, port_file, log, token_file) = (
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+        dir.join("port"),
+        dir.join("requests.jsonl"),
+        dir.join("token"),
+    );
+    std::fs::write(&token_file, TOKEN).unwrap_or_else(|e| panic!("{e}"));
+    let mut gen = std::process::Command::new(signet_tests::system_tool("/usr/bin/openssl"));
+    gen.args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        // An end-entity certificate that is its own trust anchor (webpki
+        // refuses a CA certificate as the server's).
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "extendedKeyUsage=serverAuth"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert);
+    run(&mut gen).assert_ok();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _standin = Kill(
+        std::process::Command::new(signet_tests::system_tool("/usr/bin/python3"))
+            .arg(repo.join("tests/fixtures/encord_standin.py"))
+            .arg("--cert")
+            .arg(&cert)
+            .arg("--key")
+            .arg(&key)
+            .arg("--port-file")
+            .arg(&port_file)
+            .arg("--log")
+            .arg(&log)
+            .arg("--bearer-token-file")
+            .arg(&token_file)
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting the stand-in: {e}")),
+    );
+    let port: u16 = wait_for(Duration::from_secs(20), "the stand-in's port", || {
+        std::fs::read_to_string(&port_file)
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+    });
+    let domain = format!("https://127.0.0.1:{port}");
+
+    // Plain HTTP is refused before anything is signed or sent.
+    let r = agent.signet([
+        "secret",
+        "mint-bearer",
+        "bot",
+        "--key",
+        "ci-bot",
+        "--domain",
+        "http://127.0.0.1:1",
+    ]);
+    r.assert_code(1);
+    assert!(r.stderr.contains("https://"), "{r}");
+
+    let mut cmd = agent.signet_command();
+    cmd.args([
+        "secret",
+        "mint-bearer",
+        "bot",
+        "--key",
+        "ci-bot",
+        "--lifetime",
+        "12h",
+    ])
+    .arg("--domain")
+    .arg(&domain)
+    .arg("--ca-file")
+    .arg(&cert);
+    let r = run(&mut cmd);
+    r.assert_ok();
+    assert!(
+        r.stderr
+            .contains("minted a bearer token with key \"ci-bot\""),
+        "{r}"
+    );
+    assert!(
+        !r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN),
+        "{r}"
+    );
+
+    // Exactly one request, exactly the SDK's: GET, the path, no body, v2.
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let reqs: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(reqs.len(), 1, "{text}");
+    let req = &reqs[0];
+    assert_eq!(req["method"], "GET");
+    assert_eq!(req["target"], "/v2/public/user/bearer-token");
+    assert_eq!(req["body"], "");
+    let header = |name: &str| -> String {
+        req["headers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find_map(|h| {
+                (h[0].as_str()?.eq_ignore_ascii_case(name))
+                    .then(|| h[1].as_str().map(str::to_owned))?
+            })
+            .unwrap_or_else(|| panic!("no {name} header: {req}"))
+    };
+    let input = header("Signature-Input");
+    let created: u64 = input
+        .split("created=")
+        .nth(1)
+        .and_then(|s| s.split(';').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no created in {input:?}"));
+    let prepared = encord::prepare(
+        Scheme::EncordV2,
+        "GET",
+        "/v2/public/user/bearer-token",
+        &signet_client::sha256(b""),
+        &public,
+        created,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let sig: [u8; 64] = header("Signature")
+        .strip_prefix("encord-sig=:")
+        .and_then(|s| s.strip_suffix(':'))
+        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+        .and_then(|b| b.try_into().ok())
+        .unwrap_or_else(|| panic!("bad Signature header: {req}"));
+    ed25519_dalek::VerifyingKey::from_bytes(&public)
+        .and_then(|k| {
+            k.verify_strict(
+                prepared.message(),
+                &ed25519_dalek::Signature::from_bytes(&sig),
+            )
+        })
+        .unwrap_or_else(|e| panic!("the v2 signature does not verify: {e}\n{req}"));
+    assert_eq!(
+        header("Content-Digest"),
+        encord::content_digest(&signet_client::sha256(b""))
+    );
+
+    // Stored as an encord-bearer secret, released as a bearer header.
+    let list = secret_list(&agent);
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["name"], "bot");
+    assert_eq!(list[0]["kind"], "encord-bearer");
+    assert!(list[0]["expires_at"].is_string(), "{list:?}");
+    let r = agent.signet([
+        "sign-request",
+        "--secret",
+        "bot",
+        "--url",
+        "/v2/public/projects",
+    ]);
+    r.assert_ok();
+    assert_eq!(r.stdout, format!("Authorization: Bearer {TOKEN}\n"));
+    assert_nowhere(&agent, TOKEN);
+}

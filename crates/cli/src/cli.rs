@@ -534,8 +534,8 @@ pub struct SignRequestArgs {
     #[arg(long, value_name = "NAME", conflicts_with_all = ["key", "body", "body_file"])]
     pub secret: Option<String>,
     /// The HTTP method, e.g. GET or POST
-    #[arg(long, required_unless_present = "secret", default_value = "")]
-    pub method: String,
+    #[arg(long, required_unless_present = "secret")]
+    pub method: Option<String>,
     /// The request's full URL, or just its path and query (`/public/user?x=1`)
     #[arg(long)]
     pub url: String,
@@ -781,7 +781,7 @@ pub struct MintBearerArgs {
     /// The agent key that signs the request (name, key id or fingerprint)
     #[arg(long, value_name = "KEY")]
     pub key: String,
-    /// Encord's API [default: $ENCORD_DOMAIN, else https://api.encord.com]
+    /// Encord's API [default: $ENCORD_DOMAIN, else `https://api.encord.com`]
     #[arg(
         long,
         value_name = "URL",

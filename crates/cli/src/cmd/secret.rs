@@ -394,7 +394,6 @@ fn mint_bearer(ctx: &Ctx, a: MintBearerArgs) -> Result<()> {
         replace: a.replace,
         value: SecretValue::copy_of(reply.token.as_bytes()),
     };
-    drop(reply);
     if let Err(e) = signet_proto::secret::check_value(SecretKind::EncordBearer, req.value.expose())
     {
         bail!("Encord's token cannot be stored: {e}");

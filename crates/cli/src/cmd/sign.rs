@@ -68,19 +68,20 @@ pub(crate) fn sign_request(ctx: &Ctx, a: SignRequestArgs) -> Result<()> {
     }
     let scheme = scheme(a.scheme);
     let key = a.key.as_deref();
+    let method = a.method.as_deref().unwrap_or_default();
     let signed = match (&a.body_file, &a.body) {
         (Some(f), _) if f.as_os_str() == "-" => {
-            client.sign_request_reader(key, scheme, &a.method, &a.url, io::stdin().lock())?
+            client.sign_request_reader(key, scheme, method, &a.url, io::stdin().lock())?
         }
         (Some(f), _) => {
             let file = std::fs::File::open(f)
                 .with_context(|| format!("could not open the body file {}", f.display()))?;
-            client.sign_request_reader(key, scheme, &a.method, &a.url, file)?
+            client.sign_request_reader(key, scheme, method, &a.url, file)?
         }
         (None, Some(body)) => {
-            client.sign_request_body(key, scheme, &a.method, &a.url, body.as_bytes())?
+            client.sign_request_body(key, scheme, method, &a.url, body.as_bytes())?
         }
-        (None, None) => client.sign_request_body(key, scheme, &a.method, &a.url, b"")?,
+        (None, None) => client.sign_request_body(key, scheme, method, &a.url, b"")?,
     };
     // --json is one JSON document whatever --format says.
     let format = match (ctx.json, a.format) {
