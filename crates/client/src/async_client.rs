@@ -28,9 +28,28 @@ use crate::transport::{self, Failure, Progress, ReplyBuf};
 /// (see [`crate::trust`]).
 async fn open(path: &Path) -> Result<UnixStream> {
     crate::trust::check_default_dir(path)?;
-    let stream = UnixStream::connect(path)
-        .await
-        .map_err(|e| transport::connect_error(path, e))?;
+    let stream = match UnixStream::connect(path).await {
+        Ok(s) => s,
+        // The agent's listen queue is full (many connections at once, such
+        // as another user flooding a system agent with connections it
+        // refuses): a non-blocking connect fails at once, where the blocking
+        // client's connect waits in the kernel for its turn. Wait the same
+        // way, on a blocking thread.
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            let owned = path.to_owned();
+            let waited = tokio::task::spawn_blocking(move || {
+                let s = std::os::unix::net::UnixStream::connect(&owned)?;
+                s.set_nonblocking(true)?;
+                Ok::<_, io::Error>(s)
+            })
+            .await
+            .map_err(|join| io::Error::other(join.to_string()))
+            .and_then(|r| r)
+            .and_then(UnixStream::from_std);
+            waited.map_err(|e| transport::connect_error(path, e))?
+        }
+        Err(e) => return Err(transport::connect_error(path, e)),
+    };
     let cred = stream
         .peer_cred()
         .map_err(|source| transport::io_error(path, source))?;
