@@ -54,6 +54,7 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             [CompletionResult]::new('install-units', 'install-units', [CompletionResultType]::ParameterValue, 'Write the systemd units (--user, --system) or the launchd agent (--launchd) with this installation''s signetd, and print the commands that enable them')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command (a CI job) with SIGNET_AUTH_SOCK set, after checking that the agent answers and --key is loaded; ENCORD_SSH_KEY becomes the reference `signet:<key id>` (the Encord SDK then signs through the agent), ENCORD_SSH_KEY_FILE is removed; exits with the command''s status')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Say which policy rule would allow or refuse a request, without signing (exits 0 when it would be signed, 1 when refused)')
+            [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Keep Encord resource API keys and bearer tokens in the agent''s key store, released only to callers a rule allows (docs/secrets.md)')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Check (`verify`) or show (`tail`) the agent''s hash-chained audit log')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the completion script for a shell (`signet completions bash > /usr/share/bash-completion/completions/signet`), or write all five into a directory with --dir')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print signet(1) as roff (`signet man | man -l -`), or write every page (signet(1), one signet-COMMAND(1) per command, signetd(8)) into a directory with --dir')
@@ -303,6 +304,7 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         }
         'signet;sign-request' {
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The key: name, key id or SHA256 fingerprint [default: $SIGNET_KEY (set by `signet exec --key`), else the only loaded key]')
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Instead of a signature, the headers of this stored secret (released by its rule, audited): an encord-api-key gives `Authorization: <key>` and `ResourceID: <id>` (v1 /public requests), an encord-bearer `Authorization: Bearer <token>`; --method and the body are then not needed')
             [CompletionResult]::new('--method', '--method', [CompletionResultType]::ParameterName, 'The HTTP method, e.g. GET or POST')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'The request''s full URL, or just its path and query (`/public/user?x=1`)')
             [CompletionResult]::new('--body-file', '--body-file', [CompletionResultType]::ParameterName, 'A file holding the body, hashed as it is read; `-` reads stdin')
@@ -345,10 +347,12 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         }
         'signet;exec' {
             [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Check that this key (name, key id or SHA256 fingerprint) is loaded, and pass it to the job as SIGNET_KEY, and as ENCORD_SSH_KEY=signet:ID where ID is its key id')
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Put this stored secret into the job''s environment (and nowhere else): an encord-api-key as ENCORD_API_KEY plus ENCORD_PROJECT_ID or ENCORD_DATASET_ID (--resource-type) holding its resource; an encord-bearer as ENCORD_BEARER_TOKEN. CORD_API_KEY, CORD_PROJECT_ID, CORD_DATASET_ID and whichever of ENCORD_PROJECT_ID/ENCORD_DATASET_ID is not set are removed')
+            [CompletionResult]::new('--resource-type', '--resource-type', [CompletionResultType]::ParameterName, 'With --secret and an encord-api-key: whether its resource is a project or a dataset')
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -368,6 +372,113 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'signet;secret' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Store an Encord API key or bearer token in the agent''s key store, read from a prompt on the terminal (not echoed) or from stdin with --stdin; never from the command line')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the stored secrets: name, kind, resource, title, rule, expiry and the fingerprint of the value (never the value)')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Delete a stored secret from the key store')
+            [CompletionResult]::new('mint-bearer', 'mint-bearer', [CompletionResultType]::ParameterValue, 'Ask Encord for a bearer token, signed by an agent key (GET /v2/public/user/bearer-token), and store it as an encord-bearer secret: for a job that cannot reach the agent later')
+            [CompletionResult]::new('fingerprint', 'fingerprint', [CompletionResultType]::ParameterValue, 'Print the fingerprint of a value read from the terminal or stdin, to compare with `signet secret list`')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'signet;secret;add' {
+            [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'What it is')
+            [CompletionResult]::new('--resource', '--resource', [CompletionResultType]::ParameterName, 'The project or dataset id the API key belongs to')
+            [CompletionResult]::new('--scopes', '--scopes', [CompletionResultType]::ParameterName, 'The API key''s scopes, as created (LABEL_READ,LABEL_WRITE,…): shown by `signet secret list`')
+            [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'A title for people')
+            [CompletionResult]::new('--lifetime', '--lifetime', [CompletionResultType]::ParameterName, 'Stop releasing it after this long: 8h, 30d, … [default: never, or `[secrets.NAME] lifetime`]')
+            [CompletionResult]::new('--value', '--value', [CompletionResultType]::ParameterName, 'Refused: a secret on the command line is visible to every process')
+            [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Refused, as --value')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused, as --value')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--replace', '--replace', [CompletionResultType]::ParameterName, 'Replace a stored secret of this name (its old value is deleted once the new one is stored)')
+            [CompletionResult]::new('--stdin', '--stdin', [CompletionResultType]::ParameterName, 'Read the value from stdin (all of it, one trailing newline removed)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'signet;secret;list' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'signet;secret;remove' {
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'signet;secret;mint-bearer' {
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'The agent key that signs the request (name, key id or fingerprint)')
+            [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'Encord''s API [default: $ENCORD_DOMAIN, else `https://api.encord.com`]')
+            [CompletionResult]::new('--ca-file', '--ca-file', [CompletionResultType]::ParameterName, 'Trust the CA certificates in this PEM file instead of the built-in roots (a TLS-inspecting proxy, a test stand-in)')
+            [CompletionResult]::new('--lifetime', '--lifetime', [CompletionResultType]::ParameterName, 'Stop releasing the token after this long [default: never]')
+            [CompletionResult]::new('--title', '--title', [CompletionResultType]::ParameterName, 'A title for people')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--replace', '--replace', [CompletionResultType]::ParameterName, 'Replace a stored secret of this name')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'signet;secret;fingerprint' {
+            [CompletionResult]::new('--value', '--value', [CompletionResultType]::ParameterName, 'Refused: a secret on the command line is visible to every process')
+            [CompletionResult]::new('--api-key', '--api-key', [CompletionResultType]::ParameterName, 'Refused, as --value')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Refused, as --value')
+            [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
+            [CompletionResult]::new('--stdin', '--stdin', [CompletionResultType]::ParameterName, 'Read the value from stdin (all of it, one trailing newline removed)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'signet;secret;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Store an Encord API key or bearer token in the agent''s key store, read from a prompt on the terminal (not echoed) or from stdin with --stdin; never from the command line')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the stored secrets: name, kind, resource, title, rule, expiry and the fingerprint of the value (never the value)')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Delete a stored secret from the key store')
+            [CompletionResult]::new('mint-bearer', 'mint-bearer', [CompletionResultType]::ParameterValue, 'Ask Encord for a bearer token, signed by an agent key (GET /v2/public/user/bearer-token), and store it as an encord-bearer secret: for a job that cannot reach the agent later')
+            [CompletionResult]::new('fingerprint', 'fingerprint', [CompletionResultType]::ParameterValue, 'Print the fingerprint of a value read from the terminal or stdin, to compare with `signet secret list`')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'signet;secret;help;add' {
+            break
+        }
+        'signet;secret;help;list' {
+            break
+        }
+        'signet;secret;help;remove' {
+            break
+        }
+        'signet;secret;help;mint-bearer' {
+            break
+        }
+        'signet;secret;help;fingerprint' {
+            break
+        }
+        'signet;secret;help;help' {
             break
         }
         'signet;audit' {
@@ -491,6 +602,7 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             [CompletionResult]::new('install-units', 'install-units', [CompletionResultType]::ParameterValue, 'Write the systemd units (--user, --system) or the launchd agent (--launchd) with this installation''s signetd, and print the commands that enable them')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command (a CI job) with SIGNET_AUTH_SOCK set, after checking that the agent answers and --key is loaded; ENCORD_SSH_KEY becomes the reference `signet:<key id>` (the Encord SDK then signs through the agent), ENCORD_SSH_KEY_FILE is removed; exits with the command''s status')
             [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Say which policy rule would allow or refuse a request, without signing (exits 0 when it would be signed, 1 when refused)')
+            [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Keep Encord resource API keys and bearer tokens in the agent''s key store, released only to callers a rule allows (docs/secrets.md)')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Check (`verify`) or show (`tail`) the agent''s hash-chained audit log')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the completion script for a shell (`signet completions bash > /usr/share/bash-completion/completions/signet`), or write all five into a directory with --dir')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print signet(1) as roff (`signet man | man -l -`), or write every page (signet(1), one signet-COMMAND(1) per command, signetd(8)) into a directory with --dir')
@@ -576,6 +688,29 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             break
         }
         'signet;help;explain' {
+            break
+        }
+        'signet;help;secret' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Store an Encord API key or bearer token in the agent''s key store, read from a prompt on the terminal (not echoed) or from stdin with --stdin; never from the command line')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the stored secrets: name, kind, resource, title, rule, expiry and the fingerprint of the value (never the value)')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Delete a stored secret from the key store')
+            [CompletionResult]::new('mint-bearer', 'mint-bearer', [CompletionResultType]::ParameterValue, 'Ask Encord for a bearer token, signed by an agent key (GET /v2/public/user/bearer-token), and store it as an encord-bearer secret: for a job that cannot reach the agent later')
+            [CompletionResult]::new('fingerprint', 'fingerprint', [CompletionResultType]::ParameterValue, 'Print the fingerprint of a value read from the terminal or stdin, to compare with `signet secret list`')
+            break
+        }
+        'signet;help;secret;add' {
+            break
+        }
+        'signet;help;secret;list' {
+            break
+        }
+        'signet;help;secret;remove' {
+            break
+        }
+        'signet;help;secret;mint-bearer' {
+            break
+        }
+        'signet;help;secret;fingerprint' {
             break
         }
         'signet;help;audit' {

@@ -85,6 +85,9 @@ _signet() {
             signet,rename)
                 cmd="signet__subcmd__rename"
                 ;;
+            signet,secret)
+                cmd="signet__subcmd__secret"
+                ;;
             signet,sign)
                 cmd="signet__subcmd__sign"
                 ;;
@@ -202,6 +205,9 @@ _signet() {
             signet__subcmd__help,rename)
                 cmd="signet__subcmd__help__subcmd__rename"
                 ;;
+            signet__subcmd__help,secret)
+                cmd="signet__subcmd__help__subcmd__secret"
+                ;;
             signet__subcmd__help,sign)
                 cmd="signet__subcmd__help__subcmd__sign"
                 ;;
@@ -235,6 +241,57 @@ _signet() {
             signet__subcmd__help__subcmd__audit,verify)
                 cmd="signet__subcmd__help__subcmd__audit__subcmd__verify"
                 ;;
+            signet__subcmd__help__subcmd__secret,add)
+                cmd="signet__subcmd__help__subcmd__secret__subcmd__add"
+                ;;
+            signet__subcmd__help__subcmd__secret,fingerprint)
+                cmd="signet__subcmd__help__subcmd__secret__subcmd__fingerprint"
+                ;;
+            signet__subcmd__help__subcmd__secret,list)
+                cmd="signet__subcmd__help__subcmd__secret__subcmd__list"
+                ;;
+            signet__subcmd__help__subcmd__secret,mint-bearer)
+                cmd="signet__subcmd__help__subcmd__secret__subcmd__mint__subcmd__bearer"
+                ;;
+            signet__subcmd__help__subcmd__secret,remove)
+                cmd="signet__subcmd__help__subcmd__secret__subcmd__remove"
+                ;;
+            signet__subcmd__secret,add)
+                cmd="signet__subcmd__secret__subcmd__add"
+                ;;
+            signet__subcmd__secret,fingerprint)
+                cmd="signet__subcmd__secret__subcmd__fingerprint"
+                ;;
+            signet__subcmd__secret,help)
+                cmd="signet__subcmd__secret__subcmd__help"
+                ;;
+            signet__subcmd__secret,list)
+                cmd="signet__subcmd__secret__subcmd__list"
+                ;;
+            signet__subcmd__secret,mint-bearer)
+                cmd="signet__subcmd__secret__subcmd__mint__subcmd__bearer"
+                ;;
+            signet__subcmd__secret,remove)
+                cmd="signet__subcmd__secret__subcmd__remove"
+                ;;
+            signet__subcmd__secret__subcmd__help,add)
+                cmd="signet__subcmd__secret__subcmd__help__subcmd__add"
+                ;;
+            signet__subcmd__secret__subcmd__help,fingerprint)
+                cmd="signet__subcmd__secret__subcmd__help__subcmd__fingerprint"
+                ;;
+            signet__subcmd__secret__subcmd__help,help)
+                cmd="signet__subcmd__secret__subcmd__help__subcmd__help"
+                ;;
+            signet__subcmd__secret__subcmd__help,list)
+                cmd="signet__subcmd__secret__subcmd__help__subcmd__list"
+                ;;
+            signet__subcmd__secret__subcmd__help,mint-bearer)
+                cmd="signet__subcmd__secret__subcmd__help__subcmd__mint__subcmd__bearer"
+                ;;
+            signet__subcmd__secret__subcmd__help,remove)
+                cmd="signet__subcmd__secret__subcmd__help__subcmd__remove"
+                ;;
             *)
                 ;;
         esac
@@ -242,7 +299,7 @@ _signet() {
 
     case "${cmd}" in
         signet)
-            opts="-h -V --socket --json --help --version start env stop status reload add list remove delete generate import register pubkey load unload rename doctor lock unlock unlock-store lock-store passwd sign-request sign install-units exec explain audit completions man help"
+            opts="-h -V --socket --json --help --version start env stop status reload add list remove delete generate import register pubkey load unload rename doctor lock unlock unlock-store lock-store passwd sign-request sign install-units exec explain secret audit completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -544,7 +601,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__exec)
-            opts="-h -V --key --socket --json --help --version"
+            opts="-h -V --key --secret --resource-type --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -552,6 +609,14 @@ _signet() {
             case "${prev}" in
                 --key)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resource-type)
+                    COMPREPLY=($(compgen -W "project dataset" -- "${cur}"))
                     return 0
                     ;;
                 --socket)
@@ -638,7 +703,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__help)
-            opts="start env stop status reload add list remove delete generate import register pubkey load unload rename doctor lock unlock unlock-store lock-store passwd sign-request sign install-units exec explain audit completions man help"
+            opts="start env stop status reload add list remove delete generate import register pubkey load unload rename doctor lock unlock unlock-store lock-store passwd sign-request sign install-units exec explain secret audit completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1004,6 +1069,90 @@ _signet() {
         signet__subcmd__help__subcmd__rename)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__help__subcmd__secret)
+            opts="add list remove mint-bearer fingerprint"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__help__subcmd__secret__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__help__subcmd__secret__subcmd__fingerprint)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__help__subcmd__secret__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__help__subcmd__secret__subcmd__mint__subcmd__bearer)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__help__subcmd__secret__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1397,6 +1546,276 @@ _signet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        signet__subcmd__secret)
+            opts="-h -V --socket --json --help --version add list remove mint-bearer fingerprint help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__secret__subcmd__add)
+            opts="-h -V --kind --resource --scopes --title --lifetime --replace --stdin --value --api-key --token --socket --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kind)
+                    COMPREPLY=($(compgen -W "encord-api-key encord-bearer" -- "${cur}"))
+                    return 0
+                    ;;
+                --resource)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scopes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --title)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lifetime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --value)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__secret__subcmd__fingerprint)
+            opts="-h -V --stdin --value --api-key --token --socket --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --value)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__secret__subcmd__help)
+            opts="add list remove mint-bearer fingerprint help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__secret__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__secret__subcmd__help__subcmd__fingerprint)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__secret__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__secret__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__secret__subcmd__help__subcmd__mint__subcmd__bearer)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__secret__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__secret__subcmd__list)
+            opts="-h -V --socket --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__secret__subcmd__mint__subcmd__bearer)
+            opts="-h -V --key --domain --ca-file --lifetime --title --replace --socket --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --domain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lifetime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --title)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        signet__subcmd__secret__subcmd__remove)
+            opts="-h -V --socket --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         signet__subcmd__sign)
             opts="-h -V --key --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1420,13 +1839,17 @@ _signet() {
             return 0
             ;;
         signet__subcmd__sign__subcmd__request)
-            opts="-h -V --key --method --url --body-file --body --scheme --format --socket --json --help --version"
+            opts="-h -V --key --secret --method --url --body-file --body --scheme --format --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -51,6 +51,7 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand install-units 'Write the systemd units (--user, --system) or the launchd agent (--launchd) with this installation''s signetd, and print the commands that enable them'
             cand exec 'Run a command (a CI job) with SIGNET_AUTH_SOCK set, after checking that the agent answers and --key is loaded; ENCORD_SSH_KEY becomes the reference `signet:<key id>` (the Encord SDK then signs through the agent), ENCORD_SSH_KEY_FILE is removed; exits with the command''s status'
             cand explain 'Say which policy rule would allow or refuse a request, without signing (exits 0 when it would be signed, 1 when refused)'
+            cand secret 'Keep Encord resource API keys and bearer tokens in the agent''s key store, released only to callers a rule allows (docs/secrets.md)'
             cand audit 'Check (`verify`) or show (`tail`) the agent''s hash-chained audit log'
             cand completions 'Print the completion script for a shell (`signet completions bash > /usr/share/bash-completion/completions/signet`), or write all five into a directory with --dir'
             cand man 'Print signet(1) as roff (`signet man | man -l -`), or write every page (signet(1), one signet-COMMAND(1) per command, signetd(8)) into a directory with --dir'
@@ -277,6 +278,7 @@ set edit:completion:arg-completer[signet] = {|@words|
         }
         &'signet;sign-request'= {
             cand --key 'The key: name, key id or SHA256 fingerprint [default: $SIGNET_KEY (set by `signet exec --key`), else the only loaded key]'
+            cand --secret 'Instead of a signature, the headers of this stored secret (released by its rule, audited): an encord-api-key gives `Authorization: <key>` and `ResourceID: <id>` (v1 /public requests), an encord-bearer `Authorization: Bearer <token>`; --method and the body are then not needed'
             cand --method 'The HTTP method, e.g. GET or POST'
             cand --url 'The request''s full URL, or just its path and query (`/public/user?x=1`)'
             cand --body-file 'A file holding the body, hashed as it is read; `-` reads stdin'
@@ -316,10 +318,12 @@ set edit:completion:arg-completer[signet] = {|@words|
         }
         &'signet;exec'= {
             cand --key 'Check that this key (name, key id or SHA256 fingerprint) is loaded, and pass it to the job as SIGNET_KEY, and as ENCORD_SSH_KEY=signet:ID where ID is its key id'
+            cand --secret 'Put this stored secret into the job''s environment (and nowhere else): an encord-api-key as ENCORD_API_KEY plus ENCORD_PROJECT_ID or ENCORD_DATASET_ID (--resource-type) holding its resource; an encord-bearer as ENCORD_BEARER_TOKEN. CORD_API_KEY, CORD_PROJECT_ID, CORD_DATASET_ID and whichever of ENCORD_PROJECT_ID/ENCORD_DATASET_ID is not set are removed'
+            cand --resource-type 'With --secret and an encord-api-key: whether its resource is a project or a dataset'
             cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
             cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -338,6 +342,100 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'signet;secret'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add 'Store an Encord API key or bearer token in the agent''s key store, read from a prompt on the terminal (not echoed) or from stdin with --stdin; never from the command line'
+            cand list 'List the stored secrets: name, kind, resource, title, rule, expiry and the fingerprint of the value (never the value)'
+            cand remove 'Delete a stored secret from the key store'
+            cand mint-bearer 'Ask Encord for a bearer token, signed by an agent key (GET /v2/public/user/bearer-token), and store it as an encord-bearer secret: for a job that cannot reach the agent later'
+            cand fingerprint 'Print the fingerprint of a value read from the terminal or stdin, to compare with `signet secret list`'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'signet;secret;add'= {
+            cand --kind 'What it is'
+            cand --resource 'The project or dataset id the API key belongs to'
+            cand --scopes 'The API key''s scopes, as created (LABEL_READ,LABEL_WRITE,…): shown by `signet secret list`'
+            cand --title 'A title for people'
+            cand --lifetime 'Stop releasing it after this long: 8h, 30d, … [default: never, or `[secrets.NAME] lifetime`]'
+            cand --value 'Refused: a secret on the command line is visible to every process'
+            cand --api-key 'Refused, as --value'
+            cand --token 'Refused, as --value'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --replace 'Replace a stored secret of this name (its old value is deleted once the new one is stored)'
+            cand --stdin 'Read the value from stdin (all of it, one trailing newline removed)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;secret;list'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;secret;remove'= {
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;secret;mint-bearer'= {
+            cand --key 'The agent key that signs the request (name, key id or fingerprint)'
+            cand --domain 'Encord''s API [default: $ENCORD_DOMAIN, else `https://api.encord.com`]'
+            cand --ca-file 'Trust the CA certificates in this PEM file instead of the built-in roots (a TLS-inspecting proxy, a test stand-in)'
+            cand --lifetime 'Stop releasing the token after this long [default: never]'
+            cand --title 'A title for people'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --replace 'Replace a stored secret of this name'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;secret;fingerprint'= {
+            cand --value 'Refused: a secret on the command line is visible to every process'
+            cand --api-key 'Refused, as --value'
+            cand --token 'Refused, as --value'
+            cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
+            cand --stdin 'Read the value from stdin (all of it, one trailing newline removed)'
+            cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'signet;secret;help'= {
+            cand add 'Store an Encord API key or bearer token in the agent''s key store, read from a prompt on the terminal (not echoed) or from stdin with --stdin; never from the command line'
+            cand list 'List the stored secrets: name, kind, resource, title, rule, expiry and the fingerprint of the value (never the value)'
+            cand remove 'Delete a stored secret from the key store'
+            cand mint-bearer 'Ask Encord for a bearer token, signed by an agent key (GET /v2/public/user/bearer-token), and store it as an encord-bearer secret: for a job that cannot reach the agent later'
+            cand fingerprint 'Print the fingerprint of a value read from the terminal or stdin, to compare with `signet secret list`'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'signet;secret;help;add'= {
+        }
+        &'signet;secret;help;list'= {
+        }
+        &'signet;secret;help;remove'= {
+        }
+        &'signet;secret;help;mint-bearer'= {
+        }
+        &'signet;secret;help;fingerprint'= {
+        }
+        &'signet;secret;help;help'= {
         }
         &'signet;audit'= {
             cand --path 'The log file [default: the log of the agent at the socket, which it names; with no agent, $XDG_STATE_HOME/signet/audit.log, or /var/lib/signet/audit.log with --system]'
@@ -449,6 +547,7 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand install-units 'Write the systemd units (--user, --system) or the launchd agent (--launchd) with this installation''s signetd, and print the commands that enable them'
             cand exec 'Run a command (a CI job) with SIGNET_AUTH_SOCK set, after checking that the agent answers and --key is loaded; ENCORD_SSH_KEY becomes the reference `signet:<key id>` (the Encord SDK then signs through the agent), ENCORD_SSH_KEY_FILE is removed; exits with the command''s status'
             cand explain 'Say which policy rule would allow or refuse a request, without signing (exits 0 when it would be signed, 1 when refused)'
+            cand secret 'Keep Encord resource API keys and bearer tokens in the agent''s key store, released only to callers a rule allows (docs/secrets.md)'
             cand audit 'Check (`verify`) or show (`tail`) the agent''s hash-chained audit log'
             cand completions 'Print the completion script for a shell (`signet completions bash > /usr/share/bash-completion/completions/signet`), or write all five into a directory with --dir'
             cand man 'Print signet(1) as roff (`signet man | man -l -`), or write every page (signet(1), one signet-COMMAND(1) per command, signetd(8)) into a directory with --dir'
@@ -507,6 +606,23 @@ set edit:completion:arg-completer[signet] = {|@words|
         &'signet;help;exec'= {
         }
         &'signet;help;explain'= {
+        }
+        &'signet;help;secret'= {
+            cand add 'Store an Encord API key or bearer token in the agent''s key store, read from a prompt on the terminal (not echoed) or from stdin with --stdin; never from the command line'
+            cand list 'List the stored secrets: name, kind, resource, title, rule, expiry and the fingerprint of the value (never the value)'
+            cand remove 'Delete a stored secret from the key store'
+            cand mint-bearer 'Ask Encord for a bearer token, signed by an agent key (GET /v2/public/user/bearer-token), and store it as an encord-bearer secret: for a job that cannot reach the agent later'
+            cand fingerprint 'Print the fingerprint of a value read from the terminal or stdin, to compare with `signet secret list`'
+        }
+        &'signet;help;secret;add'= {
+        }
+        &'signet;help;secret;list'= {
+        }
+        &'signet;help;secret;remove'= {
+        }
+        &'signet;help;secret;mint-bearer'= {
+        }
+        &'signet;help;secret;fingerprint'= {
         }
         &'signet;help;audit'= {
             cand verify 'Check the log and its rotated files: the hash chain, every seal''s signature, the end against the latest seal kept elsewhere (the agent, audit.head) and the rotated files that must exist; names every problem with its file and line (exit 1) or prints what is intact'

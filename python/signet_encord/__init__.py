@@ -32,6 +32,11 @@ _LAZY = {
     "UntrustedAgent": "errors",
     "UnsafeSocketDir": "errors",
     "AccessDenied": "errors",
+    "resource_client": "secrets",
+    "bearer_client": "secrets",
+    "get_secret": "secrets",
+    "SecretNotFound": "errors",
+    "WrongSecretKind": "errors",
     "install_hook": "_hook",
     "hook_status": "_hook",
 }
@@ -51,11 +56,14 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never true at run time
         AgentRefused,
         KeyNotLoaded,
         ProtocolMismatch,
+        SecretNotFound,
         SignetError,
         UnsafeSocketDir,
         UntrustedAgent,
+        WrongSecretKind,
     )
     from .references import KeyReference, parse_reference
+    from .secrets import bearer_client, get_secret, resource_client
 
 
 def __getattr__(name):

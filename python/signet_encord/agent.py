@@ -618,7 +618,14 @@ class AgentClient:
         if self._check_dir:
             _check_default_dir(self.socket_path)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
+        # The kernel's timeouts before connect(2): a blocking connect waits in
+        # the kernel, for at most the timeout, while the agent's listen queue
+        # is full (many connections at once: another user flooding a system
+        # agent with connections it refuses). With only a Python-level
+        # timeout the socket is non-blocking and connect fails at once with
+        # EAGAIN, so such a flood failed every job's call.
+        if not _set_kernel_timeouts(sock, self.timeout):
+            sock.settimeout(self.timeout)
         try:
             sock.connect(self.socket_path)
             _verify_server(sock, self.socket_path)  # before a single byte is sent
@@ -637,11 +644,15 @@ class AgentClient:
             sock.close()
             if e.errno in (errno.ENOENT, errno.ECONNREFUSED, errno.ENOTDIR):
                 raise AgentNotRunning(self.socket_path) from e
+            if e.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+                raise SignetError(
+                    "cannot connect to the signet agent at %s: its queue of new connections stayed full for %ss "
+                    "(many connections at once; another process may be flooding it)" % (self.socket_path, self.timeout)
+                ) from e
             raise SignetError("cannot connect to the signet agent at %s: %s" % (self.socket_path, e.strerror)) from e
         except BaseException:
             sock.close()
             raise
-        _set_kernel_timeouts(sock, self.timeout)  # else the Python-level timeout set above stays
         self._sock = sock
         self._generation = _fork_generation
         try:

@@ -105,3 +105,26 @@ __all__ = [
     "UnsafeSocketDir",
     "AccessDenied",
 ]
+
+
+class SecretNotFound(SignetError):
+    """The agent stores no secret of this name."""
+
+    def __init__(self, name: str, reason: str = ""):
+        self.name = name
+        super().__init__(
+            reason
+            or "no secret named %r is stored: `signet secret list` shows them; store one with `signet secret add`"
+            % name
+        )
+
+
+class WrongSecretKind(SignetError):
+    """The secret is not of the kind the caller needs (an API key where a bearer token was wanted, or the reverse)."""
+
+    def __init__(self, name: str, kind: str, wanted: str, other: str):
+        self.name = name
+        self.kind = kind
+        super().__init__(
+            "secret %r is an %s, not an %s: use signet_encord.%s(%r) for it" % (name, kind, wanted, other, name)
+        )

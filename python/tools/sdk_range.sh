@@ -3,13 +3,16 @@
 # tested at both ends, each in its own virtualenv under .venv-sdk/:
 #
 #   oldest  encord==OLDEST. Must pass.
+#   api-key encord==0.1.145, the last release with resource API-key clients
+#           (EncordClient.initialise): tests/test_real_secrets.py, whose
+#           resource_client test needs it (issue 21). Must pass.
 #   newest  the newest encord release in the range on PyPI: a canary. Skipped with a
 #           warning (exit 0) when PyPI cannot be reached; fails when SignetConfig's
 #           requests diverge from the SDK's own (tests/test_sdk_compat.py) or the
 #           import hook stops working (tests/test_real_zero_change.py).
 #
-#   bash python/tools/sdk_range.sh            # both (scripts/test.sh runs this)
-#   bash python/tools/sdk_range.sh oldest     # one of them
+#   bash python/tools/sdk_range.sh            # all three (scripts/test.sh runs this)
+#   bash python/tools/sdk_range.sh oldest     # one of them (oldest, api-key, newest)
 #
 # signet-encord is installed from python/ as a regular (non-editable) wheel, so the
 # `.pth` import hook is tested the way `pip install signet-encord` installs it.
@@ -92,6 +95,15 @@ oldest_end() {
   run_tests oldest
 }
 
+# The last SDK with API-key clients; signet_encord.resource_client is tested on it.
+api_key_release="0.1.145"
+
+api_key_end() {
+  echo "==> sdk_range: encord $api_key_release (resource API keys)" >&2
+  prepare api-key "encord==$api_key_release"
+  (cd "$repo/python" && "$base/api-key/bin/pytest" -q -p no:cacheprovider tests/test_real_secrets.py)
+}
+
 newest_end() {
   echo "==> sdk_range: newest encord on PyPI (canary)" >&2
   local version
@@ -115,13 +127,15 @@ newest_end() {
 mkdir -p "$base"
 case "${1:-both}" in
   oldest) oldest_end ;;
+  api-key) api_key_end ;;
   newest) newest_end ;;
-  both)
+  both | all)
     oldest_end
+    api_key_end
     newest_end
     ;;
   *)
-    echo "usage: sdk_range.sh [oldest|newest|both]" >&2
+    echo "usage: sdk_range.sh [oldest|api-key|newest|both]" >&2
     exit 2
     ;;
 esac

@@ -144,6 +144,13 @@ fn every_subcommand_prints_one_json_document_success_or_failure() {
             ],
             b"",
         ),
+        (
+            "secret",
+            s(&["secret", "add", "js", "--kind", "encord-bearer", "--stdin"]),
+            b"json-case-token\n",
+        ),
+        ("secret", s(&["secret", "list"]), b""),
+        ("secret", s(&["secret", "remove", "no-such-secret"]), b""),
         ("completions", s(&["completions", "fish"]), b""),
         ("man", s(&["man"]), b""),
         ("lock", s(&["lock", "--passphrase-stdin"]), b"pw\n"),

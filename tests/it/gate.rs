@@ -138,6 +138,34 @@ fn extensions(key: &TestKey) -> Vec<(&'static str, Vec<u8>, Want)> {
         // The audit log's path and head: the issue 14 rule (only unlock,
         // identities, version, status and query while locked).
         (Extension::AuditInfo, Locked),
+        // Secrets (issue 21): a locked agent stores, lists, removes and
+        // releases none.
+        (
+            Extension::SecretAdd(signet_proto::secret::AddSecretRequest {
+                name: "added-while-locked".into(),
+                kind: signet_proto::secret::SecretKind::EncordBearer,
+                resource: String::new(),
+                scopes: vec![],
+                title: String::new(),
+                lifetime: 0,
+                replace: false,
+                value: signet_proto::secret::SecretValue::copy_of(b"token"),
+            }),
+            Locked,
+        ),
+        (Extension::SecretList, Locked),
+        (
+            Extension::SecretRemove {
+                name: "gated".into(),
+            },
+            Locked,
+        ),
+        (
+            Extension::GetSecret {
+                name: "gated".into(),
+            },
+            Locked,
+        ),
     ];
     let mut out: Vec<(&'static str, Vec<u8>, Want)> = rows
         .into_iter()

@@ -35,6 +35,7 @@ mod pkcs11;
 mod policy;
 mod raw_signing;
 mod redteam;
+mod secrets;
 mod service_account;
 mod snapshots;
 mod socket_dir;

@@ -211,3 +211,124 @@ fn a_log_cut_back_with_its_head_file_deleted_is_not_resumed_in_silence() {
         });
     assert!(kept, "the cut log was not kept aside");
 }
+
+/// A connection flood by a user the allow-list refuses fills the system
+/// agent's listen queue faster than any agent accepts (connect costs the
+/// flooder microseconds; each refusal costs the agent far more). A
+/// non-blocking `connect` then fails at once with `EAGAIN`: the Python
+/// adapter (a socket with a timeout) and the tokio client failed every call
+/// of an allowed job for as long as the flood lasted, where the blocking
+/// client waits in the kernel for its turn. Both now wait as it does (the
+/// adapter for at most its timeout), so the job's calls succeed, later.
+#[test]
+fn a_refused_users_connection_flood_does_not_fail_an_allowed_jobs_calls() {
+    let base = shared_tempdir();
+    let keys = base.path().join("keys");
+    let key = signet_tests::generate_key(&keys, "ed25519", "ci-bot");
+    chmod(&keys, 0o700);
+    let job = TempUser::create("rtjob");
+    let outsider = TempUser::create("rtflood");
+    let socket = base.path().join("run/agent.sock");
+    let agent = Agent::start_with(AgentOptions {
+        socket: Some(socket.clone()),
+        config: Some(format!(
+            "[system]\nallow_uids = [\"{}\"]\n\n[keys.ci-bot]\nsource = \"file\"\npath = \"{}\"\n",
+            job.name,
+            key.private.display()
+        )),
+        args: vec!["--system".to_owned()],
+    });
+    agent.wait_log_line(&["listening", "system=true"]);
+    let python = signet_tests::system_tool("/usr/bin/python3");
+    let adapter = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../python");
+
+    // The flood: connect and close as fast as possible, counting the
+    // connects the full queue refused (EAGAIN), for FLOOD seconds.
+    const FLOOD: &str = "12";
+    let flood = r#"
+import socket, sys, time
+end = time.time() + float(sys.argv[2]); full = 0
+while time.time() < end:
+    s = socket.socket(socket.AF_UNIX); s.settimeout(2)
+    try:
+        s.connect(sys.argv[1])
+    except BlockingIOError:
+        full += 1
+    except OSError:
+        pass
+    s.close()
+print(full)
+"#;
+    let flooders: Vec<std::process::Child> = (0..4)
+        .map(|_| {
+            outsider
+                .command(&python)
+                .args(["-c", flood])
+                .arg(&socket)
+                .arg(FLOOD)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("starting a flooder: {e}"))
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+
+    // The job signs through the Python adapter and the tokio client while
+    // the flood lasts.
+    let sign = r#"
+import hashlib, sys
+sys.path.insert(0, sys.argv[2])
+from signet_encord.agent import AgentClient
+ok = 0
+for i in range(5):
+    c = AgentClient(sys.argv[1], timeout=30)
+    try:
+        c.sign_request("encord-v2", "GET", "/v2/public/projects/p%d" % i, hashlib.sha256(b"").digest(), key="ci-bot")
+        ok += 1
+    except Exception as e:
+        print("error:", e)
+    c.close()
+print("signed", ok)
+"#;
+    let py = run(job
+        .command(&python)
+        .args(["-c", sign])
+        .arg(&socket)
+        .arg(&adapter));
+    let tokio_runs: Vec<signet_tests::Run> = (0..3)
+        .map(|_| {
+            run(job
+                .command(bin("signet-it-client"))
+                .arg("tokio")
+                .arg(&socket))
+        })
+        .collect();
+
+    let full: u64 = flooders
+        .into_iter()
+        .map(|c| {
+            let out = c
+                .wait_with_output()
+                .unwrap_or_else(|e| panic!("a flooder: {e}"));
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse::<u64>()
+                .unwrap_or(0)
+        })
+        .sum();
+    // Honest only if the queue was full at times: the flood worked.
+    assert!(
+        full > 0,
+        "the flood never filled the agent's listen queue: this test proves nothing here"
+    );
+    assert!(
+        py.stdout.contains("signed 5"),
+        "the Python adapter failed during a flood ({full} connects found the queue full):\n{py}"
+    );
+    for r in &tokio_runs {
+        assert!(
+            r.stdout.starts_with("ok protocol="),
+            "the tokio client failed during a flood ({full} connects found the queue full):\n{r}"
+        );
+    }
+}

@@ -207,6 +207,9 @@ pub enum Command {
     /// Say which policy rule would allow or refuse a request, without
     /// signing (exits 0 when it would be signed, 1 when refused)
     Explain(ExplainArgs),
+    /// Keep Encord resource API keys and bearer tokens in the agent's key
+    /// store, released only to callers a rule allows (docs/secrets.md)
+    Secret(SecretArgs),
     /// Check (`verify`) or show (`tail`) the agent's hash-chained audit log
     Audit(AuditArgs),
     /// Print the completion script for a shell (`signet completions bash >
@@ -563,9 +566,16 @@ pub struct SignRequestArgs {
     /// by `signet exec --key`), else the only loaded key]
     #[arg(long, value_name = "KEY", env = "SIGNET_KEY", hide_env = true)]
     pub key: Option<String>,
+    /// Instead of a signature, the headers of this stored secret (released
+    /// by its rule, audited): an encord-api-key gives `Authorization: <key>`
+    /// and `ResourceID: <id>` (v1 /public requests), an encord-bearer
+    /// `Authorization: Bearer <token>`; --method and the body are then not
+    /// needed
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["key", "body", "body_file"])]
+    pub secret: Option<String>,
     /// The HTTP method, e.g. GET or POST
-    #[arg(long)]
-    pub method: String,
+    #[arg(long, required_unless_present = "secret")]
+    pub method: Option<String>,
     /// The request's full URL, or just its path and query (`/public/user?x=1`)
     #[arg(long)]
     pub url: String,
@@ -659,9 +669,180 @@ pub struct ExecArgs {
     /// and pass it to the job as SIGNET_KEY, and as ENCORD_SSH_KEY=signet:ID where ID is its key id
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
+    /// Put this stored secret into the job's environment (and nowhere
+    /// else): an encord-api-key as ENCORD_API_KEY plus ENCORD_PROJECT_ID or
+    /// ENCORD_DATASET_ID (--resource-type) holding its resource; an
+    /// encord-bearer as ENCORD_BEARER_TOKEN. CORD_API_KEY, CORD_PROJECT_ID,
+    /// CORD_DATASET_ID and whichever of ENCORD_PROJECT_ID/ENCORD_DATASET_ID
+    /// is not set are removed
+    #[arg(long, value_name = "NAME")]
+    pub secret: Option<String>,
+    /// With --secret and an encord-api-key: whether its resource is a
+    /// project or a dataset
+    #[arg(long, value_enum, default_value_t = ResourceType::Project, requires = "secret")]
+    pub resource_type: ResourceType,
     /// The command and its arguments (after `--`)
     #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
     pub command: Vec<OsString>,
+}
+
+/// `signet exec --resource-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResourceType {
+    /// ENCORD_PROJECT_ID
+    Project,
+    /// ENCORD_DATASET_ID
+    Dataset,
+}
+
+/// `signet secret`.
+#[derive(Debug, Args)]
+pub struct SecretArgs {
+    #[command(subcommand)]
+    pub command: SecretCommand,
+}
+
+/// The secret subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store an Encord API key or bearer token in the agent's key store,
+    /// read from a prompt on the terminal (not echoed) or from stdin with
+    /// --stdin; never from the command line
+    Add(SecretAddArgs),
+    /// List the stored secrets: name, kind, resource, title, rule, expiry
+    /// and the fingerprint of the value (never the value)
+    List,
+    /// Delete a stored secret from the key store
+    Remove(SecretNameArgs),
+    /// Ask Encord for a bearer token, signed by an agent key (GET
+    /// /v2/public/user/bearer-token), and store it as an encord-bearer
+    /// secret: for a job that cannot reach the agent later
+    MintBearer(MintBearerArgs),
+    /// Print the fingerprint of a value read from the terminal or stdin, to
+    /// compare with `signet secret list`
+    Fingerprint(SecretValueArgs),
+}
+
+/// `signet secret add --kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SecretKindArg {
+    /// A project's or dataset's API key (Encord SDK up to 0.1.145):
+    /// needs --resource
+    #[value(name = "encord-api-key")]
+    EncordApiKey,
+    /// A bearer token (EncordUserClient.create_with_bearer_token)
+    #[value(name = "encord-bearer")]
+    EncordBearer,
+}
+
+/// `signet secret add`.
+#[derive(Debug, Args)]
+pub struct SecretAddArgs {
+    /// The secret's name (1-64 of letters, digits and . _ - @ +)
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// What it is
+    #[arg(long, value_enum)]
+    pub kind: SecretKindArg,
+    /// The project or dataset id the API key belongs to
+    #[arg(long, value_name = "ID")]
+    pub resource: Option<String>,
+    /// The API key's scopes, as created (LABEL_READ,LABEL_WRITE,…): shown by
+    /// `signet secret list`
+    #[arg(long, value_name = "SCOPE,…", value_delimiter = ',')]
+    pub scopes: Vec<String>,
+    /// A title for people
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// Stop releasing it after this long: 8h, 30d, … [default: never, or
+    /// `[secrets.NAME] lifetime`]
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub lifetime: Option<Duration>,
+    /// Replace a stored secret of this name (its old value is deleted once
+    /// the new one is stored)
+    #[arg(long)]
+    pub replace: bool,
+    #[command(flatten)]
+    pub value: SecretValueArgs,
+}
+
+/// Where a secret's value comes from: a prompt, or stdin. A value on the
+/// command line is refused (`/proc/PID/cmdline` and shell history).
+#[derive(Debug, Args)]
+pub struct SecretValueArgs {
+    /// Read the value from stdin (all of it, one trailing newline removed)
+    #[arg(long)]
+    pub stdin: bool,
+    /// Refused: a secret on the command line is visible to every process
+    #[arg(long = "value", hide = true, value_name = "SECRET", num_args = 0..=1)]
+    pub value_on_argv: Option<Option<String>>,
+    /// Refused, as --value
+    #[arg(long = "api-key", hide = true, value_name = "SECRET", num_args = 0..=1)]
+    pub api_key_on_argv: Option<Option<String>>,
+    /// Refused, as --value
+    #[arg(long = "token", hide = true, value_name = "SECRET", num_args = 0..=1)]
+    pub token_on_argv: Option<Option<String>>,
+    /// Refused, as --value (a secret given as an argument)
+    #[arg(hide = true, value_name = "SECRET")]
+    pub positional_value: Option<String>,
+}
+
+impl SecretValueArgs {
+    /// Which refused way of giving the secret was used, if any.
+    pub fn on_argv(&self) -> Option<&'static str> {
+        if self.value_on_argv.is_some() {
+            Some("--value")
+        } else if self.api_key_on_argv.is_some() {
+            Some("--api-key")
+        } else if self.token_on_argv.is_some() {
+            Some("--token")
+        } else if self.positional_value.is_some() {
+            Some("a second argument")
+        } else {
+            None
+        }
+    }
+}
+
+/// `signet secret remove`.
+#[derive(Debug, Args)]
+pub struct SecretNameArgs {
+    /// The secret's name
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+/// `signet secret mint-bearer`.
+#[derive(Debug, Args)]
+pub struct MintBearerArgs {
+    /// The name to store the token under
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// The agent key that signs the request (name, key id or fingerprint)
+    #[arg(long, value_name = "KEY")]
+    pub key: String,
+    /// Encord's API [default: $ENCORD_DOMAIN, else `https://api.encord.com`]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ENCORD_DOMAIN",
+        hide_env = true,
+        default_value = "https://api.encord.com"
+    )]
+    pub domain: String,
+    /// Trust the CA certificates in this PEM file instead of the built-in
+    /// roots (a TLS-inspecting proxy, a test stand-in)
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Stop releasing the token after this long [default: never]
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub lifetime: Option<Duration>,
+    /// A title for people
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// Replace a stored secret of this name
+    #[arg(long)]
+    pub replace: bool,
 }
 
 /// `signet audit`.

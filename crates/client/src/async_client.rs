@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use signet_proto::encord::Scheme;
 use signet_proto::extension::{AuditInfo, ExplainReply, Status, VersionReply};
 use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey, UnlockStoreReply};
+use signet_proto::secret::{AddSecretRequest, Released, SecretInfo};
 use signet_proto::{Ed25519Seed, Identity, Passphrase, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
@@ -27,9 +28,28 @@ use crate::transport::{self, Failure, Progress, ReplyBuf};
 /// (see [`crate::trust`]).
 async fn open(path: &Path) -> Result<UnixStream> {
     crate::trust::check_default_dir(path)?;
-    let stream = UnixStream::connect(path)
-        .await
-        .map_err(|e| transport::connect_error(path, e))?;
+    let stream = match UnixStream::connect(path).await {
+        Ok(s) => s,
+        // The agent's listen queue is full (many connections at once, such
+        // as another user flooding a system agent with connections it
+        // refuses): a non-blocking connect fails at once, where the blocking
+        // client's connect waits in the kernel for its turn. Wait the same
+        // way, on a blocking thread.
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            let owned = path.to_owned();
+            let waited = tokio::task::spawn_blocking(move || {
+                let s = std::os::unix::net::UnixStream::connect(&owned)?;
+                s.set_nonblocking(true)?;
+                Ok::<_, io::Error>(s)
+            })
+            .await
+            .map_err(|join| io::Error::other(join.to_string()))
+            .and_then(|r| r)
+            .and_then(UnixStream::from_std);
+            waited.map_err(|e| transport::connect_error(path, e))?
+        }
+        Err(e) => return Err(transport::connect_error(path, e)),
+    };
     let cred = stream
         .peer_cred()
         .map_err(|source| transport::io_error(path, source))?;
@@ -157,7 +177,9 @@ impl AsyncClient {
             Err(e) => Err(e),
         };
         if O::SECRET {
+            // The request or its reply carried a secret.
             self.out.zeroize();
+            self.reply.wipe();
         }
         result
     }
@@ -442,6 +464,26 @@ impl AsyncClient {
     /// See [`crate::Client::delete_stored`].
     pub async fn delete_stored(&mut self, name: &str) -> Result<StoredKey> {
         self.run(op::Delete { name }).await
+    }
+
+    /// See [`crate::Client::secret_add`].
+    pub async fn secret_add(&mut self, request: &AddSecretRequest) -> Result<SecretInfo> {
+        self.run(op::SecretAdd { request }).await
+    }
+
+    /// See [`crate::Client::secret_list`].
+    pub async fn secret_list(&mut self) -> Result<Vec<SecretInfo>> {
+        self.run(op::SecretList).await
+    }
+
+    /// See [`crate::Client::secret_remove`].
+    pub async fn secret_remove(&mut self, name: &str) -> Result<SecretInfo> {
+        self.run(op::SecretRemove { name }).await
+    }
+
+    /// See [`crate::Client::get_secret`].
+    pub async fn get_secret(&mut self, name: &str) -> Result<Released> {
+        self.run(op::GetSecret { name }).await
     }
 
     /// See [`crate::Client::rename_stored`].

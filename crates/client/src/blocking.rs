@@ -10,6 +10,7 @@ use std::time::Duration;
 use signet_proto::encord::Scheme;
 use signet_proto::extension::{AuditInfo, ExplainReply, Status, VersionReply};
 use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey, UnlockStoreReply};
+use signet_proto::secret::{AddSecretRequest, Released, SecretInfo};
 use signet_proto::{Ed25519Seed, Identity, Passphrase, Response};
 use zeroize::Zeroize;
 
@@ -249,7 +250,9 @@ impl Client {
             }
         });
         if O::SECRET {
+            // The request or its reply carried a secret.
             self.out.zeroize();
+            self.reply.wipe();
         }
         result
     }
@@ -626,6 +629,29 @@ impl Client {
     /// Deletes a stored key from the keyring and the index (unloading it).
     pub fn delete_stored(&mut self, name: &str) -> Result<StoredKey> {
         self.run(op::Delete { name })
+    }
+
+    /// Stores an Encord API key or bearer token in the agent's key store
+    /// (an admin's operation).
+    pub fn secret_add(&mut self, request: &AddSecretRequest) -> Result<SecretInfo> {
+        self.run(op::SecretAdd { request })
+    }
+
+    /// The stored secrets, without their values.
+    pub fn secret_list(&mut self) -> Result<Vec<SecretInfo>> {
+        self.run(op::SecretList)
+    }
+
+    /// Deletes a stored secret (an admin's operation).
+    pub fn secret_remove(&mut self, name: &str) -> Result<SecretInfo> {
+        self.run(op::SecretRemove { name })
+    }
+
+    /// The stored secret `name`, if its rule releases it to this process
+    /// (every release is audited). The value is in a zeroizing type; keep
+    /// it no longer than needed.
+    pub fn get_secret(&mut self, name: &str) -> Result<Released> {
+        self.run(op::GetSecret { name })
     }
 
     /// Renames a stored key.

@@ -84,6 +84,7 @@ pub use signet_proto::extension::{
     AuditInfo, ErrorCode, ExplainReply, Status, VersionReply, PROTOCOL_VERSION,
 };
 pub use signet_proto::keystore::{DoctorReport, StoreInfo, StoredKey, UnlockStoreReply};
+pub use signet_proto::secret::{AddSecretRequest, Released, SecretInfo, SecretKind, SecretValue};
 pub use signet_proto::{Ed25519Seed, Identity, Passphrase};
 pub use socket::DEFAULT_PIPE;
 

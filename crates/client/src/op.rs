@@ -44,6 +44,7 @@ use signet_proto::keystore::{
     StoreInfo, StoredKey, UnlockStoreReply, UnlockStoreRequest,
 };
 use signet_proto::message::msg;
+use signet_proto::secret::{self, AddSecretRequest, Released, SecretInfo};
 use signet_proto::{
     AddIdentity, Constraint, Ed25519Seed, Identity, NewKey, Passphrase, Request, Response,
     SignRequest as SshSignRequest,
@@ -1077,6 +1078,117 @@ impl Op for Store {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Bearer secrets.
+
+/// `secret-add@signet`: stores an Encord API key or bearer token.
+#[derive(Debug)]
+pub struct SecretAdd<'a> {
+    /// The request; its value is copied into the frame (wiped after sending).
+    pub request: &'a AddSecretRequest,
+}
+
+impl Op for SecretAdd<'_> {
+    type Output = SecretInfo;
+    const SECRET: bool = true;
+    const SIGNET: bool = true;
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        self.request.check().map_err(|e| Error::InvalidInput {
+            what: "secret",
+            reason: e.to_string(),
+        })?;
+        out.reserve(self.request.value.expose().len() + SECRET_RESERVE);
+        let start = out.len();
+        let begin = frame::begin(out);
+        out.push(msg::EXTENSION);
+        signet_proto::wire::WireWrite::put_string(out, secret::SECRET_ADD.as_bytes());
+        self.request.encode(out);
+        frame::end(out, begin);
+        check_size(&out[start..])
+    }
+
+    fn decode(self, resp: Response, _: &Context<'_>) -> Result<SecretInfo> {
+        Ok(SecretInfo::decode(&store_reply(resp, secret::SECRET_ADD)?)?)
+    }
+}
+
+/// `secret-list@signet`: the stored secrets, without values.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SecretList;
+
+impl Op for SecretList {
+    type Output = Vec<SecretInfo>;
+    const SIGNET: bool = true;
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        encode_ext(out, &Extension::SecretList)
+    }
+
+    fn decode(self, resp: Response, _: &Context<'_>) -> Result<Vec<SecretInfo>> {
+        Ok(secret::decode_list(&store_reply(
+            resp,
+            secret::SECRET_LIST,
+        )?)?)
+    }
+}
+
+/// `secret-remove@signet`: deletes a stored secret.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretRemove<'a> {
+    /// The secret's name.
+    pub name: &'a str,
+}
+
+impl Op for SecretRemove<'_> {
+    type Output = SecretInfo;
+    const SIGNET: bool = true;
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        encode_ext(
+            out,
+            &Extension::SecretRemove {
+                name: self.name.to_owned(),
+            },
+        )
+    }
+
+    fn decode(self, resp: Response, _: &Context<'_>) -> Result<SecretInfo> {
+        Ok(SecretInfo::decode(&store_reply(
+            resp,
+            secret::SECRET_REMOVE,
+        )?)?)
+    }
+}
+
+/// `get-secret@signet`: the secret, if its rule releases it to this
+/// caller. The reply carries the value: the transport wipes its buffers.
+#[derive(Debug, Clone, Copy)]
+pub struct GetSecret<'a> {
+    /// The secret's name.
+    pub name: &'a str,
+}
+
+impl Op for GetSecret<'_> {
+    type Output = Released;
+    const SECRET: bool = true;
+    const SIGNET: bool = true;
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        encode_ext(
+            out,
+            &Extension::GetSecret {
+                name: self.name.to_owned(),
+            },
+        )
+    }
+
+    fn decode(self, resp: Response, _: &Context<'_>) -> Result<Released> {
+        let contents = zeroize::Zeroizing::new(store_reply(resp, secret::GET_SECRET)?);
+        Ok(Released::decode(&contents)?)
+    }
+}
+
 /// `unlock-store@signet`: the passphrase of a sealed key store (with
 /// `create`, sets up one that has no passphrase yet). **Carries a secret.**
 pub struct UnlockStore<'a> {
@@ -1226,6 +1338,21 @@ mod tests {
             }),
             frame_of(&Diagnose),
             frame_of(&Reload),
+            frame_of(&SecretAdd {
+                request: &AddSecretRequest {
+                    name: "labels".into(),
+                    kind: signet_proto::secret::SecretKind::EncordBearer,
+                    resource: String::new(),
+                    scopes: vec![],
+                    title: String::new(),
+                    lifetime: 0,
+                    replace: false,
+                    value: signet_proto::secret::SecretValue::copy_of(b"tok"),
+                },
+            }),
+            frame_of(&SecretList),
+            frame_of(&SecretRemove { name: "labels" }),
+            frame_of(&GetSecret { name: "labels" }),
             frame_of(&UnlockStore {
                 passphrase: &Passphrase::new(b"pw".to_vec()),
                 create: true,

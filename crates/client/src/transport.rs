@@ -67,6 +67,13 @@ pub(crate) enum Progress {
 }
 
 impl ReplyBuf {
+    /// Wipes the buffer (a reply that carried a secret).
+    pub(crate) fn wipe(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.buf);
+        self.filled = 0;
+        self.total = None;
+    }
+
     /// Starts reading a new reply.
     pub(crate) fn start(&mut self) {
         self.buf.clear();

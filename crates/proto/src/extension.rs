@@ -16,6 +16,7 @@ use crate::keystore::{
     decode_names, encode_names, GenerateRequest, ImportRequest, PasswdRequest, Selection,
     UnlockStoreRequest,
 };
+use crate::secret::{self, AddSecretRequest};
 use crate::wire::{Reader, WireWrite};
 
 /// The version of signet's extension payloads.
@@ -113,6 +114,10 @@ pub const SUPPORTED: &[&str] = &[
     LOCK_STORE,
     PASSWD,
     AUDIT_INFO,
+    crate::secret::SECRET_ADD,
+    crate::secret::SECRET_LIST,
+    crate::secret::SECRET_REMOVE,
+    crate::secret::GET_SECRET,
 ];
 
 /// The key-store extensions (handled by the daemon's vault).
@@ -200,6 +205,21 @@ pub enum Extension<'a> {
     Passwd(PasswdRequest),
     /// [`AUDIT_INFO`]: the audit log's path, key and state.
     AuditInfo,
+    /// [`crate::secret::SECRET_ADD`]: store a bearer secret (**carries a secret**).
+    SecretAdd(AddSecretRequest),
+    /// [`crate::secret::SECRET_LIST`]: the stored secrets (no values).
+    SecretList,
+    /// [`crate::secret::SECRET_REMOVE`]: delete a stored secret.
+    SecretRemove {
+        /// The secret's name.
+        name: String,
+    },
+    /// [`crate::secret::GET_SECRET`]: release a secret to the caller (the
+    /// reply carries it).
+    GetSecret {
+        /// The secret's name.
+        name: String,
+    },
     /// An extension signetd does not answer (OpenSSH's
     /// `session-bind@openssh.com` among them): `SSH_AGENT_FAILURE`.
     Unknown {
@@ -244,6 +264,16 @@ impl<'a> Extension<'a> {
             UNLOCK_STORE => Extension::UnlockStore(UnlockStoreRequest::decode(contents)?),
             LOCK_STORE => Extension::LockStore,
             PASSWD => Extension::Passwd(PasswdRequest::decode(contents)?),
+            secret::SECRET_ADD => Extension::SecretAdd(AddSecretRequest::decode(contents)?),
+            secret::SECRET_LIST => Extension::SecretList,
+            secret::SECRET_REMOVE => {
+                let [name] = decode_names::<1>(contents)?;
+                Extension::SecretRemove { name }
+            }
+            secret::GET_SECRET => {
+                let [name] = decode_names::<1>(contents)?;
+                Extension::GetSecret { name }
+            }
             name => Extension::Unknown { name, contents },
         })
     }
@@ -273,13 +303,17 @@ impl<'a> Extension<'a> {
             Extension::LockStore => LOCK_STORE,
             Extension::Passwd(_) => PASSWD,
             Extension::AuditInfo => AUDIT_INFO,
+            Extension::SecretAdd(_) => secret::SECRET_ADD,
+            Extension::SecretList => secret::SECRET_LIST,
+            Extension::SecretRemove { .. } => secret::SECRET_REMOVE,
+            Extension::GetSecret { .. } => secret::GET_SECRET,
             Extension::Unknown { name, .. } => name,
         }
     }
 
     /// Encodes the request contents (after the name). For
-    /// [`Extension::Import`], [`Extension::UnlockStore`] and
-    /// [`Extension::Passwd`] the caller must wipe `out` after use.
+    /// [`Extension::Import`], [`Extension::UnlockStore`], [`Extension::Passwd`]
+    /// and [`Extension::SecretAdd`] the caller must wipe `out` after use.
     pub fn encode_contents(&self, out: &mut Vec<u8>) {
         match self {
             Extension::Version => encode_version_request(out),
@@ -292,9 +326,14 @@ impl<'a> Extension<'a> {
             | Extension::Diagnose
             | Extension::Reload
             | Extension::AuditInfo
-            | Extension::LockStore => {}
+            | Extension::LockStore
+            | Extension::SecretList => {}
             Extension::UnlockStore(req) => req.encode(out),
             Extension::Passwd(req) => req.encode(out),
+            Extension::SecretAdd(req) => req.encode(out),
+            Extension::SecretRemove { name } | Extension::GetSecret { name } => {
+                encode_names(out, &[name])
+            }
             Extension::Explain(req) => req.encode(out),
             Extension::SignRequest(req) => req.encode(out),
             Extension::Generate(req) => req.encode(out),
@@ -1185,6 +1224,32 @@ mod tests {
                     new: crate::Passphrase::new(b"b".to_vec()),
                 }),
                 vec![0, 0, 0, 1, b'a', 0, 0, 0, 1, b'b'],
+            ),
+            (
+                Extension::SecretAdd(crate::secret::AddSecretRequest {
+                    name: "labels".into(),
+                    kind: crate::secret::SecretKind::EncordApiKey,
+                    resource: "r-1".into(),
+                    scopes: vec!["LABEL_READ".into()],
+                    title: String::new(),
+                    lifetime: 0,
+                    replace: false,
+                    value: crate::secret::SecretValue::copy_of(b"k"),
+                }),
+                vec![],
+            ),
+            (Extension::SecretList, vec![]),
+            (
+                Extension::SecretRemove {
+                    name: "labels".into(),
+                },
+                vec![],
+            ),
+            (
+                Extension::GetSecret {
+                    name: "labels".into(),
+                },
+                vec![],
             ),
             (
                 Extension::Unknown {

@@ -33,6 +33,7 @@ pub mod key;
 pub mod keystore;
 pub mod message;
 pub mod paths;
+pub mod secret;
 pub mod sshdata;
 pub mod text;
 pub mod wire;

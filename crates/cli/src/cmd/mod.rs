@@ -12,6 +12,7 @@ mod exec;
 mod keys;
 mod manual;
 mod seal;
+mod secret;
 mod sign;
 mod store;
 mod units;
@@ -124,6 +125,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sign(a) => sign::sign(c, a),
         Command::Explain(a) => sign::explain(c, a),
         Command::Exec(a) => exec::exec(c, a),
+        Command::Secret(a) => secret::run(c, a),
         Command::Generate(a) => store::generate(c, a),
         Command::Import(a) => store::import(c, a),
         Command::Register(a) => store::register(c, a),

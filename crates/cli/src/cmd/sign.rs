@@ -63,21 +63,25 @@ pub(crate) fn explain(ctx: &Ctx, a: crate::cli::ExplainArgs) -> Result<()> {
 
 pub(crate) fn sign_request(ctx: &Ctx, a: SignRequestArgs) -> Result<()> {
     let mut client = ctx.connect()?;
+    if let Some(name) = &a.secret {
+        return secret_headers(ctx, &mut client, name, &a);
+    }
     let scheme = scheme(a.scheme);
     let key = a.key.as_deref();
+    let method = a.method.as_deref().unwrap_or_default();
     let signed = match (&a.body_file, &a.body) {
         (Some(f), _) if f.as_os_str() == "-" => {
-            client.sign_request_reader(key, scheme, &a.method, &a.url, io::stdin().lock())?
+            client.sign_request_reader(key, scheme, method, &a.url, io::stdin().lock())?
         }
         (Some(f), _) => {
             let file = std::fs::File::open(f)
                 .with_context(|| format!("could not open the body file {}", f.display()))?;
-            client.sign_request_reader(key, scheme, &a.method, &a.url, file)?
+            client.sign_request_reader(key, scheme, method, &a.url, file)?
         }
         (None, Some(body)) => {
-            client.sign_request_body(key, scheme, &a.method, &a.url, body.as_bytes())?
+            client.sign_request_body(key, scheme, method, &a.url, body.as_bytes())?
         }
-        (None, None) => client.sign_request_body(key, scheme, &a.method, &a.url, b"")?,
+        (None, None) => client.sign_request_body(key, scheme, method, &a.url, b"")?,
     };
     // --json is one JSON document whatever --format says.
     let format = match (ctx.json, a.format) {
@@ -85,6 +89,65 @@ pub(crate) fn sign_request(ctx: &Ctx, a: SignRequestArgs) -> Result<()> {
         (false, f) => f.unwrap_or(HeaderFormat::Headers),
     };
     let text = output::headers(signed.created, &signed.headers, format)?;
+    if ctx.json {
+        super::mark_emitted();
+    }
+    out(&text)
+}
+
+/// `sign-request --secret`: the headers that carry a stored secret.
+fn secret_headers(
+    ctx: &Ctx,
+    client: &mut signet_client::Client,
+    name: &str,
+    a: &SignRequestArgs,
+) -> Result<()> {
+    use signet_client::SecretKind;
+    let path = a
+        .url
+        .split_once("://")
+        .map(|(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]))
+        .unwrap_or(&a.url);
+    let released = super::secret::release(client, name)?;
+    let headers = match released.info.kind {
+        SecretKind::EncordApiKey => {
+            if !path.starts_with("/public") {
+                return Err(Failure::new(
+                    "wrong_kind",
+                    exit::ERROR,
+                    format!(
+                        "secret {name:?} is an encord-api-key, which Encord accepts on its v1 API only (/public…), not on {}: sign v2 requests with a key (`signet sign-request --key KEY`) or use a bearer token",
+                        signet_proto::text::escape(path)
+                    ),
+                )
+                .into());
+            }
+            vec![
+                signet_client::Header {
+                    name: "Authorization".into(),
+                    value: released.value.expose_str().to_owned(),
+                },
+                signet_client::Header {
+                    name: "ResourceID".into(),
+                    value: released.info.resource.clone(),
+                },
+            ]
+        }
+        SecretKind::EncordBearer => vec![signet_client::Header {
+            name: "Authorization".into(),
+            value: format!("Bearer {}", released.value.expose_str()),
+        }],
+    };
+    drop(released);
+    let format = match (ctx.json, a.format) {
+        (true, _) => HeaderFormat::Json,
+        (false, f) => f.unwrap_or(HeaderFormat::Headers),
+    };
+    let text = zeroize::Zeroizing::new(output::headers(0, &headers, format)?);
+    let mut headers = headers;
+    for h in &mut headers {
+        zeroize::Zeroize::zeroize(&mut h.value);
+    }
     if ctx.json {
         super::mark_emitted();
     }

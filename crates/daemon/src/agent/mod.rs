@@ -34,8 +34,10 @@ use crate::audit::{AuditError, AuditKey, Auditor, Event};
 use crate::clock::{self, WallClock};
 use crate::config::Config;
 use crate::policy::ratelimit::RateLimiter;
-use crate::policy::{self, Decision, KeyUse, Operation, Policies};
+use crate::policy::{self, Decision, KeyUse, Operation, Policies, SecretUse};
+use crate::store::vault::secrets::SecretEntry;
 use crate::store::vault::Vault;
+use sha2::Digest as _;
 
 pub use crate::access::roles::Role;
 pub use bindings::AddError;
@@ -54,6 +56,8 @@ pub struct Agent {
     /// The `[policies]` rules resolved from `config`.
     policies: RwLock<Arc<Policies>>,
     limiter: RateLimiter,
+    /// Release-rate buckets of stored secrets (`get-secret@signet`).
+    secret_limiter: RateLimiter,
     /// Which configuration name each key's rule is bound to, by public key
     /// (see `bindings`).
     bindings: std::sync::Mutex<bindings::Bindings>,
@@ -103,6 +107,7 @@ impl Agent {
             config: RwLock::new(Arc::new(config)),
             policies: RwLock::new(Arc::new(policies)),
             limiter: RateLimiter::default(),
+            secret_limiter: RateLimiter::default(),
             roles: RwLock::new(Arc::new(Roles::Owner)),
             bindings: std::sync::Mutex::default(),
             started: Instant::now(),
@@ -301,6 +306,49 @@ impl Agent {
             last_used: key.last_used(),
         };
         policy::decide(&self.policies(), &self.limiter, key_use, op, caller, now)
+    }
+
+    /// The policy decision for releasing the stored secret `entry` to
+    /// `caller` now (see `policy::decide_release`; it takes a release-rate
+    /// token when it allows).
+    pub fn decide_release(&self, entry: &SecretEntry, caller: &Caller, now: Instant) -> Decision {
+        let config = self.config();
+        let release_rate = config.secrets.get(&entry.name).and_then(|s| {
+            s.releases_per_minute.map(|n| policy::Rate {
+                per_minute: n.max(1),
+                burst: s.release_burst.unwrap_or(n).max(1),
+            })
+        });
+        let id: [u8; 32] = sha2::Sha256::digest(format!("secret\0{}", entry.name)).into();
+        let secret = SecretUse {
+            name: &entry.name,
+            id,
+            release_rate,
+        };
+        policy::decide_release(&self.policies(), &self.secret_limiter, secret, caller, now)
+    }
+
+    /// When the stored secret `entry` expires (unix seconds, `None`:
+    /// never): the earlier of its own expiry and `[secrets.NAME] lifetime`
+    /// counted from when it was stored.
+    pub fn secret_expiry(&self, entry: &SecretEntry) -> Option<u64> {
+        let own = (entry.expires_at != 0).then_some(entry.expires_at);
+        let configured = self
+            .config()
+            .secrets
+            .get(&entry.name)
+            .and_then(|s| s.lifetime)
+            .and_then(|l| l.0)
+            .map(|secs| entry.created_unix.saturating_add(secs));
+        match (own, configured) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The `[policies.NAME]` rule `[secrets.NAME]` binds `secret` to.
+    pub fn secret_rule(&self, secret: &str) -> Option<String> {
+        self.policies().secret_rule_name(secret).map(str::to_owned)
     }
 
     /// Unloads a key a decision found idle-expired.

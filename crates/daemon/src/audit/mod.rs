@@ -60,6 +60,9 @@ pub enum Verdict {
     Refuse,
     /// Records that could not be kept (written by the writer itself).
     Dropped,
+    /// A bearer secret was released to a caller (`get-secret@signet`): the
+    /// record names the secret and the caller, never the value.
+    Release,
 }
 
 impl Verdict {
@@ -69,6 +72,7 @@ impl Verdict {
             Verdict::Sign => "sign",
             Verdict::Refuse => "refuse",
             Verdict::Dropped => "dropped",
+            Verdict::Release => "release",
         }
     }
 }

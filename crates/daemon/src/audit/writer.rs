@@ -512,7 +512,7 @@ impl Writer {
     /// Takes one event into the pending line (bounded while failing).
     fn accept(&mut self, mut item: Item) {
         if self.failing.is_some() && self.pending.len() >= self.s.pending_cap {
-            let sign = item.ev.decision == Verdict::Sign;
+            let sign = matches!(item.ev.decision, Verdict::Sign | Verdict::Release);
             if !sign {
                 self.lost_refusals += 1;
                 return;

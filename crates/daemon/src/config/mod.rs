@@ -29,6 +29,7 @@ mod audit;
 mod keys;
 mod pkcs11;
 mod policy;
+mod secrets;
 mod store;
 mod system;
 
@@ -43,6 +44,7 @@ pub use audit::{state_dir, AuditConfig, Durability};
 pub use keys::{KeyConfig, KeySource};
 pub use pkcs11::{module_allowed, PinSource, Pkcs11Config, TokenKeyRef, TokenSelector};
 pub use policy::{PolicyConfig, UnitSpec};
+pub use secrets::SecretConfig;
 pub use store::{Backend, SealMode, StoreConfig, BACKEND_NAMES};
 pub use system::{Principal, SystemConfig};
 
@@ -78,6 +80,10 @@ pub struct Config {
     /// docs/pkcs11.md.
     #[serde(default)]
     pub pkcs11: Pkcs11Config,
+    /// `[secrets.NAME]`: who may have a stored bearer secret, for how long
+    /// and how often; see docs/secrets.md.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretConfig>,
 }
 
 /// What is wrong with a configuration's text. Each message names the key.
@@ -127,6 +133,14 @@ pub enum Invalid {
     /// A `[pkcs11]` setting that cannot work.
     #[error("pkcs11: {0}")]
     Pkcs11(String),
+    /// A `[secrets.NAME]` table that cannot work.
+    #[error("secrets.{secret}: {problem}")]
+    Secret {
+        /// The secret's name.
+        secret: String,
+        /// What is wrong, and what to write instead.
+        problem: String,
+    },
     /// `[keys.KEY] policy` names no rule.
     #[error("keys.{key}: policy {rule:?} is not defined: add [policies.{rule}] or fix the name")]
     UnknownRule {
@@ -291,6 +305,7 @@ pub fn parse(text: &str) -> Result<Config, Invalid> {
     }
     pkcs11::check(&cfg.pkcs11)?;
     policy::validate(&cfg)?;
+    secrets::validate(&cfg)?;
     Ok(cfg)
 }
 
@@ -298,7 +313,8 @@ pub fn parse(text: &str) -> Result<Config, Invalid> {
 /// (part of [`parse`]; the `policy` layer calls it again for configurations
 /// built in code).
 pub fn validate_policies(cfg: &Config) -> Result<(), Invalid> {
-    policy::validate(cfg)
+    policy::validate(cfg)?;
+    secrets::validate(cfg)
 }
 
 #[cfg(test)]

@@ -34,12 +34,14 @@ use signet_proto::extension::{ErrorCode, ExtensionError};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use super::secrets;
 use super::sign::{self, Signing};
 use super::{AdminOp, Failure, Op, ReadOp, SignOp};
 use crate::access::caller::Caller;
 use crate::agent::{Agent, Role};
 use crate::audit::{Event, Verdict};
 use crate::confirm;
+use crate::store::vault::secrets::SecretEntry;
 
 /// What a signer is told when it asks for an admin's operation.
 pub(crate) const NOT_ADMIN: &str =
@@ -82,6 +84,18 @@ pub(crate) enum Admitted<'a> {
     Read(ReadOp<'a>, ReadPermit),
     /// A signature, decided.
     Sign(Grant<'a>),
+    /// A secret's release, decided.
+    Release(Release),
+}
+
+/// A release of a stored secret the gate decided to make: the secret and
+/// the rule that allowed it (`None`: a secret without a rule, to an admin).
+pub(crate) struct Release {
+    /// The secret.
+    pub(crate) entry: SecretEntry,
+    /// The rule that allowed it.
+    pub(crate) rule: Option<Arc<str>>,
+    _sealed: (),
 }
 
 /// How a locked agent treats an operation.
@@ -117,7 +131,9 @@ fn while_locked(op: &Op<'_>) -> WhileLocked {
             | AdminOp::Reload
             | AdminOp::UnlockStore(_)
             | AdminOp::LockStore
-            | AdminOp::Passwd(_),
+            | AdminOp::Passwd(_)
+            | AdminOp::SecretAdd(_)
+            | AdminOp::SecretRemove { .. },
         ) => Refuse,
         Op::Read(ReadOp::Identities | ReadOp::Status) => WithoutKeys,
         Op::Read(ReadOp::Query | ReadOp::Version) => Answer,
@@ -127,9 +143,12 @@ fn while_locked(op: &Op<'_>) -> WhileLocked {
             | ReadOp::Store
             | ReadOp::Explain(_)
             | ReadOp::Diagnose
-            | ReadOp::AuditInfo,
+            | ReadOp::AuditInfo
+            | ReadOp::SecretList,
         ) => Refuse,
         Op::Sign(_) => Refuse,
+        // A locked agent releases no secret.
+        Op::Release { .. } => Refuse,
         // Answered with SSH_AGENT_FAILURE, locked or not.
         Op::Unsupported { .. } | Op::UnknownExtension { .. } => Refuse,
     }
@@ -141,7 +160,7 @@ fn is_signet_extension(op: &Op<'_>) -> bool {
     match op {
         Op::Admin(a) => a.is_extension(),
         Op::Read(r) => r.extension_name().is_some(),
-        Op::Sign(SignOp::Http(_)) => true,
+        Op::Sign(SignOp::Http(_)) | Op::Release { .. } => true,
         Op::Sign(SignOp::Ssh(_)) | Op::Unsupported { .. } | Op::UnknownExtension { .. } => false,
     }
 }
@@ -230,7 +249,70 @@ pub(crate) async fn admit<'a>(
                 .await
                 .map_err(|reason| Failure::Ext(ExtensionError::new(ErrorCode::Refused, reason)))
         }
+        // 3 for a secret: which one, its expiry, its rule (or the role,
+        // for a secret without one), its release rate.
+        Op::Release { name } => release(agent, caller, name).await.map(Admitted::Release),
     }
+}
+
+/// The decision on releasing the secret `name` to `caller`: every refusal
+/// audited (who asked for which secret, and why not).
+async fn release(agent: &Agent, caller: &Caller, name: String) -> Result<Release, Failure> {
+    let peer = caller.peer;
+    let refuse = |code: ErrorCode, rule: Option<Arc<str>>, reason: String| {
+        warn!(%peer, secret = %signet_proto::text::escape(&name), "refused: {reason}");
+        agent.audit(|| Event {
+            decision: Verdict::Refuse,
+            key: name.as_str().into(),
+            scheme: signet_proto::secret::GET_SECRET,
+            pid: peer.pid,
+            uid: peer.uid,
+            exe: caller.exe_shared().unwrap_or_else(|| "?".into()),
+            rule: rule.clone(),
+            reason: reason.clone(),
+            ..Event::default()
+        });
+        Failure::Ext(ExtensionError::new(code, reason))
+    };
+    let entry = match secrets::find(agent, name.clone()).await {
+        Ok(e) => e,
+        Err(e) => return Err(refuse(e.code, None, e.reason)),
+    };
+    let rule_name = agent.secret_rule(&entry.name);
+    if let Some(expiry) = agent.secret_expiry(&entry) {
+        if expiry <= agent.wall_clock() {
+            return Err(refuse(
+                ErrorCode::Refused,
+                rule_name.map(Into::into),
+                format!(
+                    "secret {}: expired at {}: store a new value with `signet secret add {} --replace …` (a bearer token: `signet secret mint-bearer {} --replace --key KEY`)",
+                    entry.name,
+                    crate::clock::rfc3339(expiry),
+                    entry.name,
+                    entry.name
+                ),
+            ));
+        }
+    }
+    if rule_name.is_none() && agent.role_of(caller) != Role::Admin {
+        return Err(refuse(
+            ErrorCode::Refused,
+            None,
+            format!(
+                "secret {}: it has no rule, so only an admin of the agent may have it: bind it to one with [secrets.{}] policy = \"RULE\" (see docs/secrets.md)",
+                entry.name, entry.name
+            ),
+        ));
+    }
+    let decision = agent.decide_release(&entry, caller, Instant::now());
+    if !decision.allowed {
+        return Err(refuse(ErrorCode::Refused, decision.rule, decision.reason));
+    }
+    Ok(Release {
+        entry,
+        rule: decision.rule,
+        _sealed: (),
+    })
 }
 
 /// Refuses a non-admin, with an audit record naming the operation (as its
@@ -287,6 +369,8 @@ fn subject(agent: &Agent, op: &AdminOp<'_>) -> String {
         | AdminOp::UnlockStore(_)
         | AdminOp::LockStore
         | AdminOp::Passwd(_) => String::new(),
+        AdminOp::SecretAdd(req) => req.name.clone(),
+        AdminOp::SecretRemove { name } => name.clone(),
     }
 }
 

@@ -5,7 +5,7 @@
 //! ask: an admin's operations, reading the agent's state, signing), the
 //! gate every request passes before any handler runs ([`gate`]), one
 //! handler per request family (one file each: [`identities`], [`lock`],
-//! [`sign`], [`info`], [`explain`], [`store`]), and the wire's failure
+//! [`sign`], [`info`], [`explain`], [`store`], [`secrets`]), and the wire's failure
 //! replies: this is the only layer that knows error codes. **Must not**:
 //! read sockets or frames (that is `server`), or keep state of its own
 //! (the state is the `agent`'s).
@@ -28,6 +28,7 @@ mod gate;
 mod identities;
 mod info;
 mod lock;
+mod secrets;
 mod sign;
 mod store;
 
@@ -38,6 +39,7 @@ use signet_proto::keystore::{
     GenerateRequest, ImportRequest, PasswdRequest, Selection, UnlockStoreRequest,
 };
 use signet_proto::message::{encode_status, msg};
+use signet_proto::secret::AddSecretRequest;
 use signet_proto::{frame, AddIdentity, Passphrase, Request, Response, SignRequest};
 use tracing::{debug, error};
 
@@ -61,6 +63,12 @@ pub(crate) enum Op<'a> {
     Read(ReadOp<'a>),
     /// A signature.
     Sign(SignOp<'a>),
+    /// `get-secret@signet`: a stored secret released to the caller, as its
+    /// rule decides (a secret with no rule: admins only).
+    Release {
+        /// The secret's name.
+        name: String,
+    },
     /// A message type signetd does not implement.
     Unsupported {
         /// Its type byte.
@@ -125,6 +133,13 @@ pub(crate) enum AdminOp<'a> {
     LockStore,
     /// `passwd@signet`: change a sealed key store's passphrase.
     Passwd(PasswdRequest),
+    /// `secret-add@signet`.
+    SecretAdd(AddSecretRequest),
+    /// `secret-remove@signet`.
+    SecretRemove {
+        /// The secret's name.
+        name: String,
+    },
 }
 
 impl AdminOp<'_> {
@@ -149,6 +164,8 @@ impl AdminOp<'_> {
             AdminOp::UnlockStore(_) => ext::UNLOCK_STORE,
             AdminOp::LockStore => ext::LOCK_STORE,
             AdminOp::Passwd(_) => ext::PASSWD,
+            AdminOp::SecretAdd(_) => signet_proto::secret::SECRET_ADD,
+            AdminOp::SecretRemove { .. } => signet_proto::secret::SECRET_REMOVE,
         }
     }
 
@@ -189,6 +206,8 @@ pub(crate) enum ReadOp<'a> {
     Diagnose,
     /// `audit-info@signet`: the audit log's path, key and state.
     AuditInfo,
+    /// `secret-list@signet`.
+    SecretList,
 }
 
 impl ReadOp<'_> {
@@ -206,6 +225,7 @@ impl ReadOp<'_> {
             ReadOp::Explain(_) => ext::EXPLAIN,
             ReadOp::Diagnose => ext::DIAGNOSE,
             ReadOp::AuditInfo => ext::AUDIT_INFO,
+            ReadOp::SecretList => signet_proto::secret::SECRET_LIST,
         })
     }
 }
@@ -270,6 +290,10 @@ impl<'a> Op<'a> {
             Extension::Passwd(req) => Op::Admin(AdminOp::Passwd(req)),
             Extension::Diagnose => Op::Read(ReadOp::Diagnose),
             Extension::AuditInfo => Op::Read(ReadOp::AuditInfo),
+            Extension::SecretAdd(req) => Op::Admin(AdminOp::SecretAdd(req)),
+            Extension::SecretRemove { name } => Op::Admin(AdminOp::SecretRemove { name }),
+            Extension::SecretList => Op::Read(ReadOp::SecretList),
+            Extension::GetSecret { name } => Op::Release { name },
             Extension::Unknown { name, .. } => Op::UnknownExtension { name },
         }
     }
@@ -369,6 +393,7 @@ async fn run(agent: &Agent, op: Op<'_>, caller: &Caller, out: &mut Vec<u8>) -> O
             Ok(())
         }
         Admitted::Sign(grant) => sign::pipeline(agent, caller, grant, out).await,
+        Admitted::Release(permit) => secrets::release(agent, permit, caller, out).await,
     }
 }
 
@@ -418,6 +443,10 @@ async fn admin(
         }
         AdminOp::LockStore => store::lock_store(agent, permit, peer, &mut reply),
         AdminOp::Passwd(req) => store::passwd(agent, req, permit, peer, &mut reply).await?,
+        AdminOp::SecretAdd(req) => secrets::add(agent, req, permit, peer, &mut reply).await?,
+        AdminOp::SecretRemove { name } => {
+            secrets::remove(agent, name, permit, peer, &mut reply).await?
+        }
     }
     extension_reply(name, reply, out);
     Ok(())
@@ -443,6 +472,7 @@ async fn read(
         ReadOp::Explain(req) => explain::explain(agent, req, permit, caller, reply)?,
         ReadOp::Diagnose => info::diagnose(agent, permit, reply),
         ReadOp::AuditInfo => info::audit_info(agent, permit, reply),
+        ReadOp::SecretList => secrets::list(agent, permit, reply).await?,
     }
     Ok(())
 }
@@ -471,7 +501,7 @@ fn key_error(e: &KeyError) -> ExtensionError {
 /// A key-store failure as the client should see it.
 fn vault_error(e: &VaultError) -> ExtensionError {
     let code = match e {
-        VaultError::NoSuchKey(_) => ErrorCode::NoSuchKey,
+        VaultError::NoSuchKey(_) | VaultError::NoSuchSecret(_) => ErrorCode::NoSuchKey,
         VaultError::Ambiguous(_) => ErrorCode::AmbiguousKey,
         VaultError::Exists(_)
         | VaultError::Unfinished { .. }
@@ -483,6 +513,7 @@ fn vault_error(e: &VaultError) -> ExtensionError {
         VaultError::Store(_)
         | VaultError::Index(_)
         | VaultError::Missing { .. }
+        | VaultError::SecretMissing { .. }
         | VaultError::Mismatch { .. }
         | VaultError::Task(_)
         | VaultError::Sealed { .. }

@@ -190,6 +190,8 @@ impl Decision {
 pub struct Policies {
     rules: BTreeMap<String, Rule>,
     by_key: BTreeMap<String, String>,
+    /// `[secrets.NAME] policy`, by secret name.
+    by_secret: BTreeMap<String, String>,
 }
 
 impl Policies {
@@ -222,7 +224,11 @@ impl Policies {
             .iter()
             .filter_map(|(k, c)| Some((k.clone(), c.policy.clone()?)))
             .collect();
-        Ok(Self { rules, by_key })
+        Ok(Self {
+            rules,
+            by_key,
+            by_secret: secret_rules(cfg),
+        })
     }
 
     /// Policies that refuse every key that names a rule: used when the
@@ -236,6 +242,7 @@ impl Policies {
         Self {
             rules: BTreeMap::new(),
             by_key,
+            by_secret: secret_rules(cfg),
         }
     }
 
@@ -284,6 +291,102 @@ impl Policies {
             .map(Rule::summary)
             .unwrap_or_else(|| "-".to_owned())
     }
+}
+
+fn secret_rules(cfg: &Config) -> BTreeMap<String, String> {
+    cfg.secrets
+        .iter()
+        .filter_map(|(k, c)| Some((k.clone(), c.policy.clone()?)))
+        .collect()
+}
+
+/// Why a rule does not accept a caller.
+enum CallerRefusal {
+    /// A fact of the caller the rule does not list (`caller uid 1001`):
+    /// "… not allowed by rule R".
+    NotAllowed(String),
+    /// A fact the rule needs but cannot have, a whole clause.
+    Other(String),
+}
+
+/// What the policy layer needs of a secret being released: values.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretUse<'a> {
+    /// The secret's name (`[secrets.NAME]`).
+    pub name: &'a str,
+    /// Its rate-limit bucket's id.
+    pub id: [u8; 32],
+    /// `[secrets.NAME] releases_per_minute` / `release_burst`.
+    pub release_rate: Option<Rate>,
+}
+
+impl Policies {
+    /// The name of the rule `[secrets.NAME]` binds the secret to, if any.
+    pub fn secret_rule_name(&self, secret: &str) -> Option<&str> {
+        self.by_secret.get(secret).map(String::as_str)
+    }
+}
+
+/// Decides whether the secret may be released to `caller` now: its rule's
+/// caller dimensions (uids, groups, executables, units), then the release
+/// rate (the secret's own, else the rule's `rate_per_minute`) and the
+/// rule's per-caller rate, which take a token from `limiter`. A secret
+/// with no rule is allowed here with `rule: None`: who may have it then
+/// (an admin only) is the gate's question, as roles are.
+pub fn decide_release(
+    policies: &Policies,
+    limiter: &RateLimiter,
+    secret: SecretUse<'_>,
+    caller: &Caller,
+    now: Instant,
+) -> Decision {
+    let bound = policies.by_secret.get(secret.name);
+    let rule = bound.and_then(|r| policies.rules.get(r));
+    if let (Some(r), None) = (bound, rule) {
+        return Decision {
+            allowed: false,
+            rule: Some(r.as_str().into()),
+            reason: format!(
+                "secret {}: its policy could not be resolved (see the agent's log), so it is released to nobody",
+                secret.name
+            ),
+            idle_expired: false,
+        };
+    }
+    let refuse = |reason: String| Decision {
+        allowed: false,
+        rule: rule.map(|r| r.name.clone()),
+        reason,
+        idle_expired: false,
+    };
+    if let Some(r) = rule {
+        let name = escape(secret.name);
+        match r.refused_caller(caller) {
+            Some(CallerRefusal::NotAllowed(what)) => {
+                return refuse(format!(
+                    "secret {name}: {what} not allowed by rule {}",
+                    r.name
+                ))
+            }
+            Some(CallerRefusal::Other(why)) => return refuse(format!("secret {name}: {why}")),
+            None => {}
+        }
+    }
+    let per_secret = secret.release_rate.or(rule.and_then(|r| r.key_rate));
+    let per_caller = rule.and_then(|r| r.caller_rate);
+    if let Err(limited) = limiter.take(secret.id, per_secret, caller.peer.uid, per_caller, now) {
+        let which = if limited.per_caller {
+            format!("per-caller release rate limit for uid {}", caller.peer.uid)
+        } else {
+            "release rate limit".to_owned()
+        };
+        return refuse(format!(
+            "secret {}: {which} reached; retry in {:.1}s",
+            secret.name,
+            limited.retry_after.as_secs_f64()
+        ));
+    }
+    Decision::allow(rule.map(|r| r.name.clone()))
 }
 
 fn compile(name: &str, p: &PolicyConfig, db: &Databases) -> Result<Rule, PolicyError> {
@@ -436,16 +539,6 @@ impl Rule {
             reason: format!("key {key}: {what} not allowed by rule {}", self.name),
             idle_expired: false,
         };
-        // A fact the rule needs but cannot have: say which, and why.
-        let unknown = |fact: &str, why: &FactError| Decision {
-            allowed: false,
-            rule: Some(self.name.clone()),
-            reason: format!(
-                "key {key}: rule {} needs the caller's {fact}, but {why}",
-                self.name
-            ),
-            idle_expired: false,
-        };
         let scheme = op.scheme_name();
         if let Operation::Raw(what) = op {
             // Raw bytes can be an Encord signature (a v1 digest, a v2
@@ -479,18 +572,41 @@ impl Rule {
                 }
             }
         }
+        match self.refused_caller(caller) {
+            Some(CallerRefusal::NotAllowed(what)) => return deny(what),
+            Some(CallerRefusal::Other(why)) => {
+                return Decision {
+                    allowed: false,
+                    rule: Some(self.name.clone()),
+                    reason: format!("key {key}: {why}"),
+                    idle_expired: false,
+                }
+            }
+            None => {}
+        }
+        Decision::allow(Some(self.name.clone()))
+    }
+
+    /// What about `caller` this rule does not allow, or `None` when its
+    /// uids, groups, executables and units all allow it.
+    fn refused_caller(&self, caller: &Caller) -> Option<CallerRefusal> {
         let peer = &caller.peer;
+        let deny = |what: String| Some(CallerRefusal::NotAllowed(what));
+        let unknown = |fact: &str, why: &FactError| {
+            Some(CallerRefusal::Other(format!(
+                "rule {} needs the caller's {fact}, but {why}",
+                self.name
+            )))
+        };
         // A rule on callers judges the process that opened the connection;
         // a request another process wrote over it (a child that inherited
         // it, or one it was passed to) is not that process's.
         if self.uids.is_some() || self.executables.is_some() || self.units.is_some() {
             if let Err(why) = caller.written_by_connector() {
-                return Decision {
-                    allowed: false,
-                    rule: Some(self.name.clone()),
-                    reason: format!("key {key}: rule {} judges its caller, but {why}", self.name),
-                    idle_expired: false,
-                };
+                return Some(CallerRefusal::Other(format!(
+                    "rule {} judges its caller, but {why}",
+                    self.name
+                )));
             }
         }
         if let (Some(uids), Some(gids)) = (&self.uids, &self.gids) {
@@ -530,7 +646,7 @@ impl Rule {
                 Err(why) => return unknown("systemd unit", why),
             }
         }
-        Decision::allow(Some(self.name.clone()))
+        None
     }
 
     /// One line: `read-only: schemes encord-v2; methods GET,POST; …`.

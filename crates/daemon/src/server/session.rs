@@ -208,6 +208,11 @@ pub async fn serve<S>(
                     stream.write_all(&out),
                 )
                 .await;
+                if secret {
+                    // A `get-secret@signet` reply carries a secret: wipe
+                    // what was written (extension replies are small).
+                    out.as_mut_slice().zeroize();
+                }
                 out.clear();
                 idle.touch(&activity);
                 match write {

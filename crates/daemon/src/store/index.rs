@@ -123,13 +123,11 @@ impl Index {
     }
 
     fn dir(&self) -> PathBuf {
-        match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-            _ => PathBuf::from("."),
-        }
+        dir_of(&self.path)
     }
 
-    fn ensure_dir(&self) -> Result<PathBuf, IndexError> {
+    /// Creates the index's directory (0700) if it is missing.
+    pub fn ensure_dir(&self) -> Result<PathBuf, IndexError> {
         let dir = self.dir();
         if !dir.exists() {
             let mut b = fs::DirBuilder::new();
@@ -144,21 +142,8 @@ impl Index {
 
     #[cfg(unix)]
     fn lock(&self) -> Result<fs::File, IndexError> {
-        let dir = self.ensure_dir()?;
-        let name = format!(
-            "{}.lock",
-            self.path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "keys.toml".to_owned())
-        );
-        let mut opts = fs::OpenOptions::new();
-        opts.create(true).truncate(false).write(true);
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let f = opts.open(dir.join(name)).map_err(|e| self.io("lock", e))?;
-        rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|e| self.io("lock", e.into()))?;
-        Ok(f)
+        self.ensure_dir()?;
+        lock_beside(&self.path).map_err(|e| self.io("lock", e))
     }
 
     /// No cross-process lock off Unix (one signetd per user there); a
@@ -171,40 +156,76 @@ impl Index {
 
     /// Replaces the file atomically: temp file, fsync, rename, fsync dir.
     pub fn save(&self, file: &IndexFile) -> Result<(), IndexError> {
-        let dir = self.ensure_dir()?;
+        self.ensure_dir()?;
         let body = toml::to_string(file).map_err(|e| IndexError::Parse {
             path: self.path.clone(),
             message: format!("cannot serialise: {e}"),
         })?;
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            self.path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            std::process::id()
-        ));
-        let mut opts = fs::OpenOptions::new();
-        opts.create(true).truncate(true).write(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let result = (|| {
-            let mut f = opts.open(&tmp)?;
-            f.write_all(HEADER.as_bytes())?;
-            f.write_all(body.as_bytes())?;
-            f.sync_all()?;
-            drop(f);
-            fs::rename(&tmp, &self.path)?;
-            // The rename is durable only once the directory is.
-            #[cfg(unix)]
-            fs::File::open(&dir)?.sync_all()?;
-            Ok(())
-        })();
-        result.map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            self.io("write", e)
-        })
+        replace_atomically(&self.path, &[HEADER.as_bytes(), body.as_bytes()])
+            .map_err(|e| self.io("write", e))
     }
+}
+
+/// Takes the exclusive `flock` on `<path>.lock` (made 0600 if missing)
+/// that every read-modify-write of the file at `path` holds.
+#[cfg(unix)]
+pub fn lock_beside(path: &Path) -> std::io::Result<fs::File> {
+    let dir = dir_of(path);
+    let name = format!(
+        "{}.lock",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "keys.toml".to_owned())
+    );
+    let mut opts = fs::OpenOptions::new();
+    opts.create(true).truncate(false).write(true);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let f = opts.open(dir.join(name))?;
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)?;
+    Ok(f)
+}
+
+fn dir_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Replaces the file at `path` with `parts` (concatenated) atomically: a
+/// temporary file in the same directory (0600), fsynced, renamed over the
+/// old one, and the directory fsynced, so that a crash leaves the old file
+/// or the new one, never a torn one. The directory must exist.
+pub fn replace_atomically(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
+    let dir = dir_of(path);
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let mut opts = fs::OpenOptions::new();
+    opts.create(true).truncate(true).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let result = (|| {
+        let mut f = opts.open(&tmp)?;
+        for p in parts {
+            f.write_all(p)?;
+        }
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        // The rename is durable only once the directory is.
+        #[cfg(unix)]
+        fs::File::open(&dir)?.sync_all()?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// Parses index text; the error names the offending key or line.

@@ -65,6 +65,7 @@ use crate::store::open::{self, UnknownBackend};
 use crate::store::seal::{self, KdfParams, Kind, Recipient, SealError, StoreKey};
 
 mod audit_seed;
+pub mod secrets;
 
 /// Aborts the process if `SIGNET_FAULT` names `step` (crash-test hook).
 pub fn fault(step: &str) {
@@ -116,6 +117,17 @@ pub enum VaultError {
     /// The blocking task running a store operation failed.
     #[error("the key store task failed: {0}")]
     Task(String),
+    /// No stored secret has this name.
+    #[error("no secret named {0:?} is stored: `signet secret list` shows the stored secrets; store one with `signet secret add NAME --kind …`")]
+    NoSuchSecret(String),
+    /// The keyring has no value for an indexed secret.
+    #[error("the value of secret {name:?} is missing from the {store} key store (the kernel keyring forgets everything at reboot): store it again with `signet secret add {name} --replace …`")]
+    SecretMissing {
+        /// The secret's name.
+        name: String,
+        /// The store.
+        store: String,
+    },
     /// The key is half-done (pending or removing).
     #[error("key {name:?} is {state}: an earlier operation was interrupted; run `signet doctor` to finish it")]
     Unfinished {

@@ -55,6 +55,15 @@ pub trait KeyStore: Send + Sync {
     /// or `None` when the store cannot enumerate (then only the index's
     /// journal finds orphans).
     fn list(&self) -> Result<Option<Vec<String>>, StoreError>;
+    /// [`KeyStore::put`] for a bearer secret (`store::vault`'s secrets; never
+    /// a key id): every entry is bytes, up to `hardening::SECRET_BUF_CAP`.
+    fn put_bytes(&self, account: &str, secret: &[u8]) -> Result<(), StoreError> {
+        self.put(account, secret)
+    }
+    /// [`KeyStore::get`] for a bearer secret: read into locked memory.
+    fn get_bytes(&self, account: &str) -> Result<Option<SecretBuf>, StoreError> {
+        self.get(account)
+    }
 }
 
 /// Why a store operation failed. Every message names the store and says what
