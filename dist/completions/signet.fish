@@ -210,9 +210,9 @@ complete -c signet -n "__fish_signet_using_subcommand explain" -l method -d 'The
 complete -c signet -n "__fish_signet_using_subcommand explain" -l url -d 'The request\'s full URL, or its path and query (not for --scheme ssh)' -r
 complete -c signet -n "__fish_signet_using_subcommand explain" -l scheme -d 'The scheme the request would be signed with' -r -f -a "encord-v1\t'Encord v1 (`Authorization` header)'
 encord-v2\t'Encord v2 (RFC 9421)'"
-complete -c signet -n "__fish_signet_using_subcommand explain" -l as-uid -d 'Evaluate as this uid (only root may name another uid than its own)' -r
+complete -c signet -n "__fish_signet_using_subcommand explain" -l as-uid -d 'Evaluate as this uid (another uid than your own: root or an admin of a system agent only)' -r
 complete -c signet -n "__fish_signet_using_subcommand explain" -l as-exe -d 'Evaluate as this executable path [default: this process\'s]' -r
-complete -c signet -n "__fish_signet_using_subcommand explain" -l as-unit -d 'Evaluate as running in this systemd unit [default: this process\'s]' -r
+complete -c signet -n "__fish_signet_using_subcommand explain" -l as-unit -d 'Evaluate as running in this systemd unit: NAME (a system unit), user:NAME (a user unit) or a cgroup path [default: this process\'s]' -r
 complete -c signet -n "__fish_signet_using_subcommand explain" -l socket -d 'The agent\'s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]' -r -F
 complete -c signet -n "__fish_signet_using_subcommand explain" -l ssh -d 'Ask about raw SSH signing (ssh, ssh-keygen -Y sign, signet sign)'
 complete -c signet -n "__fish_signet_using_subcommand explain" -l json -d 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'

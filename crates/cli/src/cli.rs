@@ -257,13 +257,15 @@ pub struct ExplainArgs {
     /// Ask about raw SSH signing (ssh, ssh-keygen -Y sign, signet sign)
     #[arg(long, conflicts_with_all = ["method", "url"])]
     pub ssh: bool,
-    /// Evaluate as this uid (only root may name another uid than its own)
+    /// Evaluate as this uid (another uid than your own: root or an admin of
+    /// a system agent only)
     #[arg(long, value_name = "UID")]
     pub as_uid: Option<u32>,
     /// Evaluate as this executable path [default: this process's]
     #[arg(long, value_name = "PATH")]
     pub as_exe: Option<String>,
-    /// Evaluate as running in this systemd unit [default: this process's]
+    /// Evaluate as running in this systemd unit: NAME (a system unit),
+    /// user:NAME (a user unit) or a cgroup path [default: this process's]
     #[arg(long, value_name = "UNIT")]
     pub as_unit: Option<String>,
 }
