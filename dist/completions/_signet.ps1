@@ -45,7 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a stored key')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check that the key index and the OS keyring agree; finish or undo interrupted operations (exits 1 while problems remain)')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Lock the agent with a passphrase: it signs nothing until unlocked')
-            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Unlock the agent')
+            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Unlock the agent; with --token, give its PKCS#11 token''s PIN')
             [CompletionResult]::new('sign-request', 'sign-request', [CompletionResultType]::ParameterValue, 'Sign an Encord HTTP request and print the headers to add to it')
             [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Sign a file''s bytes with a loaded key; prints the 64-byte Ed25519 signature in base64')
             [CompletionResult]::new('install-units', 'install-units', [CompletionResultType]::ParameterValue, 'Write the systemd units (--user, --system) or the launchd agent (--launchd) with this installation''s signetd, and print the commands that enable them')
@@ -262,7 +262,8 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
         }
         'signet;unlock' {
             [CompletionResult]::new('--socket', '--socket', [CompletionResultType]::ParameterName, 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]')
-            [CompletionResult]::new('--passphrase-stdin', '--passphrase-stdin', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of stdin instead of the terminal')
+            [CompletionResult]::new('--passphrase-stdin', '--passphrase-stdin', [CompletionResultType]::ParameterName, 'Read the passphrase (with --token: the PIN) from the first line of stdin instead of the terminal')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Give the user PIN of the agent''s PKCS#11 token (`[pkcs11]` without pin_file or pin_credential): one try; the agent counts wrong PINs and stops before the token would lock')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -561,7 +562,7 @@ Register-ArgumentCompleter -Native -CommandName 'signet' -ScriptBlock {
             [CompletionResult]::new('rename', 'rename', [CompletionResultType]::ParameterValue, 'Rename a stored key')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check that the key index and the OS keyring agree; finish or undo interrupted operations (exits 1 while problems remain)')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Lock the agent with a passphrase: it signs nothing until unlocked')
-            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Unlock the agent')
+            [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Unlock the agent; with --token, give its PKCS#11 token''s PIN')
             [CompletionResult]::new('sign-request', 'sign-request', [CompletionResultType]::ParameterValue, 'Sign an Encord HTTP request and print the headers to add to it')
             [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Sign a file''s bytes with a loaded key; prints the 64-byte Ed25519 signature in base64')
             [CompletionResult]::new('install-units', 'install-units', [CompletionResultType]::ParameterValue, 'Write the systemd units (--user, --system) or the launchd agent (--launchd) with this installation''s signetd, and print the commands that enable them')

@@ -1865,7 +1865,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__unlock)
-            opts="-h -V --passphrase-stdin --socket --json --help --version"
+            opts="-h -V --passphrase-stdin --token --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

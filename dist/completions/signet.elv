@@ -42,7 +42,7 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand rename 'Rename a stored key'
             cand doctor 'Check that the key index and the OS keyring agree; finish or undo interrupted operations (exits 1 while problems remain)'
             cand lock 'Lock the agent with a passphrase: it signs nothing until unlocked'
-            cand unlock 'Unlock the agent'
+            cand unlock 'Unlock the agent; with --token, give its PKCS#11 token''s PIN'
             cand sign-request 'Sign an Encord HTTP request and print the headers to add to it'
             cand sign 'Sign a file''s bytes with a loaded key; prints the 64-byte Ed25519 signature in base64'
             cand install-units 'Write the systemd units (--user, --system) or the launchd agent (--launchd) with this installation''s signetd, and print the commands that enable them'
@@ -240,7 +240,8 @@ set edit:completion:arg-completer[signet] = {|@words|
         }
         &'signet;unlock'= {
             cand --socket 'The agent''s socket [default: $SIGNET_AUTH_SOCK, else $XDG_RUNTIME_DIR/signet/agent.sock, else $XDG_STATE_HOME/signet/run/agent.HOST.sock]'
-            cand --passphrase-stdin 'Read the passphrase from the first line of stdin instead of the terminal'
+            cand --passphrase-stdin 'Read the passphrase (with --token: the PIN) from the first line of stdin instead of the terminal'
+            cand --token 'Give the user PIN of the agent''s PKCS#11 token (`[pkcs11]` without pin_file or pin_credential): one try; the agent counts wrong PINs and stops before the token would lock'
             cand --json 'Print exactly one JSON document on stdout, whether the command succeeds (its result) or fails ({"error": {"kind", "message", "exit_code"}}); exit statuses are unchanged'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -509,7 +510,7 @@ set edit:completion:arg-completer[signet] = {|@words|
             cand rename 'Rename a stored key'
             cand doctor 'Check that the key index and the OS keyring agree; finish or undo interrupted operations (exits 1 while problems remain)'
             cand lock 'Lock the agent with a passphrase: it signs nothing until unlocked'
-            cand unlock 'Unlock the agent'
+            cand unlock 'Unlock the agent; with --token, give its PKCS#11 token''s PIN'
             cand sign-request 'Sign an Encord HTTP request and print the headers to add to it'
             cand sign 'Sign a file''s bytes with a loaded key; prints the 64-byte Ed25519 signature in base64'
             cand install-units 'Write the systemd units (--user, --system) or the launchd agent (--launchd) with this installation''s signetd, and print the commands that enable them'

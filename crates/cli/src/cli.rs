@@ -168,8 +168,8 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Lock the agent with a passphrase: it signs nothing until unlocked
     Lock(PassphraseArgs),
-    /// Unlock the agent
-    Unlock(PassphraseArgs),
+    /// Unlock the agent; with --token, give its PKCS#11 token's PIN
+    Unlock(UnlockArgs),
     /// Sign an Encord HTTP request and print the headers to add to it
     SignRequest(SignRequestArgs),
     /// Sign a file's bytes with a loaded key; prints the 64-byte Ed25519
@@ -508,6 +508,20 @@ pub struct PassphraseArgs {
     /// Read the passphrase from the first line of stdin instead of the terminal
     #[arg(long)]
     pub passphrase_stdin: bool,
+}
+
+/// `signet unlock`.
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// Read the passphrase (with --token: the PIN) from the first line of
+    /// stdin instead of the terminal
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+    /// Give the user PIN of the agent's PKCS#11 token (`[pkcs11]` without
+    /// pin_file or pin_credential): one try; the agent counts wrong PINs
+    /// and stops before the token would lock
+    #[arg(long)]
+    pub token: bool,
 }
 
 /// `--scheme`.

@@ -13,6 +13,7 @@
 use crate::encord::Scheme;
 use crate::error::{Error, Field, Result};
 use crate::keystore::{decode_names, encode_names, GenerateRequest, ImportRequest, Selection};
+use crate::message::Passphrase;
 use crate::secret::{self, AddSecretRequest};
 use crate::wire::{Reader, WireWrite};
 
@@ -47,6 +48,11 @@ pub const RELOAD: &str = "reload@signet";
 /// [`AuditInfo`]. `signet audit verify`/`tail`/`pubkey` ask it, so the user
 /// need not know the path.
 pub const AUDIT_INFO: &str = "audit-info@signet";
+/// Give the user PIN of the daemon's `[pkcs11]` token (`signet unlock
+/// --token`): `string pin` (**carries a secret**) → `string message` (the
+/// token and the keys it loaded). A wrong PIN is a failure whose reason
+/// says how many signet has counted.
+pub const TOKEN_LOGIN: &str = "token-login@signet";
 /// OpenSSH's session binding, sent by `ssh` before it uses agent keys. signet
 /// acknowledges it (it keeps no per-session destination rules yet).
 pub const SESSION_BIND: &str = "session-bind@openssh.com";
@@ -103,6 +109,7 @@ pub const SUPPORTED: &[&str] = &[
     crate::secret::SECRET_LIST,
     crate::secret::SECRET_REMOVE,
     crate::secret::GET_SECRET,
+    TOKEN_LOGIN,
 ];
 
 /// The key-store extensions (handled by the daemon's vault).
@@ -186,6 +193,9 @@ pub enum Extension<'a> {
         /// The secret's name.
         name: String,
     },
+    /// [`TOKEN_LOGIN`]: the PKCS#11 token's user PIN (**a secret**; its
+    /// `Debug` is redacted).
+    TokenLogin(Passphrase),
     /// An extension signetd does not answer (OpenSSH's
     /// `session-bind@openssh.com` among them): `SSH_AGENT_FAILURE`.
     Unknown {
@@ -237,6 +247,12 @@ impl<'a> Extension<'a> {
                 let [name] = decode_names::<1>(contents)?;
                 Extension::GetSecret { name }
             }
+            TOKEN_LOGIN => {
+                let mut r = Reader::new(contents);
+                let pin = Passphrase::new(r.string("pin")?.to_vec());
+                r.finish()?;
+                Extension::TokenLogin(pin)
+            }
             name => Extension::Unknown { name, contents },
         })
     }
@@ -267,6 +283,7 @@ impl<'a> Extension<'a> {
             Extension::SecretList => secret::SECRET_LIST,
             Extension::SecretRemove { .. } => secret::SECRET_REMOVE,
             Extension::GetSecret { .. } => secret::GET_SECRET,
+            Extension::TokenLogin(_) => TOKEN_LOGIN,
             Extension::Unknown { name, .. } => name,
         }
     }
@@ -298,6 +315,7 @@ impl<'a> Extension<'a> {
             Extension::Delete { selector } => encode_names(out, &[selector]),
             Extension::Rename { selector, to } => encode_names(out, &[selector, to]),
             Extension::Doctor { fix } => out.put_u8(u8::from(*fix)),
+            Extension::TokenLogin(pin) => out.put_string(pin.expose()),
             Extension::Unknown { contents, .. } => out.extend_from_slice(contents),
         }
     }
@@ -1098,6 +1116,10 @@ mod tests {
             (Extension::Stored, vec![]),
             (Extension::Store, vec![]),
             (Extension::AuditInfo, vec![]),
+            (
+                Extension::TokenLogin(Passphrase::new(b"4711".to_vec())),
+                vec![0, 0, 0, 4, b'4', b'7', b'1', b'1'],
+            ),
             (Extension::Doctor { fix: true }, vec![1]),
             (Extension::Doctor { fix: false }, vec![0]),
             (

@@ -166,6 +166,46 @@ pub struct SignRequest<'a> {
     pub flags: u32,
 }
 
+/// `SSH_AGENTC_ADD_SMARTCARD_KEY` (and `_CONSTRAINED`) or
+/// `SSH_AGENTC_REMOVE_SMARTCARD_KEY`, as OpenSSH's `ssh-add -s`/`-e` send
+/// them: the PKCS#11 provider's path and the PIN. signet never loads a
+/// provider a client names; the daemon may use the PIN for the token it is
+/// configured with. **Carries a secret** (the PIN; its `Debug` is redacted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmartcardRequest {
+    /// Which of the three messages.
+    pub msg_type: u8,
+    /// The provider (module) path the client named.
+    pub provider: String,
+    /// The PIN.
+    pub pin: Passphrase,
+}
+
+impl SmartcardRequest {
+    /// Decodes one of the three smartcard messages (`body` starts with its
+    /// type byte); `None` for any other type. The constrained form's
+    /// constraints are not read: signet adds no smartcard key.
+    pub fn decode(body: &[u8]) -> Option<Result<Self>> {
+        let msg_type = *body.first()?;
+        if !matches!(
+            msg_type,
+            msg::ADD_SMARTCARD_KEY | msg::ADD_SMARTCARD_KEY_CONSTRAINED | msg::REMOVE_SMARTCARD_KEY
+        ) {
+            return None;
+        }
+        let mut r = Reader::new(&body[1..]);
+        Some((|| {
+            let provider = String::from_utf8_lossy(r.string("provider")?).into_owned();
+            let pin = Passphrase::new(r.string("pin")?.to_vec());
+            Ok(Self {
+                msg_type,
+                provider,
+                pin,
+            })
+        })())
+    }
+}
+
 /// A message from a client to the agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request<'a> {
@@ -607,5 +647,28 @@ mod tests {
         let out = format!("{p:?} {s:?}");
         assert!(!out.contains("hunter2"));
         assert!(!out.contains("65, 65"));
+    }
+}
+
+#[cfg(test)]
+mod smartcard_tests {
+    use super::*;
+
+    #[test]
+    fn ssh_add_s_is_decoded_and_its_pin_redacted() -> Result<()> {
+        // What `ssh-add -s /usr/lib/x.so` sends after asking for the PIN.
+        let mut body = vec![msg::ADD_SMARTCARD_KEY];
+        body.put_string(b"/usr/lib/x.so");
+        body.put_string(b"1234");
+        let req = SmartcardRequest::decode(&body).transpose()?;
+        let req = req.ok_or(Error::Truncated(Field("test")))?;
+        assert_eq!(req.provider, "/usr/lib/x.so");
+        assert_eq!(req.pin.expose(), b"1234");
+        assert!(!format!("{req:?}").contains("1234"));
+        assert!(SmartcardRequest::decode(&[msg::LOCK]).is_none());
+        assert!(
+            SmartcardRequest::decode(&[msg::ADD_SMARTCARD_KEY, 0, 0]).is_some_and(|r| r.is_err())
+        );
+        Ok(())
     }
 }

@@ -10,7 +10,7 @@ use signet_client::{Client, Error as ClientError};
 use signet_proto::paths::{self, SocketEnv};
 
 use super::{not_running, Ctx};
-use crate::cli::{exit, PassphraseArgs, ShellArgs};
+use crate::cli::{exit, PassphraseArgs, ShellArgs, UnlockArgs};
 use crate::failure::Failure;
 use crate::lifecycle;
 use crate::output::{self, Shell};
@@ -299,8 +299,16 @@ pub(crate) fn lock(ctx: &Ctx, a: &PassphraseArgs) -> Result<()> {
     ctx.show("", &json!({"locked": true, "was_locked": false}))
 }
 
-pub(crate) fn unlock(ctx: &Ctx, a: &PassphraseArgs) -> Result<()> {
+pub(crate) fn unlock(ctx: &Ctx, a: &UnlockArgs) -> Result<()> {
     let mut client = ctx.connect()?;
+    if a.token {
+        // One try per run: the agent counts wrong PINs and stops before the
+        // token's own limit, so a loop here would only reach that sooner.
+        let pin = secrets::read_token_pin(a.passphrase_stdin)?;
+        let said = client.token_login(&pin)?;
+        ctx.note(&said);
+        return ctx.show("", &json!({"token": true, "message": said}));
+    }
     if !client.status()?.locked {
         ctx.note("the agent is not locked");
         return ctx.show("", &json!({"locked": false, "was_locked": false}));

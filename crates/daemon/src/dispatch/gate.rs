@@ -130,7 +130,9 @@ fn while_locked(op: &Op<'_>) -> WhileLocked {
             | AdminOp::Doctor { .. }
             | AdminOp::Reload
             | AdminOp::SecretAdd(_)
-            | AdminOp::SecretRemove { .. },
+            | AdminOp::SecretRemove { .. }
+            | AdminOp::TokenLogin(_)
+            | AdminOp::Smartcard(_),
         ) => Refuse,
         Op::Read(ReadOp::Identities | ReadOp::Status) => WithoutKeys,
         Op::Read(ReadOp::Query | ReadOp::Version) => Answer,
@@ -362,7 +364,9 @@ fn subject(agent: &Agent, op: &AdminOp<'_>) -> String {
         | AdminOp::Unlock(_)
         | AdminOp::Stop
         | AdminOp::Doctor { .. }
-        | AdminOp::Reload => String::new(),
+        | AdminOp::Reload
+        | AdminOp::TokenLogin(_) => String::new(),
+        AdminOp::Smartcard(req) => req.provider.clone(),
         AdminOp::SecretAdd(req) => req.name.clone(),
         AdminOp::SecretRemove { name } => name.clone(),
     }
