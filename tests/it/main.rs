@@ -39,6 +39,7 @@ mod service_account;
 mod snapshots;
 mod socket_dir;
 mod ssh_add;
+mod ssh_certs;
 mod ssh_keygen_sign;
 mod ssh_login;
 mod systemd_activation;

@@ -686,11 +686,49 @@ pub struct KeyInfo {
     /// The key's policy in one line (`read-only: schemes encord-v2; …`), or
     /// empty when the key has none.
     pub policy: String,
+    /// Whether the key itself is one of the agent's identities (in
+    /// `REQUEST_IDENTITIES`); false when only certificates of it were added
+    /// (then `name`, `expires_in` and `confirm` are its first
+    /// certificate's). Agents before certificates: always true.
+    pub listed: bool,
+    /// The OpenSSH certificates the agent holds for this key (each is an
+    /// identity of its own in `REQUEST_IDENTITIES`, beside the plain key).
+    pub certificates: Vec<CertificateInfo>,
 }
 
-/// Encodes a `list@signet` reply: the keys, then one policy line per key (a
-/// trailing section, so that clients built before policies existed can
-/// still read the list up to it, and newer clients read older agents' lists).
+/// An OpenSSH certificate of a loaded key, as `list@signet` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateInfo {
+    /// The certificate blob: its identity in `REQUEST_IDENTITIES`,
+    /// `SIGN_REQUEST` and `REMOVE_IDENTITY`.
+    pub blob: Vec<u8>,
+    /// Its comment (name) as added.
+    pub name: String,
+    /// The certificate's key id (`ssh-keygen -I`).
+    pub key_id: String,
+    /// Whether it is a host certificate (`ssh-keygen -h`) rather than a
+    /// user certificate.
+    pub host: bool,
+    /// Its principals (`ssh-keygen -n`); empty: any.
+    pub principals: Vec<String>,
+    /// Valid from this Unix time (`0`: always).
+    pub valid_after: u64,
+    /// Valid until before this Unix time (`u64::MAX`: forever).
+    pub valid_before: u64,
+    /// The `SHA256:` fingerprint of the CA key that signed it.
+    pub ca_fingerprint: String,
+    /// Seconds until the agent removes it (its lifetime, or the end of its
+    /// validity, whichever comes first), if either applies.
+    pub expires_in: Option<u64>,
+    /// Whether every use must be confirmed.
+    pub confirm: bool,
+}
+
+/// Encodes a `list@signet` reply: the keys, then one policy line per key,
+/// then per key whether it is listed itself and its certificates (trailing
+/// sections, so that clients built
+/// before policies or certificates existed can still read the list up to
+/// them, and newer clients read older agents' lists).
 pub fn encode_list_reply(out: &mut Vec<u8>, keys: &[KeyInfo]) {
     out.put_u32(u32::try_from(keys.len()).unwrap_or(u32::MAX));
     for k in keys {
@@ -709,6 +747,58 @@ pub fn encode_list_reply(out: &mut Vec<u8>, keys: &[KeyInfo]) {
     for k in keys {
         out.put_string(k.policy.as_bytes());
     }
+    for k in keys {
+        out.put_u8(u8::from(k.listed));
+        out.put_u32(u32::try_from(k.certificates.len()).unwrap_or(u32::MAX));
+        for c in &k.certificates {
+            out.put_string(&c.blob);
+            out.put_string(c.name.as_bytes());
+            out.put_string(c.key_id.as_bytes());
+            out.put_u8(u8::from(c.host));
+            out.put_u32(u32::try_from(c.principals.len()).unwrap_or(u32::MAX));
+            for p in &c.principals {
+                out.put_string(p.as_bytes());
+            }
+            out.put_u64(c.valid_after);
+            out.put_u64(c.valid_before);
+            out.put_string(c.ca_fingerprint.as_bytes());
+            match c.expires_in {
+                Some(s) => {
+                    out.put_u8(1);
+                    out.put_u64(s);
+                }
+                None => out.put_u8(0),
+            }
+            out.put_u8(u8::from(c.confirm));
+        }
+    }
+}
+
+fn decode_certificate(r: &mut Reader<'_>) -> Result<CertificateInfo> {
+    let blob = r.string("certificate")?.to_vec();
+    let name = r.utf8("certificate name")?.to_owned();
+    let key_id = r.utf8("certificate key id")?.to_owned();
+    let host = r.u8("certificate type")? != 0;
+    let n = r.u32("principal count")? as usize;
+    let mut principals = Vec::with_capacity(n.min(r.remaining() / 4));
+    for _ in 0..n {
+        principals.push(r.utf8("principal")?.to_owned());
+    }
+    Ok(CertificateInfo {
+        blob,
+        name,
+        key_id,
+        host,
+        principals,
+        valid_after: r.u64("valid after")?,
+        valid_before: r.u64("valid before")?,
+        ca_fingerprint: r.utf8("CA fingerprint")?.to_owned(),
+        expires_in: match r.u8("has lifetime")? {
+            0 => None,
+            _ => Some(r.u64("expires in")?),
+        },
+        confirm: r.u8("confirm")? != 0,
+    })
 }
 
 /// Decodes a `list@signet` reply.
@@ -732,12 +822,26 @@ pub fn decode_list_reply(contents: &[u8]) -> Result<Vec<KeyInfo>> {
             confirm,
             source,
             policy: String::new(),
+            listed: true,
+            certificates: Vec::new(),
         });
     }
     // Agents before policies end here.
     if !r.is_empty() {
         for k in &mut keys {
             k.policy = r.utf8("policy")?.to_owned();
+        }
+    }
+    // Agents before certificates end here.
+    if !r.is_empty() {
+        for k in &mut keys {
+            k.listed = r.u8("listed")? != 0;
+            let n = r.u32("certificate count")? as usize;
+            // Each certificate takes at least 50 bytes; never trust n.
+            k.certificates = Vec::with_capacity(n.min(r.remaining() / 50));
+            for _ in 0..n {
+                k.certificates.push(decode_certificate(&mut r)?);
+            }
         }
     }
     r.finish()?;
@@ -1028,6 +1132,19 @@ mod tests {
                 confirm: true,
                 source: "agent".into(),
                 policy: String::new(),
+                listed: false,
+                certificates: vec![CertificateInfo {
+                    blob: vec![3, 4],
+                    name: "a".into(),
+                    key_id: "alice@example".into(),
+                    host: false,
+                    principals: vec!["alice".into(), "deploy".into()],
+                    valid_after: 10,
+                    valid_before: u64::MAX,
+                    ca_fingerprint: "SHA256:ca".into(),
+                    expires_in: Some(20),
+                    confirm: false,
+                }],
             },
             KeyInfo {
                 key_blob: vec![],
@@ -1036,16 +1153,31 @@ mod tests {
                 confirm: false,
                 source: "keyring".into(),
                 policy: "read-only: schemes encord-v2".into(),
+                listed: true,
+                certificates: vec![],
             },
         ];
         let mut out = Vec::new();
         encode_list_reply(&mut out, &keys);
         assert_eq!(decode_list_reply(&out), Ok(keys.clone()));
-        // A list from an agent without policies: no trailing section.
-        let mut old = Vec::new();
+        // A list from an agent without certificates, or without policies
+        // either: no trailing sections.
+        let mut without = keys.clone();
+        without.iter_mut().for_each(|k| {
+            k.certificates.clear();
+            k.listed = true;
+        });
+        let mut older = Vec::new();
+        encode_list_reply(&mut older, &without);
+        // Two listed flags and empty certificate counts end it.
+        older.truncate(older.len() - 10);
+        let decoded = decode_list_reply(&older).unwrap_or_default();
+        assert_eq!(decoded.len(), 2);
+        assert_eq!(decoded, without);
+        assert_eq!(decoded[1].policy, keys[1].policy);
         let policy_bytes: usize = keys.iter().map(|k| 4 + k.policy.len()).sum();
-        old.extend_from_slice(&out[..out.len() - policy_bytes]);
-        let decoded = decode_list_reply(&old).unwrap_or_default();
+        older.truncate(older.len() - policy_bytes);
+        let decoded = decode_list_reply(&older).unwrap_or_default();
         assert_eq!(decoded.len(), 2);
         assert!(decoded.iter().all(|k| k.policy.is_empty()));
         let st = Status {

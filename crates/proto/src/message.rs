@@ -11,7 +11,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Field, Result};
 use crate::frame;
-use crate::key::ED25519_ALGORITHM;
+use crate::key::{ED25519_ALGORITHM, ED25519_CERT_ALGORITHM};
 use crate::wire::{Reader, WireWrite};
 
 /// Message type numbers (RFC 9987 §6.1).
@@ -114,6 +114,19 @@ impl fmt::Debug for Passphrase {
 pub enum NewKey {
     /// An Ed25519 key: the public key and the secret seed.
     Ed25519 {
+        /// `ENC(A)`, the 32-byte public key as sent.
+        public: [u8; 32],
+        /// The secret seed `k`.
+        seed: Ed25519Seed,
+    },
+    /// An Ed25519 key with an OpenSSH certificate
+    /// (`ssh-ed25519-cert-v01@openssh.com`): the certificate blob, the public
+    /// key and the secret seed. The certificate is carried as sent; the
+    /// daemon parses it (with `ssh-key`) and checks that it certifies
+    /// `public`.
+    Ed25519Cert {
+        /// The certificate, as an SSH public key blob (its type name first).
+        certificate: Vec<u8>,
         /// `ENC(A)`, the 32-byte public key as sent.
         public: [u8; 32],
         /// The secret seed `k`.
@@ -332,7 +345,21 @@ impl<'a> Request<'a> {
 
 fn decode_add_identity(r: &mut Reader<'_>, constrained: bool) -> Result<AddIdentity> {
     let algorithm = r.utf8("key type")?;
-    if algorithm != ED25519_ALGORITHM {
+    // A certified key starts with its certificate, then the key's own
+    // fields (OpenSSH's sshkey_private_deserialize).
+    let certificate = if algorithm == ED25519_CERT_ALGORITHM {
+        let cert = r.string("certificate")?;
+        if crate::key::blob_algorithm(cert) != Some(ED25519_CERT_ALGORITHM) {
+            return Err(Error::Invalid {
+                field: Field("certificate"),
+                reason: "not an ssh-ed25519-cert-v01@openssh.com certificate",
+            });
+        }
+        Some(cert.to_vec())
+    } else {
+        None
+    };
+    if algorithm != ED25519_ALGORITHM && certificate.is_none() {
         // Other key types are refused by the daemon; their fields are not parsed.
         r.rest();
         return Ok(AddIdentity {
@@ -370,8 +397,16 @@ fn decode_add_identity(r: &mut Reader<'_>, constrained: bool) -> Result<AddIdent
         }
     }
     r.finish()?;
+    let key = match certificate {
+        Some(certificate) => NewKey::Ed25519Cert {
+            certificate,
+            public,
+            seed,
+        },
+        None => NewKey::Ed25519 { public, seed },
+    };
     Ok(AddIdentity {
-        key: NewKey::Ed25519 { public, seed },
+        key,
         comment,
         constraints,
     })
@@ -402,10 +437,16 @@ fn encode_add_identity(add: &AddIdentity, out: &mut Vec<u8>) {
     match &add.key {
         NewKey::Ed25519 { public, seed } => {
             out.put_string(ED25519_ALGORITHM.as_bytes());
-            out.put_string(public);
-            out.put_u32(64);
-            out.put_raw(seed.expose());
-            out.put_raw(public);
+            put_ed25519_private(out, public, seed);
+        }
+        NewKey::Ed25519Cert {
+            certificate,
+            public,
+            seed,
+        } => {
+            out.put_string(ED25519_CERT_ALGORITHM.as_bytes());
+            out.put_string(certificate);
+            put_ed25519_private(out, public, seed);
         }
         NewKey::Unsupported { algorithm } => out.put_string(algorithm.as_bytes()),
     }
@@ -424,6 +465,14 @@ fn encode_add_identity(add: &AddIdentity, out: &mut Vec<u8>) {
             }
         }
     }
+}
+
+/// `string ENC(A), string k || ENC(A)`.
+fn put_ed25519_private(out: &mut Vec<u8>, public: &[u8; 32], seed: &Ed25519Seed) {
+    out.put_string(public);
+    out.put_u32(64);
+    out.put_raw(seed.expose());
+    out.put_raw(public);
 }
 
 /// One identity in an `IDENTITIES_ANSWER`.
@@ -602,6 +651,43 @@ mod tests {
         body.put_string(&secret);
         body.put_string(b"c");
         assert!(matches!(Request::decode(&body), Err(Error::Invalid { .. })));
+    }
+
+    #[test]
+    fn certified_key_round_trip_and_a_certificate_of_another_type_is_refused() {
+        let mut cert = Vec::new();
+        cert.put_string(ED25519_CERT_ALGORITHM.as_bytes());
+        cert.put_string(b"nonce and the rest, parsed by the daemon");
+        let add = Request::AddIdentity(AddIdentity {
+            key: NewKey::Ed25519Cert {
+                certificate: cert,
+                public: [7; 32],
+                seed: Ed25519Seed::new([9; 32]),
+            },
+            comment: "user@host".into(),
+            constraints: vec![Constraint::Lifetime(60)],
+        });
+        let body = frame_body(&add);
+        assert_eq!(Request::decode(&body), Ok(add));
+
+        let mut rsa_cert = Vec::new();
+        rsa_cert.put_string(b"ssh-rsa-cert-v01@openssh.com");
+        let bad = Request::AddIdentity(AddIdentity {
+            key: NewKey::Ed25519Cert {
+                certificate: rsa_cert,
+                public: [7; 32],
+                seed: Ed25519Seed::new([9; 32]),
+            },
+            comment: String::new(),
+            constraints: vec![],
+        });
+        assert!(matches!(
+            Request::decode(&frame_body(&bad)),
+            Err(Error::Invalid {
+                field: Field("certificate"),
+                ..
+            })
+        ));
     }
 
     #[test]

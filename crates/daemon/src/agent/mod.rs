@@ -122,6 +122,7 @@ impl Agent {
     /// The same agent reading the wall clock from `clock` (tests).
     pub fn with_wall_clock(mut self, clock: WallClock) -> Self {
         self.wall_clock = clock;
+        self.keys.set_wall_clock(clock);
         self
     }
 

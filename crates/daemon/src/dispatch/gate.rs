@@ -350,9 +350,9 @@ fn require_admin(
 fn subject(agent: &Agent, op: &AdminOp<'_>) -> String {
     match op {
         AdminOp::Add(add) => add.comment.clone(),
-        AdminOp::Remove { key_blob } => signet_proto::key::parse_ed25519_blob(key_blob)
-            .ok()
-            .and_then(|p| agent.keys.get(&p, Instant::now()))
+        AdminOp::Remove { key_blob } => agent
+            .keys
+            .get_identity(key_blob, Instant::now())
             .map(|k| k.name.to_string())
             .unwrap_or_default(),
         AdminOp::Generate(req) => req.name.clone(),
