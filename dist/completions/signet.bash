@@ -565,7 +565,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__env)
-            opts="-s -c -h -V --sh --fish --csh --socket --json --help --version"
+            opts="-s -c -h -V --sh --fish --csh --ssh --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1793,7 +1793,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__start)
-            opts="-s -c -h -V --sh --fish --csh --socket --json --help --version"
+            opts="-s -c -h -V --sh --fish --csh --ssh --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

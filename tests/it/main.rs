@@ -27,6 +27,7 @@ mod keystore_secret_service;
 mod launchd;
 mod lifecycle;
 mod load;
+mod openssh_semantics;
 mod packaging;
 mod peer_check;
 mod peer_trust;

@@ -218,6 +218,21 @@ fn the_certificate_signs_with_its_key_and_only_while_valid() {
     );
     agent.wait_log_line(&["certificate expired"]);
 
+    // Valid forever (what ssh-keygen -s writes without -V; ssh-key 0.6
+    // alone cannot read it): kept, and shown so.
+    let other_key = agent.keygen("ed25519", "eve");
+    let forever_file = certify(&agent, &ca, &other_key, "eve", "eve", "always:forever");
+    let r = agent.ssh_add([&other_key.private]);
+    assert!(
+        r.stderr.contains("Certificate added"),
+        "{r}\n{}",
+        agent.log()
+    );
+    assert!(listed(&agent).contains(&cert_line(&forever_file)));
+    let r = agent.signet(["list", "--wide"]);
+    assert!(r.stdout.contains("valid always to forever"), "{r}");
+    agent.ssh_add(["-D"]).assert_ok();
+
     // Not yet valid: kept (the server judges by its clock), and listed.
     let later = cert_blob(&certify(&agent, &ca, &key, "later", "bob", "+1h:+2h"));
     assert_eq!(

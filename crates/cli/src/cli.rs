@@ -294,6 +294,11 @@ pub struct ShellArgs {
     /// Print for csh and tcsh (as `ssh-agent -c`)
     #[arg(long, short = 'c')]
     pub csh: bool,
+    /// Also set SSH_AUTH_SOCK to the agent's socket, so that ssh, ssh-add,
+    /// git and every other SSH agent client use signetd (as the only SSH
+    /// agent: `eval "$(signet start --ssh)"` replaces `eval "$(ssh-agent)"`)
+    #[arg(long)]
+    pub ssh: bool,
 }
 
 /// `signet list`.

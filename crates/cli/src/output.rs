@@ -127,28 +127,53 @@ impl Shell {
 
 /// `SIGNET_AUTH_SOCK=PATH; export SIGNET_AUTH_SOCK;`, as `ssh-agent -s` prints.
 pub fn env_line(socket: &Path, shell: Shell) -> String {
+    env_var_line("SIGNET_AUTH_SOCK", socket, shell)
+}
+
+/// [`env_line`], and with `ssh` the same for `SSH_AUTH_SOCK` (`signet env
+/// --ssh`).
+pub fn env_lines(socket: &Path, shell: Shell, ssh: bool) -> String {
+    let mut out = env_line(socket, shell);
+    if ssh {
+        out.push_str(&env_var_line("SSH_AUTH_SOCK", socket, shell));
+    }
+    out
+}
+
+fn env_var_line(var: &str, socket: &Path, shell: Shell) -> String {
     let p = shell_quote(&socket.to_string_lossy());
     match shell {
-        Shell::Posix => format!("SIGNET_AUTH_SOCK={p}; export SIGNET_AUTH_SOCK;\n"),
-        Shell::Fish => fish_line(socket),
-        Shell::Csh => format!("setenv SIGNET_AUTH_SOCK {p};\n"),
+        Shell::Posix => format!("{var}={p}; export {var};\n"),
+        Shell::Fish => fish_line(var, socket),
+        Shell::Csh => format!("setenv {var} {p};\n"),
     }
 }
 
 /// `signet start`'s line: `export SIGNET_AUTH_SOCK=PATH;` for POSIX shells,
 /// else the shell's own form, as [`env_line`].
 pub fn start_line(socket: &Path, shell: Shell) -> String {
+    start_var_line("SIGNET_AUTH_SOCK", socket, shell)
+}
+
+/// [`start_line`], and with `ssh` the same for `SSH_AUTH_SOCK` (`signet
+/// start --ssh`).
+pub fn start_lines(socket: &Path, shell: Shell, ssh: bool) -> String {
+    let mut out = start_line(socket, shell);
+    if ssh {
+        out.push_str(&start_var_line("SSH_AUTH_SOCK", socket, shell));
+    }
+    out
+}
+
+fn start_var_line(var: &str, socket: &Path, shell: Shell) -> String {
     match shell {
-        Shell::Posix => format!(
-            "export SIGNET_AUTH_SOCK={};\n",
-            shell_quote(&socket.to_string_lossy())
-        ),
-        other => env_line(socket, other),
+        Shell::Posix => format!("export {var}={};\n", shell_quote(&socket.to_string_lossy())),
+        other => env_var_line(var, socket, other),
     }
 }
 
 /// fish quotes like POSIX shells but also treats `\` inside single quotes.
-fn fish_line(socket: &Path) -> String {
+fn fish_line(var: &str, socket: &Path) -> String {
     let raw = socket.to_string_lossy();
     let safe = !raw.is_empty()
         && raw
@@ -159,7 +184,7 @@ fn fish_line(socket: &Path) -> String {
     } else {
         format!("'{}'", raw.replace('\\', "\\\\").replace('\'', "\\'"))
     };
-    format!("set -gx SIGNET_AUTH_SOCK {p};\n")
+    format!("set -gx {var} {p};\n")
 }
 
 /// One loaded key as `signet list` shows it.
@@ -687,6 +712,27 @@ mod tests {
         assert_eq!(shell_quote("/tmp/a b"), "'/tmp/a b'");
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("$(x)"), "'$(x)'");
+    }
+
+    #[test]
+    fn ssh_auth_sock_too_with_ssh() {
+        let p = Path::new("/tmp/a b");
+        assert_eq!(
+            start_lines(p, Shell::Posix, true),
+            "export SIGNET_AUTH_SOCK='/tmp/a b';\nexport SSH_AUTH_SOCK='/tmp/a b';\n"
+        );
+        assert_eq!(
+            super::env_lines(p, Shell::Csh, true),
+            "setenv SIGNET_AUTH_SOCK '/tmp/a b';\nsetenv SSH_AUTH_SOCK '/tmp/a b';\n"
+        );
+        assert_eq!(
+            super::env_lines(p, Shell::Fish, true),
+            "set -gx SIGNET_AUTH_SOCK '/tmp/a b';\nset -gx SSH_AUTH_SOCK '/tmp/a b';\n"
+        );
+        assert_eq!(
+            super::env_lines(p, Shell::Posix, false),
+            env_line(p, Shell::Posix)
+        );
     }
 
     #[test]

@@ -154,12 +154,13 @@ pub(crate) fn start(ctx: &Ctx, a: &ShellArgs) -> Result<()> {
     let socket = ctx.socket()?;
     let show = |socket: &Path, started: bool, version: &str| {
         ctx.show(
-            &output::start_line(socket, shell),
+            &output::start_lines(socket, shell, a.ssh),
             &json!({
                 "socket": socket.to_string_lossy(),
                 "started": started,
                 "agent_version": version,
                 "shell": shell,
+                "ssh_auth_sock": a.ssh,
             }),
         )
     };
@@ -205,8 +206,8 @@ pub(crate) fn env(ctx: &Ctx, a: &ShellArgs) -> Result<()> {
     let shell = shell_of(a);
     let socket = ctx.socket()?;
     ctx.show(
-        &output::env_line(&socket, shell),
-        &json!({"socket": socket.to_string_lossy(), "shell": shell}),
+        &output::env_lines(&socket, shell, a.ssh),
+        &json!({"socket": socket.to_string_lossy(), "shell": shell, "ssh_auth_sock": a.ssh}),
     )
 }
 

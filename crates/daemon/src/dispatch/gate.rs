@@ -407,6 +407,7 @@ async fn decide<'a>(
         } else {
             if let Err(why) = confirm::ask(&s.prompt(caller, who.as_ref())).await {
                 let reason = format!("key {}: {why}", s.key.name);
+                warn!(%peer, "refused: {}", signet_proto::text::escape(&reason));
                 agent.audit(|| {
                     s.event(
                         caller,

@@ -112,6 +112,13 @@ pub(super) async fn add(
             }
         }
     }
+    // Without a lifetime constraint, the default lifetime if one is set
+    // (`signetd -t`, `[agent] default_lifetime`), as `ssh-agent -t`.
+    if expires_at.is_none() {
+        if let Some(secs) = agent.added_key_lifetime() {
+            expires_at = now.checked_add(Duration::from_secs(secs));
+        }
+    }
     // A certificate is removed when its validity ends, or sooner with a
     // shorter lifetime.
     if let Some((_, info)) = &certificate {
