@@ -189,6 +189,7 @@ impl LoadedKey {
         let name: Arc<str> = name.into();
         Self {
             blob: ed25519_blob(&info.public),
+            certificate: None,
             public: info.public,
             bound_as: name.clone(),
             name,
