@@ -583,7 +583,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__env)
-            opts="-s -c -h -V --sh --fish --csh --socket --json --help --version"
+            opts="-s -c -h -V --sh --fish --csh --ssh --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1889,7 +1889,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__start)
-            opts="-s -c -h -V --sh --fish --csh --socket --json --help --version"
+            opts="-s -c -h -V --sh --fish --csh --ssh --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1961,7 +1961,7 @@ _signet() {
             return 0
             ;;
         signet__subcmd__unlock)
-            opts="-h -V --passphrase-stdin --socket --json --help --version"
+            opts="-h -V --passphrase-stdin --token --socket --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

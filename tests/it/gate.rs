@@ -166,6 +166,11 @@ fn extensions(key: &TestKey) -> Vec<(&'static str, Vec<u8>, Want)> {
             },
             Locked,
         ),
+        // The token's PIN: an admin's, and not while locked.
+        (
+            Extension::TokenLogin(signet_proto::Passphrase::new(b"4711".to_vec())),
+            Locked,
+        ),
     ];
     let mut out: Vec<(&'static str, Vec<u8>, Want)> = rows
         .into_iter()

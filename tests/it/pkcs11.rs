@@ -21,7 +21,9 @@ use cryptoki::types::AuthPin;
 use ed25519_dalek::Verifier as _;
 use signet_proto::encord::{self, Scheme};
 use signet_tests::sshd::{ssh_login, start_sshd};
-use signet_tests::{my_user_name, run, run_timeout, wait_for, Agent, AgentOptions, CHILD_PATH};
+use signet_tests::{
+    my_user_name, run, run_timeout, run_with_input, wait_for, Agent, AgentOptions, CHILD_PATH,
+};
 
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const LABEL: &str = "signet-test";
@@ -468,9 +470,11 @@ fn token_keys_sign_ssh_and_encord_requests() {
     verify_v1(&as_run, &public, body);
 }
 
-/// A wrong PIN is named, counted and never retried by signetd itself; the
-/// token is not locked (the right PIN works afterwards) and the agent's
-/// other keys sign.
+/// A wrong PIN is named, counted and never retried by signetd itself; at
+/// `max_pin_tries` (2) signetd stops, even for the right PIN, before the
+/// token's own limit; the token is not locked (the right PIN works
+/// elsewhere) and the agent's other keys sign. Without a PIN file, `signet
+/// unlock --token` gives the PIN and the keys appear.
 #[test]
 fn a_wrong_pin_is_counted_and_not_retried() {
     let hsm = Hsm::new();
@@ -508,14 +512,93 @@ fn a_wrong_pin_is_counted_and_not_retried() {
             data.as_os_str(),
         ])
         .assert_ok();
-    // The token is not locked: the right PIN still logs in.
-    hsm.pkcs11_tool(&["--list-objects"]).assert_ok();
     assert_eq!(
         agent.log().matches("wrong PIN for token").count(),
         1,
         "signetd tried the wrong PIN more than once:\n{}",
         agent.log()
     );
+    // A second wrong PIN from the user: counted, 2 of 2.
+    let unlock = |pin: &str| {
+        run_with_input(
+            agent
+                .signet_command()
+                .args(["unlock", "--token", "--passphrase-stdin"]),
+            format!("{pin}\n").as_bytes(),
+        )
+    };
+    let r = unlock("1111-also-wrong");
+    r.assert_fail();
+    assert!(r.stderr.contains("2 of at most 2 wrong PINs"), "{r}");
+    // Now signet stops, even for the right PIN: the token never sees a
+    // third try from it.
+    let r = unlock(PIN);
+    r.assert_fail();
+    assert!(r.stderr.contains("not trying another PIN"), "{r}");
+    assert!(!agent.ssh_add(["-l"]).stdout.contains(" ops "));
+    // The token is not locked: the right PIN still logs in.
+    hsm.pkcs11_tool(&["--list-objects"]).assert_ok();
+
+    // No PIN file: the agent waits for `signet unlock --token`.
+    drop(agent);
+    let agent = hsm.start_agent(&format!(
+        "[pkcs11]\nmodule = \"{MODULE}\"\ntoken = \"{LABEL}\"\n"
+    ));
+    agent.wait_log_line(&["waits for its PIN"]);
+    assert!(!agent.ssh_add(["-l"]).stdout.contains(" ops "));
+    let r = run_with_input(
+        agent
+            .signet_command()
+            .args(["unlock", "--token", "--passphrase-stdin"]),
+        format!("{PIN}\n").as_bytes(),
+    );
+    r.assert_ok();
+    assert!(r.stderr.contains("1 key(s) loaded: ops"), "{r}");
+    let l = agent.ssh_add(["-l"]);
+    assert!(l.stdout.contains(" ops (ED25519)"), "{l}");
+}
+
+/// `ssh-add -s` (SSH_AGENTC_ADD_SMARTCARD_KEY) never loads the module a
+/// client names: refused by default, with the reason in the log; with
+/// `allow_ssh_add_smartcard` its PIN logs in to the configured token, and
+/// only when it names the configured module.
+#[test]
+fn ssh_add_s_is_refused_unless_configured() {
+    let hsm = Hsm::new();
+    hsm.pkcs11_tool(&[
+        "--keypairgen",
+        "--key-type",
+        "EC:edwards25519",
+        "--label",
+        "card",
+        "--id",
+        "0b",
+    ])
+    .assert_ok();
+    let bare = format!("[pkcs11]\nmodule = \"{MODULE}\"\ntoken = \"{LABEL}\"\n");
+    let agent = hsm.start_agent(&bare);
+    let r = agent.ssh_add_with_passphrase(PIN, ["-s", MODULE]);
+    r.assert_fail();
+    agent.wait_log_line(&[
+        "ssh-add -s/-e is refused",
+        "never loads a PKCS#11 module a client names",
+    ]);
+    assert!(!agent.ssh_add(["-l"]).stdout.contains(" card "));
+    drop(agent);
+
+    let agent = hsm.start_agent(&format!("{bare}allow_ssh_add_smartcard = true\n"));
+    let elsewhere = agent.dir().join("libother.so");
+    fs::copy(MODULE, &elsewhere).unwrap_or_else(|e| panic!("{e}"));
+    let r = agent.ssh_add_with_passphrase(PIN, ["-s".as_ref(), elsewhere.as_os_str()]);
+    r.assert_fail();
+    agent.wait_log_line(&["is not the configured [pkcs11] module"]);
+    agent
+        .ssh_add_with_passphrase(PIN, ["-s", MODULE])
+        .assert_ok();
+    let l = agent.ssh_add(["-l"]);
+    assert!(l.stdout.contains(" card (ED25519)"), "{l}");
+    let r = agent.ssh_add_with_passphrase(PIN, ["-e", MODULE]);
+    r.assert_fail();
 }
 
 /// The token directory removed under a running agent: the token key is

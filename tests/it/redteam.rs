@@ -332,3 +332,72 @@ print("signed", ok)
         );
     }
 }
+
+/// A `--state-dir` another user made first (a shared place, a path the
+/// operator named before creating it): signetd, as root, used it, and
+/// opened `audit.lock` and `audit.log` through whatever links that user
+/// planted there, truncating and writing to any file on the machine (here
+/// a root-only file became signetd's pid). A state directory that is not
+/// signetd's own, or that others may write, is refused at start-up with a
+/// message naming it, and no file is opened through a link.
+#[test]
+fn a_state_directory_another_user_made_is_refused_and_never_written_through() {
+    let base = shared_tempdir();
+    let root_only = base.path().join("root-only");
+    fs::create_dir(&root_only).unwrap_or_else(|e| panic!("{e}"));
+    chmod(&root_only, 0o700);
+    let precious = root_only.join("precious");
+    fs::write(&precious, "root's data\n").unwrap_or_else(|e| panic!("{e}"));
+    let attacker = TempUser::create("rtstate");
+    let state = base.path().join("state");
+    fs::create_dir(&state).unwrap_or_else(|e| panic!("{e}"));
+    chmod(&state, 0o777);
+    attacker.chown(&state);
+    for name in ["audit.lock", "audit.log"] {
+        run(attacker
+            .command("/bin/ln")
+            .arg("-s")
+            .arg(&precious)
+            .arg(state.join(name)))
+        .assert_ok();
+    }
+    let config = base.path().join("signetd.toml");
+    fs::write(&config, "[system]\nallow_uids = []\n").unwrap_or_else(|e| panic!("{e}"));
+    let home = base.path().join("home");
+    fs::create_dir(&home).unwrap_or_else(|e| panic!("{e}"));
+    chmod(&home, 0o700);
+    let r = signet_tests::run_timeout(
+        std::process::Command::new(bin("signetd"))
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", &home)
+            .env(
+                "SIGNET_KEYRING_SERVICE",
+                format!("signet-it-{}", attacker.name),
+            )
+            .arg("--system")
+            .arg("--config")
+            .arg(&config)
+            .arg("--socket")
+            .arg(base.path().join("run/agent.sock"))
+            .arg("--state-dir")
+            .arg(&state),
+        std::time::Duration::from_secs(20),
+    );
+    assert!(
+        !r.status.success() && r.code().is_some(),
+        "signetd ran with another user's state directory:\n{r}"
+    );
+    assert_eq!(
+        fs::read_to_string(&precious).unwrap_or_default(),
+        "root's data\n",
+        "signetd wrote through a link in another user's state directory"
+    );
+    assert!(
+        r.stderr
+            .contains(&format!("the audit log's directory {}", state.display()))
+            && r.stderr
+                .contains(&format!("is owned by uid {}", attacker.uid)),
+        "{r}"
+    );
+}

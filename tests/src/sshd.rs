@@ -34,6 +34,12 @@ impl Drop for Sshd {
 
 /// Starts sshd in `dir` accepting only the keys in `authorized_keys`.
 pub fn start_sshd(agent: &Agent, dir: &Path, authorized_keys: &Path) -> Sshd {
+    start_sshd_with(agent, dir, authorized_keys, "")
+}
+
+/// Starts sshd in `dir` accepting the keys in `authorized_keys`, with
+/// `extra` (whole `sshd_config` lines, e.g. `TrustedUserCAKeys …`) appended.
+pub fn start_sshd_with(agent: &Agent, dir: &Path, authorized_keys: &Path, extra: &str) -> Sshd {
     let sshd = system_tool("/usr/sbin/sshd");
     // The privilege-separation directory sshd insists on.
     if !Path::new("/run/sshd").is_dir() {
@@ -62,7 +68,8 @@ pub fn start_sshd(agent: &Agent, dir: &Path, authorized_keys: &Path) -> Sshd {
                  KbdInteractiveAuthentication no\n\
                  PubkeyAuthentication yes\n\
                  PermitRootLogin prohibit-password\n\
-                 LogLevel VERBOSE\n",
+                 LogLevel VERBOSE\n\
+                 {extra}",
                 host = host_key.private.display(),
                 ak = authorized_keys.display(),
             ),

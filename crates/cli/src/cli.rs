@@ -174,8 +174,9 @@ pub enum Command {
     /// until unlocked; loaded keys stay loaded (hidden), and a sealed key
     /// store is locked too
     Lock(PassphraseArgs),
-    /// Unlock the agent (its loaded keys sign again)
-    Unlock(PassphraseArgs),
+    /// Unlock the agent (its loaded keys sign again); with --token, give its
+    /// PKCS#11 token's PIN
+    Unlock(UnlockArgs),
     /// Unlock the sealed key store: asks its passphrase once (the first
     /// time, chooses one and seals every key stored so far); `load`,
     /// autoload, `generate` and `import` then work without asking until
@@ -276,13 +277,15 @@ pub struct ExplainArgs {
     /// Ask about raw SSH signing (ssh, ssh-keygen -Y sign, signet sign)
     #[arg(long, conflicts_with_all = ["method", "url"])]
     pub ssh: bool,
-    /// Evaluate as this uid (only root may name another uid than its own)
+    /// Evaluate as this uid (another uid than your own: root or an admin of
+    /// a system agent only)
     #[arg(long, value_name = "UID")]
     pub as_uid: Option<u32>,
     /// Evaluate as this executable path [default: this process's]
     #[arg(long, value_name = "PATH")]
     pub as_exe: Option<String>,
-    /// Evaluate as running in this systemd unit [default: this process's]
+    /// Evaluate as running in this systemd unit: NAME (a system unit),
+    /// user:NAME (a user unit) or a cgroup path [default: this process's]
     #[arg(long, value_name = "UNIT")]
     pub as_unit: Option<String>,
 }
@@ -311,6 +314,11 @@ pub struct ShellArgs {
     /// Print for csh and tcsh (as `ssh-agent -c`)
     #[arg(long, short = 'c')]
     pub csh: bool,
+    /// Also set SSH_AUTH_SOCK to the agent's socket, so that ssh, ssh-add,
+    /// git and every other SSH agent client use signetd (as the only SSH
+    /// agent: `eval "$(signet start --ssh)"` replaces `eval "$(ssh-agent)"`)
+    #[arg(long)]
+    pub ssh: bool,
 }
 
 /// `signet list`.
@@ -546,6 +554,20 @@ pub struct PasswdArgs {
     /// one from the second, instead of asking (for scripts)
     #[arg(long)]
     pub passphrase_stdin: bool,
+}
+
+/// `signet unlock`.
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// Read the passphrase (with --token: the PIN) from the first line of
+    /// stdin instead of the terminal
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+    /// Give the user PIN of the agent's PKCS#11 token (`[pkcs11]` without
+    /// pin_file or pin_credential): one try; the agent counts wrong PINs
+    /// and stops before the token would lock
+    #[arg(long)]
+    pub token: bool,
 }
 
 /// `--scheme`.

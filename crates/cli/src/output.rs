@@ -127,28 +127,53 @@ impl Shell {
 
 /// `SIGNET_AUTH_SOCK=PATH; export SIGNET_AUTH_SOCK;`, as `ssh-agent -s` prints.
 pub fn env_line(socket: &Path, shell: Shell) -> String {
+    env_var_line("SIGNET_AUTH_SOCK", socket, shell)
+}
+
+/// [`env_line`], and with `ssh` the same for `SSH_AUTH_SOCK` (`signet env
+/// --ssh`).
+pub fn env_lines(socket: &Path, shell: Shell, ssh: bool) -> String {
+    let mut out = env_line(socket, shell);
+    if ssh {
+        out.push_str(&env_var_line("SSH_AUTH_SOCK", socket, shell));
+    }
+    out
+}
+
+fn env_var_line(var: &str, socket: &Path, shell: Shell) -> String {
     let p = shell_quote(&socket.to_string_lossy());
     match shell {
-        Shell::Posix => format!("SIGNET_AUTH_SOCK={p}; export SIGNET_AUTH_SOCK;\n"),
-        Shell::Fish => fish_line(socket),
-        Shell::Csh => format!("setenv SIGNET_AUTH_SOCK {p};\n"),
+        Shell::Posix => format!("{var}={p}; export {var};\n"),
+        Shell::Fish => fish_line(var, socket),
+        Shell::Csh => format!("setenv {var} {p};\n"),
     }
 }
 
 /// `signet start`'s line: `export SIGNET_AUTH_SOCK=PATH;` for POSIX shells,
 /// else the shell's own form, as [`env_line`].
 pub fn start_line(socket: &Path, shell: Shell) -> String {
+    start_var_line("SIGNET_AUTH_SOCK", socket, shell)
+}
+
+/// [`start_line`], and with `ssh` the same for `SSH_AUTH_SOCK` (`signet
+/// start --ssh`).
+pub fn start_lines(socket: &Path, shell: Shell, ssh: bool) -> String {
+    let mut out = start_line(socket, shell);
+    if ssh {
+        out.push_str(&start_var_line("SSH_AUTH_SOCK", socket, shell));
+    }
+    out
+}
+
+fn start_var_line(var: &str, socket: &Path, shell: Shell) -> String {
     match shell {
-        Shell::Posix => format!(
-            "export SIGNET_AUTH_SOCK={};\n",
-            shell_quote(&socket.to_string_lossy())
-        ),
-        other => env_line(socket, other),
+        Shell::Posix => format!("export {var}={};\n", shell_quote(&socket.to_string_lossy())),
+        other => env_var_line(var, socket, other),
     }
 }
 
 /// fish quotes like POSIX shells but also treats `\` inside single quotes.
-fn fish_line(socket: &Path) -> String {
+fn fish_line(var: &str, socket: &Path) -> String {
     let raw = socket.to_string_lossy();
     let safe = !raw.is_empty()
         && raw
@@ -159,7 +184,7 @@ fn fish_line(socket: &Path) -> String {
     } else {
         format!("'{}'", raw.replace('\\', "\\\\").replace('\'', "\\'"))
     };
-    format!("set -gx SIGNET_AUTH_SOCK {p};\n")
+    format!("set -gx {var} {p};\n")
 }
 
 /// One loaded key as `signet list` shows it.
@@ -196,6 +221,88 @@ pub struct KeyRow {
     /// The key's policy in one line, when it has one (loaded keys only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
+    /// The key's OpenSSH certificates in the agent, when it has some.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<CertRow>,
+    /// Whether the key itself is an SSH identity (false: only its
+    /// certificates were added). Shown only when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub certificate_only: bool,
+}
+
+/// One OpenSSH certificate of a loaded key, as `signet list` shows it.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct CertRow {
+    /// Its comment (name) as added.
+    pub name: String,
+    /// `SHA256:` fingerprint of the certificate.
+    pub fingerprint: String,
+    /// `user` or `host`.
+    #[serde(rename = "type")]
+    pub cert_type: &'static str,
+    /// The key id (`ssh-keygen -I`).
+    pub key_id: String,
+    /// Principals (`ssh-keygen -n`); empty: any.
+    pub principals: Vec<String>,
+    /// Valid from (RFC 3339 UTC); `null`: always.
+    pub valid_after: Option<String>,
+    /// Valid until (RFC 3339 UTC); `null`: forever.
+    pub valid_before: Option<String>,
+    /// The `SHA256:` fingerprint of the certificate authority.
+    pub ca_fingerprint: String,
+    /// Seconds until the agent removes it, `null` for never.
+    pub expires_in_secs: Option<u64>,
+    /// Whether each use is confirmed.
+    pub confirm: bool,
+}
+
+impl From<&signet_client::CertificateInfo> for CertRow {
+    fn from(c: &signet_client::CertificateInfo) -> Self {
+        Self {
+            name: c.name.clone(),
+            fingerprint: signet_proto::key::fingerprint(&c.blob),
+            cert_type: if c.host { "host" } else { "user" },
+            key_id: c.key_id.clone(),
+            principals: c.principals.clone(),
+            valid_after: (c.valid_after != 0).then(|| duration::rfc3339(c.valid_after)),
+            valid_before: (c.valid_before != u64::MAX).then(|| duration::rfc3339(c.valid_before)),
+            ca_fingerprint: c.ca_fingerprint.clone(),
+            expires_in_secs: c.expires_in,
+            confirm: c.confirm,
+        }
+    }
+}
+
+impl CertRow {
+    /// One line: `certificate of NAME: user, key id "…", principals …,
+    /// valid … to …, CA SHA256:…` (everything the certificate's issuer or
+    /// the client chose is escaped).
+    fn line(&self, key: &str) -> String {
+        let principals = if self.principals.is_empty() {
+            "any principal".to_owned()
+        } else {
+            let ps: Vec<String> = self.principals.iter().map(|p| escape(p)).collect();
+            format!("principals {}", ps.join(","))
+        };
+        let mut line = format!(
+            "certificate of {}: {} {}, {} certificate, key id \"{}\", {principals}, valid {} to {}, CA {}",
+            escape(key),
+            escape(&self.name),
+            self.fingerprint,
+            self.cert_type,
+            escape(&self.key_id),
+            self.valid_after.as_deref().unwrap_or("always"),
+            self.valid_before.as_deref().unwrap_or("forever"),
+            self.ca_fingerprint,
+        );
+        if let Some(secs) = self.expires_in_secs {
+            let _ = write!(line, ", removed in {}", duration::human(secs));
+        }
+        if self.confirm {
+            line.push_str(", confirm");
+        }
+        line
+    }
 }
 
 impl KeyRow {
@@ -216,6 +323,8 @@ impl KeyRow {
             created_at: Some(k.created_at.clone()),
             state: (k.state != "active").then(|| k.state.clone()),
             policy: None,
+            certificates: Vec::new(),
+            certificate_only: false,
         }
     }
 }
@@ -236,6 +345,8 @@ impl From<&KeyInfo> for KeyRow {
             created_at: None,
             state: None,
             policy: k.policy.clone(),
+            certificates: k.certificates.iter().map(CertRow::from).collect(),
+            certificate_only: !k.listed,
         }
     }
 }
@@ -292,6 +403,19 @@ pub fn key_table(rows: &[KeyRow], width: Option<usize>) -> String {
     for r in rows {
         if let Some(p) = &r.policy {
             let _ = writeln!(out, "policy of {}: {}", escape(&r.name), escape(p));
+        }
+    }
+    // Certificates likewise, one line each.
+    for r in rows {
+        if r.certificate_only {
+            let _ = writeln!(
+                out,
+                "{} is loaded only with its certificates (the key alone is no SSH identity)",
+                escape(&r.name)
+            );
+        }
+        for c in &r.certificates {
+            let _ = writeln!(out, "{}", c.line(&r.name));
         }
     }
     out
@@ -591,6 +715,27 @@ mod tests {
     }
 
     #[test]
+    fn ssh_auth_sock_too_with_ssh() {
+        let p = Path::new("/tmp/a b");
+        assert_eq!(
+            start_lines(p, Shell::Posix, true),
+            "export SIGNET_AUTH_SOCK='/tmp/a b';\nexport SSH_AUTH_SOCK='/tmp/a b';\n"
+        );
+        assert_eq!(
+            super::env_lines(p, Shell::Csh, true),
+            "setenv SIGNET_AUTH_SOCK '/tmp/a b';\nsetenv SSH_AUTH_SOCK '/tmp/a b';\n"
+        );
+        assert_eq!(
+            super::env_lines(p, Shell::Fish, true),
+            "set -gx SIGNET_AUTH_SOCK '/tmp/a b';\nset -gx SSH_AUTH_SOCK '/tmp/a b';\n"
+        );
+        assert_eq!(
+            super::env_lines(p, Shell::Posix, false),
+            env_line(p, Shell::Posix)
+        );
+    }
+
+    #[test]
     fn env_lines() {
         let p = Path::new("/tmp/s.sock");
         assert_eq!(
@@ -648,6 +793,8 @@ mod tests {
             created_at: None,
             state: None,
             policy: None,
+            certificates: Vec::new(),
+            certificate_only: false,
         };
         let rows = [row("ci-bot"), row("a-much-longer-key-name-than-usual")];
         let wide = key_table(&rows, None);
@@ -683,6 +830,8 @@ mod tests {
             created_at: None,
             state: None,
             policy: None,
+            certificates: Vec::new(),
+            certificate_only: false,
         };
         let mut second = row.clone();
         second.policy = Some("read-only: schemes encord-v2; methods GET".into());
@@ -701,6 +850,65 @@ mod tests {
         let v = serde_json::to_value(&row)?;
         assert_eq!(v["expires_in_secs"], 840);
         assert_eq!(v["key_id"], "ab".repeat(32));
+        assert!(v.get("certificates").is_none(), "{v}");
+        Ok(())
+    }
+
+    #[test]
+    fn certificates_are_listed_under_the_table_with_principals_and_validity(
+    ) -> serde_json::Result<()> {
+        let cert = signet_client::CertificateInfo {
+            blob: vec![1, 2, 3],
+            name: "id_ed25519".into(),
+            key_id: "alice@corp\n".into(),
+            host: false,
+            principals: vec!["alice".into(), "deploy".into()],
+            valid_after: 1_795_468_257,
+            valid_before: u64::MAX,
+            ca_fingerprint: "SHA256:ca".into(),
+            expires_in: Some(60),
+            confirm: true,
+        };
+        let row = KeyRow {
+            name: "id_ed25519".into(),
+            key_id: "ab".repeat(32),
+            fingerprint: "SHA256:xyz".into(),
+            expires_in_secs: None,
+            confirm: false,
+            source: "agent".into(),
+            public_key: String::new(),
+            stored: false,
+            loaded: true,
+            store: None,
+            created_at: None,
+            state: None,
+            policy: None,
+            certificates: vec![CertRow::from(&cert)],
+            certificate_only: true,
+        };
+        let table = key_table(std::slice::from_ref(&row), None);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[2],
+            "id_ed25519 is loaded only with its certificates (the key alone is no SSH identity)"
+        );
+        assert_eq!(
+            lines[3],
+            format!(
+                "certificate of id_ed25519: id_ed25519 {}, user certificate, key id \"alice@corp\\n\", \
+                 principals alice,deploy, valid 2026-11-23T21:10:57Z to forever, CA SHA256:ca, \
+                 removed in 1m, confirm",
+                signet_proto::key::fingerprint(&[1, 2, 3])
+            )
+        );
+        let v = serde_json::to_value(&row)?;
+        assert_eq!(v["certificates"][0]["principals"][1], "deploy");
+        assert_eq!(v["certificates"][0]["type"], "user");
+        assert_eq!(
+            v["certificates"][0]["valid_before"],
+            serde_json::Value::Null
+        );
+        assert_eq!(v["certificate_only"], true);
         Ok(())
     }
 }

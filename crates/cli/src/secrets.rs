@@ -226,6 +226,22 @@ pub fn read_new_store_passphrase(from_stdin: bool, prompt: &str) -> Result<Passp
     Ok(Passphrase::new(pass.as_bytes().to_vec()))
 }
 
+const NO_TTY_FOR_PIN: &str = "stdin is not a terminal to ask for the token's PIN: \
+pass --passphrase-stdin and pipe it in, or set SIGNET_ASKPASS (or SSH_ASKPASS)";
+
+/// The PKCS#11 token's user PIN, from the terminal (or stdin).
+pub fn read_token_pin(from_stdin: bool) -> Result<Passphrase> {
+    let pin = if from_stdin {
+        read_stdin_line()?
+    } else {
+        ask("PIN of the agent's PKCS#11 token: ", NO_TTY_FOR_PIN)?
+    };
+    if pin.is_empty() {
+        bail!("no PIN given: run `signet unlock --token` again");
+    }
+    Ok(Passphrase::new(pin.as_bytes().to_vec()))
+}
+
 /// Runs `unlock` with the agent's passphrase: up to three tries when it is
 /// asked for, one from stdin.
 pub fn with_lock_passphrase(

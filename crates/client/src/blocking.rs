@@ -540,6 +540,12 @@ impl Client {
         self.run(op::Reload)
     }
 
+    /// Gives the agent's PKCS#11 token its user PIN (`token-login@signet`)
+    /// and returns what the agent says (the keys it loaded).
+    pub fn token_login(&mut self, pin: &Passphrase) -> Result<String> {
+        self.run(op::TokenLogin { pin })
+    }
+
     /// Makes a new Ed25519 key inside the agent and stores it in the OS
     /// keyring under `name` (the key never leaves the agent).
     pub fn generate(&mut self, name: &str, comment: &str) -> Result<StoredKey> {

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+pub use signet_proto::extension::CertificateInfo;
 use signet_proto::key::{self, KeySelector};
 use signet_proto::wire::Reader;
 
@@ -28,6 +29,14 @@ pub struct KeyInfo {
     /// The key's policy in one line (`read-only: schemes encord-v2; …`);
     /// `None` when unrestricted.
     pub policy: Option<String>,
+    /// Whether the key itself is one of the agent's SSH identities; false
+    /// when only certificates of it were added (`name`, `expires_in` and
+    /// `confirm` are then its first certificate's). Encord signing uses
+    /// the key either way.
+    pub listed: bool,
+    /// The OpenSSH certificates of this key the agent holds, each an SSH
+    /// identity of its own.
+    pub certificates: Vec<CertificateInfo>,
 }
 
 impl KeyInfo {
@@ -41,7 +50,19 @@ impl KeyInfo {
             confirm: k.confirm,
             source: k.source,
             policy: (!k.policy.is_empty()).then_some(k.policy),
+            listed: k.listed,
+            certificates: k.certificates,
         })
+    }
+
+    /// The blobs of every SSH identity of this key: its own (if listed)
+    /// and its certificates' (what `REMOVE_IDENTITY` takes to remove the
+    /// key entirely).
+    pub fn identity_blobs(&self) -> Vec<&[u8]> {
+        let own = self.listed.then_some(self.key_blob.as_slice());
+        own.into_iter()
+            .chain(self.certificates.iter().map(|c| c.blob.as_slice()))
+            .collect()
     }
 
     /// Encord's key id: the lowercase hex of the raw public key.

@@ -77,7 +77,7 @@ pub use async_client::AsyncClient;
 pub use blocking::Client;
 pub use error::{Error, Result};
 pub use http::{sha256, sha256_reader, Header, SignedHeaders, HASH_BUFFER_LEN};
-pub use keys::{KeyInfo, Signature};
+pub use keys::{CertificateInfo, KeyInfo, Signature};
 pub use op::{Diagnosis, ExpiredKey, Explain};
 pub use signet_proto::encord::Scheme;
 pub use signet_proto::extension::{

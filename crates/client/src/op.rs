@@ -788,6 +788,34 @@ impl Op for Reload {
     }
 }
 
+/// `token-login@signet`: gives the agent's `[pkcs11]` token its user PIN
+/// (`signet unlock --token`); returns what the agent says (the keys it
+/// loaded). A wrong PIN is refused with the count the agent keeps, which
+/// stops before the token's own limit. **Carries a secret.**
+#[derive(Debug, Clone, Copy)]
+pub struct TokenLogin<'a> {
+    /// The PIN.
+    pub pin: &'a Passphrase,
+}
+
+impl Op for TokenLogin<'_> {
+    type Output = String;
+    const SECRET: bool = true;
+    const SIGNET: bool = true;
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
+        encode_ext(out, &Extension::TokenLogin(self.pin.clone()))
+    }
+
+    fn decode(self, resp: Response, _: &Context<'_>) -> Result<String> {
+        let contents = store_reply(resp, extension::TOKEN_LOGIN)?;
+        let mut r = signet_proto::wire::Reader::new(&contents);
+        let said = r.utf8("message")?.to_owned();
+        r.finish()?;
+        Ok(said)
+    }
+}
+
 /// Whether `e` says a key is not loaded (the agent's memory of expired
 /// keys may say more: [`explain_missing`]). Its selector, if any.
 pub(crate) fn missing_selector(e: &Error) -> Option<&str> {
@@ -1305,6 +1333,9 @@ mod tests {
                 name: "n",
                 comment: "",
                 store: "",
+            }),
+            frame_of(&TokenLogin {
+                pin: &Passphrase::new(b"4711".to_vec()),
             }),
             frame_of(&Import {
                 seed: &seed,

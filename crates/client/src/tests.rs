@@ -117,6 +117,8 @@ fn wire_key(public: [u8; 32], name: &str) -> WireKey {
         confirm: false,
         source: "agent".into(),
         policy: String::new(),
+        listed: true,
+        certificates: Vec::new(),
     }
 }
 

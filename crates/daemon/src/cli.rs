@@ -50,4 +50,25 @@ pub struct Args {
     /// $STATE_DIRECTORY (systemd's StateDirectory=), else /var/lib/signet].
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Default lifetime of keys, as `ssh-agent -t`: keys added without a
+    /// lifetime (`ssh-add`, `signet add`) are removed after it, and keys
+    /// loaded from the key store get it unless `signet load --lifetime` or
+    /// `[keys.NAME] lifetime` says otherwise. Seconds, or a duration such
+    /// as 90s, 30m, 1h30m, 2d; 0 for none. Overrides `[agent]
+    /// default_lifetime`.
+    #[arg(short = 't', long = "lifetime", value_name = "DURATION", value_parser = parse_lifetime)]
+    pub lifetime: Option<u64>,
+}
+
+/// `-t`'s value: seconds (0: none), at most what the agent protocol's
+/// `uint32` lifetime can carry.
+fn parse_lifetime(text: &str) -> Result<u64, String> {
+    let secs = signet_proto::duration::parse_secs(text).map_err(|e| e.to_string())?;
+    if secs > signet_proto::duration::MAX_LIFETIME_SECS {
+        return Err(format!(
+            "{text} is longer than the longest lifetime accepted ({} seconds)",
+            signet_proto::duration::MAX_LIFETIME_SECS
+        ));
+    }
+    Ok(secs)
 }

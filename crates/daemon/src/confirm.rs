@@ -6,9 +6,12 @@
 //!
 //! The agent runs an askpass program (`SIGNET_ASKPASS`, else `SSH_ASKPASS`)
 //! with the prompt as its argument and `SSH_ASKPASS_PROMPT=confirm`, as
-//! OpenSSH's agent does; exit status 0 means yes. No askpass program, a
-//! failure to run it, or no answer within the timeout all mean no: confirm
-//! fails closed.
+//! OpenSSH's agent does, and reads its answer as OpenSSH's
+//! `ask_permission()` does: yes is exit status 0 *and* an answer (the first
+//! line of its output, at most [`MAX_ANSWER`] bytes read) that is empty or
+//! `yes` in any case. Anything else is no: exit 0 with "no" (or any other
+//! word) printed, a non-zero exit, no askpass program, a failure to run
+//! it, or no answer within the timeout. Confirm fails closed.
 
 use std::ffi::OsString;
 use std::time::Duration;
@@ -17,6 +20,9 @@ use tokio::process::Command;
 
 /// How long the user has to answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How much of the askpass program's output is read (OpenSSH reads 1 KiB).
+pub const MAX_ANSWER: usize = 1024;
 
 /// Why a use was not confirmed.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +44,20 @@ pub enum ConfirmError {
     /// The user said no (or the program failed).
     #[error("the user declined the confirmation prompt")]
     Declined,
+    /// The program exited 0 but answered something other than yes.
+    #[error("the confirmation prompt was answered {0:?}, not yes (an askpass program confirms with exit status 0 and an empty or \"yes\" answer)")]
+    NotYes(String),
+}
+
+/// Whether an askpass answer (its output) is yes: the first line empty or
+/// `yes`, in any case (OpenSSH's `ask_permission`).
+fn is_yes(output: &[u8]) -> bool {
+    let end = output
+        .iter()
+        .position(|b| *b == b'\r' || *b == b'\n')
+        .unwrap_or(output.len());
+    let first = &output[..end];
+    first.is_empty() || first.eq_ignore_ascii_case(b"yes")
 }
 
 /// Asks the user; `Ok` only on an explicit yes.
@@ -49,24 +69,43 @@ pub async fn ask(prompt: &str) -> Result<(), ConfirmError> {
     cmd.arg(prompt)
         .env("SSH_ASKPASS_PROMPT", "confirm")
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true);
-    let status = match tokio::time::timeout(ANSWER_TIMEOUT, async { cmd.status().await }).await {
-        Ok(Ok(status)) => status,
-        Ok(Err(source)) => {
-            return Err(ConfirmError::Spawn {
-                program: program.into(),
-                source,
-            })
+    let spawn_error = |source| ConfirmError::Spawn {
+        program: program.clone().into(),
+        source,
+    };
+    let mut child = cmd.spawn().map_err(spawn_error)?;
+    let answer = async {
+        use tokio::io::AsyncReadExt as _;
+        let mut output = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            // Bounded: the rest of a longer answer is not read (the
+            // program may block writing it; it is killed on drop).
+            stdout
+                .take(MAX_ANSWER as u64)
+                .read_to_end(&mut output)
+                .await?;
         }
+        let status = child.wait().await?;
+        Ok::<_, std::io::Error>((status, output))
+    };
+    let (status, output) = match tokio::time::timeout(ANSWER_TIMEOUT, answer).await {
+        Ok(Ok(done)) => done,
+        Ok(Err(source)) => return Err(spawn_error(source)),
         Err(_) => return Err(ConfirmError::Timeout),
     };
-    if status.success() {
-        Ok(())
-    } else {
-        Err(ConfirmError::Declined)
+    if !status.success() {
+        return Err(ConfirmError::Declined);
     }
+    if !is_yes(&output) {
+        let first = String::from_utf8_lossy(&output);
+        let first = first.lines().next().unwrap_or_default();
+        let shown: String = first.chars().take(40).collect();
+        return Err(ConfirmError::NotYes(signet_proto::text::escape(&shown)));
+    }
+    Ok(())
 }
 
 /// Whether the agent can ask at all: an askpass program is configured.
@@ -80,4 +119,27 @@ fn askpass_program() -> Option<OsString> {
         .iter()
         .filter_map(std::env::var_os)
         .find(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_yes;
+
+    #[test]
+    fn only_an_empty_answer_or_yes_is_yes() {
+        for yes in [&b""[..], b"\n", b"yes", b"YES\n", b"Yes\r\nno", b"\nno"] {
+            assert!(is_yes(yes), "{yes:?}");
+        }
+        for no in [
+            &b"no"[..],
+            b"no\n",
+            b"y",
+            b"yes please",
+            b" yes",
+            b"yess",
+            b"ok\n",
+        ] {
+            assert!(!is_yes(no), "{no:?}");
+        }
+    }
 }

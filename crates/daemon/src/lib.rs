@@ -28,6 +28,7 @@
 //! | 0 | `config/` | the configuration file as plain data: every section's type, reading and checking it |
 //! | 0 | `clock` | the wall clock seam (`created`, audit and index times); RFC 3339 |
 //! | 0 | `hardening` | no ptrace, no core dumps, locked key memory (the only `unsafe`) |
+//! | 0 | `sshkey` | other parties' OpenSSH public keys (ssh-key): users' certificates, host keys, their signatures checked |
 //! | 1 | `access/` | who is calling: SO_PEERCRED, caller facts from `/proc`, user and group databases, the allow-list, roles (admin, signer) |
 //! | 2 | `policy/` | rules, rate limits, globs; the decision as a value, without side effects |
 //! | 2 | `store/` | keys at rest: the vault (index + keyring, crash-safe), the index file, key-source readers, `backend/` (keyutils, keyring crates, memory), choosing one |
@@ -51,6 +52,7 @@ mod dispatch;
 pub mod hardening;
 mod policy;
 mod server;
+mod sshkey;
 pub mod startup;
 mod store;
 

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         config: args.config,
         system: args.system,
         state_dir: args.state_dir,
+        lifetime: args.lifetime,
     };
     match run(options) {
         Ok(()) => ExitCode::SUCCESS,

@@ -39,6 +39,9 @@ pub struct Options {
     pub system: bool,
     /// `--state-dir`.
     pub state_dir: Option<PathBuf>,
+    /// `-t`: the default lifetime in seconds (`0`: none), over `[agent]
+    /// default_lifetime`.
+    pub lifetime: Option<u64>,
 }
 
 /// Why the daemon cannot start (or stopped with an error).
@@ -173,6 +176,8 @@ pub struct Prepared {
     system: bool,
     /// The agent's state directory (the audit log and, in system mode, its key).
     state_dir: PathBuf,
+    /// `-t`, in seconds.
+    lifetime: Option<u64>,
     #[cfg(unix)]
     inherited: Option<std::os::unix::net::UnixListener>,
 }
@@ -214,6 +219,7 @@ pub fn prepare(options: Options) -> Result<Prepared, StartError> {
         source,
         system,
         state_dir,
+        lifetime: options.lifetime,
         #[cfg(unix)]
         inherited,
     })
@@ -452,6 +458,21 @@ fn raise_open_files(max_connections: usize) {
     }
 }
 
+/// `signetd -t`, if given, stands over `[agent] default_lifetime`.
+fn set_lifetime_flag(agent: &Agent, secs: Option<u64>) {
+    if let Some(secs) = secs {
+        info!(
+            "default lifetime of added keys: {}",
+            if secs == 0 {
+                "none".to_owned()
+            } else {
+                signet_proto::duration::human(secs)
+            }
+        );
+        agent.set_lifetime_flag(config::Lifetime((secs > 0).then_some(secs)));
+    }
+}
+
 /// Runs the daemon until it shuts down.
 #[cfg(unix)]
 pub async fn serve(p: Prepared) -> Result<(), StartError> {
@@ -465,6 +486,7 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
         source,
         system,
         state_dir,
+        lifetime,
         inherited,
     } = p;
     let access = Arc::new(Access::new(allow::policy_for(system, &config.system)?));
@@ -483,6 +505,7 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
         path.display().to_string(),
         CancellationToken::new(),
     ));
+    set_lifetime_flag(&agent, lifetime);
     info!(admins = %roles.describe(), "roles");
     agent.set_roles(roles);
     // Signals before the socket: once it is bound it accepts connections,
@@ -571,6 +594,7 @@ pub async fn serve(p: Prepared) -> Result<(), StartError> {
     let grace = Duration::from_secs(p.config.agent.shutdown_grace_secs);
     let audit_config = p.config.audit.clone();
     let agent = Arc::new(Agent::new(p.config, name.clone(), CancellationToken::new()));
+    set_lifetime_flag(&agent, p.lifetime);
     let vault = open_vault(&agent, &p.source).await?;
     let log = audit_config.resolved_path(&p.state_dir);
     let key = if audit_config.enabled {

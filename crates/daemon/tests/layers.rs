@@ -9,6 +9,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("config", 0),
     ("clock", 0),
     ("hardening", 0),
+    ("sshkey", 0),
     ("access", 1),
     ("policy", 2),
     ("store", 2),

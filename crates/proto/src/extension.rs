@@ -16,6 +16,7 @@ use crate::keystore::{
     decode_names, encode_names, GenerateRequest, ImportRequest, PasswdRequest, Selection,
     UnlockStoreRequest,
 };
+use crate::message::Passphrase;
 use crate::secret::{self, AddSecretRequest};
 use crate::wire::{Reader, WireWrite};
 
@@ -50,6 +51,11 @@ pub const RELOAD: &str = "reload@signet";
 /// [`AuditInfo`]. `signet audit verify`/`tail`/`pubkey` ask it, so the user
 /// need not know the path.
 pub const AUDIT_INFO: &str = "audit-info@signet";
+/// Give the user PIN of the daemon's `[pkcs11]` token (`signet unlock
+/// --token`): `string pin` (**carries a secret**) → `string message` (the
+/// token and the keys it loaded). A wrong PIN is a failure whose reason
+/// says how many signet has counted.
+pub const TOKEN_LOGIN: &str = "token-login@signet";
 /// OpenSSH's session binding, sent by `ssh` before it uses agent keys. signet
 /// acknowledges it (it keeps no per-session destination rules yet).
 pub const SESSION_BIND: &str = "session-bind@openssh.com";
@@ -118,6 +124,7 @@ pub const SUPPORTED: &[&str] = &[
     crate::secret::SECRET_LIST,
     crate::secret::SECRET_REMOVE,
     crate::secret::GET_SECRET,
+    TOKEN_LOGIN,
 ];
 
 /// The key-store extensions (handled by the daemon's vault).
@@ -220,6 +227,9 @@ pub enum Extension<'a> {
         /// The secret's name.
         name: String,
     },
+    /// [`TOKEN_LOGIN`]: the PKCS#11 token's user PIN (**a secret**; its
+    /// `Debug` is redacted).
+    TokenLogin(Passphrase),
     /// An extension signetd does not answer (OpenSSH's
     /// `session-bind@openssh.com` among them): `SSH_AGENT_FAILURE`.
     Unknown {
@@ -274,6 +284,12 @@ impl<'a> Extension<'a> {
                 let [name] = decode_names::<1>(contents)?;
                 Extension::GetSecret { name }
             }
+            TOKEN_LOGIN => {
+                let mut r = Reader::new(contents);
+                let pin = Passphrase::new(r.string("pin")?.to_vec());
+                r.finish()?;
+                Extension::TokenLogin(pin)
+            }
             name => Extension::Unknown { name, contents },
         })
     }
@@ -307,6 +323,7 @@ impl<'a> Extension<'a> {
             Extension::SecretList => secret::SECRET_LIST,
             Extension::SecretRemove { .. } => secret::SECRET_REMOVE,
             Extension::GetSecret { .. } => secret::GET_SECRET,
+            Extension::TokenLogin(_) => TOKEN_LOGIN,
             Extension::Unknown { name, .. } => name,
         }
     }
@@ -342,6 +359,7 @@ impl<'a> Extension<'a> {
             Extension::Delete { selector } => encode_names(out, &[selector]),
             Extension::Rename { selector, to } => encode_names(out, &[selector, to]),
             Extension::Doctor { fix } => out.put_u8(u8::from(*fix)),
+            Extension::TokenLogin(pin) => out.put_string(pin.expose()),
             Extension::Unknown { contents, .. } => out.extend_from_slice(contents),
         }
     }
@@ -722,11 +740,49 @@ pub struct KeyInfo {
     /// The key's policy in one line (`read-only: schemes encord-v2; …`), or
     /// empty when the key has none.
     pub policy: String,
+    /// Whether the key itself is one of the agent's identities (in
+    /// `REQUEST_IDENTITIES`); false when only certificates of it were added
+    /// (then `name`, `expires_in` and `confirm` are its first
+    /// certificate's). Agents before certificates: always true.
+    pub listed: bool,
+    /// The OpenSSH certificates the agent holds for this key (each is an
+    /// identity of its own in `REQUEST_IDENTITIES`, beside the plain key).
+    pub certificates: Vec<CertificateInfo>,
 }
 
-/// Encodes a `list@signet` reply: the keys, then one policy line per key (a
-/// trailing section, so that clients built before policies existed can
-/// still read the list up to it, and newer clients read older agents' lists).
+/// An OpenSSH certificate of a loaded key, as `list@signet` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateInfo {
+    /// The certificate blob: its identity in `REQUEST_IDENTITIES`,
+    /// `SIGN_REQUEST` and `REMOVE_IDENTITY`.
+    pub blob: Vec<u8>,
+    /// Its comment (name) as added.
+    pub name: String,
+    /// The certificate's key id (`ssh-keygen -I`).
+    pub key_id: String,
+    /// Whether it is a host certificate (`ssh-keygen -h`) rather than a
+    /// user certificate.
+    pub host: bool,
+    /// Its principals (`ssh-keygen -n`); empty: any.
+    pub principals: Vec<String>,
+    /// Valid from this Unix time (`0`: always).
+    pub valid_after: u64,
+    /// Valid until before this Unix time (`u64::MAX`: forever).
+    pub valid_before: u64,
+    /// The `SHA256:` fingerprint of the CA key that signed it.
+    pub ca_fingerprint: String,
+    /// Seconds until the agent removes it (its lifetime, or the end of its
+    /// validity, whichever comes first), if either applies.
+    pub expires_in: Option<u64>,
+    /// Whether every use must be confirmed.
+    pub confirm: bool,
+}
+
+/// Encodes a `list@signet` reply: the keys, then one policy line per key,
+/// then per key whether it is listed itself and its certificates (trailing
+/// sections, so that clients built
+/// before policies or certificates existed can still read the list up to
+/// them, and newer clients read older agents' lists).
 pub fn encode_list_reply(out: &mut Vec<u8>, keys: &[KeyInfo]) {
     out.put_u32(u32::try_from(keys.len()).unwrap_or(u32::MAX));
     for k in keys {
@@ -745,6 +801,58 @@ pub fn encode_list_reply(out: &mut Vec<u8>, keys: &[KeyInfo]) {
     for k in keys {
         out.put_string(k.policy.as_bytes());
     }
+    for k in keys {
+        out.put_u8(u8::from(k.listed));
+        out.put_u32(u32::try_from(k.certificates.len()).unwrap_or(u32::MAX));
+        for c in &k.certificates {
+            out.put_string(&c.blob);
+            out.put_string(c.name.as_bytes());
+            out.put_string(c.key_id.as_bytes());
+            out.put_u8(u8::from(c.host));
+            out.put_u32(u32::try_from(c.principals.len()).unwrap_or(u32::MAX));
+            for p in &c.principals {
+                out.put_string(p.as_bytes());
+            }
+            out.put_u64(c.valid_after);
+            out.put_u64(c.valid_before);
+            out.put_string(c.ca_fingerprint.as_bytes());
+            match c.expires_in {
+                Some(s) => {
+                    out.put_u8(1);
+                    out.put_u64(s);
+                }
+                None => out.put_u8(0),
+            }
+            out.put_u8(u8::from(c.confirm));
+        }
+    }
+}
+
+fn decode_certificate(r: &mut Reader<'_>) -> Result<CertificateInfo> {
+    let blob = r.string("certificate")?.to_vec();
+    let name = r.utf8("certificate name")?.to_owned();
+    let key_id = r.utf8("certificate key id")?.to_owned();
+    let host = r.u8("certificate type")? != 0;
+    let n = r.u32("principal count")? as usize;
+    let mut principals = Vec::with_capacity(n.min(r.remaining() / 4));
+    for _ in 0..n {
+        principals.push(r.utf8("principal")?.to_owned());
+    }
+    Ok(CertificateInfo {
+        blob,
+        name,
+        key_id,
+        host,
+        principals,
+        valid_after: r.u64("valid after")?,
+        valid_before: r.u64("valid before")?,
+        ca_fingerprint: r.utf8("CA fingerprint")?.to_owned(),
+        expires_in: match r.u8("has lifetime")? {
+            0 => None,
+            _ => Some(r.u64("expires in")?),
+        },
+        confirm: r.u8("confirm")? != 0,
+    })
 }
 
 /// Decodes a `list@signet` reply.
@@ -768,12 +876,26 @@ pub fn decode_list_reply(contents: &[u8]) -> Result<Vec<KeyInfo>> {
             confirm,
             source,
             policy: String::new(),
+            listed: true,
+            certificates: Vec::new(),
         });
     }
     // Agents before policies end here.
     if !r.is_empty() {
         for k in &mut keys {
             k.policy = r.utf8("policy")?.to_owned();
+        }
+    }
+    // Agents before certificates end here.
+    if !r.is_empty() {
+        for k in &mut keys {
+            k.listed = r.u8("listed")? != 0;
+            let n = r.u32("certificate count")? as usize;
+            // Each certificate takes at least 50 bytes; never trust n.
+            k.certificates = Vec::with_capacity(n.min(r.remaining() / 50));
+            for _ in 0..n {
+                k.certificates.push(decode_certificate(&mut r)?);
+            }
         }
     }
     r.finish()?;
@@ -1064,6 +1186,19 @@ mod tests {
                 confirm: true,
                 source: "agent".into(),
                 policy: String::new(),
+                listed: false,
+                certificates: vec![CertificateInfo {
+                    blob: vec![3, 4],
+                    name: "a".into(),
+                    key_id: "alice@example".into(),
+                    host: false,
+                    principals: vec!["alice".into(), "deploy".into()],
+                    valid_after: 10,
+                    valid_before: u64::MAX,
+                    ca_fingerprint: "SHA256:ca".into(),
+                    expires_in: Some(20),
+                    confirm: false,
+                }],
             },
             KeyInfo {
                 key_blob: vec![],
@@ -1072,16 +1207,31 @@ mod tests {
                 confirm: false,
                 source: "keyring".into(),
                 policy: "read-only: schemes encord-v2".into(),
+                listed: true,
+                certificates: vec![],
             },
         ];
         let mut out = Vec::new();
         encode_list_reply(&mut out, &keys);
         assert_eq!(decode_list_reply(&out), Ok(keys.clone()));
-        // A list from an agent without policies: no trailing section.
-        let mut old = Vec::new();
+        // A list from an agent without certificates, or without policies
+        // either: no trailing sections.
+        let mut without = keys.clone();
+        without.iter_mut().for_each(|k| {
+            k.certificates.clear();
+            k.listed = true;
+        });
+        let mut older = Vec::new();
+        encode_list_reply(&mut older, &without);
+        // Two listed flags and empty certificate counts end it.
+        older.truncate(older.len() - 10);
+        let decoded = decode_list_reply(&older).unwrap_or_default();
+        assert_eq!(decoded.len(), 2);
+        assert_eq!(decoded, without);
+        assert_eq!(decoded[1].policy, keys[1].policy);
         let policy_bytes: usize = keys.iter().map(|k| 4 + k.policy.len()).sum();
-        old.extend_from_slice(&out[..out.len() - policy_bytes]);
-        let decoded = decode_list_reply(&old).unwrap_or_default();
+        older.truncate(older.len() - policy_bytes);
+        let decoded = decode_list_reply(&older).unwrap_or_default();
         assert_eq!(decoded.len(), 2);
         assert!(decoded.iter().all(|k| k.policy.is_empty()));
         let st = Status {
@@ -1152,6 +1302,10 @@ mod tests {
             (Extension::Stored, vec![]),
             (Extension::Store, vec![]),
             (Extension::AuditInfo, vec![]),
+            (
+                Extension::TokenLogin(Passphrase::new(b"4711".to_vec())),
+                vec![0, 0, 0, 4, b'4', b'7', b'1', b'1'],
+            ),
             (Extension::Doctor { fix: true }, vec![1]),
             (Extension::Doctor { fix: false }, vec![0]),
             (

@@ -10,6 +10,10 @@ use crate::wire::{Reader, WireWrite};
 /// The SSH name of Ed25519 keys and signatures.
 pub const ED25519_ALGORITHM: &str = "ssh-ed25519";
 
+/// The SSH name of OpenSSH certificates of Ed25519 keys (PROTOCOL.certkeys).
+/// Their signatures are `ssh-ed25519` signatures of the certified key.
+pub const ED25519_CERT_ALGORITHM: &str = "ssh-ed25519-cert-v01@openssh.com";
+
 /// Encodes a 32-byte Ed25519 public key as an SSH public key blob.
 pub fn ed25519_blob(public: &[u8; 32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + ED25519_ALGORITHM.len() + 4 + 32);

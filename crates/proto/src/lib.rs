@@ -42,5 +42,5 @@ pub use error::{Error, Result};
 pub use frame::MAX_FRAME_LEN;
 pub use message::{
     AddIdentity, Constraint, Ed25519Seed, Identity, NewKey, Passphrase, Request, Response,
-    SignRequest,
+    SignRequest, SmartcardRequest,
 };

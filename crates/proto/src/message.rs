@@ -11,7 +11,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Field, Result};
 use crate::frame;
-use crate::key::ED25519_ALGORITHM;
+use crate::key::{ED25519_ALGORITHM, ED25519_CERT_ALGORITHM};
 use crate::wire::{Reader, WireWrite};
 
 /// Message type numbers (RFC 9987 §6.1).
@@ -147,6 +147,19 @@ pub enum NewKey {
         /// The secret seed `k`.
         seed: Ed25519Seed,
     },
+    /// An Ed25519 key with an OpenSSH certificate
+    /// (`ssh-ed25519-cert-v01@openssh.com`): the certificate blob, the public
+    /// key and the secret seed. The certificate is carried as sent; the
+    /// daemon parses it (with `ssh-key`) and checks that it certifies
+    /// `public`.
+    Ed25519Cert {
+        /// The certificate, as an SSH public key blob (its type name first).
+        certificate: Vec<u8>,
+        /// `ENC(A)`, the 32-byte public key as sent.
+        public: [u8; 32],
+        /// The secret seed `k`.
+        seed: Ed25519Seed,
+    },
     /// Any other key type. Its fields are not parsed (signet refuses it), so any
     /// constraints after them are unknown too.
     Unsupported {
@@ -192,6 +205,46 @@ pub struct SignRequest<'a> {
     pub data: &'a [u8],
     /// Signature flags (only meaningful for RSA; ignored for Ed25519).
     pub flags: u32,
+}
+
+/// `SSH_AGENTC_ADD_SMARTCARD_KEY` (and `_CONSTRAINED`) or
+/// `SSH_AGENTC_REMOVE_SMARTCARD_KEY`, as OpenSSH's `ssh-add -s`/`-e` send
+/// them: the PKCS#11 provider's path and the PIN. signet never loads a
+/// provider a client names; the daemon may use the PIN for the token it is
+/// configured with. **Carries a secret** (the PIN; its `Debug` is redacted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmartcardRequest {
+    /// Which of the three messages.
+    pub msg_type: u8,
+    /// The provider (module) path the client named.
+    pub provider: String,
+    /// The PIN.
+    pub pin: Passphrase,
+}
+
+impl SmartcardRequest {
+    /// Decodes one of the three smartcard messages (`body` starts with its
+    /// type byte); `None` for any other type. The constrained form's
+    /// constraints are not read: signet adds no smartcard key.
+    pub fn decode(body: &[u8]) -> Option<Result<Self>> {
+        let msg_type = *body.first()?;
+        if !matches!(
+            msg_type,
+            msg::ADD_SMARTCARD_KEY | msg::ADD_SMARTCARD_KEY_CONSTRAINED | msg::REMOVE_SMARTCARD_KEY
+        ) {
+            return None;
+        }
+        let mut r = Reader::new(&body[1..]);
+        Some((|| {
+            let provider = String::from_utf8_lossy(r.string("provider")?).into_owned();
+            let pin = Passphrase::new(r.string("pin")?.to_vec());
+            Ok(Self {
+                msg_type,
+                provider,
+                pin,
+            })
+        })())
+    }
 }
 
 /// A message from a client to the agent.
@@ -320,7 +373,21 @@ impl<'a> Request<'a> {
 
 fn decode_add_identity(r: &mut Reader<'_>, constrained: bool) -> Result<AddIdentity> {
     let algorithm = r.utf8("key type")?;
-    if algorithm != ED25519_ALGORITHM {
+    // A certified key starts with its certificate, then the key's own
+    // fields (OpenSSH's sshkey_private_deserialize).
+    let certificate = if algorithm == ED25519_CERT_ALGORITHM {
+        let cert = r.string("certificate")?;
+        if crate::key::blob_algorithm(cert) != Some(ED25519_CERT_ALGORITHM) {
+            return Err(Error::Invalid {
+                field: Field("certificate"),
+                reason: "not an ssh-ed25519-cert-v01@openssh.com certificate",
+            });
+        }
+        Some(cert.to_vec())
+    } else {
+        None
+    };
+    if algorithm != ED25519_ALGORITHM && certificate.is_none() {
         // Other key types are refused by the daemon; their fields are not parsed.
         r.rest();
         return Ok(AddIdentity {
@@ -358,8 +425,16 @@ fn decode_add_identity(r: &mut Reader<'_>, constrained: bool) -> Result<AddIdent
         }
     }
     r.finish()?;
+    let key = match certificate {
+        Some(certificate) => NewKey::Ed25519Cert {
+            certificate,
+            public,
+            seed,
+        },
+        None => NewKey::Ed25519 { public, seed },
+    };
     Ok(AddIdentity {
-        key: NewKey::Ed25519 { public, seed },
+        key,
         comment,
         constraints,
     })
@@ -390,10 +465,16 @@ fn encode_add_identity(add: &AddIdentity, out: &mut Vec<u8>) {
     match &add.key {
         NewKey::Ed25519 { public, seed } => {
             out.put_string(ED25519_ALGORITHM.as_bytes());
-            out.put_string(public);
-            out.put_u32(64);
-            out.put_raw(seed.expose());
-            out.put_raw(public);
+            put_ed25519_private(out, public, seed);
+        }
+        NewKey::Ed25519Cert {
+            certificate,
+            public,
+            seed,
+        } => {
+            out.put_string(ED25519_CERT_ALGORITHM.as_bytes());
+            out.put_string(certificate);
+            put_ed25519_private(out, public, seed);
         }
         NewKey::Unsupported { algorithm } => out.put_string(algorithm.as_bytes()),
     }
@@ -412,6 +493,14 @@ fn encode_add_identity(add: &AddIdentity, out: &mut Vec<u8>) {
             }
         }
     }
+}
+
+/// `string ENC(A), string k || ENC(A)`.
+fn put_ed25519_private(out: &mut Vec<u8>, public: &[u8; 32], seed: &Ed25519Seed) {
+    out.put_string(public);
+    out.put_u32(64);
+    out.put_raw(seed.expose());
+    out.put_raw(public);
 }
 
 /// One identity in an `IDENTITIES_ANSWER`.
@@ -593,6 +682,43 @@ mod tests {
     }
 
     #[test]
+    fn certified_key_round_trip_and_a_certificate_of_another_type_is_refused() {
+        let mut cert = Vec::new();
+        cert.put_string(ED25519_CERT_ALGORITHM.as_bytes());
+        cert.put_string(b"nonce and the rest, parsed by the daemon");
+        let add = Request::AddIdentity(AddIdentity {
+            key: NewKey::Ed25519Cert {
+                certificate: cert,
+                public: [7; 32],
+                seed: Ed25519Seed::new([9; 32]),
+            },
+            comment: "user@host".into(),
+            constraints: vec![Constraint::Lifetime(60)],
+        });
+        let body = frame_body(&add);
+        assert_eq!(Request::decode(&body), Ok(add));
+
+        let mut rsa_cert = Vec::new();
+        rsa_cert.put_string(b"ssh-rsa-cert-v01@openssh.com");
+        let bad = Request::AddIdentity(AddIdentity {
+            key: NewKey::Ed25519Cert {
+                certificate: rsa_cert,
+                public: [7; 32],
+                seed: Ed25519Seed::new([9; 32]),
+            },
+            comment: String::new(),
+            constraints: vec![],
+        });
+        assert!(matches!(
+            Request::decode(&frame_body(&bad)),
+            Err(Error::Invalid {
+                field: Field("certificate"),
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn rsa_add_decodes_as_unsupported() {
         let mut body = Vec::new();
         body.put_u8(msg::ADD_IDENTITY);
@@ -635,5 +761,28 @@ mod tests {
         let out = format!("{p:?} {s:?}");
         assert!(!out.contains("hunter2"));
         assert!(!out.contains("65, 65"));
+    }
+}
+
+#[cfg(test)]
+mod smartcard_tests {
+    use super::*;
+
+    #[test]
+    fn ssh_add_s_is_decoded_and_its_pin_redacted() -> Result<()> {
+        // What `ssh-add -s /usr/lib/x.so` sends after asking for the PIN.
+        let mut body = vec![msg::ADD_SMARTCARD_KEY];
+        body.put_string(b"/usr/lib/x.so");
+        body.put_string(b"1234");
+        let req = SmartcardRequest::decode(&body).transpose()?;
+        let req = req.ok_or(Error::Truncated(Field("test")))?;
+        assert_eq!(req.provider, "/usr/lib/x.so");
+        assert_eq!(req.pin.expose(), b"1234");
+        assert!(!format!("{req:?}").contains("1234"));
+        assert!(SmartcardRequest::decode(&[msg::LOCK]).is_none());
+        assert!(
+            SmartcardRequest::decode(&[msg::ADD_SMARTCARD_KEY, 0, 0]).is_some_and(|r| r.is_err())
+        );
+        Ok(())
     }
 }

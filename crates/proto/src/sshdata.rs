@@ -23,7 +23,7 @@
 //! Anything else is [`RawData::Other`], with what it looks like. No
 //! cryptography here: only the layout of the bytes.
 
-use crate::key::ED25519_ALGORITHM;
+use crate::key::{blob_algorithm, ED25519_ALGORITHM, ED25519_CERT_ALGORITHM};
 use crate::wire::Reader;
 
 /// `SSH_MSG_USERAUTH_REQUEST`.
@@ -161,7 +161,13 @@ fn userauth<'a>(data: &'a [u8], key_blob: &[u8]) -> Option<Result<RawData<'a>, U
     if !r.is_empty() {
         return None;
     }
-    if blob != key_blob || algorithm != ED25519_ALGORITHM {
+    // The algorithm names the key's type: `ssh-ed25519`, or for a login
+    // with a certificate `ssh-ed25519-cert-v01@openssh.com` (OpenSSH
+    // compares sshkey_type_from_name with the key's type).
+    if blob != key_blob || algorithm != ED25519_ALGORITHM && algorithm != ED25519_CERT_ALGORITHM {
+        return Some(Err(Unstructured::LoginForAnotherKey));
+    }
+    if blob_algorithm(blob) != Some(algorithm) {
         return Some(Err(Unstructured::LoginForAnotherKey));
     }
     Some(Ok(RawData::UserAuth { user, host_bound }))
@@ -181,7 +187,11 @@ mod tests {
         d.put_string(b"ssh-connection");
         d.put_string(method.as_bytes());
         d.put_u8(1);
-        d.put_string(ED25519_ALGORITHM.as_bytes());
+        d.put_string(
+            blob_algorithm(key_blob)
+                .unwrap_or(ED25519_ALGORITHM)
+                .as_bytes(),
+        );
         d.put_string(key_blob);
         if let Some(host) = extra {
             d.put_string(host);
@@ -239,6 +249,41 @@ mod tests {
         let at = 4 + 32 + 1 + 4 + 3 + 4 + 14 + 4 + 9;
         no_sig[at] = 0;
         assert!(matches!(classify(&no_sig, &blob), RawData::Other(_)));
+    }
+
+    #[test]
+    fn a_login_with_a_certificate_is_for_that_certificate_only() {
+        let mut cert = Vec::new();
+        cert.put_string(ED25519_CERT_ALGORITHM.as_bytes());
+        cert.put_string(b"the rest of the certificate");
+        let plain = ed25519_blob(&[1; 32]);
+        assert_eq!(
+            classify(&login(&cert, "publickey", None), &cert),
+            RawData::UserAuth {
+                user: "git",
+                host_bound: false
+            }
+        );
+        // The certificate's login is not the plain key's, nor the reverse.
+        assert_eq!(
+            classify(&login(&cert, "publickey", None), &plain),
+            RawData::Other(Unstructured::LoginForAnotherKey)
+        );
+        assert_eq!(
+            classify(&login(&plain, "publickey", None), &cert),
+            RawData::Other(Unstructured::LoginForAnotherKey)
+        );
+        // The algorithm must name the blob's type.
+        let mut wrong_alg = login(&cert, "publickey", None);
+        let at = 4 + 32 + 1 + 4 + 3 + 4 + 14 + 4 + 9 + 1;
+        wrong_alg.splice(
+            at..at + 4 + ED25519_CERT_ALGORITHM.len(),
+            [&(11u32).to_be_bytes()[..], b"ssh-ed25519"].concat(),
+        );
+        assert_eq!(
+            classify(&wrong_alg, &cert),
+            RawData::Other(Unstructured::LoginForAnotherKey)
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@ use proptest::prelude::*;
 
 use signet_proto::encord::Scheme;
 use signet_proto::extension::{
-    self, ErrorCode, ExtensionError, KeyInfo, SignHttpReply, SignHttpRequest, Status, VersionReply,
+    self, CertificateInfo, ErrorCode, ExtensionError, KeyInfo, SignHttpReply, SignHttpRequest,
+    Status, VersionReply,
 };
 use signet_proto::frame;
 use signet_proto::message::msg;
@@ -55,6 +56,32 @@ fn add_identity() -> impl Strategy<Value = AddIdentity> {
                 },
                 comment,
                 constraints,
+            }),
+        (
+            bytes(200),
+            any::<[u8; 32]>(),
+            any::<[u8; 32]>(),
+            text(),
+            constraint_list()
+        )
+            .prop_map(|(rest, public, seed, comment, constraints)| {
+                // A certificate blob starts with its type name; the rest is
+                // the daemon's to parse.
+                let mut certificate = Vec::new();
+                signet_proto::wire::WireWrite::put_string(
+                    &mut certificate,
+                    signet_proto::key::ED25519_CERT_ALGORITHM.as_bytes(),
+                );
+                certificate.extend_from_slice(&rest);
+                AddIdentity {
+                    key: NewKey::Ed25519Cert {
+                        certificate,
+                        public,
+                        seed: Ed25519Seed::new(seed),
+                    },
+                    comment,
+                    constraints,
+                }
             }),
         // Other key types are not parsed past their name: no comment, no
         // constraints survive, so none are generated.
@@ -144,6 +171,36 @@ fn response() -> impl Strategy<Value = Response> {
     ]
 }
 
+fn certificate_info() -> impl Strategy<Value = CertificateInfo> {
+    (
+        (bytes(60), text(), text(), any::<bool>(), vec(text(), 0..3)),
+        (
+            any::<u64>(),
+            any::<u64>(),
+            text(),
+            proptest::option::of(any::<u64>()),
+            any::<bool>(),
+        ),
+    )
+        .prop_map(
+            |(
+                (blob, name, key_id, host, principals),
+                (valid_after, valid_before, ca_fingerprint, expires_in, confirm),
+            )| CertificateInfo {
+                blob,
+                name,
+                key_id,
+                host,
+                principals,
+                valid_after,
+                valid_before,
+                ca_fingerprint,
+                expires_in,
+                confirm,
+            },
+        )
+}
+
 fn key_info() -> impl Strategy<Value = KeyInfo> {
     (
         bytes(60),
@@ -152,15 +209,20 @@ fn key_info() -> impl Strategy<Value = KeyInfo> {
         any::<bool>(),
         text(),
         text(),
+        (any::<bool>(), vec(certificate_info(), 0..3)),
     )
         .prop_map(
-            |(key_blob, name, expires_in, confirm, source, policy)| KeyInfo {
-                key_blob,
-                name,
-                expires_in,
-                confirm,
-                source,
-                policy,
+            |(key_blob, name, expires_in, confirm, source, policy, (listed, certificates))| {
+                KeyInfo {
+                    key_blob,
+                    name,
+                    expires_in,
+                    confirm,
+                    source,
+                    policy,
+                    listed,
+                    certificates,
+                }
             },
         )
 }

@@ -10,7 +10,7 @@ use signet_client::{Client, Error as ClientError};
 use signet_proto::paths::{self, SocketEnv};
 
 use super::{not_running, Ctx};
-use crate::cli::{exit, PassphraseArgs, ShellArgs};
+use crate::cli::{exit, PassphraseArgs, ShellArgs, UnlockArgs};
 use crate::failure::Failure;
 use crate::lifecycle;
 use crate::output::{self, Shell};
@@ -154,12 +154,13 @@ pub(crate) fn start(ctx: &Ctx, a: &ShellArgs) -> Result<()> {
     let socket = ctx.socket()?;
     let show = |socket: &Path, started: bool, version: &str| {
         ctx.show(
-            &output::start_line(socket, shell),
+            &output::start_lines(socket, shell, a.ssh),
             &json!({
                 "socket": socket.to_string_lossy(),
                 "started": started,
                 "agent_version": version,
                 "shell": shell,
+                "ssh_auth_sock": a.ssh,
             }),
         )
     };
@@ -205,8 +206,8 @@ pub(crate) fn env(ctx: &Ctx, a: &ShellArgs) -> Result<()> {
     let shell = shell_of(a);
     let socket = ctx.socket()?;
     ctx.show(
-        &output::env_line(&socket, shell),
-        &json!({"socket": socket.to_string_lossy(), "shell": shell}),
+        &output::env_lines(&socket, shell, a.ssh),
+        &json!({"socket": socket.to_string_lossy(), "shell": shell, "ssh_auth_sock": a.ssh}),
     )
 }
 
@@ -320,8 +321,16 @@ pub(crate) fn lock(ctx: &Ctx, a: &PassphraseArgs) -> Result<()> {
     )
 }
 
-pub(crate) fn unlock(ctx: &Ctx, a: &PassphraseArgs) -> Result<()> {
+pub(crate) fn unlock(ctx: &Ctx, a: &UnlockArgs) -> Result<()> {
     let mut client = ctx.connect()?;
+    if a.token {
+        // One try per run: the agent counts wrong PINs and stops before the
+        // token's own limit, so a loop here would only reach that sooner.
+        let pin = secrets::read_token_pin(a.passphrase_stdin)?;
+        let said = client.token_login(&pin)?;
+        ctx.note(&said);
+        return ctx.show("", &json!({"token": true, "message": said}));
+    }
     if !client.status()?.locked {
         ctx.note("the agent is not locked");
         return ctx.show("", &json!({"locked": false, "was_locked": false}));

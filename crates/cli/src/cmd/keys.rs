@@ -132,6 +132,8 @@ pub(crate) fn list(ctx: &Ctx, a: &ListArgs) -> Result<()> {
             row.expires_in_secs = k.expires_in.map(|d| d.as_secs());
             row.confirm = k.confirm;
             row.policy = k.policy.clone();
+            row.certificates = k.certificates.iter().map(output::CertRow::from).collect();
+            row.certificate_only = !k.listed;
         } else {
             rows.push(KeyRow::from(k));
         }
@@ -191,10 +193,18 @@ pub(crate) fn remove(ctx: &Ctx, a: RemoveArgs) -> Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
-    client.remove(&key.key_blob)?;
+    // The key and its certificates: each is an identity of its own.
+    for blob in key.identity_blobs() {
+        client.remove(blob)?;
+    }
     let stored = key.source == "keyring";
+    let certs = match key.certificates.len() {
+        0 => String::new(),
+        1 => " with its certificate".to_owned(),
+        n => format!(" with its {n} certificates"),
+    };
     ctx.note(format_args!(
-        "removed {} ({}) from the agent{}",
+        "removed {} ({}){certs} from the agent{}",
         escape(&key.name),
         key.fingerprint(),
         if stored {

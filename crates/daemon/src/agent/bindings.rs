@@ -237,7 +237,14 @@ impl Agent {
         let max_keys = self.config().agent.max_keys;
         let (name, bytes) = (key.name.clone(), key.identity_bytes());
         self.keys.insert(key, Instant::now(), |others| {
-            if let Some(e) = self.loaded_conflict(others, &name, &bound) {
+            // The key's other identities (itself, its certificates) share
+            // its name and rule.
+            let other_keys: Vec<&LoadedKey> = others
+                .iter()
+                .copied()
+                .filter(|o| o.public != public)
+                .collect();
+            if let Some(e) = self.loaded_conflict(&other_keys, &name, &bound) {
                 return Err(e);
             }
             if others.len() >= max_keys {

@@ -7,6 +7,16 @@
 //! [`Signer`], and its signatures are made by the token on a blocking
 //! thread ([`LoadedKey::blocks`]). Lifetimes use the monotonic clock (`tokio::time::Instant`,
 //! which tests can pause) and one reaper task removes expired keys.
+//!
+//! An entry is an identity, as in OpenSSH's `idtab`: a plain key, or a key
+//! with an OpenSSH certificate ([`LoadedKey::certificate`]), told apart by
+//! their blobs. `ssh-add` adds a key and then its certificate, so both
+//! entries hold the same key, each with its own name, lifetime and
+//! confirmation. A certificate stops being offered when its validity ends
+//! by the wall clock (`valid before`), whatever the monotonic lifetime
+//! says (a suspended machine's monotonic clock does not count the
+//! suspension); the reaper removes it at the moment computed when it was
+//! added.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, RwLock};
@@ -15,20 +25,25 @@ use std::time::Duration;
 use ed25519_dalek::hazmat::{raw_sign, ExpandedSecretKey};
 use ed25519_dalek::VerifyingKey;
 use sha2::Sha512;
-use signet_proto::extension::{ExpiredKey, KeyInfo};
+use signet_proto::extension::{CertificateInfo, ExpiredKey, KeyInfo};
 use signet_proto::key::{ed25519_blob, KeySelector};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::access::caller::ProcessIdentity;
+use crate::clock::{self, WallClock};
 use crate::hardening::LockedBox;
+use crate::sshkey::CertInfo;
 
 /// One key held by the agent.
 pub struct LoadedKey {
     /// The 32-byte public key.
     pub public: [u8; 32],
-    /// Its SSH public key blob, precomputed for listing.
+    /// The identity's SSH public key blob, precomputed for listing: the
+    /// key's, or its certificate's.
     pub blob: Vec<u8>,
+    /// The OpenSSH certificate this identity presents, if it is one.
+    pub certificate: Option<CertInfo>,
     /// Name (the comment sent with the key). Shared, so the audit log's
     /// events can carry it without a copy per signature.
     pub name: std::sync::Arc<str>,
@@ -161,6 +176,7 @@ impl LoadedKey {
         let name: Arc<str> = name.into();
         Ok(Self {
             blob: ed25519_blob(&public),
+            certificate: None,
             public,
             bound_as: name.clone(),
             name,
@@ -188,6 +204,7 @@ impl LoadedKey {
         let name: Arc<str> = name.into();
         Self {
             blob: ed25519_blob(&info.public),
+            certificate: None,
             public: info.public,
             bound_as: name.clone(),
             name,
@@ -215,6 +232,14 @@ impl LoadedKey {
     /// gave it.
     pub fn with_remember(mut self, remember: Option<Duration>) -> Self {
         self.remember = remember.filter(|r| !r.is_zero());
+        self
+    }
+
+    /// The same key presenting the certificate `blob` (read and checked
+    /// by `sshkey::certificate_of`, for this key).
+    pub fn with_certificate(mut self, blob: Vec<u8>, info: CertInfo) -> Self {
+        self.blob = blob;
+        self.certificate = Some(info);
         self
     }
 
@@ -299,6 +324,14 @@ impl LoadedKey {
         self.expires_at.is_some_and(|t| t <= now)
     }
 
+    /// Whether this identity is a certificate whose validity has ended at
+    /// Unix time `wall`.
+    fn certificate_ended(&self, wall: u64) -> bool {
+        self.certificate
+            .as_ref()
+            .is_some_and(|c| wall >= c.valid_before)
+    }
+
     /// The bytes this key takes in an identities answer (its blob and its
     /// name, each a length-prefixed string).
     pub fn identity_bytes(&self) -> usize {
@@ -342,15 +375,38 @@ struct Expired {
 }
 
 /// The table of loaded keys.
-#[derive(Default)]
 pub struct KeyTable {
     keys: RwLock<Vec<Arc<LoadedKey>>>,
     changed: Notify,
     /// Keys whose lifetime ended recently, newest last.
     expired: Mutex<VecDeque<Expired>>,
+    /// The wall clock certificates' validity is judged by.
+    wall: WallClock,
+}
+
+impl Default for KeyTable {
+    fn default() -> Self {
+        Self {
+            keys: RwLock::default(),
+            changed: Notify::default(),
+            expired: Mutex::default(),
+            wall: clock::unix_now,
+        }
+    }
+}
+
+/// Whether an identity is still live: its lifetime not over, and if it is
+/// a certificate, its validity not ended.
+fn live(k: &LoadedKey, now: Instant, wall: u64) -> bool {
+    !k.expired(now) && !k.certificate_ended(wall)
 }
 
 impl KeyTable {
+    /// The same table judging certificates by `wall` (tests).
+    pub fn set_wall_clock(&mut self, wall: WallClock) {
+        self.wall = wall;
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Arc<LoadedKey>>> {
         // A panic while holding the lock cannot leave the Vec inconsistent.
         self.keys.read().unwrap_or_else(|p| p.into_inner())
@@ -360,32 +416,34 @@ impl KeyTable {
         self.keys.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds a key if `check` allows it, replacing one with the same public
-    /// key (as OpenSSH does, which lets `ssh-add` update a key's lifetime or
-    /// comment). `check` runs under the table's lock and sees every other
-    /// live key, so that two adds cannot both pass it.
+    /// Adds a key if `check` allows it, replacing the same identity (the
+    /// same blob: as OpenSSH does, which lets `ssh-add` update a key's
+    /// lifetime or comment). `check` runs under the table's lock and sees
+    /// every other live identity (a certificate of the same key included),
+    /// so that two adds cannot both pass it.
     pub fn insert<E>(
         &self,
         key: LoadedKey,
         now: Instant,
         check: impl FnOnce(&[&LoadedKey]) -> Result<(), E>,
     ) -> Result<(), E> {
+        let wall = (self.wall)();
         let mut keys = self.write();
         let others: Vec<&LoadedKey> = keys
             .iter()
-            .filter(|k| k.public != key.public && !k.expired(now))
+            .filter(|k| k.blob != key.blob && live(k, now, wall))
             .map(|k| &**k)
             .collect();
         check(&others)?;
         drop(others);
-        keys.retain(|k| k.public != key.public);
+        keys.retain(|k| k.blob != key.blob);
         keys.push(Arc::new(key));
         drop(keys);
         self.changed.notify_one();
         Ok(())
     }
 
-    /// Adds a key without any check, replacing one with the same public key.
+    /// Adds a key without any check, replacing the same identity.
     /// The daemon adds keys through `Agent::add_key`, which checks names,
     /// rules and limits; this is for tests and benchmarks that build a
     /// table directly.
@@ -396,13 +454,23 @@ impl KeyTable {
             .unwrap_or_else(|p| p.into_inner())
             .retain(|e| e.public != key.public);
         let mut keys = self.write();
-        keys.retain(|k| k.public != key.public);
+        keys.retain(|k| k.blob != key.blob);
         keys.push(Arc::new(key));
         drop(keys);
         self.changed.notify_one();
     }
 
-    /// Removes the key with this public key; false if it was not there.
+    /// Removes the identity with this blob (a plain key's, or a
+    /// certificate's: `REMOVE_IDENTITY`); false if it was not there.
+    pub fn remove_identity(&self, blob: &[u8]) -> bool {
+        let mut keys = self.write();
+        let before = keys.len();
+        keys.retain(|k| k.blob != blob);
+        before != keys.len()
+    }
+
+    /// Removes the key with this public key, its certificates with it;
+    /// false if it was not there.
     pub fn remove(&self, public: &[u8; 32]) -> bool {
         let mut keys = self.write();
         let before = keys.len();
@@ -426,19 +494,45 @@ impl KeyTable {
         n
     }
 
-    /// The key with this public key, unless it has expired.
+    /// A live identity of the key with this public key (the plain key
+    /// before its certificates).
     pub fn get(&self, public: &[u8; 32], now: Instant) -> Option<Arc<LoadedKey>> {
+        let wall = (self.wall)();
+        let keys = self.read();
+        let mut of_key = keys
+            .iter()
+            .filter(|k| k.public == *public && live(k, now, wall));
+        let first = of_key.next()?;
+        if first.certificate.is_none() {
+            return Some(first.clone());
+        }
+        Some(
+            of_key
+                .find(|k| k.certificate.is_none())
+                .unwrap_or(first)
+                .clone(),
+        )
+    }
+
+    /// The live identity with exactly this blob (`SIGN_REQUEST`: a plain
+    /// key's blob names the plain key only, a certificate's that
+    /// certificate only, as OpenSSH's `sshkey_equal`).
+    pub fn get_identity(&self, blob: &[u8], now: Instant) -> Option<Arc<LoadedKey>> {
+        let wall = (self.wall)();
         self.read()
             .iter()
-            .find(|k| k.public == *public && !k.expired(now))
+            .find(|k| k.blob == blob && live(k, now, wall))
             .cloned()
     }
 
-    /// Resolves a user's key selector among live keys.
+    /// Resolves a user's key selector among live keys: a key and its
+    /// certificates are one key (the plain identity chosen when it is
+    /// loaded, else its first certificate: Encord signs with the key
+    /// either way).
     pub fn select(&self, selector: &str, now: Instant) -> Result<Arc<LoadedKey>, KeyError> {
         let sel = KeySelector::parse(selector);
-        let keys = self.read();
-        let mut live = keys.iter().filter(|k| !k.expired(now));
+        let live_keys = self.by_key(now);
+        let mut live = live_keys.iter();
         if sel == KeySelector::Only {
             let first = live.next().cloned();
             let rest = live.count();
@@ -448,7 +542,14 @@ impl KeyTable {
                 (Some(_), n) => Err(KeyError::Ambiguous(n + 1)),
             };
         }
-        let mut found = live.filter(|k| sel.matches(&k.public, &k.name));
+        // A key matches by its own name or by any of its identities' names.
+        let snapshot = self.snapshot(now);
+        let mut found = live.filter(|k| {
+            snapshot
+                .iter()
+                .filter(|i| i.public == k.public)
+                .any(|i| sel.matches(&i.public, &i.name))
+        });
         match (found.next().cloned(), found.next()) {
             (Some(k), None) => Ok(k),
             (None, _) => Err(KeyError::NotFound(selector.to_owned())),
@@ -456,11 +557,26 @@ impl KeyTable {
         }
     }
 
-    /// Live keys, in the order they were added.
+    /// One live identity per key, in the order the keys were added: the
+    /// plain key if it is loaded, else its first certificate.
+    fn by_key(&self, now: Instant) -> Vec<Arc<LoadedKey>> {
+        let mut out: Vec<Arc<LoadedKey>> = Vec::new();
+        for k in self.snapshot(now) {
+            match out.iter_mut().find(|o| o.public == k.public) {
+                Some(o) if o.certificate.is_some() && k.certificate.is_none() => *o = k,
+                Some(_) => {}
+                None => out.push(k),
+            }
+        }
+        out
+    }
+
+    /// Live identities, in the order they were added.
     pub fn snapshot(&self, now: Instant) -> Vec<Arc<LoadedKey>> {
+        let wall = (self.wall)();
         self.read()
             .iter()
-            .filter(|k| !k.expired(now))
+            .filter(|k| live(k, now, wall))
             .cloned()
             .collect()
     }
@@ -470,20 +586,44 @@ impl KeyTable {
         self.infos_with_policy(now, |_| String::new())
     }
 
-    /// Details of every live key for `list@signet`; `policy` gives each
-    /// key's policy line by the name its rule is bound to.
+    /// Details of every live key for `list@signet`, one per key with its
+    /// certificates; `policy` gives each key's policy line by the name its
+    /// rule is bound to.
     pub fn infos_with_policy(&self, now: Instant, policy: impl Fn(&str) -> String) -> Vec<KeyInfo> {
-        self.snapshot(now)
+        let identities = self.snapshot(now);
+        let expires_in = |k: &LoadedKey| {
+            k.expires_at
+                .map(|t| t.saturating_duration_since(now).as_secs())
+        };
+        self.by_key(now)
             .iter()
             .map(|k| KeyInfo {
-                key_blob: k.blob.clone(),
+                key_blob: ed25519_blob(&k.public),
                 name: k.name.to_string(),
-                expires_in: k
-                    .expires_at
-                    .map(|t| t.saturating_duration_since(now).as_secs()),
+                expires_in: expires_in(k),
                 confirm: k.confirm,
                 source: k.origin.as_str().to_owned(),
                 policy: policy(&k.bound_as),
+                listed: k.certificate.is_none(),
+                certificates: identities
+                    .iter()
+                    .filter(|c| c.public == k.public)
+                    .filter_map(|c| {
+                        let info = c.certificate.as_ref()?;
+                        Some(CertificateInfo {
+                            blob: c.blob.clone(),
+                            name: c.name.to_string(),
+                            key_id: info.key_id.clone(),
+                            host: info.host,
+                            principals: info.principals.clone(),
+                            valid_after: info.valid_after,
+                            valid_before: info.valid_before,
+                            ca_fingerprint: info.ca_fingerprint.clone(),
+                            expires_in: expires_in(c),
+                            confirm: c.confirm,
+                        })
+                    })
+                    .collect(),
             })
             .collect()
     }
@@ -491,11 +631,12 @@ impl KeyTable {
     /// Removes expired keys, remembering them for a while (see
     /// [`KeyTable::recently_expired`]); returns their names (for the log).
     pub fn reap(&self, now: Instant) -> Vec<String> {
+        let wall = (self.wall)();
         let mut keys = self.write();
         let mut gone = Vec::new();
         let mut dead_keys = Vec::new();
         keys.retain(|k| {
-            let dead = k.expired(now);
+            let dead = !live(k, now, wall);
             if dead {
                 gone.push(k.name.to_string());
                 dead_keys.push(k.clone());
@@ -512,7 +653,9 @@ impl KeyTable {
             }
             expired.push_back(Expired {
                 name: k.name.clone(),
-                blob: k.blob.clone(),
+                // The key's own blob, for a certificate too: clients match
+                // it against the key they asked for.
+                blob: ed25519_blob(&k.public),
                 public: k.public,
                 origin: k.origin,
                 lifetime: at.saturating_duration_since(k.added_at),
@@ -540,14 +683,16 @@ impl KeyTable {
                     .unwrap_or(u64::MAX),
                 expired_secs_ago: now.saturating_duration_since(at).as_secs(),
             };
+        let wall = (self.wall)();
         let mut out: Vec<(Instant, ExpiredKey)> = self
             .read()
             .iter()
-            .filter(|k| k.expired(now))
+            .filter(|k| !live(k, now, wall))
             .map(|k| {
                 let at = k.expires_at.unwrap_or(now);
                 let lifetime = at.saturating_duration_since(k.added_at);
-                (at, info(&k.name, &k.blob, k.origin, lifetime, at))
+                let blob = ed25519_blob(&k.public);
+                (at, info(&k.name, &blob, k.origin, lifetime, at))
             })
             .collect();
         let mut expired = self.expired.lock().unwrap_or_else(|p| p.into_inner());

@@ -52,6 +52,12 @@ pub enum LockError {
     /// `UNLOCK` on an unlocked agent.
     #[error("the agent is not locked")]
     NotLocked,
+    /// `LOCK` with an empty passphrase (refused, as OpenSSH's agent does:
+    /// anyone could unlock it).
+    #[error(
+        "refused to lock with an empty passphrase (anyone could unlock it): lock with a passphrase"
+    )]
+    EmptyPassphrase,
     /// Wrong passphrase.
     #[error("wrong unlock passphrase (failed attempts: {0})")]
     WrongPassphrase(u32),
@@ -81,8 +87,11 @@ impl AgentLock {
         self.locked.load(Ordering::Acquire)
     }
 
-    /// Locks with `passphrase`.
+    /// Locks with `passphrase`, which may not be empty.
     pub async fn lock(&self, passphrase: Passphrase) -> Result<(), LockError> {
+        if passphrase.expose().is_empty() {
+            return Err(LockError::EmptyPassphrase);
+        }
         let mut inner = self.state.lock().await;
         if inner.held.is_some() {
             return Err(LockError::AlreadyLocked);
@@ -155,11 +164,14 @@ mod tests {
         assert!(!l.is_locked());
     }
 
-    #[tokio::test]
-    async fn empty_passphrase_works() {
+    #[tokio::test(start_paused = true)]
+    async fn an_empty_passphrase_locks_nothing() {
         let l = AgentLock::default();
-        assert_eq!(l.lock(p("")).await, Ok(()));
-        assert!(l.unlock(p("x")).await.is_err());
-        assert_eq!(l.unlock(p("")).await, Ok(()));
+        assert_eq!(l.lock(p("")).await, Err(LockError::EmptyPassphrase));
+        assert!(!l.is_locked());
+        // Locked with a real one, the empty one does not unlock.
+        assert_eq!(l.lock(p("secret")).await, Ok(()));
+        assert!(l.unlock(p("")).await.is_err());
+        assert!(l.is_locked());
     }
 }

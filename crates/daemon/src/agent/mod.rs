@@ -32,7 +32,7 @@ use crate::access::process::Sight;
 use crate::access::roles::Roles;
 use crate::audit::{AuditError, AuditKey, Auditor, Event};
 use crate::clock::{self, WallClock};
-use crate::config::Config;
+use crate::config::{Config, Lifetime};
 use crate::policy::ratelimit::RateLimiter;
 use crate::policy::{self, Decision, KeyUse, Operation, Policies, SecretUse};
 use crate::store::vault::secrets::SecretEntry;
@@ -85,6 +85,8 @@ pub struct Agent {
     /// at start-up by the boot sequence, which knows the file and the
     /// allow-list.
     reloader: OnceLock<Reloader>,
+    /// `signetd -t`: the default lifetime, over `[agent] default_lifetime`.
+    lifetime_flag: OnceLock<Lifetime>,
 }
 
 /// Re-reads the configuration and installs it, or says why not (the
@@ -121,12 +123,36 @@ impl Agent {
             sight: Sight::of_this_process(),
             wall_clock: clock::unix_now,
             reloader: OnceLock::new(),
+            lifetime_flag: OnceLock::new(),
         }
+    }
+
+    /// Sets the default lifetime from the command line (`signetd -t`,
+    /// once, at start-up): it stands over `[agent] default_lifetime`.
+    pub fn set_lifetime_flag(&self, lifetime: Lifetime) {
+        let _ = self.lifetime_flag.set(lifetime);
+    }
+
+    /// The default lifetime, if one is set: `signetd -t`, else `[agent]
+    /// default_lifetime` (`Lifetime(None)`: set to none).
+    pub fn default_lifetime(&self) -> Option<Lifetime> {
+        self.lifetime_flag
+            .get()
+            .copied()
+            .or(self.config().agent.default_lifetime)
+    }
+
+    /// The lifetime, in seconds, of a key added over the protocol without
+    /// one (`ssh-add`, `signet add`): the default lifetime if one is set,
+    /// else none (as `ssh-agent` without `-t`).
+    pub fn added_key_lifetime(&self) -> Option<u64> {
+        self.default_lifetime().and_then(|l| l.0)
     }
 
     /// The same agent reading the wall clock from `clock` (tests).
     pub fn with_wall_clock(mut self, clock: WallClock) -> Self {
         self.wall_clock = clock;
+        self.keys.set_wall_clock(clock);
         self
     }
 

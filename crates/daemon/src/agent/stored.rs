@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use signet_proto::duration::MAX_LIFETIME_SECS;
 
 use super::{AddError, Agent, KeyError, LoadedKey, Origin};
-use crate::config::Config;
+use crate::config::{Config, Lifetime, DEFAULT_LOAD_LIFETIME_SECS};
 use crate::store::index::{Entry, State};
 use crate::store::vault::{self, VaultError};
 
@@ -72,14 +72,20 @@ fn loaded_prefix(loaded: &[String]) -> String {
 }
 
 /// The lifetime for a key: the request's, else `[keys.NAME] lifetime`, else
-/// `[agent] default_lifetime`. `Some(0)` in a request means none.
-fn lifetime_for(config: &Config, name: &str, requested: Option<u64>) -> Option<u64> {
+/// the default (`signetd -t`, `[agent] default_lifetime`, else
+/// [`DEFAULT_LOAD_LIFETIME_SECS`]). `Some(0)` in a request means none.
+fn lifetime_for(
+    config: &Config,
+    name: &str,
+    requested: Option<u64>,
+    default: Option<Lifetime>,
+) -> Option<u64> {
     match requested {
         Some(0) => None,
         Some(n) => Some(n),
         None => match config.keys.get(name).and_then(|k| k.lifetime) {
             Some(l) => l.0,
-            None => config.agent.default_lifetime.0,
+            None => default.map_or(Some(DEFAULT_LOAD_LIFETIME_SECS), |l| l.0),
         },
     }
 }
@@ -126,14 +132,15 @@ impl Agent {
             let bound = self
                 .binding_of(&public)
                 .map_or_else(|| e.name.clone(), |b| b.to_string());
-            let expires_at = match lifetime_for(&config, &bound, sel.lifetime) {
-                None => None,
-                Some(s) => Some(
-                    Instant::now()
-                        .checked_add(Duration::from_secs(s))
-                        .ok_or(LoadError::Lifetime(s))?,
-                ),
-            };
+            let expires_at =
+                match lifetime_for(&config, &bound, sel.lifetime, self.default_lifetime()) {
+                    None => None,
+                    Some(s) => Some(
+                        Instant::now()
+                            .checked_add(Duration::from_secs(s))
+                            .ok_or(LoadError::Lifetime(s))?,
+                    ),
+                };
             let key_config = config.keys.get(&bound);
             let confirm = key_config.is_some_and(|k| k.confirm);
             let remember = key_config

@@ -110,6 +110,8 @@ pub fn load_or_create(path: &Path) -> Result<(AuditKey, bool), KeyFileError> {
         path: path.to_owned(),
         source,
     };
+    // The directory first: signetd's own, or no key is read from it.
+    super::open::make_dir(path).map_err(io)?;
     match File::open(path) {
         Ok(f) => Ok((read_key(path, f)?, false)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {

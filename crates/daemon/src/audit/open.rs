@@ -104,18 +104,56 @@ pub(super) fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Opens `path` for appending (0600, created if missing).
+/// Opens `path` for appending (0600, created if missing), never through a
+/// symbolic link (signetd may run as root: a link planted in its state
+/// directory must not make it write to another file).
 pub(super) fn open_append(path: &Path) -> io::Result<File> {
     let mut o = OpenOptions::new();
     o.create(true).append(true).read(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        o.mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
     o.open(path)
+}
+
+/// The log's directory must be signetd's own: owned by its uid and writable
+/// by nobody else. Whoever can write it can delete or roll back the log,
+/// and could plant links for signetd to write through; a directory another
+/// user made first (a `--state-dir` in a shared place) is refused, never
+/// used. The directory itself may be a link (systemd's `DynamicUser=` makes
+/// the state directory one): its target is judged.
+pub(super) fn check_dir(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or_else(|| Path::new("."));
+        let m = fs::metadata(dir)?;
+        let uid = rustix::process::geteuid().as_raw();
+        let mode = m.mode() & 0o7777;
+        if m.uid() != uid || mode & 0o022 != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "the audit log's directory {} is owned by uid {} (mode {mode:04o}); it must be owned by uid {uid} (signetd's) and writable by nobody else, or whoever can write it could delete or roll back the log and plant links for signetd to write through: give it to uid {uid} with `chmod go-w`, or choose another --state-dir",
+                    dir.display(),
+                    m.uid()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Creates the directory `path` is in, and any missing parent, 0700 each:
 /// chmod-ed after `mkdir`, because under systemd's `UMask=0177` a plain
-/// `mkdir` would leave them without the search bit.
+/// `mkdir` would leave them without the search bit; then checks that the
+/// directory is signetd's own ([`check_dir`]).
 pub(super) fn make_dir(path: &Path) -> io::Result<()> {
     let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
         return Ok(());
@@ -134,7 +172,7 @@ pub(super) fn make_dir(path: &Path) -> io::Result<()> {
             Err(e) => return Err(e),
         }
     }
-    Ok(())
+    check_dir(path)
 }
 
 /// Takes `audit.lock` beside the log, or says which process holds it.
@@ -143,7 +181,11 @@ fn lock(path: &Path) -> io::Result<File> {
     let mut o = OpenOptions::new();
     o.create(true).read(true).write(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        o.mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
     let mut f = o.open(&lock_path)?;
     #[cfg(unix)]
     {

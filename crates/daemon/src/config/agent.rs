@@ -47,11 +47,13 @@ impl<'de> Deserialize<'de> for Lifetime {
     }
 }
 
-/// `[agent] default_lifetime` when none is configured: 8 hours, a working
-/// day. Keys loaded from the keyring can be loaded again with one command
-/// (and at most one keyring prompt), so a key left loaded by mistake should
-/// not stay usable overnight. Keys added with `ssh-add`/`signet add` without a
-/// lifetime keep none, as with OpenSSH.
+/// The lifetime of keys loaded from the key store when `[agent]
+/// default_lifetime` is not set: 8 hours, a working day. Keys loaded from
+/// the keyring can be loaded again with one command (and at most one
+/// keyring prompt), so a key left loaded by mistake should not stay usable
+/// overnight. Keys added with `ssh-add`/`signet add` without a lifetime keep
+/// none unless `default_lifetime` (or `signetd -t`) is set, as with
+/// OpenSSH's `ssh-agent` without and with `-t`.
 pub const DEFAULT_LOAD_LIFETIME_SECS: u64 = 8 * 3600;
 
 /// `[agent]` section.
@@ -72,10 +74,13 @@ pub struct AgentConfig {
     pub idle_timeout_secs: u64,
     /// Seconds in-flight requests get to finish at shutdown.
     pub shutdown_grace_secs: u64,
-    /// Lifetime of keys loaded from the key store (`signet load`, autoload)
-    /// unless the command or `[keys.NAME] lifetime` says otherwise. Default
-    /// 8h; `0` = none.
-    pub default_lifetime: Lifetime,
+    /// The default lifetime of keys (as `ssh-agent -t`): when set, of every
+    /// key added without one (`ssh-add`, `signet add`) and of keys loaded
+    /// from the key store (`signet load`, autoload) unless the command or
+    /// `[keys.NAME] lifetime` says otherwise; `0` = none. Unset: keys added
+    /// over the protocol keep none (OpenSSH's default) and loaded keys get
+    /// [`DEFAULT_LOAD_LIFETIME_SECS`]. `signetd -t` overrides it.
+    pub default_lifetime: Option<Lifetime>,
     /// Keys the agent holds at most; one more is refused.
     pub max_keys: usize,
     /// The longest key name or comment accepted, in bytes (`ssh-add`'s
@@ -92,7 +97,7 @@ impl Default for AgentConfig {
             frame_timeout_secs: 10,
             idle_timeout_secs: 600,
             shutdown_grace_secs: 5,
-            default_lifetime: Lifetime(Some(DEFAULT_LOAD_LIFETIME_SECS)),
+            default_lifetime: None,
             max_keys: 1024,
             max_name_bytes: 255,
         }

@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use signet_proto::paths;
 
-pub use agent::{AgentConfig, EncordConfig, Lifetime};
+pub use agent::{AgentConfig, EncordConfig, Lifetime, DEFAULT_LOAD_LIFETIME_SECS};
 pub use audit::{state_dir, AuditConfig, Durability};
 pub use keys::{KeyConfig, KeySource};
 pub use pkcs11::{module_allowed, PinSource, Pkcs11Config, TokenKeyRef, TokenSelector};
@@ -384,16 +384,15 @@ mod tests {
             "[agent]\ndefault_lifetime = \"1h30m\"\n[store]\nbackend = \"keyutils\"\nservice = \"work\"\n\
              [keys.ci]\nautoload = true\nlifetime = 0\nconfirm = true\n",
         )?;
-        assert_eq!(c.agent.default_lifetime, Lifetime(Some(5400)));
+        assert_eq!(c.agent.default_lifetime, Some(Lifetime(Some(5400))));
         assert_eq!(c.store.backend, "keyutils");
         assert_eq!(c.store.service, "work");
         let ci = c.keys.get("ci").cloned().unwrap_or_default();
         assert!(ci.autoload && ci.confirm);
         assert_eq!(ci.lifetime, Some(Lifetime(None)));
-        assert_eq!(
-            Config::default().agent.default_lifetime,
-            Lifetime(Some(8 * 3600))
-        );
+        assert_eq!(Config::default().agent.default_lifetime, None);
+        let none = parse("[agent]\ndefault_lifetime = 0\n")?;
+        assert_eq!(none.agent.default_lifetime, Some(Lifetime(None)));
         for bad in [
             "[store]\nbackend = \"plaintext\"\n",
             "[keys.ci]\nautolaod = true\n",

@@ -133,7 +133,9 @@ fn while_locked(op: &Op<'_>) -> WhileLocked {
             | AdminOp::LockStore
             | AdminOp::Passwd(_)
             | AdminOp::SecretAdd(_)
-            | AdminOp::SecretRemove { .. },
+            | AdminOp::SecretRemove { .. }
+            | AdminOp::TokenLogin(_)
+            | AdminOp::Smartcard(_),
         ) => Refuse,
         Op::Read(ReadOp::Identities | ReadOp::Status) => WithoutKeys,
         Op::Read(ReadOp::Query | ReadOp::Version) => Answer,
@@ -351,9 +353,9 @@ fn require_admin(
 fn subject(agent: &Agent, op: &AdminOp<'_>) -> String {
     match op {
         AdminOp::Add(add) => add.comment.clone(),
-        AdminOp::Remove { key_blob } => signet_proto::key::parse_ed25519_blob(key_blob)
-            .ok()
-            .and_then(|p| agent.keys.get(&p, Instant::now()))
+        AdminOp::Remove { key_blob } => agent
+            .keys
+            .get_identity(key_blob, Instant::now())
             .map(|k| k.name.to_string())
             .unwrap_or_default(),
         AdminOp::Generate(req) => req.name.clone(),
@@ -368,7 +370,9 @@ fn subject(agent: &Agent, op: &AdminOp<'_>) -> String {
         | AdminOp::Reload
         | AdminOp::UnlockStore(_)
         | AdminOp::LockStore
-        | AdminOp::Passwd(_) => String::new(),
+        | AdminOp::Passwd(_)
+        | AdminOp::TokenLogin(_) => String::new(),
+        AdminOp::Smartcard(req) => req.provider.clone(),
         AdminOp::SecretAdd(req) => req.name.clone(),
         AdminOp::SecretRemove { name } => name.clone(),
     }
@@ -409,6 +413,7 @@ async fn decide<'a>(
         } else {
             if let Err(why) = confirm::ask(&s.prompt(caller, who.as_ref())).await {
                 let reason = format!("key {}: {why}", s.key.name);
+                warn!(%peer, "refused: {}", signet_proto::text::escape(&reason));
                 agent.audit(|| {
                     s.event(
                         caller,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use signet_proto::key::parse_ed25519_blob;
+use signet_proto::key::{blob_algorithm, ED25519_CERT_ALGORITHM};
 use signet_proto::message::encode_status;
 use signet_proto::text::escape;
 use signet_proto::{AddIdentity, Constraint, Identity, NewKey, Response};
@@ -14,6 +14,7 @@ use super::gate::{AdminPermit, ReadPermit};
 use super::{Failure, Outcome};
 use crate::access::peer::Peer;
 use crate::agent::{AddError, Agent, LoadedKey, Origin};
+use crate::sshkey;
 
 /// The constraint extension that says how long a confirmation lasts
 /// (signet-client's `op::CONFIRM_REMEMBER`).
@@ -38,7 +39,8 @@ pub(super) fn list(agent: &Agent, permit: &ReadPermit, out: &mut Vec<u8>) -> Out
     Ok(())
 }
 
-/// `ADD_IDENTITY` / `ADD_ID_CONSTRAINED`: an Ed25519 key with an optional
+/// `ADD_IDENTITY` / `ADD_ID_CONSTRAINED`: an Ed25519 key, or an Ed25519 key
+/// with its OpenSSH certificate (an identity of its own), with an optional
 /// lifetime and confirmation; any other constraint refuses the key.
 pub(super) async fn add(
     agent: &Agent,
@@ -47,14 +49,32 @@ pub(super) async fn add(
     peer: &Peer,
     out: &mut Vec<u8>,
 ) -> Outcome {
-    let (public, seed) = match add.key {
-        NewKey::Ed25519 { public, seed } => (public, seed),
+    let (public, seed, certificate) = match add.key {
+        NewKey::Ed25519 { public, seed } => (public, seed, None),
+        NewKey::Ed25519Cert {
+            certificate,
+            public,
+            seed,
+        } => (public, seed, Some(certificate)),
         NewKey::Unsupported { algorithm } => {
             warn!(%peer, "refused to add a {algorithm} key: signetd holds only Ed25519 keys");
             return Err(Failure::plain(format!("unsupported key type {algorithm}")));
         }
     };
     let now = Instant::now();
+    // A certificate must certify this key, verify under its authority and
+    // not have expired (OpenSSH's cert_parse and sshkey_private_deserialize
+    // checks; one not yet valid is kept: the server judges it).
+    let certificate = match certificate {
+        None => None,
+        Some(blob) => {
+            let info = sshkey::certificate_of(&blob, &public, agent.wall_clock()).map_err(|e| {
+                warn!(%peer, "refused to add a certificate: {e}");
+                Failure::plain(format!("cannot add certificate: {e}"))
+            })?;
+            Some((blob, info))
+        }
+    };
     let mut expires_at = None;
     let mut confirm = false;
     let mut remember = None;
@@ -92,6 +112,21 @@ pub(super) async fn add(
             }
         }
     }
+    // Without a lifetime constraint, the default lifetime if one is set
+    // (`signetd -t`, `[agent] default_lifetime`), as `ssh-agent -t`.
+    if expires_at.is_none() {
+        if let Some(secs) = agent.added_key_lifetime() {
+            expires_at = now.checked_add(Duration::from_secs(secs));
+        }
+    }
+    // A certificate is removed when its validity ends, or sooner with a
+    // shorter lifetime.
+    if let Some((_, info)) = &certificate {
+        let left = info.valid_before.saturating_sub(agent.wall_clock());
+        if let Some(end) = now.checked_add(Duration::from_secs(left)) {
+            expires_at = Some(expires_at.map_or(end, |t: Instant| t.min(end)));
+        }
+    }
     if remember.is_some() && !confirm {
         warn!(%peer, "refused a key with {CONFIRM_REMEMBER} but no confirm constraint");
         return Err(Failure::plain(format!(
@@ -112,6 +147,10 @@ pub(super) async fn add(
     )
     .map_err(|e| Failure::plain(format!("cannot add key: {e}")))?
     .with_remember(remember);
+    let (key, what) = match certificate {
+        Some((blob, info)) => (key.with_certificate(blob, info), "certificate"),
+        None => (key, "key"),
+    };
     let refused = |e: AddError| {
         warn!(%peer, "refused to add a key: {e}");
         Failure::plain(format!("cannot add key: {e}"))
@@ -121,12 +160,13 @@ pub(super) async fn add(
         .await
         .map_err(|e| refused(AddError::Store(e)))?;
     agent.add_key(key, &stored).map_err(refused)?;
-    info!(%peer, key = %escape(&name), lifetime_secs = ?expires_at.map(|t| t.saturating_duration_since(now).as_secs()), confirm, "key added");
+    info!(%peer, key = %escape(&name), lifetime_secs = ?expires_at.map(|t| t.saturating_duration_since(now).as_secs()), confirm, "{what} added");
     encode_status(out, true);
     Ok(())
 }
 
-/// `REMOVE_IDENTITY`: the key with this public blob.
+/// `REMOVE_IDENTITY`: the identity with this blob, a plain key's or a
+/// certificate's (removing one leaves the other, as in OpenSSH).
 pub(super) fn remove(
     agent: &Agent,
     key_blob: &[u8],
@@ -134,12 +174,16 @@ pub(super) fn remove(
     peer: &Peer,
     out: &mut Vec<u8>,
 ) -> Outcome {
-    let public =
-        parse_ed25519_blob(key_blob).map_err(|e| Failure::plain(format!("cannot remove: {e}")))?;
-    if !agent.keys.remove(&public) {
-        return Err(Failure::plain("cannot remove: no such key"));
+    if !agent.keys.remove_identity(key_blob) {
+        return Err(Failure::plain(format!(
+            "cannot remove: no such {}",
+            match blob_algorithm(key_blob) {
+                Some(ED25519_CERT_ALGORITHM) => "certificate",
+                _ => "key",
+            }
+        )));
     }
-    info!(%peer, "removed a key");
+    info!(%peer, "removed an identity");
     encode_status(out, true);
     Ok(())
 }

@@ -20,11 +20,12 @@ pub(super) async fn lock(
     peer: &Peer,
     out: &mut Vec<u8>,
 ) -> Outcome {
-    agent
-        .lock
-        .lock(p)
-        .await
-        .map_err(|e| Failure::plain(e.to_string()))?;
+    agent.lock.lock(p).await.map_err(|e| {
+        if e == LockError::EmptyPassphrase {
+            warn!(%peer, "{e}");
+        }
+        Failure::plain(e.to_string())
+    })?;
     let store = agent.lock_store();
     // Every remembered confirmation goes too: after an unlock, each process
     // is asked again.

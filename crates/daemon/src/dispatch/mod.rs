@@ -40,7 +40,9 @@ use signet_proto::keystore::{
 };
 use signet_proto::message::{encode_status, msg};
 use signet_proto::secret::AddSecretRequest;
-use signet_proto::{frame, AddIdentity, Passphrase, Request, Response, SignRequest};
+use signet_proto::{
+    frame, AddIdentity, Passphrase, Request, Response, SignRequest, SmartcardRequest,
+};
 use tracing::{debug, error};
 
 use crate::access::caller::Caller;
@@ -140,6 +142,13 @@ pub(crate) enum AdminOp<'a> {
         /// The secret's name.
         name: String,
     },
+    /// `token-login@signet`: the `[pkcs11]` token's user PIN.
+    TokenLogin(Passphrase),
+    /// `SSH_AGENTC_ADD_SMARTCARD_KEY[_CONSTRAINED]` /
+    /// `REMOVE_SMARTCARD_KEY` (`ssh-add -s`/`-e`): refused unless
+    /// `[pkcs11] allow_ssh_add_smartcard`, and then only a PIN for the
+    /// configured module; no module a client names is ever loaded.
+    Smartcard(SmartcardRequest),
 }
 
 impl AdminOp<'_> {
@@ -166,6 +175,8 @@ impl AdminOp<'_> {
             AdminOp::Passwd(_) => ext::PASSWD,
             AdminOp::SecretAdd(_) => signet_proto::secret::SECRET_ADD,
             AdminOp::SecretRemove { .. } => signet_proto::secret::SECRET_REMOVE,
+            AdminOp::TokenLogin(_) => ext::TOKEN_LOGIN,
+            AdminOp::Smartcard(_) => "smartcard-key",
         }
     }
 
@@ -179,6 +190,7 @@ impl AdminOp<'_> {
                 | AdminOp::RemoveAll
                 | AdminOp::Lock(_)
                 | AdminOp::Unlock(_)
+                | AdminOp::Smartcard(_)
         )
     }
 }
@@ -260,6 +272,16 @@ impl<'a> Op<'a> {
                     ))
                 })?)
             }
+            Request::Unsupported { .. } if SmartcardRequest::decode(body).is_some() => {
+                match SmartcardRequest::decode(body) {
+                    Some(Ok(req)) => Op::Admin(AdminOp::Smartcard(req)),
+                    _ => {
+                        return Err(Failure::plain(format!(
+                            "malformed smartcard message (type {msg_type})"
+                        )))
+                    }
+                }
+            }
             Request::Unsupported { msg_type } => Op::Unsupported { msg_type },
         })
     }
@@ -277,6 +299,7 @@ impl<'a> Op<'a> {
             Extension::Explain(req) => Op::Read(ReadOp::Explain(req)),
             Extension::SignRequest(req) => Op::Sign(SignOp::Http(req)),
             Extension::Stop => Op::Admin(AdminOp::Stop),
+            Extension::TokenLogin(pin) => Op::Admin(AdminOp::TokenLogin(pin)),
             Extension::Generate(req) => Op::Admin(AdminOp::Generate(req)),
             Extension::Import(req) => Op::Admin(AdminOp::Import(req)),
             Extension::Load(sel) => Op::Admin(AdminOp::Load(sel)),
@@ -446,6 +469,16 @@ async fn admin(
         AdminOp::SecretAdd(req) => secrets::add(agent, req, permit, peer, &mut reply).await?,
         AdminOp::SecretRemove { name } => {
             secrets::remove(agent, name, permit, peer, &mut reply).await?
+        }
+        #[cfg(unix)]
+        AdminOp::TokenLogin(pin) => {
+            store::token_login(agent, pin, permit, peer, &mut reply).await?
+        }
+        #[cfg(unix)]
+        AdminOp::Smartcard(req) => return store::smartcard(agent, req, permit, peer, out).await,
+        #[cfg(not(unix))]
+        AdminOp::TokenLogin(_) | AdminOp::Smartcard(_) => {
+            return Err(Failure::plain("PKCS#11 tokens are supported on Unix only"))
         }
     }
     extension_reply(name, reply, out);

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use signet_proto::encord::{self, Prepared};
 use signet_proto::extension::{self, ErrorCode, ExtensionError, SignHttpRequest};
-use signet_proto::key::{blob_algorithm, parse_ed25519_blob};
+use signet_proto::key::{blob_algorithm, ED25519_ALGORITHM, ED25519_CERT_ALGORITHM};
 use signet_proto::message::encode_ed25519_sign_response;
 use signet_proto::sshdata::{self, RawData};
 use signet_proto::text::escape;
@@ -129,16 +129,24 @@ impl Signing<'_> {
 /// `SSH_AGENTC_SIGN_REQUEST`: raw signing with the key of that blob. SSH
 /// has no reason field: the client sees FAILURE, the log says why.
 pub(crate) fn ssh_signing<'a>(agent: &Agent, req: SignRequest<'a>) -> Result<Signing<'a>, Failure> {
-    let public = parse_ed25519_blob(req.key_blob).map_err(|_| {
-        Failure::plain(format!(
-            "sign request for a {} key, which signetd does not hold",
-            escape(blob_algorithm(req.key_blob).unwrap_or("malformed"))
-        ))
-    })?;
-    let key = agent
-        .keys
-        .get(&public, Instant::now())
-        .ok_or_else(|| Failure::plain("sign request for a key that is not loaded"))?;
+    // The identity of exactly that blob: a plain key's blob names the key,
+    // a certificate's that certificate (whose signature is the key's).
+    let key = match agent.keys.get_identity(req.key_blob, Instant::now()) {
+        Some(key) => key,
+        None => {
+            let algorithm = blob_algorithm(req.key_blob);
+            return Err(Failure::plain(match algorithm {
+                Some(ED25519_ALGORITHM | ED25519_CERT_ALGORITHM) => {
+                    "sign request for a key that is not loaded (or a certificate past its validity)"
+                        .to_owned()
+                }
+                _ => format!(
+                    "sign request for a {} key, which signetd does not hold",
+                    escape(algorithm.unwrap_or("malformed"))
+                ),
+            }));
+        }
+    };
     // What the bytes are decides which of the key's rule applies: an SSH
     // login with this key or SSHSIG data is `ssh`, anything else `raw`.
     let op = match sshdata::classify(req.data, &key.blob) {

@@ -93,6 +93,9 @@ async fn others_in_store(agent: &Agent, name: &str) -> ExtResult<Vec<Entry>> {
     Ok(stored)
 }
 
+#[cfg(unix)]
+pub(super) use token::{smartcard, token_login};
+
 fn unknown_store(name: &str) -> ExtensionError {
     ExtensionError::new(
         ErrorCode::BadRequest,
@@ -418,7 +421,7 @@ mod token {
     use signet_proto::keystore::{GenerateRequest, ImportRequest, StoredKey, STORE_PKCS11};
     use tracing::{info, warn};
 
-    use super::{names_free, ExtResult};
+    use super::{names_free, AdminPermit, ExtResult};
     use crate::access::peer::Peer;
     use crate::agent::token::TokenLoadError;
     use crate::agent::Agent;
@@ -522,6 +525,94 @@ mod token {
         warn!(%peer, key = %k.label, "imported a key onto the PKCS#11 token (--allow-import: it existed outside the token before)");
         describe(agent, &k, &req.comment).encode(reply);
         Ok(())
+    }
+
+    /// `token-login@signet` (`signet unlock --token`): the user PIN; the
+    /// token's keys are loaded at once. A wrong PIN is refused with the
+    /// count signet keeps.
+    pub(in crate::dispatch) async fn token_login(
+        agent: &Agent,
+        pin: signet_proto::Passphrase,
+        _: &AdminPermit,
+        peer: &Peer,
+        reply: &mut Vec<u8>,
+    ) -> ExtResult<()> {
+        use signet_proto::wire::WireWrite as _;
+        let token = agent
+            .token()
+            .ok_or_else(|| token_error(&TokenLoadError::NoToken))?;
+        let names = match agent
+            .token_login(zeroize::Zeroizing::new(pin.expose().to_vec()))
+            .await
+        {
+            Ok(n) => n,
+            Err(e) => {
+                warn!(%peer, "{e}");
+                return Err(token_error(&e));
+            }
+        };
+        let said = format!(
+            "logged in to {}: {} key(s) loaded{}{}",
+            token.describe(),
+            names.len(),
+            if names.is_empty() { "" } else { ": " },
+            names.join(", ")
+        );
+        info!(%peer, "{said}");
+        reply.put_string(said.as_bytes());
+        Ok(())
+    }
+
+    /// `ssh-add -s PROVIDER` / `-e`: never loads PROVIDER. Refused unless
+    /// `[pkcs11] allow_ssh_add_smartcard`, and then the PIN is used only
+    /// when PROVIDER is the configured module (`-e` is refused: the token's
+    /// keys are the configuration's, not a client's to remove).
+    pub(in crate::dispatch) async fn smartcard(
+        agent: &Agent,
+        req: signet_proto::SmartcardRequest,
+        _: &AdminPermit,
+        peer: &Peer,
+        out: &mut Vec<u8>,
+    ) -> crate::dispatch::Outcome {
+        use crate::dispatch::Failure;
+        use signet_proto::message::msg;
+        let shown = signet_proto::text::escape(&req.provider);
+        let refuse = |why: String| {
+            warn!(%peer, provider = %shown, "ssh-add smartcard request refused: {why}");
+            Err(Failure::plain(why))
+        };
+        let config = agent.config();
+        if !config.pkcs11.allow_ssh_add_smartcard {
+            return refuse("ssh-add -s/-e is refused: signetd never loads a PKCS#11 module a client names; configure the token in [pkcs11] and give its PIN with `signet unlock --token` (or set [pkcs11] allow_ssh_add_smartcard = true to let `ssh-add -s MODULE` give the PIN for the configured module)".to_owned());
+        }
+        if req.msg_type == msg::REMOVE_SMARTCARD_KEY {
+            return refuse(
+                "ssh-add -e is refused: the token's keys come from [pkcs11]; remove them there"
+                    .to_owned(),
+            );
+        }
+        let configured = config
+            .pkcs11
+            .module
+            .as_deref()
+            .and_then(|m| std::fs::canonicalize(m).ok());
+        let named = std::fs::canonicalize(&req.provider).ok();
+        if configured.is_none() || configured != named {
+            return refuse(format!(
+                "ssh-add -s {shown} is refused: it is not the configured [pkcs11] module, and signetd never loads another"
+            ));
+        }
+        match agent
+            .token_login(zeroize::Zeroizing::new(req.pin.expose().to_vec()))
+            .await
+        {
+            Ok(names) => {
+                info!(%peer, keys = %names.join(", "), "ssh-add -s: logged in to the configured token");
+                signet_proto::message::encode_status(out, true);
+                Ok(())
+            }
+            Err(e) => refuse(e.to_string()),
+        }
     }
 
     fn vault_public(req: &ImportRequest) -> [u8; 32] {
