@@ -30,7 +30,8 @@
 //! private `signetd` already answers on the default socket
 //! `$XDG_RUNTIME_DIR/signet/agent.sock`, with `SIGNET_AUTH_SOCK` set to it,
 //! as after `eval "$(signet start)"`. The block runs under `bash -euo
-//! pipefail`, in a directory whose entries link to the repository's
+//! pipefail`, with `SIGNET_ASKPASS` set to a program that answers the key
+//! store's passphrase (the reader types it when asked), in a directory whose entries link to the repository's
 //! top-level ones (so `bash scripts/quickstart.sh` works, and files a block
 //! creates stay in the temporary directory).
 //!
@@ -482,9 +483,17 @@ impl Sandbox {
     fn run_script(&self, script: &str) -> Run {
         let file = self.path("block.sh");
         fs::write(&file, script).unwrap_or_else(|e| panic!("writing the block: {e}"));
+        // The reader types the key store's passphrase when signet asks
+        // (`signet unlock-store`, or `generate`/`load` on a locked store):
+        // here an askpass program answers for them (the daemon's own
+        // askpass, for confirm prompts, is not this one).
+        let askpass = self.path("askpass.sh");
+        fs::write(&askpass, "#!/bin/sh\necho docs-store-passphrase\n")
+            .unwrap_or_else(|e| panic!("writing the askpass: {e}"));
+        chmod(&askpass, 0o700);
         let mut cmd = Command::new(system_tool("/bin/bash"));
         self.env(&mut cmd);
-        cmd.arg(&file);
+        cmd.env("SIGNET_ASKPASS", &askpass).arg(&file);
         run_timeout(&mut cmd, BLOCK_TIMEOUT)
     }
 
