@@ -904,7 +904,11 @@ fn a_crash_at_any_step_leaves_the_old_value_or_the_new_one() {
         add_api_key(&agent, "labels", &[]).assert_fail();
         agent.wait_exit();
         agent.restart(&[]);
-        assert_eq!(released(&agent).as_deref(), kept.then_some(API_KEY), "{step}");
+        assert_eq!(
+            released(&agent).as_deref(),
+            kept.then_some(API_KEY),
+            "{step}"
+        );
         if !kept {
             add_api_key(&agent, "labels", &[]).assert_ok();
         }
@@ -914,8 +918,15 @@ fn a_crash_at_any_step_leaves_the_old_value_or_the_new_one() {
         agent
             .signet_input(
                 [
-                    "secret", "add", "labels", "--kind", "encord-api-key", "--resource", PROJECT,
-                    "--replace", "--stdin",
+                    "secret",
+                    "add",
+                    "labels",
+                    "--kind",
+                    "encord-api-key",
+                    "--resource",
+                    PROJECT,
+                    "--replace",
+                    "--stdin",
                 ],
                 NEW.as_bytes(),
             )
