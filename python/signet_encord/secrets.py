@@ -134,7 +134,13 @@ def resource_client(
         domain = os.environ.get("ENCORD_DOMAIN") or None
     if domain is not None:
         kwargs["domain"] = domain
-    return initialise(secret.resource, secret.value, **kwargs)
+    try:
+        return initialise(secret.resource, secret.value, **kwargs)
+    except Exception as e:
+        # The SDK puts the key into some of its messages
+        # ("API key [<key>] is not associated with a project or dataset").
+        _reraise_without(e, secret.value)
+        raise
 
 
 def bearer_client(
@@ -152,4 +158,15 @@ def bearer_client(
         domain = os.environ.get("ENCORD_DOMAIN") or None
     if domain is not None:
         kwargs["domain"] = domain
-    return EncordUserClient.create_with_bearer_token(secret.value, **kwargs)
+    try:
+        return EncordUserClient.create_with_bearer_token(secret.value, **kwargs)
+    except Exception as e:
+        _reraise_without(e, secret.value)
+        raise
+
+
+def _reraise_without(e: BaseException, value: str) -> None:
+    """Raise a `SignetError` in place of an SDK error whose message holds the secret."""
+    text = str(e)
+    if value and value in text:
+        raise SignetError("%s: %s" % (type(e).__name__, text.replace(value, "[secret redacted]"))) from None

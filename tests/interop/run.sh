@@ -35,7 +35,7 @@
 #   SIGNET_INTEROP_OUT      where the results go [default: target/interop/last-run]
 #   SIGNET_INTEROP_IDLE_SECS  how long paramiko's kept connection stays silent
 #                           [default 630: longer than signetd's default
-#                           idle_timeout_secs of 600 plus its sweeper's 15 s
+#                           former idle_timeout_secs of 600 plus its sweeper's 15 s
 #                           slack; 0 skips that test]
 #   SIGNET_INTEROP_SUITE_TIMEOUT  seconds per suite [default 900]
 #   SIGNET_INTEROP_KEEP=1   keep the run's temporary directory

@@ -221,3 +221,30 @@ fn start_and_env_with_ssh_export_ssh_auth_sock_too() {
     r.assert_ok();
     assert!(r.stdout.contains("only-agent"), "{r}");
 }
+
+#[test]
+fn a_silent_connection_is_kept_by_default_and_closed_only_when_configured() {
+    // Default: no idle timeout (the interop lane's idle suite keeps one
+    // silent for 630 s, past the former default of 600, and signs).
+    let agent = Agent::start();
+    let key = TestKey::from_seed(73, "kept");
+    let mut conn = agent.connect();
+    assert_eq!(conn.request(&key.add_request(vec![])), Response::Success);
+    std::thread::sleep(Duration::from_secs(3));
+    let blob = key.blob();
+    assert!(matches!(
+        conn.request(&Request::Sign(SignRequest {
+            key_blob: &blob,
+            data: b"after silence",
+            flags: 0,
+        })),
+        Response::Signature(_)
+    ));
+    // Configured: a connection silent for longer is closed.
+    let agent = Agent::start_with(AgentOptions {
+        config: Some("[agent]\nidle_timeout_secs = 1\n".into()),
+        ..AgentOptions::default()
+    });
+    let mut conn = agent.connect();
+    conn.expect_closed(Duration::from_secs(10));
+}

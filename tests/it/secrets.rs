@@ -873,3 +873,81 @@ fn mint_bearer_sends_a_v2_signed_request_and_stores_the_token() {
     assert_eq!(r.stdout, format!("Authorization: Bearer {TOKEN}\n"));
     assert_nowhere(&agent, TOKEN);
 }
+
+/// A crash (abort) at every step of `secret add`, `--replace` and
+/// `secret remove`: after a restart the name holds the old value or the new
+/// one, whole, never none and never a torn entry, and the keyring holds no
+/// value the index does not name.
+#[test]
+fn a_crash_at_any_step_leaves_the_old_value_or_the_new_one() {
+    const NEW: &str = "sk-SIGNETTEST-the-replacement-value";
+    let mut agent = StoreAgent::start(Store::Keyutils);
+    let released = |agent: &StoreAgent| -> Option<String> {
+        let r = agent.signet(["sign-request", "--secret", "labels", "--url", "/public"]);
+        (r.code() == Some(0)).then(|| {
+            r.stdout
+                .lines()
+                .next()
+                .and_then(|l| l.strip_prefix("Authorization: "))
+                .unwrap_or_default()
+                .to_owned()
+        })
+    };
+    // (step, whether the value being added survives)
+    for (step, kept) in [
+        ("after-secret-pending", false),
+        ("after-secret-put", true),
+        ("after-secret-commit", true),
+    ] {
+        // A first add, interrupted.
+        agent.restart(&[("SIGNET_FAULT", step)]);
+        add_api_key(&agent, "labels", &[]).assert_fail();
+        agent.wait_exit();
+        agent.restart(&[]);
+        assert_eq!(
+            released(&agent).as_deref(),
+            kept.then_some(API_KEY),
+            "{step}"
+        );
+        if !kept {
+            add_api_key(&agent, "labels", &[]).assert_ok();
+        }
+        assert_eq!(keyutils_secret_accounts(agent.service()).len(), 1, "{step}");
+        // A replace, interrupted at the same step.
+        agent.restart(&[("SIGNET_FAULT", step)]);
+        agent
+            .signet_input(
+                [
+                    "secret",
+                    "add",
+                    "labels",
+                    "--kind",
+                    "encord-api-key",
+                    "--resource",
+                    PROJECT,
+                    "--replace",
+                    "--stdin",
+                ],
+                NEW.as_bytes(),
+            )
+            .assert_fail();
+        agent.wait_exit();
+        agent.restart(&[]);
+        let want = if kept { NEW } else { API_KEY };
+        assert_eq!(released(&agent).as_deref(), Some(want), "replace, {step}");
+        let list = secret_list(&agent);
+        assert_eq!(list.len(), 1, "{step}: {list:?}");
+        assert_eq!(list[0]["state"], "active", "{step}");
+        assert_eq!(keyutils_secret_accounts(agent.service()).len(), 1, "{step}");
+        agent.signet(["secret", "remove", "labels"]).assert_ok();
+    }
+    // A remove interrupted after its tombstone: finished at the next start.
+    add_api_key(&agent, "labels", &[]).assert_ok();
+    agent.restart(&[("SIGNET_FAULT", "after-secret-tombstone")]);
+    agent.signet(["secret", "remove", "labels"]).assert_fail();
+    agent.wait_exit();
+    agent.restart(&[]);
+    assert!(secret_list(&agent).is_empty());
+    assert!(keyutils_secret_accounts(agent.service()).is_empty());
+    assert_eq!(released(&agent), None);
+}

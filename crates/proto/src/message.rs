@@ -363,10 +363,18 @@ impl<'a> Request<'a> {
     /// Every `EXTENSION` frame counts: `import@signet` carries a private key,
     /// and wiping all extension frames (a few hundred bytes at most on the
     /// hot path) is simpler and safer than matching names before decoding.
+    /// OpenSSH's smartcard messages (`ssh-add -s`/`-e`) carry a PIN.
     pub fn carries_secret(msg_type: u8) -> bool {
         matches!(
             msg_type,
-            msg::ADD_IDENTITY | msg::ADD_ID_CONSTRAINED | msg::LOCK | msg::UNLOCK | msg::EXTENSION
+            msg::ADD_IDENTITY
+                | msg::ADD_ID_CONSTRAINED
+                | msg::LOCK
+                | msg::UNLOCK
+                | msg::EXTENSION
+                | msg::ADD_SMARTCARD_KEY
+                | msg::ADD_SMARTCARD_KEY_CONSTRAINED
+                | msg::REMOVE_SMARTCARD_KEY
         )
     }
 }
@@ -780,6 +788,9 @@ mod smartcard_tests {
         assert_eq!(req.pin.expose(), b"1234");
         assert!(!format!("{req:?}").contains("1234"));
         assert!(SmartcardRequest::decode(&[msg::LOCK]).is_none());
+        // Its frame is wiped after use, as every frame with a secret.
+        assert!(Request::carries_secret(msg::ADD_SMARTCARD_KEY));
+        assert!(Request::carries_secret(msg::REMOVE_SMARTCARD_KEY));
         assert!(
             SmartcardRequest::decode(&[msg::ADD_SMARTCARD_KEY, 0, 0]).is_some_and(|r| r.is_err())
         );

@@ -2,7 +2,7 @@
 # Long-lived connections (issue #23 item 4): paramiko's Agent keeps one
 # connection to the agent open and silent, then signs over it, as IDEs and
 # ssh multiplexers do. The silence lasts $SIGNET_INTEROP_IDLE_SECS seconds
-# (run.sh's default, 630, is longer than signetd's default idle_timeout_secs
+# (run.sh's default, 630, is longer than signetd's former default idle_timeout_secs
 # of 600 plus its idle sweeper's slack of up to 15 s, crates/daemon/src/idle.rs;
 # 0 records a skip). Both agents are tested at once; run.sh starts
 # this suite first, in the background, so that its wait overlaps the others.

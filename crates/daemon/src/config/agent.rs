@@ -70,7 +70,11 @@ pub struct AgentConfig {
     pub max_connections_per_uid: usize,
     /// Seconds a client may take to send the rest of a frame it has started.
     pub frame_timeout_secs: u64,
-    /// Seconds a connection may stay silent between requests (0 = forever).
+    /// Seconds a connection may stay silent between requests (0 = forever,
+    /// the default: OpenSSH's agent never closes an idle client, and kept
+    /// connections of paramiko, asyncssh, IDEs and ssh multiplexers must
+    /// not fail their next request; under pressure the connection caps
+    /// close the longest-idle connections first).
     pub idle_timeout_secs: u64,
     /// Seconds in-flight requests get to finish at shutdown.
     pub shutdown_grace_secs: u64,
@@ -95,7 +99,7 @@ impl Default for AgentConfig {
             max_connections: 1024,
             max_connections_per_uid: 256,
             frame_timeout_secs: 10,
-            idle_timeout_secs: 600,
+            idle_timeout_secs: 0,
             shutdown_grace_secs: 5,
             default_lifetime: None,
             max_keys: 1024,

@@ -16,9 +16,7 @@ use std::sync::Arc;
 use signet_proto::extension::{ErrorCode, ExtensionError};
 use signet_proto::secret::{encode_list, AddSecretRequest, SecretInfo, SecretKind, GET_SECRET};
 use signet_proto::wire::WireWrite as _;
-use signet_proto::Response;
 use tracing::info;
-use zeroize::Zeroize as _;
 
 use super::gate::{AdminPermit, ReadPermit, Release};
 use super::{vault_error, Failure};
@@ -155,20 +153,16 @@ pub(super) async fn release(
     }
     info!(%peer, secret = %entry.name, rule = permit.rule.as_deref().unwrap_or("-"), "secret released");
     let info = describe(agent, &entry);
-    // Room for the whole reply first: neither buffer reallocates (leaving a
-    // copy behind) once the value is in it.
-    let mut contents: Vec<u8> = Vec::with_capacity(value.as_slice().len() + 1024);
-    info.encode(&mut contents);
-    contents.put_string(value.as_slice());
+    // The frame is written straight into the session's buffer (which the
+    // session wipes after sending), with room reserved first so that it
+    // does not reallocate, leaving a copy behind, once the value is in it.
+    out.reserve(value.as_slice().len() + 1024);
+    let start = signet_proto::frame::begin(out);
+    out.push(signet_proto::message::msg::EXTENSION_RESPONSE);
+    out.put_string(GET_SECRET.as_bytes());
+    info.encode(out);
+    out.put_string(value.as_slice());
+    signet_proto::frame::end(out, start);
     drop(value);
-    out.reserve(contents.len() + GET_SECRET.len() + 64);
-    let mut reply = Response::ExtensionResponse {
-        name: GET_SECRET.to_owned(),
-        contents,
-    };
-    reply.encode_frame(out);
-    if let Response::ExtensionResponse { contents, .. } = &mut reply {
-        contents.zeroize();
-    }
     Ok(())
 }

@@ -180,6 +180,9 @@ pub struct Token {
     login: Mutex<Login>,
     idle: Mutex<Vec<(u64, Session)>>,
     reinit_at: Mutex<Option<std::time::Instant>>,
+    /// Private-key handles by `CKA_ID`, found once per generation (a
+    /// search is three module calls; a signature then is two).
+    handles: Mutex<Vec<(u64, Vec<u8>, ObjectHandle)>>,
 }
 
 /// Resolves `module` and checks it against the allow-list.
@@ -276,6 +279,7 @@ impl Token {
             }),
             idle: Mutex::new(Vec::new()),
             reinit_at: Mutex::new(None),
+            handles: Mutex::new(Vec::new()),
         })
     }
 
@@ -611,10 +615,27 @@ impl Token {
     /// whose `CKA_ID` is `id`.
     pub fn sign(&self, id: &[u8], message: &[u8]) -> Result<[u8; 64], TokenError> {
         let sig = self.with_session("signing", |s| {
-            let key = find_private(s, id)?.ok_or(CkError::Pkcs11(
-                RvError::KeyHandleInvalid,
-                cryptoki::context::Function::FindObjects,
-            ))?;
+            let generation = self.login_state().generation;
+            let cached = self
+                .handles
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .find(|(g, i, _)| *g == generation && i == id)
+                .map(|(_, _, h)| *h);
+            let key = match cached {
+                Some(h) => h,
+                None => {
+                    let h = find_private(s, id)?.ok_or(CkError::Pkcs11(
+                        RvError::KeyHandleInvalid,
+                        cryptoki::context::Function::FindObjects,
+                    ))?;
+                    let mut handles = self.handles.lock().unwrap_or_else(|p| p.into_inner());
+                    handles.retain(|(g, i, _)| *g == generation && i != id);
+                    handles.push((generation, id.to_vec(), h));
+                    h
+                }
+            };
             s.sign(
                 &Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)),
                 key,
@@ -691,6 +712,10 @@ impl Token {
 
     /// Deletes the key pair with this `CKA_ID`; false if there was none.
     pub fn delete(&self, id: &[u8]) -> Result<bool, TokenError> {
+        self.handles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(_, i, _)| i != id);
         self.with_rw_session("deleting a key", |s| {
             let found = s.find_objects(&[Attribute::Id(id.to_vec())])?;
             let any = !found.is_empty();
