@@ -80,16 +80,38 @@ impl Conn for tokio::net::UnixStream {
         use std::os::fd::AsFd as _;
         loop {
             self.readable().await?;
+            // A short read drains the socket. Its readiness is then
+            // forgotten, as tokio's own poll_read does, so that the next
+            // read waits for epoll and this session goes to the back of the
+            // queue: without it a session whose client answers at once is
+            // served back to back while the others wait (signet-bench at 64
+            // clients: p50 23 µs, p99 25 ms, where the ideal agent has 0.8
+            // and 2 ms). The closure reports a short read as WouldBlock,
+            // because then `try_io` clears the readiness it saw *before*
+            // the read: readiness from bytes that came after it is kept, so
+            // no wake-up is lost.
+            let mut short = None;
             let got = self.try_io(tokio::io::Interest::READABLE, || {
                 // Read into the spare capacity, zeroed first (only
                 // initialised memory is handed to the kernel).
                 let start = buf.len();
                 buf.resize(buf.capacity(), 0);
+                let asked = buf.len() - start;
                 let read = crate::hardening::recv_with_sender(self.as_fd(), &mut buf[start..]);
                 let n = read.as_ref().map_or(0, |(n, _)| *n);
                 buf.truncate(start + n);
-                read
+                match read {
+                    Ok(r) if r.0 > 0 && r.0 < asked => {
+                        short = Some(r);
+                        Err(std::io::ErrorKind::WouldBlock.into())
+                    }
+                    other => other,
+                }
             });
+            let got = match (got, short) {
+                (_, Some(r)) => Ok(r),
+                (got, None) => got,
+            };
             match got {
                 Ok((n, sender)) => {
                     let writer = match sender {
